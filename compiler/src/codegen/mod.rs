@@ -1,0 +1,820 @@
+//! The bytecode compiler: resolves names and turns the syntax tree into the
+//! register code of `bytecode.rs`.
+//!
+//! Invariants:
+//! - Registers are allocated like a stack: `next_register` only grows while a
+//!   value is being built and is reset to a mark when it is done; locals are
+//!   registers that stay allocated until their scope closes.
+//! - A local of one function is never visible in another: a closure sees the
+//!   variables it captures as its own locals (by value), and top-level
+//!   functions see no script locals at all (LANGUAGE.md §3).
+//! - Every name is resolved here; a name that resolves to nothing is a
+//!   diagnostic, never a runtime lookup.
+//! - Every call in tail position compiles to a tail call.
+
+mod control;
+mod expr;
+mod free_names;
+mod pattern;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::ast::*;
+use crate::bytecode::{Constant, Instr, Module, Proto, SelectTable};
+use crate::diagnostic::{Diagnostic, SourceFile, Span};
+
+/// The names a compile may refer to beyond its own file: the VM's builtins
+/// (`print`), its module functions (`list.map`), each by qualified name.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    pub globals: BTreeSet<String>,
+}
+
+impl Environment {
+    pub fn new(names: impl IntoIterator<Item = String>) -> Environment {
+        Environment {
+            globals: names.into_iter().collect(),
+        }
+    }
+
+    pub fn is_module(&self, name: &str) -> bool {
+        let prefix = format!("{name}.");
+        self.globals
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|g| g.starts_with(&prefix))
+    }
+
+    fn members(&self, module: &str) -> Vec<String> {
+        let prefix = format!("{module}.");
+        self.globals
+            .range(prefix.clone()..)
+            .take_while(|g| g.starts_with(&prefix))
+            .map(|g| g[prefix.len()..].to_string())
+            .collect()
+    }
+
+    fn modules(&self) -> BTreeSet<String> {
+        self.globals
+            .iter()
+            .filter_map(|g| g.split_once('.').map(|(m, _)| m.to_string()))
+            .collect()
+    }
+}
+
+/// A file imported by another: its text, and a key naming it uniquely (its
+/// canonical path) so that one file is compiled once.
+pub struct LoadedFile {
+    pub key: String,
+    pub source: Arc<SourceFile>,
+}
+
+/// Reads imported files for the compiler, which does no I/O of its own.
+pub trait Loader {
+    fn load(&mut self, from: &SourceFile, path: &str) -> Result<LoadedFile, String>;
+}
+
+/// A loader for hosts without a file system: every import fails.
+pub struct NoImports;
+
+impl Loader for NoImports {
+    fn load(&mut self, _from: &SourceFile, _path: &str) -> Result<LoadedFile, String> {
+        Err("imports are not available here".to_string())
+    }
+}
+
+/// State shared by the compiles of one program (a file and its imports).
+pub struct Session<'l> {
+    loader: &'l mut dyn Loader,
+    /// Finished modules, dependencies first.
+    pub modules: Vec<Module>,
+    /// Files compiled (by key): module name and top-level function names.
+    done: HashMap<String, (String, Vec<String>)>,
+    /// Files being compiled, outermost first, to detect import cycles.
+    in_progress: Vec<String>,
+}
+
+impl<'l> Session<'l> {
+    pub fn new(loader: &'l mut dyn Loader) -> Session<'l> {
+        Session {
+            loader,
+            modules: Vec::new(),
+            done: HashMap::new(),
+            in_progress: Vec::new(),
+        }
+    }
+}
+
+/// A local variable.
+#[derive(Clone, Copy, Debug)]
+struct Local<'a> {
+    name: &'a str,
+    register: u8,
+    /// Captured from an enclosing function: a copy, so it can't be assigned.
+    captured: bool,
+}
+
+/// An enclosing `loop`, `while` or `for`.
+struct LoopState {
+    /// Where `break value` puts its value.
+    dst: u8,
+    /// Jumps to patch to the loop's end.
+    breaks: Vec<usize>,
+    /// Jumps to patch to the loop's continue point.
+    continues: Vec<usize>,
+    /// How many scopes were open when the loop began.
+    scope_depth: usize,
+}
+
+/// A function being compiled.
+struct FnState<'a> {
+    proto: Proto,
+    scopes: Vec<Vec<Local<'a>>>,
+    next_register: u16,
+    max_register: u16,
+    loops: Vec<LoopState>,
+    /// A named inner function refers to itself by this name.
+    self_name: Option<&'a str>,
+}
+
+impl<'a> FnState<'a> {
+    fn new(name: &str, arity: u8, span: Span) -> FnState<'a> {
+        FnState {
+            proto: Proto {
+                name: name.to_string(),
+                arity,
+                captures: 0,
+                registers: 0,
+                code: Vec::new(),
+                spans: Vec::new(),
+                constants: Vec::new(),
+                selects: Vec::new(),
+                span,
+            },
+            scopes: vec![Vec::new()],
+            next_register: 0,
+            max_register: 0,
+            loops: Vec::new(),
+            self_name: None,
+        }
+    }
+}
+
+/// What a name refers to.
+enum Resolved {
+    Local(u8),
+    /// A global function, by qualified name.
+    Global(String),
+    SelfFn,
+}
+
+pub(crate) struct Compiler<'a, 's, 'l> {
+    session: &'s mut Session<'l>,
+    env: &'s Environment,
+    source: Arc<SourceFile>,
+    module_name: String,
+    /// This file's top-level functions: name to prototype index.
+    functions: HashMap<&'a str, u32>,
+    /// `import ... as alias`: alias to (module name, its functions).
+    aliases: HashMap<&'a str, (String, Vec<String>)>,
+    protos: Vec<Option<Proto>>,
+    globals: Vec<String>,
+    global_index: HashMap<String, u32>,
+    fns: Vec<FnState<'a>>,
+    span: Span,
+    /// A variable whose value a call argument may take (`x = f(x)`).
+    take_candidate: Option<&'a str>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The most registers one function may use (operands are one byte).
+const MAX_REGISTERS: u16 = 255;
+
+/// Compiles a file (and, through the session's loader, what it imports).
+/// On success the session holds the modules in load order, this one last.
+pub fn compile_file(
+    session: &mut Session<'_>,
+    env: &Environment,
+    source: Arc<SourceFile>,
+    module_name: &str,
+) -> Result<(), Vec<Diagnostic>> {
+    let arena = bumpalo::Bump::new();
+    let (program, mut diagnostics) = crate::parser::parse(&source.text, &arena);
+    let mut compiler = Compiler {
+        session,
+        env,
+        source: source.clone(),
+        module_name: module_name.to_string(),
+        functions: HashMap::new(),
+        aliases: HashMap::new(),
+        protos: vec![None],
+        globals: Vec::new(),
+        global_index: HashMap::new(),
+        fns: Vec::new(),
+        span: Span::default(),
+        take_candidate: None,
+        diagnostics: Vec::new(),
+    };
+    compiler.program(&program);
+    diagnostics.append(&mut compiler.diagnostics);
+    if !diagnostics.is_empty() {
+        diagnostics.sort_by_key(|d| d.span.start);
+        return Err(diagnostics.into_iter().map(|d| d.in_file(&source)).collect());
+    }
+    let functions = compiler
+        .functions
+        .iter()
+        .map(|(name, index)| (name.to_string(), *index))
+        .collect::<Vec<_>>();
+    let module = Module {
+        name: module_name.to_string(),
+        source: compiler.source.clone(),
+        protos: compiler.protos.into_iter().map(Option::unwrap_or_default).collect(),
+        functions,
+        globals: compiler.globals,
+    };
+    session.modules.push(module);
+    Ok(())
+}
+
+impl Default for Proto {
+    fn default() -> Proto {
+        FnState::new("", 0, Span::default()).proto
+    }
+}
+
+impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        format!("{}.{name}", self.module_name)
+    }
+
+    fn program(&mut self, program: &Program<'a>) {
+        // Imports and top-level functions first: functions may call each
+        // other, and be called from the script, in any order.
+        for stmt in program.stmts {
+            match stmt {
+                Stmt::Import { path, name, span } => self.import(path, name, *span),
+                Stmt::Fn(def) => {
+                    let name = def.name.unwrap_or_default();
+                    if self.functions.contains_key(name) {
+                        self.error(
+                            Diagnostic::error(format!("function `{name}` is defined twice"), def.name_span)
+                                .with_help("give one of them another name"),
+                        );
+                        continue;
+                    }
+                    self.functions.insert(name, self.protos.len() as u32);
+                    self.protos.push(None);
+                }
+                _ => {}
+            }
+        }
+        for stmt in program.stmts {
+            if let Stmt::Fn(def) = stmt {
+                let Some(&index) = self.functions.get(def.name.unwrap_or_default()) else {
+                    continue;
+                };
+                if self.protos[index as usize].is_some() {
+                    continue;
+                }
+                let proto = self.function(def, &[], None);
+                self.protos[index as usize] = Some(proto);
+            }
+        }
+        // The script body: everything that is not a definition.
+        self.fns.push(FnState::new("<main>", 0, Span::new(0, 0)));
+        let dst = self.alloc();
+        let body: Vec<&Stmt<'a>> = program
+            .stmts
+            .iter()
+            .filter(|s| !matches!(s, Stmt::Fn(_) | Stmt::Import { .. }))
+            .collect();
+        self.statements(&body, dst, false);
+        self.emit(Instr::Return { src: dst });
+        let state = self.fns.pop().expect("the script's function state");
+        self.protos[0] = Some(self.finish(state));
+    }
+
+    fn import(&mut self, path: &'a str, alias: &'a str, span: Span) {
+        if self.aliases.contains_key(alias) || self.env.is_module(alias) {
+            self.error(
+                Diagnostic::error(format!("the module name `{alias}` is already taken"), span)
+                    .with_help("choose another name after `as`"),
+            );
+            return;
+        }
+        let loaded = match self.session.loader.load(&self.source, path) {
+            Ok(loaded) => loaded,
+            Err(message) => {
+                self.error(Diagnostic::error(format!("cannot import \"{path}\": {message}"), span));
+                return;
+            }
+        };
+        if let Some((name, functions)) = self.session.done.get(&loaded.key) {
+            self.aliases.insert(alias, (name.clone(), functions.clone()));
+            return;
+        }
+        if self.session.in_progress.contains(&loaded.key) {
+            let mut chain: Vec<String> = self.session.in_progress.clone();
+            chain.push(loaded.key.clone());
+            self.error(
+                Diagnostic::error(format!("import cycle: \"{path}\" imports this file again"), span)
+                    .with_help(format!("the cycle: {}", chain.join(" -> "))),
+            );
+            return;
+        }
+        let module_name = format!("{alias}@{}", self.session.done.len() + self.session.in_progress.len() + 1);
+        self.session.in_progress.push(loaded.key.clone());
+        let session: &mut Session<'l> = self.session;
+        let result = compile_file(session, self.env, loaded.source.clone(), &module_name);
+        self.session.in_progress.pop();
+        match result {
+            Ok(()) => {
+                let functions: Vec<String> = self
+                    .session
+                    .modules
+                    .last()
+                    .map(|m| m.functions.iter().map(|(n, _)| n.clone()).collect())
+                    .unwrap_or_default();
+                self.session.done.insert(loaded.key, (module_name.clone(), functions.clone()));
+                self.aliases.insert(alias, (module_name, functions));
+            }
+            Err(nested) => {
+                let mut diagnostic = Diagnostic::error(format!("the imported file \"{path}\" has errors"), span)
+                    .with_label("imported here");
+                diagnostic.nested = nested;
+                self.error(diagnostic);
+            }
+        }
+    }
+
+    /// Compiles a function; `captures` become locals after the parameters.
+    fn function(&mut self, def: &FnDef<'a>, captures: &[&'a str], self_name: Option<&'a str>) -> Proto {
+        let name = def.name.unwrap_or("");
+        let Ok(arity) = u8::try_from(def.params.len()) else {
+            self.error(Diagnostic::error("a function takes at most 255 parameters", def.span));
+            return Proto::default();
+        };
+        let mut state = FnState::new(name, arity, def.span);
+        state.self_name = self_name;
+        self.fns.push(state);
+        let params = self.alloc_n(def.params.len());
+        for (i, name) in captures.iter().enumerate() {
+            let register = self.alloc();
+            self.declare_captured(name, register);
+            let _ = i;
+        }
+        let fail_span = self.span;
+        self.span = def.span;
+        for (i, param) in def.params.iter().enumerate() {
+            let register = params + i as u8;
+            match param.kind {
+                PatternKind::Bind(name) => self.declare(name, register),
+                PatternKind::Wildcard => {}
+                _ => self.bind_pattern(param, register, crate::bytecode::FailKind::NoMatch),
+            }
+        }
+        self.span = fail_span;
+        let dst = self.alloc();
+        self.block_body(def.body, dst, true);
+        self.span = Span::new(def.body.span.end as usize - 1, def.body.span.end as usize);
+        self.emit(Instr::Return { src: dst });
+        let mut state = self.fns.pop().expect("the function's state");
+        state.proto.captures = captures.len() as u8;
+        self.finish(state)
+    }
+
+    fn finish(&mut self, state: FnState<'a>) -> Proto {
+        let mut proto = state.proto;
+        proto.registers = state.max_register.min(MAX_REGISTERS) as u8;
+        proto
+    }
+
+    // ------------------------------------------------------------ registers
+
+    fn state(&mut self) -> &mut FnState<'a> {
+        self.fns.last_mut().expect("a function is being compiled")
+    }
+
+    fn alloc(&mut self) -> u8 {
+        self.alloc_n(1)
+    }
+
+    /// Allocates `n` consecutive registers and returns the first.
+    fn alloc_n(&mut self, n: usize) -> u8 {
+        let span = self.span;
+        let state = self.state();
+        let first = state.next_register;
+        let next = first + n as u16;
+        if next > MAX_REGISTERS {
+            let too_many = state.max_register <= MAX_REGISTERS;
+            state.max_register = MAX_REGISTERS + 1;
+            if too_many {
+                self.error(
+                    Diagnostic::error("this function needs more than 255 registers", span)
+                        .with_help("split it into smaller functions"),
+                );
+            }
+            return 0;
+        }
+        state.next_register = next;
+        state.max_register = state.max_register.max(next);
+        first as u8
+    }
+
+    fn mark(&mut self) -> u16 {
+        self.state().next_register
+    }
+
+    fn release(&mut self, mark: u16) {
+        let state = self.state();
+        state.next_register = mark.min(state.next_register);
+    }
+
+    // --------------------------------------------------------------- scopes
+
+    fn push_scope(&mut self) -> u16 {
+        self.state().scopes.push(Vec::new());
+        self.mark()
+    }
+
+    fn pop_scope(&mut self, mark: u16) {
+        self.state().scopes.pop();
+        self.release(mark);
+    }
+
+    fn declare(&mut self, name: &'a str, register: u8) {
+        if name == "_" {
+            return;
+        }
+        let state = self.state();
+        let scope = state.scopes.last_mut().expect("a scope");
+        scope.push(Local {
+            name,
+            register,
+            captured: false,
+        });
+    }
+
+    fn declare_captured(&mut self, name: &'a str, register: u8) {
+        let state = self.state();
+        let scope = state.scopes.last_mut().expect("a scope");
+        scope.push(Local {
+            name,
+            register,
+            captured: true,
+        });
+    }
+
+    fn local(&self, name: &str) -> Option<Local<'a>> {
+        let state = self.fns.last()?;
+        state
+            .scopes
+            .iter()
+            .rev()
+            .flat_map(|scope| scope.iter().rev())
+            .find(|local| local.name == name)
+            .copied()
+    }
+
+    fn resolve(&mut self, name: &'a str, span: Span) -> Option<Resolved> {
+        if let Some(local) = self.local(name) {
+            return Some(Resolved::Local(local.register));
+        }
+        if self.fns.last().and_then(|s| s.self_name) == Some(name) {
+            return Some(Resolved::SelfFn);
+        }
+        if self.functions.contains_key(name) {
+            return Some(Resolved::Global(self.qualified(name)));
+        }
+        if self.env.globals.contains(name) {
+            return Some(Resolved::Global(name.to_string()));
+        }
+        if self.aliases.contains_key(name) || self.env.is_module(name) {
+            self.error(
+                Diagnostic::error(format!("`{name}` is a module, not a value"), span)
+                    .with_help(format!("call one of its functions: `{name}.f(...)`")),
+            );
+            return None;
+        }
+        self.unknown_name(name, span);
+        None
+    }
+
+    fn unknown_name(&mut self, name: &str, span: Span) {
+        let mut candidates: Vec<String> = Vec::new();
+        if let Some(state) = self.fns.last() {
+            candidates.extend(state.scopes.iter().flatten().map(|l| l.name.to_string()));
+        }
+        candidates.extend(self.functions.keys().map(|f| f.to_string()));
+        candidates.extend(self.env.globals.iter().filter(|g| !g.contains('.')).cloned());
+        candidates.extend(self.env.modules());
+        candidates.extend(self.aliases.keys().map(|a| a.to_string()));
+        let mut diagnostic = Diagnostic::error(format!("unknown name `{name}`"), span)
+            .with_label("not a variable, function, module or builtin");
+        if let Some(best) = closest(name, &candidates) {
+            diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
+        } else if self.fns.len() == 1 && self.fns[0].proto.name != "<main>" {
+            diagnostic =
+                diagnostic.with_help("a top-level function sees only its parameters, its own locals and globals");
+        }
+        self.error(diagnostic);
+    }
+
+    /// Resolves `module.member` to a global's qualified name.
+    fn member(&mut self, module: &'a str, member: &str, span: Span) -> Option<String> {
+        if let Some((name, functions)) = self.aliases.get(module) {
+            if functions.iter().any(|f| f == member) {
+                return Some(format!("{name}.{member}"));
+            }
+            let best = closest(member, functions);
+            let mut diagnostic = Diagnostic::error(format!("module `{module}` has no function `{member}`"), span);
+            if let Some(best) = best {
+                diagnostic = diagnostic.with_help(format!("did you mean `{module}.{best}`?"));
+            }
+            self.error(diagnostic);
+            return None;
+        }
+        let qualified = format!("{module}.{member}");
+        if self.env.globals.contains(&qualified) {
+            return Some(qualified);
+        }
+        let members = self.env.members(module);
+        let mut diagnostic = Diagnostic::error(format!("module `{module}` has no function `{member}`"), span);
+        if let Some(best) = closest(member, &members) {
+            diagnostic = diagnostic.with_help(format!("did you mean `{module}.{best}`?"));
+        }
+        self.error(diagnostic);
+        None
+    }
+
+    /// Is `name` a module here (and not shadowed by a local)?
+    fn is_module(&self, name: &str) -> bool {
+        self.local(name).is_none() && (self.aliases.contains_key(name) || self.env.is_module(name))
+    }
+
+    fn global(&mut self, qualified: String) -> u32 {
+        if let Some(&index) = self.global_index.get(&qualified) {
+            return index;
+        }
+        let index = self.globals.len() as u32;
+        self.globals.push(qualified.clone());
+        self.global_index.insert(qualified, index);
+        index
+    }
+
+    // ------------------------------------------------------------- emitting
+
+    fn emit(&mut self, instr: Instr) -> usize {
+        let span = self.span;
+        let proto = &mut self.state().proto;
+        proto.code.push(instr);
+        proto.spans.push(span);
+        proto.code.len() - 1
+    }
+
+    fn here(&mut self) -> usize {
+        self.state().proto.code.len()
+    }
+
+    /// Points the jump at `at` to the next instruction to be emitted.
+    fn patch(&mut self, at: usize) {
+        let target = self.here();
+        self.patch_to(at, target);
+    }
+
+    fn patch_to(&mut self, at: usize, target: usize) {
+        let offset = target as i32 - (at as i32 + 1);
+        let instr = &mut self.state().proto.code[at];
+        match instr {
+            Instr::Jump { offset: o }
+            | Instr::Loop { offset: o }
+            | Instr::JumpIfFalse { offset: o, .. }
+            | Instr::JumpIfTrue { offset: o, .. }
+            | Instr::JumpIfNotLt { offset: o, .. }
+            | Instr::JumpIfNotLe { offset: o, .. }
+            | Instr::JumpIfNotLtInt { offset: o, .. }
+            | Instr::JumpIfNe { offset: o, .. }
+            | Instr::JumpIfNotTuple { offset: o, .. }
+            | Instr::JumpIfNotList { offset: o, .. }
+            | Instr::JumpIfNotListFrom { offset: o, .. }
+            | Instr::JumpIfNoKey { offset: o, .. }
+            | Instr::JumpIfNotMap { offset: o, .. }
+            | Instr::GuardBegin { offset: o }
+            | Instr::IterNext { offset: o, .. }
+            | Instr::ReceiveNext { offset: o, .. }
+            | Instr::ReceiveWait { offset: o, .. } => *o = offset,
+            other => unreachable!("patching a non-jump {other:?}"),
+        }
+    }
+
+    fn jump(&mut self) -> usize {
+        self.emit(Instr::Jump { offset: 0 })
+    }
+
+    fn loop_back(&mut self, target: usize) {
+        let at = self.emit(Instr::Loop { offset: 0 });
+        self.patch_to(at, target);
+    }
+
+    fn constant(&mut self, constant: Constant) -> u32 {
+        let constants = &mut self.state().proto.constants;
+        if let Some(i) = constants.iter().position(|c| same_constant(c, &constant)) {
+            return i as u32;
+        }
+        constants.push(constant);
+        (constants.len() - 1) as u32
+    }
+
+    fn select_table(&mut self, table: SelectTable) -> u32 {
+        let selects = &mut self.state().proto.selects;
+        selects.push(table);
+        (selects.len() - 1) as u32
+    }
+
+    // ----------------------------------------------------------- statements
+
+    /// Compiles statements; the value of the last (if an expression) lands
+    /// in `dst`, otherwise nil.
+    fn statements(&mut self, stmts: &[&Stmt<'a>], dst: u8, tail: bool) {
+        let last_expr = matches!(stmts.last(), Some(Stmt::Expr(_)));
+        for (i, stmt) in stmts.iter().enumerate() {
+            let is_last = i + 1 == stmts.len();
+            self.statement(stmt, dst, tail && is_last, is_last);
+        }
+        if !last_expr {
+            self.emit(Instr::Nil { dst });
+        }
+    }
+
+    fn block_body(&mut self, block: &Block<'a>, dst: u8, tail: bool) {
+        let mark = self.push_scope();
+        let stmts: Vec<&Stmt<'a>> = block.stmts.iter().collect();
+        self.statements(&stmts, dst, tail);
+        self.pop_scope(mark);
+    }
+
+    fn statement(&mut self, stmt: &Stmt<'a>, dst: u8, tail: bool, is_last: bool) {
+        match stmt {
+            Stmt::Expr(e) => {
+                if is_last {
+                    self.expr(e, dst, tail);
+                } else {
+                    let mark = self.mark();
+                    self.expr_effect(e);
+                    self.release(mark);
+                }
+            }
+            Stmt::Let(pattern, value) => {
+                self.span = value.span;
+                match pattern.kind {
+                    PatternKind::Bind(name) => {
+                        let register = self.alloc();
+                        self.expr(value, register, false);
+                        self.declare(name, register);
+                    }
+                    _ => {
+                        // The temporary holding the value stays below the
+                        // pattern's variables until the scope closes.
+                        let src = self.expr_any(value);
+                        self.span = pattern.span;
+                        self.bind_pattern(pattern, src, crate::bytecode::FailKind::LetNoMatch);
+                    }
+                }
+            }
+            Stmt::Assign {
+                name,
+                name_span,
+                op,
+                value,
+            } => self.assign(name, *name_span, *op, value),
+            Stmt::IndexAssign(span) => self.error(
+                Diagnostic::error("values can't be changed in place", *span)
+                    .with_help("build a new one and rebind it: `xs = list.push(xs, v)`, `m = map.put(m, k, v)`"),
+            ),
+            Stmt::Fn(def) => {
+                let name = def.name.unwrap_or_default();
+                let register = self.alloc();
+                self.lambda(def, register, Some(name));
+                self.declare(name, register);
+            }
+            Stmt::Import { span, .. } => self.error(
+                Diagnostic::error("`import` must be at the top level of a file", *span),
+            ),
+            Stmt::Error(_) => {}
+        }
+    }
+
+    fn assign(&mut self, name: &'a str, name_span: Span, op: AssignOp, value: &Expr<'a>) {
+        let Some(local) = self.local(name) else {
+            if self.resolve_quiet(name) {
+                self.error(
+                    Diagnostic::error(format!("`{name}` is not a variable and can't be assigned"), name_span),
+                );
+            } else {
+                self.error(
+                    Diagnostic::error(format!("assignment to an unbound variable `{name}`"), name_span)
+                        .with_help(format!("declare it first: `let {name} = ...`")),
+                );
+            }
+            return;
+        };
+        if local.captured {
+            self.error(
+                Diagnostic::error(format!("`{name}` is captured by this closure and can't be assigned"), name_span)
+                    .with_help("closures capture values; return the new value instead"),
+            );
+            return;
+        }
+        self.span = value.span;
+        let mark = self.mark();
+        match op {
+            AssignOp::Set => {
+                let simple = is_simple(value);
+                if simple {
+                    self.expr(value, local.register, false);
+                } else {
+                    if free_names::count_uses(value, name) == 1 {
+                        self.take_candidate = Some(name);
+                    }
+                    let temp = self.alloc();
+                    self.expr(value, temp, false);
+                    self.take_candidate = None;
+                    self.emit(Instr::Move { dst: local.register, src: temp });
+                }
+            }
+            AssignOp::Update(op) => {
+                let b = self.expr_any(value);
+                self.span = name_span.to(value.span);
+                self.binary_into(op, local.register, local.register, b);
+            }
+        }
+        self.release(mark);
+    }
+
+    fn resolve_quiet(&self, name: &str) -> bool {
+        self.functions.contains_key(name) || self.env.globals.contains(name)
+    }
+}
+
+/// A value that is cheap and safe to compute straight into its target.
+fn is_simple(e: &Expr<'_>) -> bool {
+    let leaf = |e: &Expr<'_>| {
+        matches!(
+            e.kind,
+            ExprKind::Name(_) | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Nil | ExprKind::Bool(_)
+        )
+    };
+    match e.kind {
+        ExprKind::Binary(_, a, b) => leaf(a) && leaf(b),
+        _ => leaf(e) || matches!(e.kind, ExprKind::Str(_) | ExprKind::Atom(_)),
+    }
+}
+
+fn same_constant(a: &Constant, b: &Constant) -> bool {
+    match (a, b) {
+        (Constant::Float(x), Constant::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+/// The names a pattern binds, in order, without repeats.
+fn pattern_names<'a>(pattern: &Pattern<'a>) -> Vec<&'a str> {
+    fn walk<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
+        match p.kind {
+            PatternKind::Bind(n) => {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            PatternKind::Tuple(items) => items.iter().for_each(|i| walk(i, out)),
+            PatternKind::List(items, rest) => {
+                items.iter().for_each(|i| walk(i, out));
+                if let Some(rest) = rest {
+                    walk(rest, out);
+                }
+            }
+            PatternKind::Map(entries) => entries.iter().for_each(|(_, v)| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(pattern, &mut out);
+    out
+}
+
+/// The candidate closest to `name`, if it is close enough to suggest.
+fn closest(name: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .filter(|c| c.as_str() != name)
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(distance, c)| *distance <= (name.len().max(c.len()) / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c.clone())
+}

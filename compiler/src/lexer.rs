@@ -1,0 +1,582 @@
+//! The lexer: source text to the token stream the parser reads.
+//!
+//! Invariants:
+//! - Every token carries the byte span it was read from; spans never overlap
+//!   and are in increasing order.
+//! - A lexical error (bad character, unterminated string, unknown escape,
+//!   number out of range) is recorded as a diagnostic and lexing goes on, so
+//!   one run reports every lexical error; the parser still gets a token for
+//!   the bad string or number so it can report what follows.
+//! - `Newline` tokens follow Go's rule (LANGUAGE.md §1): one is produced only
+//!   after a token that can end an expression. Inside `(`, `[` and `%{`
+//!   newlines are never significant (as in Python), so a call's arguments or
+//!   a list may span lines freely; inside `{` blocks the rule applies again.
+//!   A newline right before `else` is dropped so `}` / `else {` may sit on
+//!   separate lines.
+
+use bumpalo::Bump;
+use logos::Logos;
+
+use crate::diagnostic::{Diagnostic, Span};
+
+/// A token as the parser sees it. String and identifier text lives in the
+/// source or in the arena, so tokens are `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tok<'a> {
+    Ident(&'a str),
+    Atom(&'a str),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    // Keywords.
+    Fn,
+    Let,
+    If,
+    Else,
+    While,
+    Loop,
+    For,
+    In,
+    Break,
+    Continue,
+    Return,
+    Match,
+    Receive,
+    After,
+    Select,
+    Spawn,
+    SpawnLink,
+    True,
+    False,
+    Nil,
+    And,
+    Or,
+    Not,
+    Import,
+    As,
+    // Punctuation and operators.
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    LBrace,
+    RBrace,
+    MapOpen,
+    Comma,
+    Semi,
+    Newline,
+    Dot,
+    DotDot,
+    Arrow,
+    Caret,
+    Assign,
+    PlusAssign,
+    MinusAssign,
+    StarAssign,
+    SlashAssign,
+    PercentAssign,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Percent,
+    PlusPlus,
+    EqEq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    Bang,
+    LArrow,
+}
+
+impl Tok<'_> {
+    /// Go's rule: can this token end an expression (and so a statement)?
+    fn ends_expression(&self) -> bool {
+        matches!(
+            self,
+            Tok::Ident(_)
+                | Tok::Atom(_)
+                | Tok::Int(_)
+                | Tok::Float(_)
+                | Tok::Str(_)
+                | Tok::RParen
+                | Tok::RBracket
+                | Tok::RBrace
+                | Tok::Break
+                | Tok::Continue
+                | Tok::Return
+                | Tok::Nil
+                | Tok::True
+                | Tok::False
+        )
+    }
+
+    /// How the token is written, for "expected one of" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Tok::Ident(s) => format!("name `{s}`"),
+            Tok::Atom(s) => format!("atom `:{s}`"),
+            Tok::Int(n) => format!("number `{n}`"),
+            Tok::Float(f) => format!("number `{f:?}`"),
+            Tok::Str(_) => "a string".to_string(),
+            Tok::Newline => "end of line".to_string(),
+            other => format!("`{}`", other.text()),
+        }
+    }
+
+    fn text(&self) -> &'static str {
+        match self {
+            Tok::Fn => "fn",
+            Tok::Let => "let",
+            Tok::If => "if",
+            Tok::Else => "else",
+            Tok::While => "while",
+            Tok::Loop => "loop",
+            Tok::For => "for",
+            Tok::In => "in",
+            Tok::Break => "break",
+            Tok::Continue => "continue",
+            Tok::Return => "return",
+            Tok::Match => "match",
+            Tok::Receive => "receive",
+            Tok::After => "after",
+            Tok::Select => "select",
+            Tok::Spawn => "spawn",
+            Tok::SpawnLink => "spawn_link",
+            Tok::True => "true",
+            Tok::False => "false",
+            Tok::Nil => "nil",
+            Tok::And => "and",
+            Tok::Or => "or",
+            Tok::Not => "not",
+            Tok::Import => "import",
+            Tok::As => "as",
+            Tok::LParen => "(",
+            Tok::RParen => ")",
+            Tok::LBracket => "[",
+            Tok::RBracket => "]",
+            Tok::LBrace => "{",
+            Tok::RBrace => "}",
+            Tok::MapOpen => "%{",
+            Tok::Comma => ",",
+            Tok::Semi => ";",
+            Tok::Newline => "newline",
+            Tok::Dot => ".",
+            Tok::DotDot => "..",
+            Tok::Arrow => "=>",
+            Tok::Caret => "^",
+            Tok::Assign => "=",
+            Tok::PlusAssign => "+=",
+            Tok::MinusAssign => "-=",
+            Tok::StarAssign => "*=",
+            Tok::SlashAssign => "/=",
+            Tok::PercentAssign => "%=",
+            Tok::Plus => "+",
+            Tok::Minus => "-",
+            Tok::Star => "*",
+            Tok::Slash => "/",
+            Tok::Percent => "%",
+            Tok::PlusPlus => "++",
+            Tok::EqEq => "==",
+            Tok::NotEq => "!=",
+            Tok::Lt => "<",
+            Tok::LtEq => "<=",
+            Tok::Gt => ">",
+            Tok::GtEq => ">=",
+            Tok::Bang => "!",
+            Tok::LArrow => "<-",
+            Tok::Ident(_) | Tok::Atom(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "",
+        }
+    }
+}
+
+/// The raw tokens logos recognises; `lex` turns them into `Tok`s with values.
+#[derive(Logos, Clone, Copy, Debug, PartialEq)]
+#[logos(skip r"[ \t\r\f]+")]
+#[logos(skip(r"#[^\n]*", allow_greedy = true))]
+enum Raw {
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*\??")]
+    Ident,
+    #[regex(r":[A-Za-z_][A-Za-z0-9_]*\??")]
+    Atom,
+    #[regex(r"[0-9][0-9_]*")]
+    Decimal,
+    #[regex(r"0[xX][0-9a-fA-F_]+")]
+    Hex,
+    #[regex(r"0[bB][01_]+")]
+    Binary,
+    #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?")]
+    #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9]+")]
+    Float,
+    /// A string's opening quote; the callback finds its end.
+    #[token("\"", string_end)]
+    Str,
+    #[token("\n")]
+    Newline,
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("[")]
+    LBracket,
+    #[token("]")]
+    RBracket,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token("%{")]
+    MapOpen,
+    #[token(",")]
+    Comma,
+    #[token(";")]
+    Semi,
+    #[token(".")]
+    Dot,
+    #[token("..")]
+    DotDot,
+    #[token("=>")]
+    Arrow,
+    #[token("^")]
+    Caret,
+    #[token("=")]
+    Assign,
+    #[token("+=")]
+    PlusAssign,
+    #[token("-=")]
+    MinusAssign,
+    #[token("*=")]
+    StarAssign,
+    #[token("/=")]
+    SlashAssign,
+    #[token("%=")]
+    PercentAssign,
+    #[token("+")]
+    Plus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("/")]
+    Slash,
+    #[token("%")]
+    Percent,
+    #[token("++")]
+    PlusPlus,
+    #[token("==")]
+    EqEq,
+    #[token("!=")]
+    NotEq,
+    #[token("<")]
+    Lt,
+    #[token("<=")]
+    LtEq,
+    #[token(">")]
+    Gt,
+    #[token(">=")]
+    GtEq,
+    #[token("!")]
+    Bang,
+    #[token("<-")]
+    LArrow,
+}
+
+/// Moves the lexer past the string's closing quote or, if there is none, to
+/// the end of the line; `lex` then sees whether the quote was found.
+fn string_end(lex: &mut logos::Lexer<Raw>) {
+    let rest = lex.remainder().as_bytes();
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'\\' => i += 2,
+            b'"' => {
+                lex.bump(i + 1);
+                return;
+            }
+            b'\n' => break,
+            _ => i += 1,
+        }
+    }
+    lex.bump(i.min(rest.len()));
+}
+
+/// A token with its byte span.
+pub type Spanned<'a> = (usize, Tok<'a>, usize);
+
+fn keyword(word: &str) -> Option<Tok<'static>> {
+    Some(match word {
+        "fn" => Tok::Fn,
+        "let" => Tok::Let,
+        "if" => Tok::If,
+        "else" => Tok::Else,
+        "while" => Tok::While,
+        "loop" => Tok::Loop,
+        "for" => Tok::For,
+        "in" => Tok::In,
+        "break" => Tok::Break,
+        "continue" => Tok::Continue,
+        "return" => Tok::Return,
+        "match" => Tok::Match,
+        "receive" => Tok::Receive,
+        "after" => Tok::After,
+        "select" => Tok::Select,
+        "spawn" => Tok::Spawn,
+        "spawn_link" => Tok::SpawnLink,
+        "true" => Tok::True,
+        "false" => Tok::False,
+        "nil" => Tok::Nil,
+        "and" => Tok::And,
+        "or" => Tok::Or,
+        "not" => Tok::Not,
+        "import" => Tok::Import,
+        "as" => Tok::As,
+        _ => return None,
+    })
+}
+
+/// Lexes `source` into tokens, applying the newline rule. Errors are pushed
+/// onto `diagnostics`; the token stream is still complete enough to parse.
+pub fn lex<'a>(
+    source: &'a str,
+    arena: &'a Bump,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Spanned<'a>> {
+    let mut tokens: Vec<Spanned<'a>> = Vec::new();
+    // The open brackets; `true` for `{` (newlines significant inside).
+    let mut brackets: Vec<bool> = Vec::new();
+    let mut pending_newline: Option<(usize, usize)> = None;
+    let mut lexer = Raw::lexer(source);
+    while let Some(raw) = lexer.next() {
+        let span = lexer.span();
+        let text = lexer.slice();
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(()) => {
+                let ch = text.chars().next().unwrap_or('?');
+                let message = if ch == ':' {
+                    "`:` must start an atom such as `:ok`".to_string()
+                } else {
+                    format!("unexpected character `{}`", ch.escape_debug())
+                };
+                diagnostics.push(Diagnostic::error(message, Span::new(span.start, span.end)));
+                continue;
+            }
+        };
+        if raw == Raw::Newline {
+            let significant = brackets.last().copied().unwrap_or(true);
+            let after_end = tokens.last().is_some_and(|(_, t, _)| t.ends_expression());
+            if significant && after_end && pending_newline.is_none() {
+                pending_newline = Some((span.start, span.end));
+            }
+            continue;
+        }
+        let tok = match raw {
+            Raw::Ident => keyword(text).unwrap_or(Tok::Ident(text)),
+            Raw::Atom => Tok::Atom(&text[1..]),
+            Raw::Decimal | Raw::Hex | Raw::Binary => {
+                let (digits, radix) = match raw {
+                    Raw::Hex => (&text[2..], 16),
+                    Raw::Binary => (&text[2..], 2),
+                    _ => (text, 10),
+                };
+                let clean: String = digits.chars().filter(|c| *c != '_').collect();
+                match i64::from_str_radix(&clean, radix) {
+                    Ok(n) => Tok::Int(n),
+                    Err(_) => {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "integer literal out of range",
+                                Span::new(span.start, span.end),
+                            )
+                            .with_help("integers are 64-bit signed: at most 9223372036854775807"),
+                        );
+                        Tok::Int(0)
+                    }
+                }
+            }
+            Raw::Float => {
+                let clean: String = text.chars().filter(|c| *c != '_').collect();
+                Tok::Float(clean.parse().unwrap_or(0.0))
+            }
+            Raw::Str => {
+                let terminated = text.len() >= 2 && text.ends_with('"') && lexer_callback_ok(text);
+                if !terminated {
+                    diagnostics.push(
+                        Diagnostic::error("unterminated string", Span::new(span.start, span.end))
+                            .with_help("close the string with `\"` on the same line; write `\\n` for a newline"),
+                    );
+                }
+                let body_end = if terminated { text.len() - 1 } else { text.len() };
+                let body = &text[1..body_end];
+                Tok::Str(unescape(body, span.start + 1, arena, diagnostics))
+            }
+            Raw::LParen => Tok::LParen,
+            Raw::RParen => Tok::RParen,
+            Raw::LBracket => Tok::LBracket,
+            Raw::RBracket => Tok::RBracket,
+            Raw::LBrace => Tok::LBrace,
+            Raw::RBrace => Tok::RBrace,
+            Raw::MapOpen => Tok::MapOpen,
+            Raw::Comma => Tok::Comma,
+            Raw::Semi => Tok::Semi,
+            Raw::Dot => Tok::Dot,
+            Raw::DotDot => Tok::DotDot,
+            Raw::Arrow => Tok::Arrow,
+            Raw::Caret => Tok::Caret,
+            Raw::Assign => Tok::Assign,
+            Raw::PlusAssign => Tok::PlusAssign,
+            Raw::MinusAssign => Tok::MinusAssign,
+            Raw::StarAssign => Tok::StarAssign,
+            Raw::SlashAssign => Tok::SlashAssign,
+            Raw::PercentAssign => Tok::PercentAssign,
+            Raw::Plus => Tok::Plus,
+            Raw::Minus => Tok::Minus,
+            Raw::Star => Tok::Star,
+            Raw::Slash => Tok::Slash,
+            Raw::Percent => Tok::Percent,
+            Raw::PlusPlus => Tok::PlusPlus,
+            Raw::EqEq => Tok::EqEq,
+            Raw::NotEq => Tok::NotEq,
+            Raw::Lt => Tok::Lt,
+            Raw::LtEq => Tok::LtEq,
+            Raw::Gt => Tok::Gt,
+            Raw::GtEq => Tok::GtEq,
+            Raw::Bang => Tok::Bang,
+            Raw::LArrow => Tok::LArrow,
+            Raw::Newline => unreachable!("handled above"),
+        };
+        if let Some((start, end)) = pending_newline.take() {
+            if tok != Tok::Else {
+                tokens.push((start, Tok::Newline, end));
+            }
+        }
+        match tok {
+            Tok::LParen | Tok::LBracket | Tok::MapOpen => brackets.push(false),
+            Tok::LBrace => brackets.push(true),
+            Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                brackets.pop();
+            }
+            _ => {}
+        }
+        tokens.push((span.start, tok, span.end));
+    }
+    if let Some((start, end)) = pending_newline {
+        tokens.push((start, Tok::Newline, end));
+    }
+    tokens
+}
+
+/// A string token is terminated when its last quote is not escaped.
+fn lexer_callback_ok(text: &str) -> bool {
+    let body = &text.as_bytes()[1..text.len() - 1];
+    let trailing_backslashes = body.iter().rev().take_while(|b| **b == b'\\').count();
+    trailing_backslashes % 2 == 0
+}
+
+/// Decodes the escapes of a string body; `offset` is the body's byte offset
+/// in the source, for error spans.
+fn unescape<'a>(
+    body: &'a str,
+    offset: usize,
+    arena: &'a Bump,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> &'a str {
+    if !body.contains('\\') {
+        return body;
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((_, e)) = chars.next() else {
+            break;
+        };
+        match e {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            '0' => out.push('\0'),
+            '\\' => out.push('\\'),
+            '"' => out.push('"'),
+            'u' => {
+                // \u{XXXX}: one to six hex digits naming a Unicode scalar value.
+                let mut hex = String::new();
+                let mut closed = false;
+                let mut end = i + 2;
+                if chars.peek().map(|(_, c)| *c) == Some('{') {
+                    chars.next();
+                    end += 1;
+                    for (j, h) in chars.by_ref() {
+                        end = j + h.len_utf8();
+                        if h == '}' {
+                            closed = true;
+                            break;
+                        }
+                        hex.push(h);
+                    }
+                }
+                let value = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                match value {
+                    Some(ch) if closed && hex.len() <= 6 => out.push(ch),
+                    _ => diagnostics.push(
+                        Diagnostic::error(
+                            "invalid unicode escape",
+                            Span::new(offset + i, offset + end),
+                        )
+                        .with_help("write `\\u{1F600}`: one to six hex digits naming a character"),
+                    ),
+                }
+            }
+            other => diagnostics.push(
+                Diagnostic::error(
+                    format!("unknown escape `\\{}`", other.escape_debug()),
+                    Span::new(offset + i, offset + i + 1 + other.len_utf8()),
+                )
+                .with_help("the escapes are \\n \\t \\r \\0 \\\\ \\\" and \\u{...}"),
+            ),
+        }
+    }
+    arena.alloc_str(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(source: &str) -> Vec<String> {
+        let arena = Bump::new();
+        let mut diagnostics = Vec::new();
+        lex(source, &arena, &mut diagnostics)
+            .into_iter()
+            .map(|(_, t, _)| format!("{t:?}"))
+            .collect()
+    }
+
+    #[test]
+    fn newline_only_after_expression_end() {
+        assert_eq!(kinds("a +\nb"), ["Ident(\"a\")", "Plus", "Ident(\"b\")"]);
+        assert_eq!(kinds("a\nb"), ["Ident(\"a\")", "Newline", "Ident(\"b\")"]);
+        assert_eq!(kinds("f(a,\n b\n)"), ["Ident(\"f\")", "LParen", "Ident(\"a\")", "Comma", "Ident(\"b\")", "RParen"]);
+        assert_eq!(kinds("}\nelse"), ["RBrace", "Else"]);
+    }
+
+    #[test]
+    fn numbers_and_atoms() {
+        assert_eq!(kinds("0xff 0b1010 1_000 2.5e3 :ok"), ["Int(255)", "Int(10)", "Int(1000)", "Float(2500.0)", "Atom(\"ok\")"]);
+        assert_eq!(kinds("0..10"), ["Int(0)", "DotDot", "Int(10)"]);
+    }
+
+    #[test]
+    fn string_escapes_and_errors() {
+        let arena = Bump::new();
+        let mut diagnostics = Vec::new();
+        let tokens = lex(r#""a\tb\u{1F600}" "bad\q" "open"#, &arena, &mut diagnostics);
+        assert_eq!(tokens[0].1, Tok::Str("a\tb\u{1F600}"));
+        assert_eq!(diagnostics.len(), 2);
+    }
+}

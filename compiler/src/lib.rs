@@ -1,0 +1,66 @@
+//! Weft's compiler: source text to bytecode.
+//!
+//! The pipeline is `lexer` (logos) → `parser` (lalrpop, AST in a bumpalo
+//! arena) → `codegen` (name resolution and register bytecode). Problems are
+//! reported as plain-data `Diagnostic`s, rendered in one place
+//! (`diagnostic::render`). The compiler does no I/O: imported files are read
+//! through the `Loader` the host passes in.
+
+pub mod ast;
+pub mod bytecode;
+pub mod codegen;
+pub mod diagnostic;
+pub mod disasm;
+pub mod lexer;
+pub mod parser;
+
+use std::sync::Arc;
+
+pub use bytecode::{Constant, Instr, Module, Proto};
+pub use codegen::{Environment, LoadedFile, Loader, NoImports, Session};
+pub use diagnostic::{render, Diagnostic, SourceFile, Span};
+
+/// Compiles a program: `source` and everything it imports. Returns the
+/// modules in load order, `source`'s own module (named `module_name`) last.
+pub fn compile(
+    source: Arc<SourceFile>,
+    module_name: &str,
+    env: &Environment,
+    loader: &mut dyn Loader,
+) -> Result<Vec<Module>, Vec<Diagnostic>> {
+    if let Some(diagnostic) = check_text(&source) {
+        return Err(vec![diagnostic.in_file(&source)]);
+    }
+    let mut session = Session::new(loader);
+    codegen::compile_file(&mut session, env, source, module_name)?;
+    Ok(session.modules)
+}
+
+/// Rejects text that is not a program at all (a NUL byte means binary data).
+fn check_text(source: &SourceFile) -> Option<Diagnostic> {
+    let nul = source.text.find('\0')?;
+    Some(
+        Diagnostic::error("this file contains a NUL byte: it is not Weft source text", Span::new(nul, nul + 1))
+            .with_help("Weft source files are UTF-8 text"),
+    )
+}
+
+/// Turns raw bytes into source text, or a diagnostic at the first byte that
+/// is not UTF-8.
+pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(error) => {
+            let at = error.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            // The lossy text has U+FFFD (3 bytes) where the bad byte was.
+            let file = SourceFile::new(name, lossy);
+            Err(Diagnostic::error(
+                format!("this file is not valid UTF-8 (bad byte at offset {at})"),
+                Span::new(at, at + 3),
+            )
+            .with_help("Weft source files are UTF-8 text")
+            .in_file(&file))
+        }
+    }
+}
