@@ -91,6 +91,8 @@ pub struct Diagnostic {
     pub file: Option<Arc<SourceFile>>,
     /// Diagnostics of another file that explain this one (a broken import).
     pub nested: Vec<Diagnostic>,
+    /// Lines printed after the report (a runtime error's call stack).
+    pub trace: Vec<String>,
 }
 
 impl Diagnostic {
@@ -104,6 +106,7 @@ impl Diagnostic {
             help: None,
             file: None,
             nested: Vec::new(),
+            trace: Vec::new(),
         }
     }
 
@@ -185,6 +188,12 @@ fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
         let _ = writeln!(out, "error: {}\n  at {name}:{line}:{column}", diagnostic.message);
     } else {
         out.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    if !diagnostic.trace.is_empty() {
+        out.push_str("call stack (innermost first):\n");
+        for line in &diagnostic.trace {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     for nested in &diagnostic.nested {
         render_one(nested, color, out);

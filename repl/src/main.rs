@@ -1,1 +1,85 @@
-fn main() {}
+//! The `weft` command (LANGUAGE.md §10).
+//!
+//! Exit statuses follow sysexits, as clox does: 0 success, 64 bad usage,
+//! 65 a compile error, 66 a file that can't be read, 70 a runtime error in
+//! the main process or a deadlock.
+
+mod files;
+mod run;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: weft                          start the interactive REPL
+       weft FILE [ARGS...]           run a script
+       weft run [--seed N] [--stats] FILE [ARGS...]
+       weft check FILE               compile only, report errors
+       weft disasm FILE              print the bytecode
+       weft --help | --version";
+
+pub const EXIT_USAGE: u8 = 64;
+pub const EXIT_COMPILE: u8 = 65;
+pub const EXIT_NO_INPUT: u8 = 66;
+pub const EXIT_RUNTIME: u8 = 70;
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("weft: {message}\n{USAGE}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(first) = args.first() else {
+        eprintln!("The REPL is not available yet; run a script with `weft FILE`.\n{USAGE}");
+        return ExitCode::SUCCESS;
+    };
+    match first.as_str() {
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        "-V" | "--version" => {
+            println!("weft {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        "run" => {
+            let mut options = run::Options::default();
+            let mut rest = &args[1..];
+            while let Some(option) = rest.first() {
+                match option.as_str() {
+                    "--stats" => options.stats = true,
+                    "--seed" => {
+                        let Some(seed) = rest.get(1).and_then(|s| s.parse().ok()) else {
+                            return usage_error("--seed needs a number");
+                        };
+                        options.seed = seed;
+                        rest = &rest[1..];
+                    }
+                    "--" => {
+                        rest = &rest[1..];
+                        break;
+                    }
+                    other if other.starts_with('-') => return usage_error(&format!("unknown option {other}")),
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+            let Some(file) = rest.first() else {
+                return usage_error("`weft run` needs a file");
+            };
+            run::run_file(file, rest[1..].to_vec(), &options)
+        }
+        "check" | "disasm" => {
+            let [_, file] = args.as_slice() else {
+                return usage_error(&format!("`weft {first}` takes exactly one file"));
+            };
+            if first == "check" {
+                run::check_file(file)
+            } else {
+                run::disasm_file(file)
+            }
+        }
+        option if option.starts_with('-') => usage_error(&format!("unknown option {option}")),
+        file => run::run_file(file, args[1..].to_vec(), &run::Options::default()),
+    }
+}

@@ -1,0 +1,159 @@
+//! `weft FILE`, `weft check`, `weft disasm`: compile, then run the main
+//! process to its end, printing crash reports as they happen.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use weft_compiler::{render, Diagnostic};
+use weft_vm::{Event, RunStatus, Value, Vm};
+
+use crate::files::{read_source, FileLoader, ReadError};
+use crate::{EXIT_COMPILE, EXIT_NO_INPUT, EXIT_RUNTIME};
+
+#[derive(Default)]
+pub struct Options {
+    pub seed: u64,
+    pub stats: bool,
+}
+
+/// Colour for terminals only (and never when NO_COLOR is set).
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn report(diagnostics: &[Diagnostic]) {
+    eprint!("{}", render(diagnostics, color()));
+}
+
+fn load(path: &str) -> Result<Arc<weft_compiler::SourceFile>, ExitCode> {
+    match read_source(path) {
+        Ok(source) => Ok(source),
+        Err(ReadError::Io(message)) => {
+            eprintln!("weft: {message}");
+            Err(ExitCode::from(EXIT_NO_INPUT))
+        }
+        Err(ReadError::NotText(diagnostic)) => {
+            report(&[diagnostic]);
+            Err(ExitCode::from(EXIT_COMPILE))
+        }
+    }
+}
+
+pub fn check_file(path: &str) -> ExitCode {
+    let source = match load(path) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let vm = Vm::new();
+    match weft_compiler::compile(source, "main", &vm.environment(), &mut FileLoader) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(diagnostics) => {
+            report(&diagnostics);
+            ExitCode::from(EXIT_COMPILE)
+        }
+    }
+}
+
+pub fn disasm_file(path: &str) -> ExitCode {
+    let source = match load(path) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let vm = Vm::builder().allow_io(true).build();
+    match weft_compiler::compile(source, "main", &vm.environment(), &mut FileLoader) {
+        Ok(modules) => {
+            print!("{}", weft_compiler::disasm::module_text(&modules));
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => {
+            report(&diagnostics);
+            ExitCode::from(EXIT_COMPILE)
+        }
+    }
+}
+
+/// How many reductions to run between checks for events and the clock.
+const CHUNK: u64 = 200_000;
+
+pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
+    let source = match load(path) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let stdout = Arc::new(Mutex::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())));
+    let sink = stdout.clone();
+    let mut vm = Vm::builder()
+        .allow_io(true)
+        .seed(options.seed)
+        .output(move |text: &str| {
+            let mut out = sink.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = out.write_all(text.as_bytes());
+        })
+        .build();
+    vm.set_args(args);
+    let entry = match vm.load_main(source, &mut FileLoader) {
+        Ok(entry) => entry,
+        Err(diagnostics) => {
+            report(&diagnostics);
+            return ExitCode::from(EXIT_COMPILE);
+        }
+    };
+    let flush = || {
+        let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
+    };
+    let main = vm.spawn_main(entry);
+    let code = loop {
+        let status = vm.run(CHUNK);
+        let events = vm.take_events();
+        if !events.is_empty() {
+            flush();
+            for event in events {
+                match event {
+                    Event::Crash { pid, error } => report(&[error.to_diagnostic(pid)]),
+                }
+            }
+        }
+        if let Some(reason) = vm.main_exit() {
+            flush();
+            break exit_status(main, reason);
+        }
+        match status {
+            RunStatus::BudgetSpent => {}
+            RunStatus::Waiting { next_timer } => {
+                flush();
+                std::thread::sleep(next_timer);
+            }
+            RunStatus::Idle => {
+                flush();
+                eprintln!("weft: deadlock: every process is blocked and no timer is pending");
+                for (pid, wait) in vm.blocked_processes() {
+                    eprintln!("  {pid} waits on {wait}");
+                }
+                break ExitCode::from(EXIT_RUNTIME);
+            }
+        }
+    };
+    vm.stop_all();
+    flush();
+    if options.stats {
+        let stats = vm.stats();
+        eprintln!(
+            "processes spawned: {}\nmessages sent: {}\nreductions: {}\npeak live processes: {}",
+            stats.spawned, stats.messages, stats.reductions, stats.peak_live
+        );
+    }
+    code
+}
+
+/// 0 for a normal end; 70 for a crash (already reported) or any other reason.
+fn exit_status(main: weft_vm::Pid, reason: &Value) -> ExitCode {
+    if reason.as_atom() == Some("normal") {
+        return ExitCode::SUCCESS;
+    }
+    let crashed = matches!(reason.as_tuple(), Some([Value::Atom(_), _, _]) if reason.as_tuple().and_then(|t| t[0].as_atom()) == Some("error"));
+    if !crashed {
+        eprintln!("weft: main process {main} exited: {}", reason.inspect());
+    }
+    ExitCode::from(EXIT_RUNTIME)
+}

@@ -1,0 +1,171 @@
+//! Loaded code: every function the VM can run, and the global table that
+//! binds names to them.
+//!
+//! Invariants:
+//! - Prototypes are only ever appended; a prototype index stays valid for
+//!   the life of the VM, so a frame or closure can hold one while newer code
+//!   replaces the function under the same name (hot reload).
+//! - A global slot is never removed; redefining a name rebinds its slot, and
+//!   every call through the slot sees the new binding on its next call.
+//! - After `load`, every `CallGlobal`/`TailCallGlobal`/`FnRef` operand is a
+//!   slot index of this table, and every `Closure` operand a prototype index.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use weft_compiler::bytecode::{Constant, Instr, Module, SelectTable};
+use weft_compiler::{SourceFile, Span};
+
+use crate::atom::Atom;
+use crate::natives::Native;
+use crate::value::Value;
+
+/// A host function: called with the arguments, returns a value or an error
+/// message (which becomes an `(:error, :host, message)` runtime error).
+pub type HostFn = dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync;
+
+pub(crate) struct LoadedProto {
+    pub name: Arc<str>,
+    pub arity: u8,
+    pub captures: u8,
+    pub registers: u8,
+    pub code: Box<[Instr]>,
+    pub spans: Box<[Span]>,
+    pub constants: Box<[Value]>,
+    pub selects: Box<[SelectTable]>,
+    /// Index into `Code::sources`.
+    pub source: u32,
+}
+
+#[derive(Clone)]
+pub(crate) enum Global {
+    Undefined,
+    Weft(u32),
+    Native(Native),
+    Host { function: Arc<HostFn>, arity: Option<u8> },
+}
+
+#[derive(Default)]
+pub(crate) struct Code {
+    pub protos: Vec<LoadedProto>,
+    pub globals: Vec<Global>,
+    pub global_names: Vec<Arc<str>>,
+    pub global_index: HashMap<String, u32>,
+    pub sources: Vec<Arc<SourceFile>>,
+}
+
+impl Code {
+    /// The slot for a qualified name, created unbound if new.
+    pub fn slot(&mut self, name: &str) -> u32 {
+        if let Some(&slot) = self.global_index.get(name) {
+            return slot;
+        }
+        let slot = self.globals.len() as u32;
+        self.globals.push(Global::Undefined);
+        self.global_names.push(name.into());
+        self.global_index.insert(name.to_string(), slot);
+        slot
+    }
+
+    pub fn define(&mut self, name: &str, global: Global) {
+        let slot = self.slot(name);
+        self.globals[slot as usize] = global;
+    }
+
+    /// The qualified names of everything defined, for the compiler's name
+    /// resolution. A script's own functions (`main.f`) and imported modules
+    /// (`alias@n.f`) are left out: the compiler knows those itself.
+    pub fn environment(&self) -> Vec<String> {
+        self.global_index
+            .iter()
+            .filter(|(name, slot)| {
+                !matches!(self.globals[**slot as usize], Global::Undefined)
+                    && !name.starts_with("main.")
+                    && !name.contains('@')
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Loads compiled modules (dependencies first). Returns the prototype
+    /// index of the last module's top-level code.
+    pub fn load(&mut self, modules: Vec<Module>) -> u32 {
+        let mut entry = 0;
+        for module in modules {
+            let source = self.sources.len() as u32;
+            self.sources.push(module.source.clone());
+            let offset = self.protos.len() as u32;
+            let links: Vec<u32> = module.globals.iter().map(|g| self.slot(g)).collect();
+            for proto in module.protos {
+                let constants = proto.constants.iter().map(constant_value).collect();
+                let code = proto
+                    .code
+                    .iter()
+                    .map(|instr| relink(*instr, offset, &links))
+                    .collect();
+                let name = if proto.name == "<main>" {
+                    Arc::from(format!("<{}>", module.source.name))
+                } else {
+                    Arc::from(proto.name.as_str())
+                };
+                self.protos.push(LoadedProto {
+                    name,
+                    arity: proto.arity,
+                    captures: proto.captures,
+                    registers: proto.registers,
+                    code,
+                    spans: proto.spans.into_boxed_slice(),
+                    constants,
+                    selects: proto.selects.into_boxed_slice(),
+                    source,
+                });
+            }
+            for (name, index) in &module.functions {
+                self.define(&format!("{}.{name}", module.name), Global::Weft(offset + index));
+            }
+            entry = offset;
+        }
+        entry
+    }
+}
+
+fn constant_value(constant: &Constant) -> Value {
+    match constant {
+        Constant::Int(n) => Value::Int(*n),
+        Constant::Float(f) => Value::Float(*f),
+        Constant::Str(s) => Value::str(s.as_ref()),
+        Constant::Atom(a) => Value::Atom(Atom::new(a)),
+    }
+}
+
+fn relink(instr: Instr, offset: u32, links: &[u32]) -> Instr {
+    let link = |g: u32| links.get(g as usize).copied().unwrap_or(0);
+    match instr {
+        Instr::CallGlobal { base, argc, global } => Instr::CallGlobal {
+            base,
+            argc,
+            global: link(global),
+        },
+        Instr::TailCallGlobal { base, argc, global } => Instr::TailCallGlobal {
+            base,
+            argc,
+            global: link(global),
+        },
+        Instr::FnRef { dst, global } => Instr::FnRef {
+            dst,
+            global: link(global),
+        },
+        Instr::Closure {
+            dst,
+            first,
+            count,
+            proto,
+        } => Instr::Closure {
+            dst,
+            first,
+            count,
+            proto: proto + offset,
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,935 @@
+//! The interpreter: runs one process for at most a budget of reductions.
+//!
+//! Invariants:
+//! - Stackless: a Weft call pushes a `Frame` and continues the same loop; the
+//!   Rust stack never grows with Weft's call depth. Natives never call back
+//!   into Weft code (higher-order library functions are written in Weft).
+//! - A blocking instruction leaves `pc` on itself and returns `Waiting`; it
+//!   runs again when the process is woken and reads `process.handoff` to see
+//!   what happened meanwhile ("retry" semantics, as a Go channel operation
+//!   re-checks after `gopark`).
+//! - One reduction is spent per call and per loop back-edge (LANGUAGE.md
+//!   §8); when the budget runs out the process yields at that point, so a
+//!   `loop {}` can never starve the others.
+//! - Every frame has `base >= 1`: the slot below a frame's registers holds
+//!   the closure being run when it was called as a value (`Callee`).
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use weft_compiler::bytecode::{FailKind, Instr};
+
+use crate::atom::Atom;
+use crate::code::{Code, Global};
+use crate::natives::{Ctx, Trap};
+use crate::ops;
+use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
+use crate::scheduler::{ChanOutcome, Scheduler};
+use crate::value::{FnKind, Function, Value};
+use crate::RuntimeError;
+
+/// Why a slice ended.
+pub(crate) enum SliceEnd {
+    /// The budget ran out, or the process yielded.
+    Yielded,
+    /// The process blocked; its status says on what.
+    Waiting,
+    /// The process's first function returned.
+    Returned,
+    /// A runtime error the process did not catch.
+    Failed(RuntimeError),
+    /// The process called `exit(reason)`.
+    Exited(Value),
+}
+
+/// What the inner loop hands to the outer one.
+enum Flow {
+    /// A frame was pushed or popped: reload the current frame.
+    Reload,
+    Error(Atom, String),
+    End(SliceEnd),
+}
+
+macro_rules! reg {
+    ($process:ident, $base:ident, $r:expr) => {
+        $process.stack[$base + $r as usize]
+    };
+}
+
+/// Runs `process` until it blocks, ends, or spends `budget` reductions.
+pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process, budget: u32) -> SliceEnd {
+    let mut reductions: i64 = budget as i64;
+    let spent = |left: i64| (budget as i64 - left).max(0) as u64;
+    loop {
+        let Some(&frame) = process.frames.last() else {
+            return SliceEnd::Returned;
+        };
+        let proto = &code.protos[frame.proto as usize];
+        let instrs: &[Instr] = &proto.code;
+        let base = frame.base as usize;
+        let mut pc = frame.pc as usize;
+        let flow: Flow = loop {
+            let Some(&instr) = instrs.get(pc) else {
+                break Flow::Error(Atom::BADARG, "execution ran off the end of a function".to_string());
+            };
+            pc += 1;
+            match instr {
+                Instr::Nil { dst } => reg!(process, base, dst) = Value::Nil,
+                Instr::Bool { dst, value } => reg!(process, base, dst) = Value::Bool(value),
+                Instr::Int { dst, value } => reg!(process, base, dst) = Value::Int(value as i64),
+                Instr::Const { dst, index } => {
+                    reg!(process, base, dst) = proto.constants[index as usize].clone();
+                }
+                Instr::Move { dst, src } => {
+                    let value = reg!(process, base, src).clone();
+                    reg!(process, base, dst) = value;
+                }
+                Instr::Take { dst, src } => {
+                    let value = std::mem::take(&mut reg!(process, base, src));
+                    reg!(process, base, dst) = value;
+                }
+                Instr::Closure {
+                    dst,
+                    first,
+                    count,
+                    proto: index,
+                } => {
+                    let target = &code.protos[index as usize];
+                    let start = base + first as usize;
+                    let captures: Box<[Value]> = process.stack[start..start + count as usize].to_vec().into();
+                    reg!(process, base, dst) = Value::Fn(Arc::new(Function {
+                        name: target.name.clone(),
+                        arity: Some(target.arity),
+                        kind: FnKind::Weft { proto: index, captures },
+                    }));
+                }
+                Instr::FnRef { dst, global } => {
+                    reg!(process, base, dst) = function_value(code, global);
+                }
+                Instr::Callee { dst } => {
+                    let callee = process.stack[base - 1].clone();
+                    reg!(process, base, dst) = callee;
+                }
+                Instr::List { dst, first, count } => {
+                    let start = base + first as usize;
+                    let items = process.stack[start..start + count as usize].to_vec();
+                    reg!(process, base, dst) = Value::list(items);
+                }
+                Instr::Tuple { dst, first, count } => {
+                    let start = base + first as usize;
+                    let items = process.stack[start..start + count as usize].to_vec();
+                    reg!(process, base, dst) = Value::tuple(items);
+                }
+                Instr::Map { dst, first, count } => {
+                    let start = base + first as usize;
+                    let mut map = crate::value::WeftMap::default();
+                    for pair in process.stack[start..start + 2 * count as usize].chunks(2) {
+                        map.insert(pair[0].clone(), pair[1].clone());
+                    }
+                    reg!(process, base, dst) = Value::map(map);
+                }
+                Instr::Range { dst, a, b } => {
+                    match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Add { dst, a, b } => {
+                    match ops::add(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::AddInt { dst, a, value } => {
+                    let result = match &reg!(process, base, a) {
+                        Value::Int(x) => x.checked_add(value as i64).map(Value::Int),
+                        other => ops::add(other, &Value::Int(value as i64)).ok(),
+                    };
+                    match result {
+                        Some(v) => reg!(process, base, dst) = v,
+                        None => {
+                            let (kind, message) = ops::add(&reg!(process, base, a), &Value::Int(value as i64))
+                                .err()
+                                .unwrap_or((Atom::OVERFLOW, "integer overflow".to_string()));
+                            break fail(process, pc, kind, message);
+                        }
+                    }
+                }
+                Instr::Sub { dst, a, b } => {
+                    match ops::sub(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Mul { dst, a, b } => {
+                    match ops::mul(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Div { dst, a, b } => {
+                    match ops::div(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Rem { dst, a, b } => {
+                    match ops::rem(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Concat { dst, a, b } => {
+                    // Take the left operand when it is a temporary about to
+                    // be overwritten, so `s = s ++ x` can append in place.
+                    let left = if a == dst {
+                        std::mem::take(&mut reg!(process, base, a))
+                    } else {
+                        reg!(process, base, a).clone()
+                    };
+                    match ops::concat(left, &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Neg { dst, src } => match ops::neg(&reg!(process, base, src)) {
+                    Ok(v) => reg!(process, base, dst) = v,
+                    Err((kind, message)) => break fail(process, pc, kind, message),
+                },
+                Instr::Not { dst, src } => {
+                    let value = !reg!(process, base, src).is_truthy();
+                    reg!(process, base, dst) = Value::Bool(value);
+                }
+                Instr::Eq { dst, a, b } => {
+                    let value = reg!(process, base, a) == reg!(process, base, b);
+                    reg!(process, base, dst) = Value::Bool(value);
+                }
+                Instr::Ne { dst, a, b } => {
+                    let value = reg!(process, base, a) != reg!(process, base, b);
+                    reg!(process, base, dst) = Value::Bool(value);
+                }
+                Instr::Lt { dst, a, b } => match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
+                    Ok(v) => reg!(process, base, dst) = Value::Bool(v),
+                    Err((kind, message)) => break fail(process, pc, kind, message),
+                },
+                Instr::Le { dst, a, b } => {
+                    match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => reg!(process, base, dst) = Value::Bool(v),
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Index { dst, obj, key } => {
+                    match ops::index(&reg!(process, base, obj), &reg!(process, base, key)) {
+                        Ok(v) => reg!(process, base, dst) = v,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Jump { offset } => pc = (pc as i64 + offset as i64) as usize,
+                Instr::Loop { offset } => {
+                    pc = (pc as i64 + offset as i64) as usize;
+                    reductions -= 1;
+                    if reductions <= 0 {
+                        save_pc(process, pc);
+                        process.reductions += spent(reductions);
+                        return SliceEnd::Yielded;
+                    }
+                }
+                Instr::JumpIfFalse { cond, offset } => {
+                    if !reg!(process, base, cond).is_truthy() {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfTrue { cond, offset } => {
+                    if reg!(process, base, cond).is_truthy() {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfNotLt { a, b, offset } => {
+                    match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(true) => {}
+                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::JumpIfNotLe { a, b, offset } => {
+                    match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(true) => {}
+                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::JumpIfNotLtInt { a, value, offset } => {
+                    let less = match &reg!(process, base, a) {
+                        Value::Int(x) => Ok(*x < value as i64),
+                        other => ops::less(other, &Value::Int(value as i64)),
+                    };
+                    match less {
+                        Ok(true) => {}
+                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::JumpIfNe { a, b, offset } => {
+                    if reg!(process, base, a) != reg!(process, base, b) {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfNotTuple { src, len, offset } => {
+                    let ok = matches!(&reg!(process, base, src), Value::Tuple(items) if items.len() == len as usize);
+                    if !ok {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfNotList { src, len, offset } => {
+                    let ok = reg!(process, base, src).as_list().is_some_and(|l| l.len() == len as usize);
+                    if !ok {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfNotListFrom { src, len, offset } => {
+                    let ok = reg!(process, base, src).as_list().is_some_and(|l| l.len() >= len as usize);
+                    if !ok {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::JumpIfNoKey { dst, map, key, offset } => {
+                    let found = match &reg!(process, base, map) {
+                        Value::Map(m) => m.get(&reg!(process, base, key)).cloned(),
+                        _ => None,
+                    };
+                    match found {
+                        Some(v) => reg!(process, base, dst) = v,
+                        None => pc = (pc as i64 + offset as i64) as usize,
+                    }
+                }
+                Instr::JumpIfNotMap { src, offset } => {
+                    if !matches!(reg!(process, base, src), Value::Map(_)) {
+                        pc = (pc as i64 + offset as i64) as usize;
+                    }
+                }
+                Instr::GuardBegin { offset } => {
+                    process.guards.push(GuardHandler {
+                        depth: process.frames.len() as u32,
+                        pc: (pc as i64 + offset as i64) as u32,
+                    });
+                }
+                Instr::GuardEnd {} => {
+                    process.guards.pop();
+                }
+                Instr::Element { dst, src, index } => {
+                    let value = match &reg!(process, base, src) {
+                        Value::Tuple(items) => items.get(index as usize).cloned(),
+                        list => list.as_list().and_then(|l| l.get(index as usize).cloned()),
+                    };
+                    reg!(process, base, dst) = value.unwrap_or_default();
+                }
+                Instr::Rest { dst, src, from } => {
+                    let value = match &reg!(process, base, src) {
+                        Value::List { start, items } => Value::List {
+                            start: (*start + from as u32).min(items.len() as u32),
+                            items: items.clone(),
+                        },
+                        _ => Value::list(Vec::new()),
+                    };
+                    reg!(process, base, dst) = value;
+                }
+                Instr::Fail { kind, src } => {
+                    let shown = ops::describe_value(&reg!(process, base, src));
+                    let message = match FailKind::from_u8(kind) {
+                        FailKind::NoMatch => format!("no pattern matches {shown}"),
+                        FailKind::LetNoMatch => format!("the pattern of `let` does not match {shown}"),
+                    };
+                    break fail(process, pc, Atom::NOMATCH, message);
+                }
+                Instr::IterStart { iter, src } => {
+                    let source = reg!(process, base, src).clone();
+                    let ok = matches!(
+                        source,
+                        Value::List { .. } | Value::Tuple(_) | Value::Map(_) | Value::Str(_) | Value::Chan(_)
+                    );
+                    if !ok {
+                        let message = format!("can't iterate over {}", ops::describe_value(&source));
+                        break fail(process, pc, Atom::BADARG, message);
+                    }
+                    reg!(process, base, iter) = source;
+                    reg!(process, base, iter + 1) = Value::Int(0);
+                }
+                Instr::IterNext { iter, dst, offset } => {
+                    let position = match reg!(process, base, iter + 1) {
+                        Value::Int(p) => p as usize,
+                        _ => 0,
+                    };
+                    let next = match &reg!(process, base, iter) {
+                        Value::List { .. } => {
+                            let items = reg!(process, base, iter).as_list().unwrap_or(&[]);
+                            items.get(position).map(|v| (v.clone(), position + 1))
+                        }
+                        Value::Tuple(items) => items.get(position).map(|v| (v.clone(), position + 1)),
+                        Value::Map(map) => map
+                            .get_index(position)
+                            .map(|(k, v)| (Value::tuple(vec![k.clone(), v.clone()]), position + 1)),
+                        Value::Str(s) => s.get(position..).and_then(|rest| rest.chars().next()).map(|c| {
+                            (Value::str(c.to_string()), position + c.len_utf8())
+                        }),
+                        Value::Chan(chan) => {
+                            let chan = chan.clone();
+                            match receive_from(scheduler, process, &chan) {
+                                Some(Some(v)) => Some((v, 0)),
+                                Some(None) => None,
+                                None => {
+                                    save_pc(process, pc - 1);
+                                    process.reductions += spent(reductions);
+                                    return SliceEnd::Waiting;
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
+                    match next {
+                        Some((value, next_position)) => {
+                            reg!(process, base, dst) = value;
+                            reg!(process, base, iter + 1) = Value::Int(next_position as i64);
+                        }
+                        None => pc = (pc as i64 + offset as i64) as usize,
+                    }
+                }
+                Instr::CallGlobal { base: b, argc, global } => {
+                    reductions -= 1;
+                    if reductions <= 0 {
+                        save_pc(process, pc - 1);
+                        process.reductions += spent(reductions);
+                        return SliceEnd::Yielded;
+                    }
+                    let start = base + b as usize;
+                    match call_global(code, scheduler, process, global, start, argc, start, pc, false) {
+                        Step::Continue => {}
+                        Step::Flow(flow) => break flow,
+                    }
+                }
+                Instr::TailCallGlobal { base: b, argc, global } => {
+                    reductions -= 1;
+                    if reductions <= 0 {
+                        save_pc(process, pc - 1);
+                        process.reductions += spent(reductions);
+                        return SliceEnd::Yielded;
+                    }
+                    let start = base + b as usize;
+                    match call_global(code, scheduler, process, global, start, argc, start, pc, true) {
+                        Step::Continue => {}
+                        Step::Flow(flow) => break flow,
+                    }
+                }
+                Instr::Call { base: b, argc } | Instr::TailCall { base: b, argc } => {
+                    reductions -= 1;
+                    if reductions <= 0 {
+                        save_pc(process, pc - 1);
+                        process.reductions += spent(reductions);
+                        return SliceEnd::Yielded;
+                    }
+                    let tail = matches!(instr, Instr::TailCall { .. });
+                    let slot = base + b as usize;
+                    let callee = match &process.stack[slot] {
+                        Value::Fn(f) => f.clone(),
+                        other => {
+                            let message = format!("can't call {}: it is not a function", ops::describe_value(other));
+                            break fail(process, pc, Atom::BADARG, message);
+                        }
+                    };
+                    match &callee.kind {
+                        FnKind::Weft { proto: index, captures } => {
+                            match enter(code, process, *index, captures, slot + 1, argc, slot, pc, tail) {
+                                Ok(()) => break Flow::Reload,
+                                Err(flow) => break flow,
+                            }
+                        }
+                        FnKind::Global(global) => {
+                            match call_global(code, scheduler, process, *global, slot + 1, argc, slot, pc, tail) {
+                                Step::Continue => {}
+                                Step::Flow(flow) => break flow,
+                            }
+                        }
+                    }
+                }
+                Instr::Return { src } => {
+                    let value = std::mem::take(&mut reg!(process, base, src));
+                    break return_value(process, value);
+                }
+                Instr::Spawn { dst, base: b, argc, link } => {
+                    let start = base + b as usize;
+                    let function = process.stack[start].clone();
+                    let args: Vec<Value> = process.stack[start + 1..start + 1 + argc as usize].to_vec();
+                    match scheduler.spawn_value(code, &function, args, link.then_some(&mut *process)) {
+                        Ok(pid) => reg!(process, base, dst) = Value::Pid(pid),
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+                Instr::Send { to, msg } => {
+                    let message = reg!(process, base, msg).clone();
+                    let target = reg!(process, base, to).clone();
+                    if let Err((kind, message)) = scheduler.send_from(process, &target, message) {
+                        break fail(process, pc, kind, message);
+                    }
+                }
+                Instr::ReceiveStart { cursor, timeout } => {
+                    process.handoff = None;
+                    reg!(process, base, cursor) = Value::Int(0);
+                    if timeout {
+                        let deadline = match &reg!(process, base, cursor + 1) {
+                            Value::Int(ms) if *ms >= 0 => scheduler.deadline(*ms as f64),
+                            Value::Float(ms) if *ms >= 0.0 => scheduler.deadline(*ms),
+                            other => {
+                                let message = format!(
+                                    "`after` needs a number of milliseconds, got {}",
+                                    ops::describe_value(other)
+                                );
+                                break fail(process, pc, Atom::BADARG, message);
+                            }
+                        };
+                        reg!(process, base, cursor + 1) = Value::Int(deadline as i64);
+                    } else {
+                        reg!(process, base, cursor + 1) = Value::Nil;
+                    }
+                }
+                Instr::ReceiveNext { dst, cursor, offset } => {
+                    let position = match reg!(process, base, cursor) {
+                        Value::Int(p) => p as usize,
+                        _ => 0,
+                    };
+                    match process.mailbox.get(position) {
+                        Some(message) => {
+                            let message = message.clone();
+                            reg!(process, base, dst) = message;
+                        }
+                        None => pc = (pc as i64 + offset as i64) as usize,
+                    }
+                }
+                Instr::ReceiveSkip { cursor } => {
+                    if let Value::Int(p) = &mut reg!(process, base, cursor) {
+                        *p += 1;
+                    }
+                }
+                Instr::ReceiveAccept { cursor } => {
+                    if let Value::Int(p) = reg!(process, base, cursor) {
+                        process.mailbox.remove(p as usize);
+                    }
+                }
+                Instr::ReceiveWait { cursor, offset } => {
+                    if matches!(process.handoff.take(), Some(Handoff::TimedOut)) {
+                        pc = (pc as i64 + offset as i64) as usize;
+                        continue;
+                    }
+                    let position = match reg!(process, base, cursor) {
+                        Value::Int(p) => p as usize,
+                        _ => 0,
+                    };
+                    if process.mailbox.len() > position {
+                        continue;
+                    }
+                    let deadline = match reg!(process, base, cursor + 1) {
+                        Value::Int(d) => Some(d as u64),
+                        _ => None,
+                    };
+                    if let Some(deadline) = deadline {
+                        if scheduler.now() >= deadline {
+                            pc = (pc as i64 + offset as i64) as usize;
+                            continue;
+                        }
+                    }
+                    scheduler.block(process, Wait::Mailbox, deadline);
+                    save_pc(process, pc - 1);
+                    process.reductions += spent(reductions);
+                    return SliceEnd::Waiting;
+                }
+                Instr::ChanSend { chan, value } => {
+                    match process.handoff.take() {
+                        Some(Handoff::Sent { .. }) => continue,
+                        Some(Handoff::Closed { .. }) => {
+                            break fail(process, pc, Atom::CLOSED, "send on a closed channel".to_string())
+                        }
+                        _ => {}
+                    }
+                    let Value::Chan(channel) = &reg!(process, base, chan) else {
+                        let message = format!("`<-` sends on a channel, got {}", ops::describe_value(&reg!(process, base, chan)));
+                        break fail(process, pc, Atom::BADARG, message);
+                    };
+                    let channel = channel.clone();
+                    let value = reg!(process, base, value).clone();
+                    match scheduler.chan_send(process, &channel, value) {
+                        ChanOutcome::Done(_) => {}
+                        ChanOutcome::Blocked => {
+                            save_pc(process, pc - 1);
+                            process.reductions += spent(reductions);
+                            return SliceEnd::Waiting;
+                        }
+                        ChanOutcome::Closed => {
+                            break fail(process, pc, Atom::CLOSED, "send on a closed channel".to_string())
+                        }
+                    }
+                }
+                Instr::ChanRecv { dst, chan } => {
+                    let Value::Chan(channel) = &reg!(process, base, chan) else {
+                        let message = format!("`<-` receives from a channel, got {}", ops::describe_value(&reg!(process, base, chan)));
+                        break fail(process, pc, Atom::BADARG, message);
+                    };
+                    let channel = channel.clone();
+                    match receive_from(scheduler, process, &channel) {
+                        Some(value) => reg!(process, base, dst) = value.unwrap_or_default(),
+                        None => {
+                            save_pc(process, pc - 1);
+                            process.reductions += spent(reductions);
+                            return SliceEnd::Waiting;
+                        }
+                    }
+                }
+                Instr::Select { dst, table } => {
+                    let table = &proto.selects[table as usize];
+                    match scheduler.select(process, base, table) {
+                        Ok(Some(arm)) => reg!(process, base, dst) = Value::Int(arm as i64),
+                        Ok(None) => {
+                            save_pc(process, pc - 1);
+                            process.reductions += spent(reductions);
+                            return SliceEnd::Waiting;
+                        }
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
+            }
+        };
+        match flow {
+            Flow::Reload => continue,
+            Flow::End(end) => {
+                process.reductions += spent(reductions);
+                return end;
+            }
+            Flow::Error(kind, message) => {
+                // Inside a guard, an error just means "no match".
+                while process.guards.last().is_some_and(|g| g.depth as usize > process.frames.len()) {
+                    process.guards.pop();
+                }
+                if let Some(guard) = process.guards.pop() {
+                    process.frames.truncate(guard.depth as usize);
+                    if let Some(top) = process.frames.last_mut() {
+                        top.pc = guard.pc;
+                    }
+                    continue;
+                }
+                process.reductions += spent(reductions);
+                return SliceEnd::Failed(RuntimeError::new(kind, message, trace(code, process)));
+            }
+        }
+    }
+}
+
+/// The result of a call that may or may not have pushed a frame.
+enum Step {
+    /// The call completed in place (a native); go on with the next instruction.
+    Continue,
+    Flow(Flow),
+}
+
+fn save_pc(process: &mut Process, pc: usize) {
+    if let Some(top) = process.frames.last_mut() {
+        top.pc = pc as u32;
+    }
+}
+
+/// Records where an error happened (the instruction before `pc`) and
+/// returns the error flow.
+fn fail(process: &mut Process, pc: usize, kind: Atom, message: String) -> Flow {
+    save_pc(process, pc.saturating_sub(1));
+    Flow::Error(kind, message)
+}
+
+/// The most frames a process may have: past this it dies with
+/// `:stack_overflow`. 100,000-deep recursion must work (LANGUAGE.md §5);
+/// this allows ten times that while bounding a runaway recursion's memory
+/// to a few hundred megabytes.
+pub(crate) const MAX_FRAMES: usize = 1_000_000;
+
+/// Pushes a frame for Weft prototype `index` whose arguments are at
+/// `stack[args..args+argc]` (or moves them down first for a tail call).
+#[allow(clippy::too_many_arguments)]
+fn enter(
+    code: &Code,
+    process: &mut Process,
+    index: u32,
+    captures: &[Value],
+    args: usize,
+    argc: u8,
+    ret: usize,
+    pc: usize,
+    tail: bool,
+) -> Result<(), Flow> {
+    let callee = &code.protos[index as usize];
+    if callee.arity != argc {
+        let message = format!(
+            "{} takes {} argument{}, got {argc}",
+            display_name(&callee.name),
+            callee.arity,
+            if callee.arity == 1 { "" } else { "s" }
+        );
+        return Err(fail(process, pc, Atom::BADARITY, message));
+    }
+    let new_base = if tail {
+        // Move the callee (the closure slot below the arguments) and its
+        // arguments down over the current frame, which they replace.
+        let frame = *process.frames.last().expect("a running frame");
+        let base = frame.base as usize;
+        for i in 0..=argc as usize {
+            let value = std::mem::take(&mut process.stack[args - 1 + i]);
+            process.stack[base - 1 + i] = value;
+        }
+        base
+    } else {
+        if process.frames.len() >= MAX_FRAMES {
+            return Err(fail(
+                process,
+                pc,
+                Atom::STACK_OVERFLOW,
+                format!("call depth passed {MAX_FRAMES} frames"),
+            ));
+        }
+        args
+    };
+    let needed = new_base + callee.registers as usize;
+    if process.stack.len() < needed {
+        process.stack.resize(needed, Value::Nil);
+    }
+    for (i, value) in captures.iter().enumerate() {
+        process.stack[new_base + argc as usize + i] = value.clone();
+    }
+    if tail {
+        let top = process.frames.last_mut().expect("a running frame");
+        top.proto = index;
+        top.pc = 0;
+    } else {
+        save_pc(process, pc);
+        process.frames.push(Frame {
+            proto: index,
+            pc: 0,
+            base: new_base as u32,
+            ret: ret as u32,
+        });
+    }
+    Ok(())
+}
+
+/// Calls global slot `global` with arguments at `stack[args..args+argc]`;
+/// the result goes to `stack[ret]`.
+#[allow(clippy::too_many_arguments)]
+fn call_global(
+    code: &Code,
+    scheduler: &mut Scheduler,
+    process: &mut Process,
+    global: u32,
+    args: usize,
+    argc: u8,
+    ret: usize,
+    pc: usize,
+    tail: bool,
+) -> Step {
+    match &code.globals[global as usize] {
+        Global::Weft(index) => {
+            if tail && args > 0 {
+                // A global function has no closure slot: make one so the
+                // tail move (closure + arguments) has the same shape.
+                match enter(code, process, *index, &[], args, argc, ret, pc, true) {
+                    Ok(()) => Step::Flow(Flow::Reload),
+                    Err(flow) => Step::Flow(flow),
+                }
+            } else {
+                match enter(code, process, *index, &[], args, argc, ret, pc, false) {
+                    Ok(()) => Step::Flow(Flow::Reload),
+                    Err(flow) => Step::Flow(flow),
+                }
+            }
+        }
+        Global::Native(native) => {
+            if argc < native.min || argc > native.max {
+                let expected = if native.min == native.max {
+                    format!("{}", native.min)
+                } else if native.max == u8::MAX {
+                    format!("at least {}", native.min)
+                } else {
+                    format!("{} to {}", native.min, native.max)
+                };
+                let message = format!("{} takes {expected} arguments, got {argc}", native.name);
+                return Step::Flow(fail(process, pc, Atom::BADARITY, message));
+            }
+            let mut values: SmallVec<[Value; 4]> =
+                process.stack[args..args + argc as usize].iter_mut().map(std::mem::take).collect();
+            let result = {
+                let mut ctx = Ctx {
+                    scheduler,
+                    process,
+                    code,
+                };
+                (native.func)(&mut ctx, &mut values)
+            };
+            finish_native(process, result, values, args, ret, pc, tail)
+        }
+        Global::Host { function, arity } => {
+            if arity.is_some_and(|a| a != argc) {
+                let message = format!(
+                    "{} takes {} arguments, got {argc}",
+                    code.global_names[global as usize],
+                    arity.unwrap_or(0)
+                );
+                return Step::Flow(fail(process, pc, Atom::BADARITY, message));
+            }
+            let values: SmallVec<[Value; 4]> = process.stack[args..args + argc as usize].to_vec().into();
+            let function = function.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(&values)));
+            let result = match outcome {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(message)) => Err(Trap::Error(Atom::HOST, message)),
+                Err(panic) => {
+                    let text = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "the host function panicked".to_string());
+                    Err(Trap::Error(Atom::HOST, format!("host function panicked: {text}")))
+                }
+            };
+            finish_native(process, result, values, args, ret, pc, tail)
+        }
+        Global::Undefined => {
+            let message = format!("{} is not defined", display_name(&code.global_names[global as usize]));
+            Step::Flow(fail(process, pc, Atom::UNDEF, message))
+        }
+    }
+}
+
+/// Applies a native's result: a value (returned at once for a tail call),
+/// a block (arguments restored, the call retried later), a yield, an exit.
+fn finish_native(
+    process: &mut Process,
+    result: Result<Value, Trap>,
+    values: SmallVec<[Value; 4]>,
+    args: usize,
+    ret: usize,
+    pc: usize,
+    tail: bool,
+) -> Step {
+    match result {
+        Ok(value) => {
+            if tail {
+                Step::Flow(return_value(process, value))
+            } else {
+                process.stack[ret] = value;
+                Step::Continue
+            }
+        }
+        Err(Trap::Error(kind, message)) => Step::Flow(fail(process, pc, kind, message)),
+        Err(Trap::Block) => {
+            for (i, value) in values.into_iter().enumerate() {
+                process.stack[args + i] = value;
+            }
+            save_pc(process, pc - 1);
+            Step::Flow(Flow::End(SliceEnd::Waiting))
+        }
+        Err(Trap::Yield) => {
+            if tail {
+                // Finish the call (it returns nil), then yield.
+                let flow = return_value(process, Value::Nil);
+                if matches!(flow, Flow::End(_)) {
+                    return Step::Flow(flow);
+                }
+            } else {
+                process.stack[ret] = Value::Nil;
+                save_pc(process, pc);
+            }
+            Step::Flow(Flow::End(SliceEnd::Yielded))
+        }
+        Err(Trap::Exit(reason)) => Step::Flow(Flow::End(SliceEnd::Exited(reason))),
+    }
+}
+
+/// Pops the current frame, handing `value` to its caller.
+fn return_value(process: &mut Process, value: Value) -> Flow {
+    let Some(done) = process.frames.pop() else {
+        return Flow::End(SliceEnd::Returned);
+    };
+    if process.frames.is_empty() {
+        process.stack.clear();
+        process.stack.push(value);
+        return Flow::End(SliceEnd::Returned);
+    }
+    process.stack[done.ret as usize] = value;
+    Flow::Reload
+}
+
+/// Receives from `channel` for the current process: `Some(Some(v))` a
+/// value, `Some(None)` closed and drained, `None` blocked.
+fn receive_from(scheduler: &mut Scheduler, process: &mut Process, channel: &Arc<crate::channel::Channel>) -> Option<Option<Value>> {
+    match process.handoff.take() {
+        Some(Handoff::Received { value, .. }) => return Some(Some(value)),
+        Some(Handoff::Closed { .. }) => return Some(None),
+        _ => {}
+    }
+    match scheduler.chan_recv(process, channel) {
+        ChanOutcome::Done(value) => Some(Some(value)),
+        ChanOutcome::Closed => Some(None),
+        ChanOutcome::Blocked => None,
+    }
+}
+
+/// A function value for a global slot: late-bound to the slot.
+pub(crate) fn function_value(code: &Code, global: u32) -> Value {
+    let (name, arity) = match &code.globals[global as usize] {
+        Global::Weft(index) => {
+            let proto = &code.protos[*index as usize];
+            (proto.name.clone(), Some(proto.arity))
+        }
+        Global::Native(native) => (Arc::from(native.name), (native.min == native.max).then_some(native.min)),
+        Global::Host { arity, .. } => (code.global_names[global as usize].clone(), *arity),
+        Global::Undefined => (code.global_names[global as usize].clone(), None),
+    };
+    let name: Arc<str> = match name.split_once('.') {
+        Some(("main", short)) => Arc::from(short),
+        _ => name,
+    };
+    Value::Fn(Arc::new(Function {
+        name,
+        arity,
+        kind: FnKind::Global(global),
+    }))
+}
+
+fn display_name(name: &str) -> String {
+    let short = name.strip_prefix("main.").unwrap_or(name);
+    if short.is_empty() {
+        "the anonymous function".to_string()
+    } else {
+        format!("`{short}`")
+    }
+}
+
+/// The Weft call stack, innermost first, for an error report.
+fn trace(code: &Code, process: &Process) -> Vec<crate::TraceFrame> {
+    let count = process.frames.len();
+    process
+        .frames
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, frame)| {
+            let proto = &code.protos[frame.proto as usize];
+            // Callers stopped after their call instruction; the top frame
+            // is at the failing instruction itself.
+            let pc = if i + 1 == count { frame.pc } else { frame.pc.saturating_sub(1) } as usize;
+            crate::TraceFrame {
+                function: proto.name.clone(),
+                source: code.sources[proto.source as usize].clone(),
+                span: proto.spans.get(pc).copied().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Marks a process as blocked (used by the scheduler's blocking helpers).
+pub(crate) fn set_waiting(process: &mut Process, wait: Wait) {
+    process.status = Status::Waiting(wait);
+    process.wait_token = process.wait_token.wrapping_add(1);
+}

@@ -1,0 +1,160 @@
+//! The global builtins of LANGUAGE.md §9: `print str inspect len type int
+//! float assert format args now`.
+
+use super::{badarg, native, Ctx, Native, NativeResult, Trap};
+use crate::atom::Atom;
+use crate::ops::describe_value;
+use crate::value::Value;
+
+pub(crate) const NATIVES: &[Native] = &[
+    native("print", 0, u8::MAX, print),
+    native("str", 1, 1, str),
+    native("inspect", 1, 1, inspect),
+    native("len", 1, 1, len),
+    native("type", 1, 1, type_of),
+    native("int", 1, 1, int),
+    native("float", 1, 1, float),
+    native("assert", 1, 2, assert),
+    native("format", 1, u8::MAX, format),
+    native("args", 0, 0, args),
+    native("now", 0, 0, now),
+];
+
+fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let mut line = String::new();
+    for (i, value) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(&value.to_string());
+    }
+    line.push('\n');
+    (ctx.scheduler.output)(&line);
+    Ok(Value::Nil)
+}
+
+fn str(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    match &args[0] {
+        Value::Str(_) => Ok(std::mem::take(&mut args[0])),
+        other => Ok(Value::str(other.to_string())),
+    }
+}
+
+fn inspect(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    Ok(Value::str(args[0].inspect()))
+}
+
+fn len(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let n = match &args[0] {
+        Value::List { .. } => args[0].as_list().map_or(0, |l| l.len()),
+        Value::Tuple(items) => items.len(),
+        Value::Map(map) => map.len(),
+        Value::Str(s) => s.chars().count(),
+        other => return Err(badarg(format!("len needs a list, tuple, map or string, got {}", describe_value(other)))),
+    };
+    Ok(Value::Int(n as i64))
+}
+
+fn type_of(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    Ok(Value::Atom(args[0].type_atom()))
+}
+
+/// `int("42")` parses (surrounding spaces allowed); `int(2.7)` truncates.
+fn int(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    match &args[0] {
+        Value::Int(n) => Ok(Value::Int(*n)),
+        Value::Float(f) => {
+            if f.is_finite() && *f >= -9.223_372_036_854_776e18 && *f < 9.223_372_036_854_776e18 {
+                Ok(Value::Int(f.trunc() as i64))
+            } else {
+                Err(badarg(format!("int can't convert {f:?} to an integer")))
+            }
+        }
+        Value::Str(s) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| badarg(format!("int can't parse {} as an integer", args[0].inspect()))),
+        other => Err(badarg(format!("int needs a number or a string, got {}", describe_value(other)))),
+    }
+}
+
+fn float(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    match &args[0] {
+        Value::Int(n) => Ok(Value::Float(*n as f64)),
+        Value::Float(f) => Ok(Value::Float(*f)),
+        Value::Str(s) => {
+            let text = s.trim();
+            let plain = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+            let special = matches!(text.to_ascii_lowercase().as_str(), "inf" | "+inf" | "-inf" | "nan" | "infinity" | "-infinity");
+            match text.parse::<f64>() {
+                Ok(f) if plain || special => Ok(Value::Float(f)),
+                _ => Err(badarg(format!("float can't parse {} as a number", args[0].inspect()))),
+            }
+        }
+        other => Err(badarg(format!("float needs a number or a string, got {}", describe_value(other)))),
+    }
+}
+
+fn assert(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args[0].is_truthy() {
+        return Ok(Value::Nil);
+    }
+    let message = match args.get(1) {
+        Some(m) => m.to_string(),
+        None => "assertion failed".to_string(),
+    };
+    Err(Trap::Error(Atom::ASSERT, message))
+}
+
+/// `format("{} + {}", 1, 2)`: each `{}` takes the next argument's print
+/// form; `{{` and `}}` stand for braces.
+fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Str(template) = &args[0] else {
+        return Err(badarg(format!("format needs a template string, got {}", describe_value(&args[0]))));
+    };
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut next = 1;
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' if chars.peek() == Some(&'}') => {
+                chars.next();
+                let Some(value) = args.get(next) else {
+                    return Err(badarg(format!(
+                        "format: the template has more `{{}}` than the {} argument(s) given",
+                        args.len() - 1
+                    )));
+                };
+                out.push_str(&value.to_string());
+                next += 1;
+            }
+            other => out.push(other),
+        }
+    }
+    if next < args.len() {
+        return Err(badarg(format!(
+            "format: {} argument(s) given but the template uses {}",
+            args.len() - 1,
+            next - 1
+        )));
+    }
+    Ok(Value::str(out))
+}
+
+fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::list(ctx.scheduler.args.iter().map(|a| Value::str(a.as_str())).collect()))
+}
+
+/// Monotonic milliseconds, as a float.
+fn now(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::Float(ctx.scheduler.now() as f64 / 1_000_000.0))
+}

@@ -1,0 +1,5 @@
+//! The `map` module (LANGUAGE.md §9).
+
+use super::Native;
+
+pub(crate) const NATIVES: &[Native] = &[];

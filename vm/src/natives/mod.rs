@@ -1,0 +1,126 @@
+//! Functions written in Rust: the global builtins and the standard modules.
+//!
+//! A native receives the running process and the scheduler through `Ctx`
+//! and its arguments by value (moved out of the caller's registers, so a
+//! native that holds the only reference to a list may update it in place).
+//! It never calls back into Weft: library functions that take a function
+//! argument are written in Weft (`stdlib/`), which keeps the interpreter
+//! stackless.
+
+pub(crate) mod chan;
+pub(crate) mod core;
+pub(crate) mod io;
+pub(crate) mod list;
+pub(crate) mod map;
+pub(crate) mod math;
+pub(crate) mod process;
+pub(crate) mod random;
+pub(crate) mod string;
+
+use crate::atom::Atom;
+use crate::code::Code;
+use crate::ops::describe_value;
+use crate::process::Process;
+use crate::scheduler::Scheduler;
+use crate::value::Value;
+
+/// What a native can do besides returning a value.
+pub(crate) enum Trap {
+    /// A runtime error of this kind.
+    Error(Atom, String),
+    /// Wait; the call runs again when the process is woken.
+    Block,
+    /// Return nil and let other processes run.
+    Yield,
+    /// End the process with this reason.
+    Exit(Value),
+}
+
+pub(crate) type NativeResult = Result<Value, Trap>;
+
+pub(crate) struct Ctx<'a> {
+    pub scheduler: &'a mut Scheduler,
+    pub process: &'a mut Process,
+    #[allow(dead_code)]
+    pub code: &'a Code,
+}
+
+pub(crate) type NativeFn = fn(&mut Ctx<'_>, &mut [Value]) -> NativeResult;
+
+/// A native function and the argument counts it accepts.
+#[derive(Clone, Copy)]
+pub(crate) struct Native {
+    pub name: &'static str,
+    pub min: u8,
+    pub max: u8,
+    pub func: NativeFn,
+}
+
+/// Shorthand for a table entry: `native("len", 1, 1, len)`.
+pub(crate) const fn native(name: &'static str, min: u8, max: u8, func: NativeFn) -> Native {
+    Native { name, min, max, func }
+}
+
+/// Every native, by qualified name. `io` comes only when the host allows it.
+pub(crate) fn all(allow_io: bool) -> Vec<Native> {
+    let mut all = Vec::new();
+    all.extend_from_slice(core::NATIVES);
+    all.extend_from_slice(process::NATIVES);
+    all.extend_from_slice(chan::NATIVES);
+    all.extend_from_slice(list::NATIVES);
+    all.extend_from_slice(string::NATIVES);
+    all.extend_from_slice(map::NATIVES);
+    all.extend_from_slice(math::NATIVES);
+    all.extend_from_slice(random::NATIVES);
+    if allow_io {
+        all.extend_from_slice(io::NATIVES);
+    }
+    all
+}
+
+// ------------------------------------------------------ argument helpers
+
+pub(crate) fn badarg(message: impl Into<String>) -> Trap {
+    Trap::Error(Atom::BADARG, message.into())
+}
+
+pub(crate) fn expected(what: &str, name: &str, got: &Value) -> Trap {
+    badarg(format!("{name} expects {what}, got {}", describe_value(got)))
+}
+
+pub(crate) fn int_arg(args: &[Value], i: usize, name: &str) -> Result<i64, Trap> {
+    match &args[i] {
+        Value::Int(n) => Ok(*n),
+        other => Err(expected("an int", name, other)),
+    }
+}
+
+pub(crate) fn number_arg(args: &[Value], i: usize, name: &str) -> Result<f64, Trap> {
+    match &args[i] {
+        Value::Int(n) => Ok(*n as f64),
+        Value::Float(f) => Ok(*f),
+        other => Err(expected("a number", name, other)),
+    }
+}
+
+pub(crate) fn str_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v str, Trap> {
+    match &args[i] {
+        Value::Str(s) => Ok(s.as_str()),
+        other => Err(expected("a string", name, other)),
+    }
+}
+
+pub(crate) fn list_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v [Value], Trap> {
+    args[i].as_list().ok_or_else(|| expected("a list", name, &args[i]))
+}
+
+pub(crate) fn pid_arg(ctx: &Ctx<'_>, args: &[Value], i: usize, name: &str) -> Result<crate::value::Pid, Trap> {
+    match &args[i] {
+        Value::Pid(p) => Ok(*p),
+        Value::Atom(_) => ctx
+            .scheduler
+            .resolve(&args[i])
+            .map_err(|(kind, message)| Trap::Error(kind, message)),
+        other => Err(expected("a pid", name, other)),
+    }
+}

@@ -1,0 +1,219 @@
+//! Process builtins (LANGUAGE.md §6, §7, §9): `self yield sleep exit kill
+//! link unlink monitor demonitor trap_exits register whereis alive make_ref
+//! send_after chan close` and the `process` module.
+
+use super::{badarg, expected, int_arg, native, number_arg, pid_arg, Ctx, Native, NativeResult, Trap};
+use crate::atom::Atom;
+use crate::process::{Handoff, Status, Wait};
+use crate::value::{Value, WeftMap};
+
+pub(crate) const NATIVES: &[Native] = &[
+    native("self", 0, 0, self_pid),
+    native("yield", 0, 0, yield_now),
+    native("sleep", 1, 1, sleep),
+    native("exit", 1, 2, exit),
+    native("kill", 1, 1, kill),
+    native("link", 1, 1, link),
+    native("unlink", 1, 1, unlink),
+    native("monitor", 1, 1, monitor),
+    native("demonitor", 1, 1, demonitor),
+    native("trap_exits", 1, 1, trap_exits),
+    native("register", 2, 2, register),
+    native("whereis", 1, 1, whereis),
+    native("alive", 1, 1, alive),
+    native("make_ref", 0, 0, make_ref),
+    native("send_after", 3, 3, send_after),
+    native("chan", 0, 1, chan),
+    native("close", 1, 1, close),
+    native("process.list", 0, 0, list),
+    native("process.info", 1, 1, info),
+];
+
+fn self_pid(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::Pid(ctx.process.pid))
+}
+
+fn yield_now(_: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Err(Trap::Yield)
+}
+
+/// `sleep(ms)`: blocks this process only; the VM sleeps if nothing else runs.
+fn sleep(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
+        ctx.process.handoff = None;
+        return Ok(Value::Nil);
+    }
+    let ms = number_arg(args, 0, "sleep")?;
+    if ms <= 0.0 {
+        return Err(Trap::Yield);
+    }
+    let deadline = ctx.scheduler.deadline(ms);
+    ctx.scheduler.block(ctx.process, Wait::Sleep, Some(deadline));
+    Err(Trap::Block)
+}
+
+/// `exit(reason)` ends this process; `exit(pid, reason)` signals another.
+fn exit(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args.len() == 1 {
+        return Err(Trap::Exit(std::mem::take(&mut args[0])));
+    }
+    let pid = pid_arg(ctx, args, 0, "exit")?;
+    let reason = std::mem::take(&mut args[1]);
+    signal(ctx, pid, reason)
+}
+
+fn kill(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "kill")?;
+    signal(ctx, pid, Value::Atom(Atom::KILL))
+}
+
+fn signal(ctx: &mut Ctx<'_>, pid: crate::value::Pid, reason: Value) -> NativeResult {
+    let untrappable = reason == Value::Atom(Atom::KILL);
+    let me = ctx.process.pid;
+    if pid == me {
+        if untrappable {
+            return Err(Trap::Exit(Value::Atom(Atom::KILLED)));
+        }
+        if ctx.process.trap_exits() {
+            let message = Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(me), reason]);
+            ctx.process.mailbox.push_back(message);
+            return Ok(Value::Bool(true));
+        }
+        return Err(Trap::Exit(reason));
+    }
+    ctx.scheduler.signal(pid, me, reason, untrappable, false);
+    Ok(Value::Bool(true))
+}
+
+fn link(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "link")?;
+    ctx.scheduler.link(ctx.process, pid);
+    Ok(Value::Bool(true))
+}
+
+fn unlink(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "unlink")?;
+    ctx.scheduler.unlink(ctx.process, pid);
+    Ok(Value::Bool(true))
+}
+
+fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "monitor")?;
+    Ok(Value::Ref(ctx.scheduler.monitor(ctx.process, pid)))
+}
+
+fn demonitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Ref(reference) = args[0] else {
+        return Err(expected("a ref", "demonitor", &args[0]));
+    };
+    Ok(Value::Bool(ctx.scheduler.demonitor(ctx.process, reference)))
+}
+
+/// `trap_exits(flag)`: returns the previous setting.
+fn trap_exits(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Bool(flag) = args[0] else {
+        return Err(expected("true or false", "trap_exits", &args[0]));
+    };
+    let previous = ctx.process.trap_exits();
+    ctx.process.extra().trap_exits = flag;
+    Ok(Value::Bool(previous))
+}
+
+fn register(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Atom(name) = args[0] else {
+        return Err(expected("an atom", "register", &args[0]));
+    };
+    let Value::Pid(pid) = args[1] else {
+        return Err(expected("a pid", "register", &args[1]));
+    };
+    ctx.scheduler
+        .register(name, pid)
+        .map_err(|(kind, message)| Trap::Error(kind, message))?;
+    if pid == ctx.process.pid {
+        ctx.process.extra().name = Some(name);
+    } else if let Some(p) = ctx.scheduler.get_mut(pid) {
+        p.extra().name = Some(name);
+    }
+    Ok(Value::Bool(true))
+}
+
+fn whereis(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Atom(name) = args[0] else {
+        return Err(expected("an atom", "whereis", &args[0]));
+    };
+    Ok(ctx.scheduler.whereis(name).map_or(Value::Nil, Value::Pid))
+}
+
+fn alive(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Pid(pid) = args[0] else {
+        return Err(expected("a pid", "alive", &args[0]));
+    };
+    Ok(Value::Bool(pid == ctx.process.pid || ctx.scheduler.is_alive(pid)))
+}
+
+fn make_ref(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::Ref(ctx.scheduler.make_ref()))
+}
+
+fn send_after(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let ms = number_arg(args, 0, "send_after")?;
+    let pid = pid_arg(ctx, args, 1, "send_after")?;
+    let message = std::mem::take(&mut args[2]);
+    ctx.scheduler.send_after(ms, pid, message);
+    Ok(Value::Ref(ctx.scheduler.make_ref()))
+}
+
+/// `chan()` is unbuffered (rendezvous); `chan(n)` buffers n values.
+fn chan(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let capacity = if args.is_empty() { 0 } else { int_arg(args, 0, "chan")? };
+    if !(0..=1 << 30).contains(&capacity) {
+        return Err(badarg(format!("chan needs a capacity from 0 to 2^30, got {capacity}")));
+    }
+    Ok(Value::Chan(ctx.scheduler.new_channel(capacity as usize)))
+}
+
+fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    match &args[0] {
+        Value::Chan(channel) => {
+            let channel = channel.clone();
+            ctx.scheduler
+                .close(&channel)
+                .map_err(|(kind, message)| Trap::Error(kind, message))?;
+            Ok(Value::Nil)
+        }
+        Value::Resource(resource) => {
+            super::io::close_resource(resource);
+            Ok(Value::Nil)
+        }
+        other => Err(expected("a channel", "close", other)),
+    }
+}
+
+fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::list(ctx.scheduler.pids().into_iter().map(Value::Pid).collect()))
+}
+
+/// `process.info(pid)`: `:status`, `:reductions`, `:mailbox` (its length),
+/// `:memory` (bytes); nil for a dead process.
+fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "process.info")?;
+    let (status, reductions, mailbox, memory) = if pid == ctx.process.pid {
+        let p = &*ctx.process;
+        (Atom::RUNNING, p.reductions, p.mailbox.len(), p.memory())
+    } else {
+        let Some(p) = ctx.scheduler.get(pid) else {
+            return Ok(Value::Nil);
+        };
+        let status = match p.status {
+            Status::Runnable => Atom::RUNNABLE,
+            Status::Waiting(_) => Atom::WAITING,
+        };
+        (status, p.reductions, p.mailbox.len(), p.memory())
+    };
+    let mut map = WeftMap::default();
+    map.insert(Value::Atom(Atom::STATUS), Value::Atom(status));
+    map.insert(Value::Atom(Atom::REDUCTIONS), Value::Int(reductions as i64));
+    map.insert(Value::Atom(Atom::MAILBOX), Value::Int(mailbox as i64));
+    map.insert(Value::Atom(Atom::MEMORY), Value::Int(memory as i64));
+    Ok(Value::map(map))
+}

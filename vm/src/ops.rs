@@ -1,0 +1,231 @@
+//! Operators on values (LANGUAGE.md §2, §3): arithmetic with overflow
+//! checks, comparison, concatenation and indexing. Each returns the error
+//! kind and message of LANGUAGE.md §6 instead of panicking.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use crate::atom::Atom;
+use crate::value::{compare, Value};
+
+pub(crate) type OpResult = Result<Value, (Atom, String)>;
+
+fn badarg(message: String) -> (Atom, String) {
+    (Atom::BADARG, message)
+}
+
+fn describe(v: &Value) -> String {
+    let text = v.inspect();
+    if text.len() > 60 {
+        let cut: String = text.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+fn not_numbers(op: &str, a: &Value, b: &Value) -> (Atom, String) {
+    badarg(format!("`{op}` needs numbers, got {} and {}", describe(a), describe(b)))
+}
+
+fn overflow(op: &str) -> (Atom, String) {
+    (Atom::OVERFLOW, format!("integer overflow in `{op}`"))
+}
+
+#[inline]
+pub(crate) fn add(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_add(*y).map(Value::Int).ok_or_else(|| overflow("+")),
+        (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x + y)),
+        (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 + y)),
+        (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x + *y as f64)),
+        (Value::Str(_), Value::Str(_)) => Err(badarg(format!(
+            "`+` needs numbers, got {} and {}; join strings with `++`",
+            describe(a),
+            describe(b)
+        ))),
+        _ => Err(not_numbers("+", a, b)),
+    }
+}
+
+#[inline]
+pub(crate) fn sub(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_sub(*y).map(Value::Int).ok_or_else(|| overflow("-")),
+        (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x - y)),
+        (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 - y)),
+        (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x - *y as f64)),
+        _ => Err(not_numbers("-", a, b)),
+    }
+}
+
+pub(crate) fn mul(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_mul(*y).map(Value::Int).ok_or_else(|| overflow("*")),
+        (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x * y)),
+        (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 * y)),
+        (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x * *y as f64)),
+        _ => Err(not_numbers("*", a, b)),
+    }
+}
+
+fn floats(op: &str, a: &Value, b: &Value) -> Result<(f64, f64), (Atom, String)> {
+    match (a.as_float(), b.as_float()) {
+        (Some(x), Some(y)) if !matches!(a, Value::Bool(_)) && !matches!(b, Value::Bool(_)) => Ok((x, y)),
+        _ => Err(not_numbers(op, a, b)),
+    }
+}
+
+/// `/`: integers truncate toward zero; dividing by zero is `:badarith`
+/// (for floats too, as in Python and Erlang).
+pub(crate) fn div(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(_), Value::Int(0)) => Err((Atom::BADARITH, "division by zero".to_string())),
+        (Value::Int(x), Value::Int(y)) => x.checked_div(*y).map(Value::Int).ok_or_else(|| overflow("/")),
+        _ => {
+            let (x, y) = floats("/", a, b)?;
+            if y == 0.0 {
+                return Err((Atom::BADARITH, "division by zero".to_string()));
+            }
+            Ok(Value::Float(x / y))
+        }
+    }
+}
+
+/// `%`: the result takes the sign of the dividend (like Rust, C and Erlang's `rem`).
+pub(crate) fn rem(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(_), Value::Int(0)) => Err((Atom::BADARITH, "modulo by zero".to_string())),
+        (Value::Int(x), Value::Int(y)) => x.checked_rem(*y).map(Value::Int).ok_or_else(|| overflow("%")),
+        _ => {
+            let (x, y) = floats("%", a, b)?;
+            if y == 0.0 {
+                return Err((Atom::BADARITH, "modulo by zero".to_string()));
+            }
+            Ok(Value::Float(x % y))
+        }
+    }
+}
+
+pub(crate) fn neg(a: &Value) -> OpResult {
+    match a {
+        Value::Int(x) => x.checked_neg().map(Value::Int).ok_or_else(|| overflow("-")),
+        Value::Float(x) => Ok(Value::Float(-x)),
+        _ => Err(badarg(format!("`-` needs a number, got {}", describe(a)))),
+    }
+}
+
+pub(crate) fn concat(a: Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Str(mut x), Value::Str(y)) => {
+            Arc::make_mut(&mut x).push_str(y);
+            Ok(Value::Str(x))
+        }
+        (Value::List { mut start, mut items }, Value::List { .. }) => {
+            let extra = b.as_list().unwrap_or(&[]);
+            Value::list_make_mut(&mut items, &mut start).extend_from_slice(extra);
+            Ok(Value::List { start, items })
+        }
+        (a, b) => Err(badarg(format!(
+            "`++` joins two strings or two lists, got {} and {}",
+            describe(&a),
+            describe(b)
+        ))),
+    }
+}
+
+/// `<`, `<=` and friends: an ordering, or `:badarg` for values that have none.
+#[inline]
+pub(crate) fn order(a: &Value, b: &Value) -> Result<Ordering, (Atom, String)> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        return Ok(x.cmp(y));
+    }
+    match compare(a, b) {
+        Some(ordering) => Ok(ordering),
+        None => {
+            // NaN compares false with everything, as in IEEE and Python.
+            if matches!((a.as_float(), b.as_float()), (Some(x), Some(y)) if x.is_nan() || y.is_nan())
+                && matches!(a, Value::Int(_) | Value::Float(_))
+                && matches!(b, Value::Int(_) | Value::Float(_))
+            {
+                return Err((Atom::NIL, String::new()));
+            }
+            Err(badarg(format!("can't order {} and {}", describe(a), describe(b))))
+        }
+    }
+}
+
+/// `a < b`, with NaN comparing false.
+#[inline]
+pub(crate) fn less(a: &Value, b: &Value) -> Result<bool, (Atom, String)> {
+    match order(a, b) {
+        Ok(o) => Ok(o == Ordering::Less),
+        Err((kind, _)) if kind == Atom::NIL => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `a <= b`, with NaN comparing false.
+#[inline]
+pub(crate) fn less_equal(a: &Value, b: &Value) -> Result<bool, (Atom, String)> {
+    match order(a, b) {
+        Ok(o) => Ok(o != Ordering::Greater),
+        Err((kind, _)) if kind == Atom::NIL => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn index_of(key: &Value, len: usize, what: &str) -> Result<usize, (Atom, String)> {
+    match key {
+        Value::Int(i) if *i >= 0 && (*i as u64) < len as u64 => Ok(*i as usize),
+        Value::Int(i) => Err(badarg(format!("index {i} is out of range for a {what} of length {len}"))),
+        other => Err(badarg(format!("a {what} index must be an int, got {}", describe(other)))),
+    }
+}
+
+/// `v[i]`: lists, tuples and strings by position, maps by key.
+pub(crate) fn index(obj: &Value, key: &Value) -> OpResult {
+    match obj {
+        Value::List { .. } => {
+            let items = obj.as_list().unwrap_or(&[]);
+            Ok(items[index_of(key, items.len(), "list")?].clone())
+        }
+        Value::Tuple(items) => Ok(items[index_of(key, items.len(), "tuple")?].clone()),
+        Value::Map(map) => map
+            .get(key)
+            .cloned()
+            .ok_or_else(|| (Atom::BADKEY, format!("key {} is not in the map", describe(key)))),
+        Value::Str(s) => {
+            let Value::Int(i) = key else {
+                return Err(badarg(format!("a string index must be an int, got {}", describe(key))));
+            };
+            let found = if *i >= 0 { s.chars().nth(*i as usize) } else { None };
+            match found {
+                Some(c) => Ok(Value::str(c.to_string())),
+                None => Err(badarg(format!(
+                    "index {i} is out of range for a string of {} characters",
+                    s.chars().count()
+                ))),
+            }
+        }
+        other => Err(badarg(format!("can't index {}", describe(other)))),
+    }
+}
+
+/// The list `a..b` (end exclusive).
+pub(crate) fn range(a: &Value, b: &Value) -> OpResult {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let len = y.saturating_sub(*x).max(0);
+            if len > 100_000_000 {
+                return Err((Atom::LIMIT, format!("the range {x}..{y} is too long to build as a list")));
+            }
+            Ok(Value::list((*x..*y).map(Value::Int).collect()))
+        }
+        _ => Err(badarg(format!("a range needs two ints, got {} and {}", describe(a), describe(b)))),
+    }
+}
+
+pub(crate) fn describe_value(v: &Value) -> String {
+    describe(v)
+}

@@ -1,0 +1,138 @@
+//! A green process: its own frames, registers and mailbox.
+//!
+//! Invariants:
+//! - A process is touched only by the scheduler and, while it runs, by the
+//!   interpreter; another process reaches it only through the scheduler
+//!   (sending, waking, signalling), never by holding a reference.
+//! - `frames` is empty only for a process that has finished.
+//! - While a process runs, `stack.len() >= top.base + top.registers`.
+//! - `wait_token` changes every time the process blocks, so a wake-up meant
+//!   for an earlier wait (a stale timer, a stale channel waiter) is ignored.
+//! - Fields most processes never use live in `extra`, allocated on first
+//!   use, to keep an idle process small (a million fit in memory).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::atom::Atom;
+use crate::resource::Resource;
+use crate::value::{Pid, Value};
+
+/// One activation of a Weft function.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame {
+    /// Index into the VM's code.
+    pub proto: u32,
+    /// The next instruction to run when this frame is resumed.
+    pub pc: u32,
+    /// Where R[0] of this frame sits on the stack.
+    pub base: u32,
+    /// Where the result goes on the stack when this frame returns.
+    pub ret: u32,
+}
+
+/// What a blocked process waits for (shown in deadlock reports and `:ps`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Wait {
+    Mailbox,
+    ChanRecv(u64),
+    ChanSend(u64),
+    Select(Vec<(bool, u64)>),
+    Sleep,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Status {
+    Runnable,
+    Waiting(Wait),
+}
+
+/// How a blocked process was woken, read by the instruction it retries.
+#[derive(Debug)]
+pub(crate) enum Handoff {
+    /// A channel receive (or `select` arm) got this value.
+    Received { arm: u32, value: Value },
+    /// A channel send (or `select` arm) was taken.
+    Sent { arm: u32 },
+    /// The channel was closed while waiting.
+    Closed { arm: u32 },
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// A guard in progress: a runtime error jumps to `pc` in frame `depth`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GuardHandler {
+    pub depth: u32,
+    pub pc: u32,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub links: Vec<Pid>,
+    /// Monitors others hold on this process: (ref, watcher).
+    pub monitored_by: Vec<(u64, Pid)>,
+    /// Monitors this process holds: (ref, target).
+    pub monitoring: Vec<(u64, Pid)>,
+    pub trap_exits: bool,
+    pub name: Option<Atom>,
+    /// Files this process opened; closed when it ends.
+    pub files: Vec<Arc<Resource>>,
+}
+
+pub struct Process {
+    pub(crate) pid: Pid,
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) mailbox: VecDeque<Value>,
+    pub(crate) status: Status,
+    pub(crate) wait_token: u32,
+    pub(crate) handoff: Option<Handoff>,
+    pub(crate) guards: Vec<GuardHandler>,
+    pub(crate) reductions: u64,
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+impl Process {
+    pub(crate) fn new(pid: Pid, stack: Vec<Value>, frame: Frame) -> Process {
+        let mut frames = Vec::with_capacity(1);
+        frames.push(frame);
+        Process {
+            pid,
+            stack,
+            frames,
+            mailbox: VecDeque::new(),
+            status: Status::Runnable,
+            wait_token: 0,
+            handoff: None,
+            guards: Vec::new(),
+            reductions: 0,
+            extra: None,
+        }
+    }
+
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub(crate) fn trap_exits(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.trap_exits)
+    }
+
+    /// Bytes this process holds (its own structures, not shared data).
+    pub(crate) fn memory(&self) -> usize {
+        std::mem::size_of::<Process>()
+            + self.stack.capacity() * std::mem::size_of::<Value>()
+            + self.frames.capacity() * std::mem::size_of::<Frame>()
+            + self.mailbox.capacity() * std::mem::size_of::<Value>()
+            + self.extra.as_ref().map_or(0, |_| std::mem::size_of::<Extra>())
+    }
+
+    /// Drops the registers above the live frames, so a blocked process does
+    /// not keep dead values (and their memory) alive.
+    pub(crate) fn trim_stack(&mut self, top: usize) {
+        if self.stack.len() > top {
+            self.stack.truncate(top);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Resources: OS objects a process holds through a value (open files).
+//!
+//! Invariants: a resource is closed at most once; after `close` every
+//! operation on it is an `:io` error; the process that opened a file closes
+//! it (flushing writes) when it ends, so no write is lost at exit.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::sync::Mutex;
+
+/// An open file, readable or writable.
+pub enum FileState {
+    Reader(BufReader<File>),
+    Writer(BufWriter<File>),
+    Closed,
+}
+
+pub struct Resource {
+    pub(crate) path: String,
+    pub(crate) file: Mutex<FileState>,
+}
+
+impl Resource {
+    pub(crate) fn describe(&self) -> &str {
+        &self.path
+    }
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<file {}>", self.path)
+    }
+}
