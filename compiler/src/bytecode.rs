@@ -4,7 +4,8 @@
 //! The machine is register-based (like Lua 5): each function activation owns
 //! a window of registers `R[0..registers]` on its process's value stack.
 //! Parameters arrive in `R[0..arity]`, a closure's captured values right
-//! after them, then locals and temporaries. Operands named `dst`, `src`,
+//! after them (then, for a named inner function, the closure itself), then
+//! locals and temporaries. A frame owns nothing below `R[0]`. Operands named `dst`, `src`,
 //! `a`, `b`, `base`, `cursor`... are register numbers; `offset` is a jump
 //! distance in instructions, relative to the instruction after the jump.
 //!
@@ -71,8 +72,6 @@ opcodes! {
     Closure { dst: u8, first: u8, count: u8, proto: u32 }
     /// R[dst] = the function currently bound to global `global`
     FnRef { dst: u8, global: u32 }
-    /// R[dst] = the closure being run (a named inner function calling itself)
-    Callee { dst: u8 }
     /// R[dst] = a list of R[first..first+count]
     List { dst: u8, first: u8, count: u8 }
     /// R[dst] = a tuple of R[first..first+count]
@@ -233,6 +232,9 @@ pub struct Proto {
     pub arity: u8,
     /// How many values it captures (held in R[arity..arity+captures]).
     pub captures: u8,
+    /// A named inner function that calls itself finds its own closure in
+    /// R[arity+captures], put there by the VM on each call.
+    pub self_slot: bool,
     /// How many registers an activation needs.
     pub registers: u8,
     pub code: Vec<Instr>,

@@ -11,8 +11,8 @@
 //! - One reduction is spent per call and per loop back-edge (LANGUAGE.md
 //!   §8); when the budget runs out the process yields at that point, so a
 //!   `loop {}` can never starve the others.
-//! - Every frame has `base >= 1`: the slot below a frame's registers holds
-//!   the closure being run when it was called as a value (`Callee`).
+//! - A frame owns exactly its registers `stack[base..base+registers]`; a
+//!   tail call moves the new arguments down to `base` and never writes below.
 
 use std::sync::Arc;
 
@@ -56,6 +56,26 @@ macro_rules! reg {
     };
 }
 
+/// Writes a register. Dropping the old value is skipped (not just made
+/// cheap) when it holds no heap reference, which keeps the common integer
+/// case free of an out-of-line `drop_in_place` call.
+#[inline(always)]
+fn store(slot: &mut Value, value: Value) {
+    let old = std::mem::replace(slot, value);
+    if old.is_scalar() {
+        std::mem::forget(old);
+    } else {
+        drop(old);
+    }
+}
+
+macro_rules! set {
+    ($process:ident, $base:ident, $r:expr, $value:expr) => {{
+        let value = $value;
+        store(&mut $process.stack[$base + $r as usize], value)
+    }};
+}
+
 /// Runs `process` until it blocks, ends, or spends `budget` reductions.
 pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process, budget: u32) -> SliceEnd {
     let mut reductions: i64 = budget as i64;
@@ -74,19 +94,19 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
             };
             pc += 1;
             match instr {
-                Instr::Nil { dst } => reg!(process, base, dst) = Value::Nil,
-                Instr::Bool { dst, value } => reg!(process, base, dst) = Value::Bool(value),
-                Instr::Int { dst, value } => reg!(process, base, dst) = Value::Int(value as i64),
+                Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
+                Instr::Bool { dst, value } => set!(process, base, dst, Value::Bool(value)),
+                Instr::Int { dst, value } => set!(process, base, dst, Value::Int(value as i64)),
                 Instr::Const { dst, index } => {
-                    reg!(process, base, dst) = proto.constants[index as usize].clone();
+                    set!(process, base, dst, proto.constants[index as usize].clone());
                 }
                 Instr::Move { dst, src } => {
                     let value = reg!(process, base, src).clone();
-                    reg!(process, base, dst) = value;
+                    set!(process, base, dst, value);
                 }
                 Instr::Take { dst, src } => {
                     let value = std::mem::take(&mut reg!(process, base, src));
-                    reg!(process, base, dst) = value;
+                    set!(process, base, dst, value);
                 }
                 Instr::Closure {
                     dst,
@@ -104,21 +124,17 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }));
                 }
                 Instr::FnRef { dst, global } => {
-                    reg!(process, base, dst) = function_value(code, global);
-                }
-                Instr::Callee { dst } => {
-                    let callee = process.stack[base - 1].clone();
-                    reg!(process, base, dst) = callee;
+                    set!(process, base, dst, function_value(code, global));
                 }
                 Instr::List { dst, first, count } => {
                     let start = base + first as usize;
                     let items = process.stack[start..start + count as usize].to_vec();
-                    reg!(process, base, dst) = Value::list(items);
+                    set!(process, base, dst, Value::list(items));
                 }
                 Instr::Tuple { dst, first, count } => {
                     let start = base + first as usize;
                     let items = process.stack[start..start + count as usize].to_vec();
-                    reg!(process, base, dst) = Value::tuple(items);
+                    set!(process, base, dst, Value::tuple(items));
                 }
                 Instr::Map { dst, first, count } => {
                     let start = base + first as usize;
@@ -126,17 +142,23 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     for pair in process.stack[start..start + 2 * count as usize].chunks(2) {
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
-                    reg!(process, base, dst) = Value::map(map);
+                    set!(process, base, dst, Value::map(map));
                 }
                 Instr::Range { dst, a, b } => {
                     match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Add { dst, a, b } => {
+                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                        if let Some(v) = x.checked_add(*y) {
+                            set!(process, base, dst, Value::Int(v));
+                            continue;
+                        }
+                    }
                     match ops::add(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
@@ -146,7 +168,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         other => ops::add(other, &Value::Int(value as i64)).ok(),
                     };
                     match result {
-                        Some(v) => reg!(process, base, dst) = v,
+                        Some(v) => set!(process, base, dst, v),
                         None => {
                             let (kind, message) = ops::add(&reg!(process, base, a), &Value::Int(value as i64))
                                 .err()
@@ -156,26 +178,32 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                 }
                 Instr::Sub { dst, a, b } => {
+                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                        if let Some(v) = x.checked_sub(*y) {
+                            set!(process, base, dst, Value::Int(v));
+                            continue;
+                        }
+                    }
                     match ops::sub(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Mul { dst, a, b } => {
                     match ops::mul(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Div { dst, a, b } => {
                     match ops::div(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Rem { dst, a, b } => {
                     match ops::rem(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
@@ -188,39 +216,39 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         reg!(process, base, a).clone()
                     };
                     match ops::concat(left, &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Neg { dst, src } => match ops::neg(&reg!(process, base, src)) {
-                    Ok(v) => reg!(process, base, dst) = v,
+                    Ok(v) => set!(process, base, dst, v),
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
                 Instr::Not { dst, src } => {
                     let value = !reg!(process, base, src).is_truthy();
-                    reg!(process, base, dst) = Value::Bool(value);
+                    set!(process, base, dst, Value::Bool(value));
                 }
                 Instr::Eq { dst, a, b } => {
                     let value = reg!(process, base, a) == reg!(process, base, b);
-                    reg!(process, base, dst) = Value::Bool(value);
+                    set!(process, base, dst, Value::Bool(value));
                 }
                 Instr::Ne { dst, a, b } => {
                     let value = reg!(process, base, a) != reg!(process, base, b);
-                    reg!(process, base, dst) = Value::Bool(value);
+                    set!(process, base, dst, Value::Bool(value));
                 }
                 Instr::Lt { dst, a, b } => match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
-                    Ok(v) => reg!(process, base, dst) = Value::Bool(v),
+                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
                 Instr::Le { dst, a, b } => {
                     match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => reg!(process, base, dst) = Value::Bool(v),
+                        Ok(v) => set!(process, base, dst, Value::Bool(v)),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::Index { dst, obj, key } => {
                     match ops::index(&reg!(process, base, obj), &reg!(process, base, key)) {
-                        Ok(v) => reg!(process, base, dst) = v,
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
@@ -298,7 +326,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         _ => None,
                     };
                     match found {
-                        Some(v) => reg!(process, base, dst) = v,
+                        Some(v) => set!(process, base, dst, v),
                         None => pc = (pc as i64 + offset as i64) as usize,
                     }
                 }
@@ -321,7 +349,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         Value::Tuple(items) => items.get(index as usize).cloned(),
                         list => list.as_list().and_then(|l| l.get(index as usize).cloned()),
                     };
-                    reg!(process, base, dst) = value.unwrap_or_default();
+                    set!(process, base, dst, value.unwrap_or_default());
                 }
                 Instr::Rest { dst, src, from } => {
                     let value = match &reg!(process, base, src) {
@@ -331,7 +359,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         },
                         _ => Value::list(Vec::new()),
                     };
-                    reg!(process, base, dst) = value;
+                    set!(process, base, dst, value);
                 }
                 Instr::Fail { kind, src } => {
                     let shown = ops::describe_value(&reg!(process, base, src));
@@ -351,8 +379,8 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         let message = format!("can't iterate over {}", ops::describe_value(&source));
                         break fail(process, pc, Atom::BADARG, message);
                     }
-                    reg!(process, base, iter) = source;
-                    reg!(process, base, iter + 1) = Value::Int(0);
+                    set!(process, base, iter, source);
+                    set!(process, base, iter + 1, Value::Int(0));
                 }
                 Instr::IterNext { iter, dst, offset } => {
                     let position = match reg!(process, base, iter + 1) {
@@ -387,8 +415,8 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     };
                     match next {
                         Some((value, next_position)) => {
-                            reg!(process, base, dst) = value;
-                            reg!(process, base, iter + 1) = Value::Int(next_position as i64);
+                            set!(process, base, dst, value);
+                            set!(process, base, iter + 1, Value::Int(next_position as i64));
                         }
                         None => pc = (pc as i64 + offset as i64) as usize,
                     }
@@ -401,6 +429,24 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         return SliceEnd::Yielded;
                     }
                     let start = base + b as usize;
+                    // The common case inline: a Weft function, right arity.
+                    if let Global::Weft(index) = code.globals[global as usize] {
+                        let callee = &code.protos[index as usize];
+                        if callee.arity == argc && process.frames.len() < MAX_FRAMES {
+                            let needed = start + callee.registers as usize;
+                            if process.stack.len() < needed {
+                                process.stack.resize(needed, Value::Nil);
+                            }
+                            save_pc(process, pc);
+                            process.frames.push(Frame {
+                                proto: index,
+                                pc: 0,
+                                base: start as u32,
+                                ret: start as u32,
+                            });
+                            break Flow::Reload;
+                        }
+                    }
                     match call_global(code, scheduler, process, global, start, argc, start, pc, false) {
                         Step::Continue => {}
                         Step::Flow(flow) => break flow,
@@ -437,7 +483,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     };
                     match &callee.kind {
                         FnKind::Weft { proto: index, captures } => {
-                            match enter(code, process, *index, captures, slot + 1, argc, slot, pc, tail) {
+                            match enter(code, process, *index, Some(&callee), captures, slot + 1, argc, slot, pc, tail) {
                                 Ok(()) => break Flow::Reload,
                                 Err(flow) => break flow,
                             }
@@ -452,6 +498,12 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                 }
                 Instr::Return { src } => {
                     let value = std::mem::take(&mut reg!(process, base, src));
+                    if process.frames.len() > 1 {
+                        if let Some(done) = process.frames.pop() {
+                            store(&mut process.stack[done.ret as usize], value);
+                            break Flow::Reload;
+                        }
+                    }
                     break return_value(process, value);
                 }
                 Instr::Spawn { dst, base: b, argc, link } => {
@@ -459,7 +511,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     let function = process.stack[start].clone();
                     let args: Vec<Value> = process.stack[start + 1..start + 1 + argc as usize].to_vec();
                     match scheduler.spawn_value(code, &function, args, link.then_some(&mut *process)) {
-                        Ok(pid) => reg!(process, base, dst) = Value::Pid(pid),
+                        Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
@@ -472,7 +524,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                 }
                 Instr::ReceiveStart { cursor, timeout } => {
                     process.handoff = None;
-                    reg!(process, base, cursor) = Value::Int(0);
+                    set!(process, base, cursor, Value::Int(0));
                     if timeout {
                         let deadline = match &reg!(process, base, cursor + 1) {
                             Value::Int(ms) if *ms >= 0 => scheduler.deadline(*ms as f64),
@@ -485,9 +537,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                                 break fail(process, pc, Atom::BADARG, message);
                             }
                         };
-                        reg!(process, base, cursor + 1) = Value::Int(deadline as i64);
+                        set!(process, base, cursor + 1, Value::Int(deadline as i64));
                     } else {
-                        reg!(process, base, cursor + 1) = Value::Nil;
+                        set!(process, base, cursor + 1, Value::Nil);
                     }
                 }
                 Instr::ReceiveNext { dst, cursor, offset } => {
@@ -498,7 +550,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     match process.mailbox.get(position) {
                         Some(message) => {
                             let message = message.clone();
-                            reg!(process, base, dst) = message;
+                            set!(process, base, dst, message);
                         }
                         None => pc = (pc as i64 + offset as i64) as usize,
                     }
@@ -573,7 +625,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     };
                     let channel = channel.clone();
                     match receive_from(scheduler, process, &channel) {
-                        Some(value) => reg!(process, base, dst) = value.unwrap_or_default(),
+                        Some(value) => set!(process, base, dst, value.unwrap_or_default()),
                         None => {
                             save_pc(process, pc - 1);
                             process.reductions += spent(reductions);
@@ -584,7 +636,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                 Instr::Select { dst, table } => {
                     let table = &proto.selects[table as usize];
                     match scheduler.select(process, base, table) {
-                        Ok(Some(arm)) => reg!(process, base, dst) = Value::Int(arm as i64),
+                        Ok(Some(arm)) => set!(process, base, dst, Value::Int(arm as i64)),
                         Ok(None) => {
                             save_pc(process, pc - 1);
                             process.reductions += spent(reductions);
@@ -627,6 +679,7 @@ enum Step {
     Flow(Flow),
 }
 
+#[inline(always)]
 fn save_pc(process: &mut Process, pc: usize) {
     if let Some(top) = process.frames.last_mut() {
         top.pc = pc as u32;
@@ -647,12 +700,16 @@ fn fail(process: &mut Process, pc: usize, kind: Atom, message: String) -> Flow {
 pub(crate) const MAX_FRAMES: usize = 1_000_000;
 
 /// Pushes a frame for Weft prototype `index` whose arguments are at
-/// `stack[args..args+argc]` (or moves them down first for a tail call).
+/// `stack[args..args+argc]` (or, for a tail call, moves them down to the
+/// current frame's base and reuses the frame). `closure` is the function
+/// value when called as one: its captures follow the parameters, and a
+/// named inner function also gets the closure itself after them.
 #[allow(clippy::too_many_arguments)]
 fn enter(
     code: &Code,
     process: &mut Process,
     index: u32,
+    closure: Option<&Arc<Function>>,
     captures: &[Value],
     args: usize,
     argc: u8,
@@ -671,13 +728,11 @@ fn enter(
         return Err(fail(process, pc, Atom::BADARITY, message));
     }
     let new_base = if tail {
-        // Move the callee (the closure slot below the arguments) and its
-        // arguments down over the current frame, which they replace.
-        let frame = *process.frames.last().expect("a running frame");
-        let base = frame.base as usize;
-        for i in 0..=argc as usize {
-            let value = std::mem::take(&mut process.stack[args - 1 + i]);
-            process.stack[base - 1 + i] = value;
+        let base = process.frames.last().map_or(args, |f| f.base as usize);
+        // Forward copy is safe: the arguments sit at or above `base`.
+        for i in 0..argc as usize {
+            let value = std::mem::take(&mut process.stack[args + i]);
+            process.stack[base + i] = value;
         }
         base
     } else {
@@ -695,13 +750,20 @@ fn enter(
     if process.stack.len() < needed {
         process.stack.resize(needed, Value::Nil);
     }
+    let first_capture = new_base + argc as usize;
     for (i, value) in captures.iter().enumerate() {
-        process.stack[new_base + argc as usize + i] = value.clone();
+        process.stack[first_capture + i] = value.clone();
+    }
+    if callee.self_slot {
+        if let Some(closure) = closure {
+            process.stack[first_capture + captures.len()] = Value::Fn(closure.clone());
+        }
     }
     if tail {
-        let top = process.frames.last_mut().expect("a running frame");
-        top.proto = index;
-        top.pc = 0;
+        if let Some(top) = process.frames.last_mut() {
+            top.proto = index;
+            top.pc = 0;
+        }
     } else {
         save_pc(process, pc);
         process.frames.push(Frame {
@@ -729,21 +791,10 @@ fn call_global(
     tail: bool,
 ) -> Step {
     match &code.globals[global as usize] {
-        Global::Weft(index) => {
-            if tail && args > 0 {
-                // A global function has no closure slot: make one so the
-                // tail move (closure + arguments) has the same shape.
-                match enter(code, process, *index, &[], args, argc, ret, pc, true) {
-                    Ok(()) => Step::Flow(Flow::Reload),
-                    Err(flow) => Step::Flow(flow),
-                }
-            } else {
-                match enter(code, process, *index, &[], args, argc, ret, pc, false) {
-                    Ok(()) => Step::Flow(Flow::Reload),
-                    Err(flow) => Step::Flow(flow),
-                }
-            }
-        }
+        Global::Weft(index) => match enter(code, process, *index, None, &[], args, argc, ret, pc, tail) {
+            Ok(()) => Step::Flow(Flow::Reload),
+            Err(flow) => Step::Flow(flow),
+        },
         Global::Native(native) => {
             if argc < native.min || argc > native.max {
                 let expected = if native.min == native.max {

@@ -239,6 +239,7 @@ impl Vm {
                 name: Arc::from("<spawn>"),
                 arity: 0,
                 captures: 0,
+                self_slot: false,
                 registers: argc + 1,
                 code: vec![Instr::Call { base: 0, argc }, Instr::Return { src: 0 }].into(),
                 spans: vec![Span::default(); 2].into(),

@@ -288,10 +288,14 @@ impl Scheduler {
                         format!("{} takes {} arguments, got {}", target.name, target.arity, args.len()),
                     ));
                 }
+                // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
                 let mut stack = Vec::with_capacity(1 + target.registers as usize);
-                stack.push(function.clone());
+                stack.push(Value::Nil);
                 stack.extend(args);
                 stack.extend(captures.iter().cloned());
+                if target.self_slot {
+                    stack.push(function.clone());
+                }
                 stack.resize(1 + target.registers as usize, Value::Nil);
                 self.start_process(index, stack)
             }

@@ -127,6 +127,15 @@ impl Value {
         Value::tuple(vec![Value::Atom(Atom::ERROR), Value::Atom(kind), Value::str(message)])
     }
 
+    /// Holds no heap reference (dropping it does nothing).
+    #[inline(always)]
+    pub(crate) fn is_scalar(&self) -> bool {
+        matches!(
+            self,
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Atom(_) | Value::Pid(_) | Value::Ref(_)
+        )
+    }
+
     pub fn is_truthy(&self) -> bool {
         !matches!(self, Value::Nil | Value::Bool(false))
     }

@@ -12,7 +12,8 @@ impl<'a> Compiler<'a, '_, '_> {
             ExprKind::If(cond, then, otherwise) => {
                 let falses = self.condition(cond);
                 self.block_body(then, dst, tail);
-                let end = self.jump();
+                // In tail position each branch returns by itself.
+                let end = if tail { self.emit(Instr::Return { src: dst }) } else { self.jump() };
                 for at in falses {
                     self.patch(at);
                 }
@@ -22,7 +23,9 @@ impl<'a> Compiler<'a, '_, '_> {
                         self.emit(Instr::Nil { dst });
                     }
                 }
-                self.patch(end);
+                if !tail {
+                    self.patch(end);
+                }
             }
             ExprKind::While(cond, body) => {
                 let top = self.here();
@@ -55,7 +58,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 let mut ends = Vec::new();
                 for arm in arms {
                     let fails = self.arm(arm, src, dst, tail, None);
-                    ends.push(self.jump());
+                    if tail {
+                        self.emit(Instr::Return { src: dst });
+                    } else {
+                        ends.push(self.jump());
+                    }
                     for at in fails {
                         self.patch(at);
                     }

@@ -201,9 +201,6 @@ impl<'a> Compiler<'a, '_, '_> {
                 let global = self.global(qualified);
                 self.emit(Instr::FnRef { dst, global });
             }
-            Some(Resolved::SelfFn) => {
-                self.emit(Instr::Callee { dst });
-            }
             None => {}
         }
     }
@@ -357,7 +354,7 @@ impl<'a> Compiler<'a, '_, '_> {
         let take = self.take_candidate.take();
         match global {
             Some(qualified) => {
-                let base = self.alloc_n(args.len().max(1));
+                let base = self.call_base(dst, args.len());
                 self.arguments(args, base, take);
                 let global = self.global(qualified);
                 self.span = e.span;
@@ -371,7 +368,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 }
             }
             None => {
-                let base = self.alloc_n(args.len() + 1);
+                let base = self.call_base(dst, args.len() + 1);
                 self.expr(callee, base, false);
                 self.arguments(args, base + 1, take);
                 self.span = e.span;
@@ -384,6 +381,20 @@ impl<'a> Compiler<'a, '_, '_> {
                     self.emit(Instr::Move { dst, src: base });
                 }
             }
+        }
+    }
+
+    /// Where a call's operands go: right at `dst` when `dst` is the newest
+    /// register (nothing live above it), which saves moving the result;
+    /// otherwise in fresh registers.
+    fn call_base(&mut self, dst: u8, slots: usize) -> u8 {
+        if dst as u16 + 1 == self.mark() {
+            if slots > 1 {
+                self.alloc_n(slots - 1);
+            }
+            dst
+        } else {
+            self.alloc_n(slots.max(1))
         }
     }
 

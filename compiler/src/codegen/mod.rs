@@ -134,8 +134,6 @@ struct FnState<'a> {
     next_register: u16,
     max_register: u16,
     loops: Vec<LoopState>,
-    /// A named inner function refers to itself by this name.
-    self_name: Option<&'a str>,
 }
 
 impl<'a> FnState<'a> {
@@ -145,6 +143,7 @@ impl<'a> FnState<'a> {
                 name: name.to_string(),
                 arity,
                 captures: 0,
+                self_slot: false,
                 registers: 0,
                 code: Vec::new(),
                 spans: Vec::new(),
@@ -156,7 +155,6 @@ impl<'a> FnState<'a> {
             next_register: 0,
             max_register: 0,
             loops: Vec::new(),
-            self_name: None,
         }
     }
 }
@@ -166,7 +164,6 @@ enum Resolved {
     Local(u8),
     /// A global function, by qualified name.
     Global(String),
-    SelfFn,
 }
 
 pub(crate) struct Compiler<'a, 's, 'l> {
@@ -360,14 +357,15 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             self.error(Diagnostic::error("a function takes at most 255 parameters", def.span));
             return Proto::default();
         };
-        let mut state = FnState::new(name, arity, def.span);
-        state.self_name = self_name;
-        self.fns.push(state);
+        self.fns.push(FnState::new(name, arity, def.span));
         let params = self.alloc_n(def.params.len());
-        for (i, name) in captures.iter().enumerate() {
+        for name in captures {
             let register = self.alloc();
             self.declare_captured(name, register);
-            let _ = i;
+        }
+        if let Some(name) = self_name {
+            let register = self.alloc();
+            self.declare_captured(name, register);
         }
         let fail_span = self.span;
         self.span = def.span;
@@ -386,6 +384,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.emit(Instr::Return { src: dst });
         let mut state = self.fns.pop().expect("the function's state");
         state.proto.captures = captures.len() as u8;
+        state.proto.self_slot = self_name.is_some();
         self.finish(state)
     }
 
@@ -485,9 +484,6 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     fn resolve(&mut self, name: &'a str, span: Span) -> Option<Resolved> {
         if let Some(local) = self.local(name) {
             return Some(Resolved::Local(local.register));
-        }
-        if self.fns.last().and_then(|s| s.self_name) == Some(name) {
-            return Some(Resolved::SelfFn);
         }
         if self.functions.contains_key(name) {
             return Some(Resolved::Global(self.qualified(name)));
