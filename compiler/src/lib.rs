@@ -52,12 +52,13 @@ pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diag
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
-            let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            // The lossy text has U+FFFD (3 bytes) where the bad byte was.
-            let file = SourceFile::new(name, lossy);
+            // Show only the valid text before the bad byte: echoing binary
+            // garbage to a terminal could scramble it.
+            let valid = String::from_utf8_lossy(&error.as_bytes()[..at]).into_owned();
+            let file = SourceFile::new(name, valid);
             Err(Diagnostic::error(
-                format!("this file is not valid UTF-8 (bad byte at offset {at})"),
-                Span::new(at, at + 3),
+                format!("this file is not valid UTF-8 text (bad byte at offset {at})"),
+                Span::new(at, at),
             )
             .with_help("Weft source files are UTF-8 text")
             .in_file(&file))

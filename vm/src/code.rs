@@ -104,8 +104,8 @@ impl Code {
                     .iter()
                     .map(|instr| relink(*instr, offset, &links))
                     .collect();
-                let name = if proto.name == "<main>" {
-                    Arc::from(format!("<{}>", module.source.name))
+                let name = if proto.name.is_empty() {
+                    Arc::from("<fn>")
                 } else {
                     Arc::from(proto.name.as_str())
                 };

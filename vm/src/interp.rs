@@ -950,7 +950,7 @@ pub(crate) fn function_value(code: &Code, global: u32) -> Value {
 
 fn display_name(name: &str) -> String {
     let short = name.strip_prefix("main.").unwrap_or(name);
-    if short.is_empty() {
+    if short.is_empty() || short == "<fn>" {
         "the anonymous function".to_string()
     } else {
         format!("`{short}`")

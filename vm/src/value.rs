@@ -357,7 +357,7 @@ fn write_value(out: &mut String, value: &Value, quoted: bool) {
         }
         Value::Fn(function) => {
             let arity = function.arity.map_or("?".to_string(), |a| a.to_string());
-            if function.name.is_empty() {
+            if function.name.is_empty() || &*function.name == "<fn>" {
                 let _ = write!(out, "<fn/{arity}>");
             } else {
                 let _ = write!(out, "<fn {}/{arity}>", function.name);

@@ -104,8 +104,12 @@ impl<'a> Compiler<'a, '_, '_> {
                     self.not_a_module(module, member, member_span);
                     return;
                 };
-                if !self.is_module(module_name) {
+                if self.local(module_name).is_some() {
                     self.not_a_module(module, member, member_span);
+                    return;
+                }
+                if !self.is_module(module_name) {
+                    self.unknown_module(module_name, module.span);
                     return;
                 }
                 if let Some(qualified) = self.member(module_name, member, member_span) {
@@ -338,8 +342,14 @@ impl<'a> Compiler<'a, '_, '_> {
                 },
             },
             ExprKind::Member(module, member, member_span) => match module.kind {
-                ExprKind::Name(module_name) if self.is_module(module_name) => {
-                    match self.member(module_name, member, member_span) {
+                ExprKind::Name(module_name) if self.local(module_name).is_none() => {
+                    let found = if self.is_module(module_name) {
+                        self.member(module_name, member, member_span)
+                    } else {
+                        self.unknown_module(module_name, module.span);
+                        None
+                    };
+                    match found {
                         Some(qualified) => Some(qualified),
                         None => {
                             self.args_for_errors(args);

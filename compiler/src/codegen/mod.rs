@@ -198,6 +198,12 @@ pub fn compile_file(
 ) -> Result<(), Vec<Diagnostic>> {
     let arena = bumpalo::Bump::new();
     let (program, mut diagnostics) = crate::parser::parse(&source.text, &arena);
+    if !diagnostics.is_empty() {
+        // Name errors after a syntax error are mostly its echoes (a broken
+        // `let` leaves its name unbound): report the syntax errors alone.
+        diagnostics.sort_by_key(|d| d.span.start);
+        return Err(diagnostics.into_iter().map(|d| d.in_file(&source)).collect());
+    }
     let mut compiler = Compiler {
         session,
         env,
@@ -518,6 +524,20 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         } else if self.fns.len() == 1 && self.fns[0].proto.name != "<main>" {
             diagnostic =
                 diagnostic.with_help("a top-level function sees only its parameters, its own locals and globals");
+        }
+        self.error(diagnostic);
+    }
+
+    /// `name.f(...)` where `name` is neither a local nor a module.
+    fn unknown_module(&mut self, name: &str, span: Span) {
+        let mut candidates: Vec<String> = self.env.modules().into_iter().collect();
+        candidates.extend(self.aliases.keys().map(|a| a.to_string()));
+        let mut diagnostic = Diagnostic::error(format!("unknown module `{name}`"), span)
+            .with_label("not an imported or standard module");
+        if let Some(best) = closest(name, &candidates) {
+            diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
+        } else {
+            diagnostic = diagnostic.with_help(format!("import it: `import \"{name}.weft\" as {name}`"));
         }
         self.error(diagnostic);
     }

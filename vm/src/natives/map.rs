@@ -1,5 +1,135 @@
 //! The `map` module (LANGUAGE.md §9).
+//!
+//! Maps keep insertion order. Functions that return a changed map take it
+//! out of the argument slot (`std::mem::take`) and update it through
+//! `Arc::make_mut`, so when the caller handed over the only reference
+//! (`m = map.put(m, k, v)`) the map is changed in place, not copied.
 
-use super::Native;
+use std::sync::Arc;
 
-pub(crate) const NATIVES: &[Native] = &[];
+use super::{badarg, expected, list_arg, native, Ctx, Native, NativeResult, Trap};
+use crate::ops::describe_value;
+use crate::value::{Value, WeftMap};
+
+pub(crate) const NATIVES: &[Native] = &[
+    native("map.get", 3, 3, get),
+    native("map.put", 3, 3, put),
+    native("map.remove", 2, 2, remove),
+    native("map.has?", 2, 2, has),
+    native("map.keys", 1, 1, keys),
+    native("map.values", 1, 1, values),
+    native("map.to_list", 1, 1, to_list),
+    native("map.from_list", 1, 1, from_list),
+    native("map.merge", 2, 2, merge),
+];
+
+fn map_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v WeftMap, Trap> {
+    match &args[i] {
+        Value::Map(map) => Ok(map),
+        other => Err(expected("a map", name, other)),
+    }
+}
+
+/// Takes the map argument out of its slot, keeping the only reference if
+/// the caller gave it up.
+fn take_map(args: &mut [Value], i: usize, name: &str) -> Result<Arc<WeftMap>, Trap> {
+    match std::mem::take(&mut args[i]) {
+        Value::Map(map) => Ok(map),
+        other => Err(expected("a map", name, &other)),
+    }
+}
+
+/// The value under `k`, or `default` when the key is missing.
+fn get(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let map = map_arg(args, 0, "map.get")?;
+    match map.get(&args[1]) {
+        Some(value) => Ok(value.clone()),
+        None => Ok(std::mem::take(&mut args[2])),
+    }
+}
+
+/// A map with `k` set to `v`. A new key goes last; an existing key keeps
+/// its place (as in Python's dict).
+fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let mut map = take_map(args, 0, "map.put")?;
+    let key = std::mem::take(&mut args[1]);
+    let value = std::mem::take(&mut args[2]);
+    Arc::make_mut(&mut map).insert(key, value);
+    Ok(Value::Map(map))
+}
+
+/// A map without `k`; the other keys keep their order, which costs O(n)
+/// for a key that is not last. A missing key returns the map unchanged.
+fn remove(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let mut map = take_map(args, 0, "map.remove")?;
+    if map.contains_key(&args[1]) {
+        Arc::make_mut(&mut map).shift_remove(&args[1]);
+    }
+    Ok(Value::Map(map))
+}
+
+fn has(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let map = map_arg(args, 0, "map.has?")?;
+    Ok(Value::Bool(map.contains_key(&args[1])))
+}
+
+/// The keys, in insertion order.
+fn keys(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let map = map_arg(args, 0, "map.keys")?;
+    Ok(Value::list(map.keys().cloned().collect()))
+}
+
+/// The values, in the order of their keys.
+fn values(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let map = map_arg(args, 0, "map.values")?;
+    Ok(Value::list(map.values().cloned().collect()))
+}
+
+/// The entries as `(k, v)` tuples, in insertion order.
+fn to_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let map = map_arg(args, 0, "map.to_list")?;
+    Ok(Value::list(
+        map.iter().map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()])).collect(),
+    ))
+}
+
+/// A map from a list of `(k, v)` tuples; a repeated key keeps its first
+/// place and its last value, as `map.put` would.
+fn from_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pairs = list_arg(args, 0, "map.from_list")?;
+    let mut map = WeftMap::with_capacity_and_hasher(pairs.len(), Default::default());
+    for pair in pairs {
+        match pair.as_tuple() {
+            Some([key, value]) => {
+                map.insert(key.clone(), value.clone());
+            }
+            _ => {
+                return Err(badarg(format!(
+                    "map.from_list needs a list of (key, value) tuples, got an element {}",
+                    describe_value(pair)
+                )))
+            }
+        }
+    }
+    Ok(Value::map(map))
+}
+
+/// The entries of `a` then those of `b`; where both have a key, `b`'s
+/// value wins and the key keeps its place in `a`. Adds to `a` in place
+/// when it is not shared, so the cost is O(len(b)).
+fn merge(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    map_arg(args, 0, "map.merge")?;
+    let b = take_map(args, 1, "map.merge")?;
+    let mut a = take_map(args, 0, "map.merge")?;
+    if a.is_empty() {
+        return Ok(Value::Map(b));
+    }
+    if !b.is_empty() {
+        let target = Arc::make_mut(&mut a);
+        target.reserve(b.len());
+        for (key, value) in b.iter() {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(Value::Map(a))
+}

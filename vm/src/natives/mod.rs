@@ -16,6 +16,7 @@ pub(crate) mod math;
 pub(crate) mod process;
 pub(crate) mod random;
 pub(crate) mod string;
+pub(crate) mod time;
 
 use crate::atom::Atom;
 use crate::code::Code;
@@ -72,6 +73,7 @@ pub(crate) fn all(allow_io: bool) -> Vec<Native> {
     all.extend_from_slice(map::NATIVES);
     all.extend_from_slice(math::NATIVES);
     all.extend_from_slice(random::NATIVES);
+    all.extend_from_slice(time::NATIVES);
     if allow_io {
         all.extend_from_slice(io::NATIVES);
     }

@@ -1,0 +1,78 @@
+//! Property tests: no input, however malformed, panics the lexer, the
+//! parser or the compiler. Inputs are random text, random token soups, and
+//! valid programs with random edits.
+
+use proptest::prelude::*;
+use weft_compiler::{compile, decode_source, Environment, NoImports, SourceFile};
+
+const VALID: &[&str] = &[
+    "fn fib(n) { if n < 2 { n } else { fib(n - 1) + fib(n - 2) } }\nprint(fib(10))\n",
+    "let xs = [1, 2, 3]\nfor x in xs { print(x) }\nmatch xs { [h, ..t] => print(h, t), _ => nil }\n",
+    "let m = %{:a => 1, \"b\" => (2, 3)}\nlet (a, b) = (m[:a], m[\"b\"])\nprint(a, b)\n",
+    "fn serve(s) { receive { (:get, from) => { from ! s; serve(s) }, after 10 => s } }\nspawn serve(0)\n",
+    "let ch = chan(2)\nch <- 1\nselect { <-ch as v => print(v), ch <- 2 => nil, after 0 => nil }\nclose(ch)\n",
+    "let f = fn(x) { fn g(y) { if y == 0 { x } else { g(y - 1) } }\n g(3) }\nwhile true { break f(1) }\nloop { continue }\n",
+];
+
+const TOKENS: &[&str] = &[
+    "fn", "let", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "match",
+    "receive", "after", "select", "spawn", "spawn_link", "true", "false", "nil", "and", "or", "not",
+    "import", "as", "(", ")", "[", "]", "{", "}", "%{", ",", ";", "\n", ".", "..", "=>", "^", "=",
+    "+=", "+", "-", "*", "/", "%", "++", "==", "!=", "<", "<=", ">", ">=", "!", "<-", "x", "f", "_",
+    ":ok", "1", "2.5", "\"s\"", "\"\\u{1F600}\"", "0xff", "#c\n",
+];
+
+fn environment() -> Environment {
+    Environment::new(["print", "len", "chan", "close", "list.map"].map(String::from))
+}
+
+fn compile_text(text: &str) {
+    let _ = compile(SourceFile::new("fuzz.weft", text), "main", &environment(), &mut NoImports);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_text(text in "\\PC{0,200}") {
+        compile_text(&text);
+    }
+
+    #[test]
+    fn random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(source) = decode_source("bytes.weft", bytes) {
+            let _ = compile(source, "main", &environment(), &mut NoImports);
+        }
+    }
+
+    #[test]
+    fn token_soup(tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)) {
+        compile_text(&tokens.join(" "));
+    }
+
+    #[test]
+    fn mutated_programs(
+        which in 0..VALID.len(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0..3u8, proptest::sample::select(TOKENS)), 1..6),
+    ) {
+        let mut text: Vec<char> = VALID[which].chars().collect();
+        for (at, kind, token) in edits {
+            if text.is_empty() { break; }
+            let i = at.index(text.len());
+            match kind {
+                0 => { text.remove(i); }
+                1 => { for (k, c) in token.chars().enumerate() { text.insert(i + k, c); } }
+                _ => { let end = (i + 5).min(text.len()); text.drain(i..end); }
+            }
+        }
+        compile_text(&text.into_iter().collect::<String>());
+    }
+}
+
+#[test]
+fn valid_programs_compile() {
+    for program in VALID {
+        let result = compile(SourceFile::new("valid.weft", *program), "main", &environment(), &mut NoImports);
+        assert!(result.is_ok(), "{program}\n{:?}", result.err());
+    }
+}
