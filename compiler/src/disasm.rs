@@ -37,6 +37,19 @@ fn proto_text(module: &Module, proto: &Proto, out: &mut String) {
     }
 }
 
+/// Disassembles the function `name` of the modules (the last definition
+/// wins), or None if none defines it.
+pub fn function_text(modules: &[Module], name: &str) -> Option<String> {
+    for module in modules.iter().rev() {
+        if let Some(proto) = module.protos.iter().rev().find(|p| p.name == name) {
+            let mut out = String::new();
+            proto_text(module, proto, &mut out);
+            return Some(out);
+        }
+    }
+    None
+}
+
 fn constant_text(constant: &Constant) -> String {
     match constant {
         Constant::Int(n) => n.to_string(),

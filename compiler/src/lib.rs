@@ -36,6 +36,32 @@ pub fn compile(
     Ok(session.modules)
 }
 
+/// Compiles a REPL entry (see `codegen::compile_entry`): returns the
+/// modules to load and the session's variable names after the entry.
+pub fn compile_entry(
+    source: Arc<SourceFile>,
+    module_name: &str,
+    env: &Environment,
+    loader: &mut dyn Loader,
+    session_names: &[String],
+) -> Result<(Vec<Module>, Vec<String>), Vec<Diagnostic>> {
+    if let Some(diagnostic) = check_text(&source) {
+        return Err(vec![diagnostic.in_file(&source)]);
+    }
+    let mut session = Session::new(loader);
+    let names = codegen::compile_entry(&mut session, env, source, module_name, session_names)?;
+    Ok((session.modules, names))
+}
+
+/// Is `text` an unfinished entry (an open bracket or string, or a line
+/// ending in an operator)? The REPL then reads another line.
+pub fn needs_more_input(text: &str) -> bool {
+    let arena = bumpalo::Bump::new();
+    let (_, diagnostics) = parser::parse(text, &arena);
+    diagnostics.iter().any(|d| d.message == "unexpected end of file")
+        || (text.trim_end().ends_with('"') && diagnostics.iter().any(|d| d.message == "unterminated string"))
+}
+
 /// Rejects text that is not a program at all (a NUL byte means binary data).
 fn check_text(source: &SourceFile) -> Option<Diagnostic> {
     let nul = source.text.find('\0')?;

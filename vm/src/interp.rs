@@ -432,8 +432,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     // The common case inline: a Weft function, right arity.
                     if let Global::Weft(index) = code.globals[global as usize] {
                         let callee = &code.protos[index as usize];
-                        if callee.arity == argc && process.frames.len() < MAX_FRAMES {
-                            let needed = start + callee.registers as usize;
+                        let needed = start + callee.registers as usize;
+                        if callee.arity == argc
+                            && process.frames.len() < MAX_FRAMES
+                            && (process.stack.len() >= needed || needed <= scheduler.limits.max_heap / VALUE_SIZE)
+                        {
                             if process.stack.len() < needed {
                                 process.stack.resize(needed, Value::Nil);
                             }
@@ -483,7 +486,7 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     };
                     match &callee.kind {
                         FnKind::Weft { proto: index, captures } => {
-                            match enter(code, process, *index, Some(&callee), captures, slot + 1, argc, slot, pc, tail) {
+                            match enter(code, scheduler.limits.max_heap, process, *index, Some(&callee), captures, slot + 1, argc, slot, pc, tail) {
                                 Ok(()) => break Flow::Reload,
                                 Err(flow) => break flow,
                             }
@@ -699,6 +702,8 @@ fn fail(process: &mut Process, pc: usize, kind: Atom, message: String) -> Flow {
 /// to a few hundred megabytes.
 pub(crate) const MAX_FRAMES: usize = 1_000_000;
 
+const VALUE_SIZE: usize = std::mem::size_of::<Value>();
+
 /// Pushes a frame for Weft prototype `index` whose arguments are at
 /// `stack[args..args+argc]` (or, for a tail call, moves them down to the
 /// current frame's base and reuses the frame). `closure` is the function
@@ -707,6 +712,7 @@ pub(crate) const MAX_FRAMES: usize = 1_000_000;
 #[allow(clippy::too_many_arguments)]
 fn enter(
     code: &Code,
+    max_heap: usize,
     process: &mut Process,
     index: u32,
     closure: Option<&Arc<Function>>,
@@ -748,6 +754,14 @@ fn enter(
     };
     let needed = new_base + callee.registers as usize;
     if process.stack.len() < needed {
+        if needed > max_heap / VALUE_SIZE {
+            return Err(fail(
+                process,
+                pc,
+                Atom::LIMIT,
+                format!("the process's stack passed the VM's limit of {max_heap} bytes"),
+            ));
+        }
         process.stack.resize(needed, Value::Nil);
     }
     let first_capture = new_base + argc as usize;
@@ -791,7 +805,7 @@ fn call_global(
     tail: bool,
 ) -> Step {
     match &code.globals[global as usize] {
-        Global::Weft(index) => match enter(code, process, *index, None, &[], args, argc, ret, pc, tail) {
+        Global::Weft(index) => match enter(code, scheduler.limits.max_heap, process, *index, None, &[], args, argc, ret, pc, tail) {
             Ok(()) => Step::Flow(Flow::Reload),
             Err(flow) => Step::Flow(flow),
         },

@@ -11,6 +11,7 @@
 mod atom;
 mod channel;
 mod code;
+mod host;
 mod interp;
 mod natives;
 mod ops;
@@ -27,6 +28,7 @@ pub use weft_compiler::{Diagnostic, SourceFile, Span};
 
 pub use crate::atom::Atom;
 pub use crate::code::HostFn;
+pub use crate::host::{Error, ProcessInfo};
 pub use crate::value::{Pid, Value};
 
 use crate::code::{Code, Global, LoadedProto};
@@ -50,6 +52,10 @@ pub struct Limits {
     /// The most messages a mailbox holds; a delivery past it kills the
     /// receiving process with `(:error, :limit, ...)`.
     pub max_mailbox: usize,
+    /// The most bytes of registers one process may use (its call stack);
+    /// past it the process dies with `(:error, :limit, ...)`. Values shared
+    /// by reference are not charged to any one process.
+    pub max_heap: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +64,7 @@ impl Default for Limits {
             reductions: DEFAULT_REDUCTIONS,
             max_processes: 10_000_000,
             max_mailbox: usize::MAX,
+            max_heap: usize::MAX,
         }
     }
 }
@@ -165,6 +172,12 @@ impl VmBuilder {
 
     pub fn max_mailbox(mut self, max: usize) -> VmBuilder {
         self.limits.max_mailbox = max.max(1);
+        self
+    }
+
+    /// The most bytes of registers (call stack) per process.
+    pub fn max_heap(mut self, bytes: usize) -> VmBuilder {
+        self.limits.max_heap = bytes.max(1024);
         self
     }
 
@@ -374,10 +387,19 @@ impl Vm {
                 process.trim_stack(top);
                 self.scheduler.settle(process);
             }
-            SliceEnd::Returned => self.scheduler.finish(process, Value::Atom(Atom::NORMAL)),
+            SliceEnd::Returned => {
+                if let Some(outcome @ None) = self.scheduler.watched.get_mut(&pid) {
+                    let value = process.stack.first().cloned().unwrap_or_default();
+                    *outcome = Some(host::Outcome::Returned(value));
+                }
+                self.scheduler.finish(process, Value::Atom(Atom::NORMAL))
+            }
             SliceEnd::Exited(reason) => self.scheduler.finish(process, reason),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
+                if let Some(outcome @ None) = self.scheduler.watched.get_mut(&pid) {
+                    *outcome = Some(host::Outcome::Crashed(error.clone()));
+                }
                 self.scheduler.events.push(Event::Crash { pid, error });
                 self.scheduler.finish(process, reason);
             }
@@ -388,4 +410,4 @@ impl Vm {
 
 /// The entry point of loaded top-level code.
 #[derive(Clone, Copy, Debug)]
-pub struct EntryPoint(u32);
+pub struct EntryPoint(pub(crate) u32);

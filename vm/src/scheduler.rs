@@ -117,6 +117,8 @@ pub(crate) struct Scheduler {
     pub host_inbox: VecDeque<Value>,
     /// Trampolines that let a process start with a native function.
     pub trampolines: Vec<u32>,
+    /// Processes whose end a host `call` waits for, and how they ended.
+    pub watched: FxHashMap<Pid, Option<crate::host::Outcome>>,
 }
 
 impl Scheduler {
@@ -148,6 +150,7 @@ impl Scheduler {
             host_pid: Pid::new(u32::MAX, 0),
             host_inbox: VecDeque::new(),
             trampolines: Vec::new(),
+            watched: FxHashMap::default(),
         }
     }
 
@@ -813,6 +816,9 @@ impl Scheduler {
         self.free_slots.push(pid.slot() as u32);
         if self.main == Some(pid) {
             self.main_exit = Some(reason.clone());
+        }
+        if let Some(outcome @ None) = self.watched.get_mut(&pid) {
+            *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
         }
         let Some(extra) = process.extra.take() else {
             return;

@@ -29,12 +29,16 @@ use crate::diagnostic::{Diagnostic, SourceFile, Span};
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     pub globals: BTreeSet<String>,
+    /// Functions of the module being compiled that an earlier compile
+    /// defined (a REPL session's earlier entries): callable by bare name.
+    pub module_functions: BTreeSet<String>,
 }
 
 impl Environment {
     pub fn new(names: impl IntoIterator<Item = String>) -> Environment {
         Environment {
             globals: names.into_iter().collect(),
+            module_functions: BTreeSet::new(),
         }
     }
 
@@ -166,7 +170,22 @@ enum Resolved {
     Global(String),
 }
 
+/// How a file's top-level code is compiled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A script: the top level is the main process's code.
+    Script,
+    /// A REPL entry: the top level is a function of the session's bindings.
+    Entry,
+}
+
 pub(crate) struct Compiler<'a, 's, 'l> {
+    arena: &'a bumpalo::Bump,
+    mode: Mode,
+    /// A REPL session's variables, in order (entry mode).
+    session_names: &'s [String],
+    /// After an entry compiles: every session name it leaves bound.
+    entry_names: Vec<String>,
     session: &'s mut Session<'l>,
     env: &'s Environment,
     source: Arc<SourceFile>,
@@ -196,6 +215,32 @@ pub fn compile_file(
     source: Arc<SourceFile>,
     module_name: &str,
 ) -> Result<(), Vec<Diagnostic>> {
+    compile_with_mode(session, env, source, module_name, Mode::Script, &[]).map(|_| ())
+}
+
+/// Compiles a REPL entry as module `module_name`. Its top-level code
+/// becomes `protos[0]`, a function of one argument: the tuple of the
+/// session's variables, in the order of `session_names`. It returns
+/// `(value, bindings)` where `bindings` is a tuple of the variables named by
+/// the returned list (the session's, then the entry's new ones).
+pub fn compile_entry(
+    session: &mut Session<'_>,
+    env: &Environment,
+    source: Arc<SourceFile>,
+    module_name: &str,
+    session_names: &[String],
+) -> Result<Vec<String>, Vec<Diagnostic>> {
+    compile_with_mode(session, env, source, module_name, Mode::Entry, session_names)
+}
+
+fn compile_with_mode(
+    session: &mut Session<'_>,
+    env: &Environment,
+    source: Arc<SourceFile>,
+    module_name: &str,
+    mode: Mode,
+    session_names: &[String],
+) -> Result<Vec<String>, Vec<Diagnostic>> {
     let arena = bumpalo::Bump::new();
     let (program, mut diagnostics) = crate::parser::parse(&source.text, &arena);
     if !diagnostics.is_empty() {
@@ -205,6 +250,10 @@ pub fn compile_file(
         return Err(diagnostics.into_iter().map(|d| d.in_file(&source)).collect());
     }
     let mut compiler = Compiler {
+        arena: &arena,
+        mode,
+        session_names,
+        entry_names: Vec::new(),
         session,
         env,
         source: source.clone(),
@@ -220,6 +269,7 @@ pub fn compile_file(
         diagnostics: Vec::new(),
     };
     compiler.program(&program);
+    let entry_names = std::mem::take(&mut compiler.entry_names);
     diagnostics.append(&mut compiler.diagnostics);
     if !diagnostics.is_empty() {
         diagnostics.sort_by_key(|d| d.span.start);
@@ -238,7 +288,7 @@ pub fn compile_file(
         globals: compiler.globals,
     };
     session.modules.push(module);
-    Ok(())
+    Ok(entry_names)
 }
 
 impl Default for Proto {
@@ -290,17 +340,102 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             }
         }
         // The script body: everything that is not a definition.
-        self.fns.push(FnState::new("<main>", 0, Span::new(0, 0)));
-        let dst = self.alloc();
         let body: Vec<&Stmt<'a>> = program
             .stmts
             .iter()
             .filter(|s| !matches!(s, Stmt::Fn(_) | Stmt::Import { .. }))
             .collect();
+        if self.mode == Mode::Entry {
+            self.entry_body(program, &body);
+            return;
+        }
+        self.fns.push(FnState::new("<main>", 0, Span::new(0, 0)));
+        let dst = self.alloc();
         self.statements(&body, dst, false);
         self.emit(Instr::Return { src: dst });
         let state = self.fns.pop().expect("the script's function state");
         self.protos[0] = Some(self.finish(state));
+    }
+
+    /// A REPL entry's top level (see `compile_entry`).
+    fn entry_body(&mut self, program: &Program<'a>, body: &[&Stmt<'a>]) {
+        self.fns.push(FnState::new("<entry>", 1, Span::new(0, 0)));
+        let bindings = self.alloc();
+        if self.session_names.len() > 255 {
+            self.error(Diagnostic::error("a session may hold at most 255 variables", Span::new(0, 0)));
+        }
+        let session: Vec<String> = self.session_names.iter().take(255).cloned().collect();
+        let mut names: Vec<&'a str> = Vec::new();
+        for (i, name) in session.iter().enumerate() {
+            let register = self.alloc();
+            self.emit(Instr::Element {
+                dst: register,
+                src: bindings,
+                index: i as u8,
+            });
+            // The session's names outlive this compile's arena: leak-free
+            // copies come from the arena itself.
+            let name: &'a str = self.intern(name);
+            self.declare(name, register);
+            names.push(name);
+        }
+        let dst = self.alloc();
+        self.statements(body, dst, false);
+        // What the entry shows: a trailing `let x = v` shows v; a trailing
+        // function definition shows the function.
+        match program.stmts.last() {
+            Some(Stmt::Let(pattern, _)) => {
+                if let PatternKind::Bind(name) = pattern.kind {
+                    if let Some(local) = self.local(name) {
+                        self.emit(Instr::Move { dst, src: local.register });
+                    }
+                }
+            }
+            Some(Stmt::Fn(def)) if self.fns.len() == 1 => {
+                let global = self.global(self.qualified(def.name.unwrap_or_default()));
+                self.emit(Instr::FnRef { dst, global });
+            }
+            _ => {}
+        }
+        // Every top-level variable, latest binding of each name.
+        let scope = self.fns.last().map(|f| f.scopes[0].clone()).unwrap_or_default();
+        for local in &scope {
+            if !names.contains(&local.name) {
+                names.push(local.name);
+            }
+        }
+        if names.len() > 255 {
+            self.error(Diagnostic::error("a session may hold at most 255 variables", Span::new(0, 0)));
+            names.truncate(255);
+        }
+        let first = self.alloc_n(names.len() + 2);
+        for (i, name) in names.iter().enumerate() {
+            if let Some(local) = self.local(name) {
+                self.emit(Instr::Move {
+                    dst: first + 2 + i as u8,
+                    src: local.register,
+                });
+            }
+        }
+        self.emit(Instr::Tuple {
+            dst: first + 1,
+            first: first + 2,
+            count: names.len() as u8,
+        });
+        self.emit(Instr::Move { dst: first, src: dst });
+        self.emit(Instr::Tuple {
+            dst,
+            first,
+            count: 2,
+        });
+        self.emit(Instr::Return { src: dst });
+        self.entry_names = names.iter().map(|n| n.to_string()).collect();
+        let state = self.fns.pop().expect("the entry's function state");
+        self.protos[0] = Some(self.finish(state));
+    }
+
+    fn intern(&mut self, name: &str) -> &'a str {
+        self.arena.alloc_str(name)
     }
 
     fn import(&mut self, path: &'a str, alias: &'a str, span: Span) {
@@ -491,7 +626,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         if let Some(local) = self.local(name) {
             return Some(Resolved::Local(local.register));
         }
-        if self.functions.contains_key(name) {
+        if self.functions.contains_key(name) || self.env.module_functions.contains(name) {
             return Some(Resolved::Global(self.qualified(name)));
         }
         if self.env.globals.contains(name) {
@@ -514,6 +649,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             candidates.extend(state.scopes.iter().flatten().map(|l| l.name.to_string()));
         }
         candidates.extend(self.functions.keys().map(|f| f.to_string()));
+        candidates.extend(self.env.module_functions.iter().cloned());
         candidates.extend(self.env.globals.iter().filter(|g| !g.contains('.')).cloned());
         candidates.extend(self.env.modules());
         candidates.extend(self.aliases.keys().map(|a| a.to_string()));
@@ -774,7 +910,9 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn resolve_quiet(&self, name: &str) -> bool {
-        self.functions.contains_key(name) || self.env.globals.contains(name)
+        self.functions.contains_key(name)
+            || self.env.module_functions.contains(name)
+            || self.env.globals.contains(name)
     }
 }
 

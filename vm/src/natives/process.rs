@@ -25,6 +25,7 @@ pub(crate) const NATIVES: &[Native] = &[
     native("send_after", 3, 3, send_after),
     native("chan", 0, 1, chan),
     native("close", 1, 1, close),
+    native("flush", 0, 0, flush),
     native("process.list", 0, 0, list),
     native("process.info", 1, 1, info),
 ];
@@ -187,6 +188,17 @@ fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         }
         other => Err(expected("a channel", "close", other)),
     }
+}
+
+/// `flush()`: prints every message in the caller's mailbox and empties it
+/// (Erlang's shell `flush()`); returns `:ok`.
+fn flush(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    let messages: Vec<Value> = ctx.process.mailbox.drain(..).collect();
+    for message in messages {
+        let line = format!("Shell got {}\n", message.inspect());
+        (ctx.scheduler.output)(&line);
+    }
+    Ok(Value::Atom(Atom::OK))
 }
 
 fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
