@@ -10,7 +10,9 @@
 //! - `# command: check|disasm` — run that subcommand (disasm output is not
 //!   compared).
 //!
-//! Files run in parallel. `WEFT_TEST_FILTER=part` runs only matching paths.
+//! Files under a directory named `modules` are imported by other tests and
+//! are not run themselves. Files run in parallel. `WEFT_TEST_FILTER=part`
+//! runs only matching paths.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,7 +64,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(&path, out);
+            if path.file_name().is_some_and(|n| n != "modules") {
+                collect(&path, out);
+            }
         } else if path.extension().is_some_and(|e| e == "weft") {
             out.push(path);
         }
