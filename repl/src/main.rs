@@ -5,6 +5,7 @@
 //! the main process or a deadlock.
 
 mod files;
+mod repl;
 mod run;
 
 use std::process::ExitCode;
@@ -30,8 +31,7 @@ fn usage_error(message: &str) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(first) = args.first() else {
-        eprintln!("The REPL is not available yet; run a script with `weft FILE`.\n{USAGE}");
-        return ExitCode::SUCCESS;
+        return repl::main();
     };
     match first.as_str() {
         "-h" | "--help" | "help" => {

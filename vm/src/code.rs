@@ -97,7 +97,14 @@ impl Code {
             self.sources.push(module.source.clone());
             let offset = self.protos.len() as u32;
             let links: Vec<u32> = module.globals.iter().map(|g| self.slot(g)).collect();
-            for proto in module.protos {
+            // A library or imported module's functions show their module
+            // (`<fn list.map/2>`, `geometry.area` in a call stack).
+            let prefix = match module.name.split('@').next() {
+                Some("main") | None => String::new(),
+                Some(base) => format!("{base}."),
+            };
+            let top_level: Vec<u32> = module.functions.iter().map(|(_, i)| *i).collect();
+            for (index, proto) in module.protos.into_iter().enumerate() {
                 let constants = proto.constants.iter().map(constant_value).collect();
                 let code = proto
                     .code
@@ -106,6 +113,8 @@ impl Code {
                     .collect();
                 let name = if proto.name.is_empty() {
                     Arc::from("<fn>")
+                } else if top_level.contains(&(index as u32)) {
+                    Arc::from(format!("{prefix}{}", proto.name))
                 } else {
                     Arc::from(proto.name.as_str())
                 };

@@ -451,7 +451,13 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         }
                     }
                     match call_global(code, scheduler, process, global, start, argc, start, pc, false) {
-                        Step::Continue => {}
+                        Step::Continue => {
+                            // A native may charge for work beyond the call.
+                            if process.charge > 0 {
+                                reductions -= process.charge as i64;
+                                process.charge = 0;
+                            }
+                        }
                         Step::Flow(flow) => break flow,
                     }
                 }
@@ -464,7 +470,13 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                     let start = base + b as usize;
                     match call_global(code, scheduler, process, global, start, argc, start, pc, true) {
-                        Step::Continue => {}
+                        Step::Continue => {
+                            // A native may charge for work beyond the call.
+                            if process.charge > 0 {
+                                reductions -= process.charge as i64;
+                                process.charge = 0;
+                            }
+                        }
                         Step::Flow(flow) => break flow,
                     }
                 }
@@ -493,7 +505,13 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         }
                         FnKind::Global(global) => {
                             match call_global(code, scheduler, process, *global, slot + 1, argc, slot, pc, tail) {
-                                Step::Continue => {}
+                                Step::Continue => {
+                            // A native may charge for work beyond the call.
+                            if process.charge > 0 {
+                                reductions -= process.charge as i64;
+                                process.charge = 0;
+                            }
+                        }
                                 Step::Flow(flow) => break flow,
                             }
                         }
@@ -831,6 +849,7 @@ fn call_global(
                 };
                 (native.func)(&mut ctx, &mut values)
             };
+
             finish_native(process, result, values, args, ret, pc, tail)
         }
         Global::Host { function, arity } => {

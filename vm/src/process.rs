@@ -90,6 +90,10 @@ pub struct Process {
     pub(crate) handoff: Option<Handoff>,
     pub(crate) guards: Vec<GuardHandler>,
     pub(crate) reductions: u64,
+    /// Reductions a native charged for work beyond one call (LANGUAGE.md
+    /// §8: builtins that do more work cost more); the interpreter takes
+    /// them from the slice's budget.
+    pub(crate) charge: u32,
     pub(crate) extra: Option<Box<Extra>>,
 }
 
@@ -107,6 +111,7 @@ impl Process {
             handoff: None,
             guards: Vec::new(),
             reductions: 0,
+            charge: 0,
             extra: None,
         }
     }

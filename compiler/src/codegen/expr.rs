@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{free_names, Compiler, Resolved};
+use super::{free_names, Compiler, Movable, Resolved};
 use crate::ast::*;
 use crate::bytecode::{Constant, Instr};
 use crate::diagnostic::{Diagnostic, Span};
@@ -195,7 +195,7 @@ impl<'a> Compiler<'a, '_, '_> {
     fn name(&mut self, name: &'a str, span: Span, dst: u8) {
         match self.resolve(name, span) {
             Some(Resolved::Local(src)) => {
-                if self.take_candidate == Some(name) {
+                if self.take_name == Some(name) {
                     self.emit(Instr::Take { dst, src });
                 } else if src != dst {
                     self.emit(Instr::Move { dst, src });
@@ -324,6 +324,8 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     fn call(&mut self, e: &Expr<'a>, callee: &Expr<'a>, args: &[Expr<'a>], dst: u8, tail: bool) {
+        let inherited = self.movable.take();
+        let movable = if tail { Some(Movable::All) } else { inherited };
         let Ok(argc) = u8::try_from(args.len()) else {
             self.error(Diagnostic::error("a call may pass at most 255 arguments", e.span));
             return;
@@ -361,11 +363,10 @@ impl<'a> Compiler<'a, '_, '_> {
             },
             _ => None,
         };
-        let take = self.take_candidate.take();
         match global {
             Some(qualified) => {
                 let base = self.call_base(dst, args.len());
-                self.arguments(args, base, take);
+                self.arguments(args, base, movable);
                 let global = self.global(qualified);
                 self.span = e.span;
                 if tail {
@@ -380,7 +381,7 @@ impl<'a> Compiler<'a, '_, '_> {
             None => {
                 let base = self.call_base(dst, args.len() + 1);
                 self.expr(callee, base, false);
-                self.arguments(args, base + 1, take);
+                self.arguments(args, base + 1, movable);
                 self.span = e.span;
                 if tail {
                     self.emit(Instr::TailCall { base, argc });
@@ -408,16 +409,27 @@ impl<'a> Compiler<'a, '_, '_> {
         }
     }
 
-    /// Evaluates call arguments into R[base..]. `take` names a variable
-    /// whose value the call may have (the statement rebinds it after).
-    fn arguments(&mut self, args: &[Expr<'a>], base: u8, take: Option<&'a str>) {
+    /// Evaluates call arguments into R[base..]. An argument that is a name
+    /// the call may move (see `Movable`) is taken rather than copied.
+    fn arguments(&mut self, args: &[Expr<'a>], base: u8, movable: Option<Movable<'a>>) {
         for (i, arg) in args.iter().enumerate() {
-            let is_take = matches!(arg.kind, ExprKind::Name(n) if Some(n) == take);
-            if is_take {
-                self.take_candidate = take;
+            let permitted = movable.as_ref().map(|m| {
+                let mut later = BTreeSet::new();
+                for next in &args[i + 1..] {
+                    free_names::expr(next, &mut later);
+                }
+                m.without(&later)
+            });
+            match (arg.kind, permitted) {
+                (ExprKind::Name(name), Some(p)) if p.allows(name) && self.local(name).is_some() => {
+                    self.take_name = Some(name);
+                }
+                (ExprKind::Call(..), p) => self.movable = p,
+                _ => {}
             }
             self.expr(arg, base + i as u8, false);
-            self.take_candidate = None;
+            self.take_name = None;
+            self.movable = None;
         }
     }
 

@@ -148,35 +148,3 @@ pub fn expr<'a>(e: &Expr<'a>, names: &mut BTreeSet<&'a str>) {
         | ExprKind::Continue => {}
     }
 }
-
-/// How many times `name` appears as a plain name in `e`.
-pub fn count_uses(e: &Expr<'_>, name: &str) -> usize {
-    let mut found = BTreeSet::new();
-    expr(e, &mut found);
-    if !found.contains(name) {
-        return 0;
-    }
-    // Rare path: count precisely only when the name is present at all.
-    let mut count = 0;
-    count_in(e, name, &mut count);
-    count
-}
-
-fn count_in(e: &Expr<'_>, name: &str, count: &mut usize) {
-    match e.kind {
-        ExprKind::Name(n) if n == name => *count += 1,
-        ExprKind::Call(f, args) => {
-            count_in(f, name, count);
-            args.iter().for_each(|a| count_in(a, name, count));
-        }
-        _ => {
-            // Anything else that mentions the name counts as a use we cannot
-            // see through; make the total too large to allow a move.
-            let mut inner = BTreeSet::new();
-            expr(e, &mut inner);
-            if inner.contains(name) {
-                *count += 2;
-            }
-        }
-    }
-}

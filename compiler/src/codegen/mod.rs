@@ -163,6 +163,41 @@ impl<'a> FnState<'a> {
     }
 }
 
+/// Locals that nothing reads after the current call, so an argument that
+/// is just such a name can hand its value over (`Take`) instead of copying
+/// it. A callee that then holds the only reference (`list.push`, `map.put`)
+/// updates in place, which keeps accumulating loops linear. The permission
+/// only flows from a call to its direct arguments (and to calls nested as
+/// arguments), minus every name a later argument mentions: arguments are
+/// evaluated once each, left to right.
+#[derive(Clone, Debug)]
+pub(crate) enum Movable<'a> {
+    /// A call in tail position: the frame ends with it, every local is dead.
+    All,
+    /// `x = f(...)`: `x` is rebound right after the call.
+    Only(BTreeSet<&'a str>),
+    /// Every local but these.
+    Except(BTreeSet<&'a str>),
+}
+
+impl<'a> Movable<'a> {
+    fn allows(&self, name: &str) -> bool {
+        match self {
+            Movable::All => true,
+            Movable::Only(names) => names.contains(name),
+            Movable::Except(excluded) => !excluded.contains(name),
+        }
+    }
+
+    fn without(&self, mentioned: &BTreeSet<&'a str>) -> Movable<'a> {
+        match self {
+            Movable::All => Movable::Except(mentioned.clone()),
+            Movable::Only(names) => Movable::Only(names.difference(mentioned).copied().collect()),
+            Movable::Except(excluded) => Movable::Except(excluded.union(mentioned).copied().collect()),
+        }
+    }
+}
+
 /// What a name refers to.
 enum Resolved {
     Local(u8),
@@ -199,8 +234,11 @@ pub(crate) struct Compiler<'a, 's, 'l> {
     global_index: HashMap<String, u32>,
     fns: Vec<FnState<'a>>,
     span: Span,
-    /// A variable whose value a call argument may take (`x = f(x)`).
-    take_candidate: Option<&'a str>,
+    /// Locals the call being compiled may take from its arguments instead
+    /// of copying (see `Movable`).
+    movable: Option<Movable<'a>>,
+    /// The local a plain-name argument may take right now.
+    take_name: Option<&'a str>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -265,7 +303,8 @@ fn compile_with_mode(
         global_index: HashMap::new(),
         fns: Vec::new(),
         span: Span::default(),
-        take_candidate: None,
+        movable: None,
+        take_name: None,
         diagnostics: Vec::new(),
     };
     compiler.program(&program);
@@ -891,12 +930,12 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 if simple {
                     self.expr(value, local.register, false);
                 } else {
-                    if free_names::count_uses(value, name) == 1 {
-                        self.take_candidate = Some(name);
+                    if matches!(value.kind, ExprKind::Call(..)) {
+                        self.movable = Some(Movable::Only(BTreeSet::from([name])));
                     }
                     let temp = self.alloc();
                     self.expr(value, temp, false);
-                    self.take_candidate = None;
+                    self.movable = None;
                     self.emit(Instr::Move { dst: local.register, src: temp });
                 }
             }

@@ -41,7 +41,8 @@ fn push(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 /// Reverses in place when the list is not shared, else copies once.
-fn reverse(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     match std::mem::take(&mut args[0]) {
         Value::List { mut start, mut items } => {
             Value::list_make_mut(&mut items, &mut start).reverse();
@@ -53,7 +54,9 @@ fn reverse(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// A stable sort by LANGUAGE.md's ordering. A pair with no ordering
 /// (`1` and `"a"`, or NaN and anything) is `:badarg`.
-fn sort(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let n = super::work(&args[0]);
+    ctx.charge(n * (usize::BITS - n.leading_zeros()) as usize);
     match std::mem::take(&mut args[0]) {
         Value::List { mut start, mut items } => {
             let values = Value::list_make_mut(&mut items, &mut start);
@@ -152,14 +155,16 @@ fn sum(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 /// `list.range(a, b)`: the ints from a up to b, b excluded (like `a..b`).
-fn range(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let a = int_arg(args, 0, "list.range")?;
     let b = int_arg(args, 1, "list.range")?;
+    ctx.charge(b.saturating_sub(a).clamp(0, i64::MAX) as usize);
     crate::ops::range(&Value::Int(a), &Value::Int(b)).map_err(|(kind, message)| Trap::Error(kind, message))
 }
 
 /// Pairs elements up as tuples; the result is as long as the shorter list.
-fn zip(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn zip(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let a = list_arg(args, 0, "list.zip")?;
     let b = list_arg(args, 1, "list.zip")?;
     Ok(Value::list(
@@ -168,7 +173,8 @@ fn zip(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 /// Structural equality, as `==` (so `1` is found in `[1.0]`).
-fn contains(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn contains(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let items = list_arg(args, 0, "list.contains?")?;
     Ok(Value::Bool(items.contains(&args[1])))
 }
@@ -233,7 +239,8 @@ fn drop(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 /// `[(0, a), (1, b), ...]`.
-fn enumerate(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn enumerate(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let items = list_arg(args, 0, "list.enumerate")?;
     Ok(Value::list(
         items

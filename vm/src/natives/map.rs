@@ -117,7 +117,8 @@ fn from_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// The entries of `a` then those of `b`; where both have a key, `b`'s
 /// value wins and the key keeps its place in `a`. Adds to `a` in place
 /// when it is not shared, so the cost is O(len(b)).
-fn merge(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn merge(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[1]));
     map_arg(args, 0, "map.merge")?;
     let b = take_map(args, 1, "map.merge")?;
     let mut a = take_map(args, 0, "map.merge")?;

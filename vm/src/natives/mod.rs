@@ -48,6 +48,27 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) type NativeFn = fn(&mut Ctx<'_>, &mut [Value]) -> NativeResult;
 
+/// How much work a value means to a native that walks it.
+pub(crate) fn work(value: &Value) -> usize {
+    match value {
+        Value::List { .. } => value.as_list().map_or(0, |l| l.len()),
+        Value::Tuple(items) => items.len(),
+        Value::Map(map) => map.len(),
+        Value::Str(s) => s.len(),
+        _ => 0,
+    }
+}
+
+impl Ctx<'_> {
+    /// Charges reductions for `work` elements processed: one per 64, so a
+    /// native over a long list costs about what a Weft loop would, roughly
+    /// scaled, and cannot hold the scheduler for long.
+    pub(crate) fn charge(&mut self, work: usize) {
+        let cost = (work / 64).min(u32::MAX as usize) as u32;
+        self.process.charge = self.process.charge.saturating_add(cost);
+    }
+}
+
 /// A native function and the argument counts it accepts.
 #[derive(Clone, Copy)]
 pub(crate) struct Native {

@@ -25,7 +25,8 @@ pub(crate) const NATIVES: &[Native] = &[
 /// Splits at every occurrence of `sep`, as Python's `s.split(sep)`:
 /// `"a,,b"` gives `["a", "", "b"]` and `""` gives `[""]`. An empty
 /// separator is `:badarg` (use `string.chars`).
-fn split(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn split(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let s = str_arg(args, 0, "string.split")?;
     let sep = str_arg(args, 1, "string.split")?;
     if sep.is_empty() {
@@ -36,7 +37,8 @@ fn split(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// Joins a list of strings with `sep` between them. Any element that is not
 /// a string is `:badarg`: convert first with `str` if that is meant.
-fn join(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn join(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let items = list_arg(args, 0, "string.join")?;
     let sep = str_arg(args, 1, "string.join")?;
     let mut total = sep.len().saturating_mul(items.len().saturating_sub(1));
@@ -105,7 +107,8 @@ fn ends_with(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// Replaces every occurrence of `from`. As in Python, an empty `from`
 /// matches between every two characters and at both ends.
-fn replace(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn replace(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let s = str_arg(args, 0, "string.replace")?;
     let from = str_arg(args, 1, "string.replace")?;
     let to = str_arg(args, 2, "string.replace")?;
@@ -116,7 +119,8 @@ fn replace(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 /// The characters of a string, each as a one-character string.
-fn chars(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn chars(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.charge(super::work(&args[0]));
     let s = str_arg(args, 0, "string.chars")?;
     Ok(Value::list(
         s.chars().map(|c| Value::str(c.encode_utf8(&mut [0; 4]).to_string())).collect(),

@@ -1,0 +1,631 @@
+//! The VM thread: it owns the `Vm` and runs its scheduler all the time, so
+//! processes spawned from the shell keep running between prompts. The
+//! editor sends it requests (evaluate this entry, list the processes, ...)
+//! and waits for the reply; everything it prints goes through the
+//! `Console`, in order with what the processes print.
+//!
+//! Entries run in the shell process, a Weft process that receives each
+//! compiled entry as a function, calls it with the session's variables and
+//! sends the result back to the host. A watcher process monitors the shell
+//! so that the host learns why it died if it does (an exit signal from a
+//! linked process, `exit(reason)` in an entry). When the shell dies, a new
+//! one starts; the session's variables live here, so they survive.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use weft_compiler::{render, Module, SourceFile};
+use weft_vm::{Event, Pid, RunStatus, Value, Vm};
+
+use super::complete::{Names, SharedNames};
+use super::console::Console;
+use crate::files::{read_source, FileLoader, ReadError};
+
+/// Reductions to run between looks at the clock, the requests and Ctrl-C:
+/// a few milliseconds of work.
+const CHUNK: u64 = 100_000;
+
+/// The shell process and its watcher, loaded into every VM.
+const SHELL_CODE: &str = "\
+fn __weft_shell(host) {
+  receive {
+    (:weft_repl_eval, entry, bindings) => host ! (:weft_repl_result, entry(bindings)),
+  }
+  __weft_shell(host)
+}
+
+fn __weft_watch(host, shell) {
+  let watched = monitor(shell)
+  receive {
+    (:down, ^watched, _, reason) => host ! (:weft_repl_down, shell, reason),
+  }
+}
+";
+
+/// What the editor asks of the VM thread.
+#[derive(Debug)]
+pub enum Request {
+    /// Evaluate an entry and print its value.
+    Eval(String),
+    /// Evaluate, then print the wall time and reductions.
+    Time(String),
+    /// Compile a file into the session.
+    Load(String),
+    Ps,
+    Kill(String),
+    Disasm(String),
+    Reset,
+    /// Look at the interrupt flag now (sent by the Ctrl-C handler).
+    Wake,
+    Quit,
+}
+
+/// The VM thread's answer: did the request succeed?
+pub struct Reply {
+    pub ok: bool,
+}
+
+/// The editor's end of the VM thread.
+pub struct Handle {
+    requests: Sender<Request>,
+    replies: Receiver<Reply>,
+}
+
+impl Handle {
+    /// Sends a request and waits for it to finish. None if the VM thread
+    /// is gone.
+    pub fn request(&self, request: Request) -> Option<Reply> {
+        self.requests.send(request).ok()?;
+        self.replies.recv().ok()
+    }
+
+    /// A sender for the Ctrl-C handler's wake-ups.
+    pub fn waker(&self) -> Sender<Request> {
+        self.requests.clone()
+    }
+}
+
+/// Starts the VM thread. The VM is built there, so the editor can show its
+/// prompt before the standard library has been compiled.
+pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) -> Handle {
+    let (requests, inbox) = mpsc::channel();
+    let (outbox, replies) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("weft-vm".into())
+        .spawn(move || {
+            let mut session = Session::new(console, inbox, outbox, names, interrupt);
+            session.serve();
+        })
+        .expect("cannot start the VM thread");
+    Handle { requests, replies }
+}
+
+fn new_vm(console: &Console) -> Vm {
+    let sink = console.clone();
+    let mut vm = Vm::builder().allow_io(true).output(move |text: &str| sink.out(text)).build();
+    if let Err(error) = vm.load("<shell>", SHELL_CODE) {
+        // Compiled into the binary: failing here is a bug in Weft.
+        panic!("the REPL's shell code does not compile: {error}");
+    }
+    vm
+}
+
+/// How an entry ended, when it did not return a value.
+enum Failure {
+    /// Already reported.
+    Reported,
+}
+
+struct Session {
+    vm: Vm,
+    console: Console,
+    /// The shell process entries run in, and the process watching it.
+    shell: Pid,
+    watcher: Option<Pid>,
+    /// The session's variables, and their values in the same order.
+    names: Vec<String>,
+    values: Vec<Value>,
+    /// Every module loaded this session, for `:disasm`.
+    modules: Vec<Module>,
+    /// The last entry's modules (`:disasm` with no name).
+    last_entry: Vec<Module>,
+    /// Entries compiled so far, to name each one's source `<repl:N>`.
+    entries: u32,
+    requests: Receiver<Request>,
+    replies: Sender<Reply>,
+    /// Ctrl-C presses not yet acted on.
+    interrupt: Arc<AtomicU32>,
+    snapshot: SharedNames,
+    /// Requests that arrived while an entry was running.
+    deferred: VecDeque<Request>,
+}
+
+impl Session {
+    fn new(
+        console: Console,
+        requests: Receiver<Request>,
+        replies: Sender<Reply>,
+        snapshot: SharedNames,
+        interrupt: Arc<AtomicU32>,
+    ) -> Session {
+        let vm = new_vm(&console);
+        let mut session = Session {
+            shell: vm.host_pid(),
+            watcher: None,
+            vm,
+            console,
+            names: Vec::new(),
+            values: Vec::new(),
+            modules: Vec::new(),
+            last_entry: Vec::new(),
+            entries: 0,
+            requests,
+            replies,
+            interrupt,
+            snapshot,
+            deferred: VecDeque::new(),
+        };
+        session.start_shell();
+        session.update_snapshot();
+        session
+    }
+
+    /// Runs the VM and answers requests until told to quit.
+    fn serve(&mut self) {
+        loop {
+            while let Some(request) = self.deferred.pop_front() {
+                if !self.handle(request) {
+                    return;
+                }
+            }
+            let status = self.vm.run(CHUNK);
+            self.housekeeping();
+            let request = match status {
+                RunStatus::BudgetSpent => match self.requests.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                },
+                RunStatus::Waiting { next_timer } => match self.requests.recv_timeout(next_timer) {
+                    Ok(request) => Some(request),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                RunStatus::Idle => match self.requests.recv() {
+                    Ok(request) => Some(request),
+                    Err(_) => return,
+                },
+            };
+            if let Some(request) = request {
+                if !self.handle(request) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Carries out one request and replies; false for `Quit`.
+    fn handle(&mut self, request: Request) -> bool {
+        let ok = match request {
+            Request::Eval(text) => self.eval(&text, false),
+            Request::Time(text) => self.eval(&text, true),
+            Request::Load(path) => self.load(&path),
+            Request::Ps => {
+                self.ps();
+                true
+            }
+            Request::Kill(pid) => self.kill(&pid),
+            Request::Disasm(name) => self.disasm(&name),
+            Request::Reset => {
+                self.vm.stop_all();
+                self.vm = new_vm(&self.console);
+                self.names.clear();
+                self.values.clear();
+                self.modules.clear();
+                self.last_entry.clear();
+                self.start_shell();
+                self.console.out("the session is reset: a new VM, no variables, no functions\n");
+                true
+            }
+            // A Ctrl-C with no entry running has nothing to interrupt.
+            Request::Wake => {
+                self.interrupt.store(0, Ordering::SeqCst);
+                return true;
+            }
+            Request::Quit => {
+                self.vm.stop_all();
+                let _ = self.replies.send(Reply { ok: true });
+                return false;
+            }
+        };
+        self.update_snapshot();
+        let _ = self.replies.send(Reply { ok });
+        true
+    }
+
+    /// Starts a new shell process and its watcher.
+    fn start_shell(&mut self) {
+        let host = Value::Pid(self.vm.host_pid());
+        match self.vm.spawn("__weft_shell", vec![host.clone()]) {
+            Ok(shell) => {
+                self.shell = shell;
+                self.watcher = self.vm.spawn("__weft_watch", vec![host, Value::Pid(shell)]).ok();
+            }
+            Err(error) => self.console.err(format!("weft: cannot start the shell process: {error}\n")),
+        }
+    }
+
+    fn update_snapshot(&self) {
+        let environment = self.vm.session_environment();
+        let names = Names {
+            variables: self.names.clone(),
+            functions: environment
+                .module_functions
+                .iter()
+                .filter(|name| !name.starts_with("__weft"))
+                .cloned()
+                .collect(),
+            globals: environment.globals.iter().cloned().collect(),
+        };
+        if let Ok(mut snapshot) = self.snapshot.lock() {
+            *snapshot = names;
+        }
+    }
+
+    fn report_crash(&self, pid: Pid, error: &weft_vm::RuntimeError) {
+        let mut diagnostic = error.to_diagnostic(pid);
+        // The shell's own frame is machinery, not the user's code.
+        diagnostic.trace.retain(|line| !line.starts_with("in __weft_"));
+        self.console.err(render(&[diagnostic], self.console.color));
+    }
+
+    /// Between entries: report crashes of background processes, and start
+    /// a new shell if something killed this one.
+    fn housekeeping(&mut self) {
+        for event in self.vm.take_events() {
+            match event {
+                Event::Crash { pid, error } => self.report_crash(pid, &error),
+            }
+        }
+        while let Some(message) = self.vm.recv() {
+            if let Some((pid, reason)) = shell_down(&message) {
+                if pid == self.shell {
+                    self.console.err(format!("** the shell process {pid} exited: {}\n", reason.inspect()));
+                    self.start_shell();
+                }
+            }
+        }
+        if !self.vm.is_alive(self.shell) && !self.watcher_alive() {
+            self.console.err(format!("** the shell process {} is gone\n", self.shell));
+            self.start_shell();
+        }
+    }
+
+    fn next_source_name(&mut self) -> String {
+        self.entries += 1;
+        format!("<repl:{}>", self.entries)
+    }
+
+    /// Compiles and runs an entry; prints its value (and, for `:time`, the
+    /// cost).
+    fn eval(&mut self, text: &str, timed: bool) -> bool {
+        let name = self.next_source_name();
+        let source = SourceFile::new(name, text);
+        let started = Instant::now();
+        let reductions = self.vm.stats().reductions;
+        match self.run_entry(source) {
+            Ok(value) => {
+                let mut shown = value.inspect();
+                shown.push('\n');
+                if timed {
+                    let elapsed = started.elapsed();
+                    let spent = self.vm.stats().reductions.saturating_sub(reductions);
+                    shown.push_str(&format!("time: {}, reductions: {spent}\n", duration_text(elapsed)));
+                }
+                self.console.out(shown);
+                true
+            }
+            Err(Failure::Reported) => false,
+        }
+    }
+
+    /// `:load FILE`: the file is compiled as one entry.
+    fn load(&mut self, path: &str) -> bool {
+        let source = match read_source(path) {
+            Ok(source) => source,
+            Err(ReadError::Io(message)) => {
+                self.console.err(format!("weft: {message}\n"));
+                return false;
+            }
+            Err(ReadError::NotText(diagnostic)) => {
+                self.console.err(render(&[diagnostic], self.console.color));
+                return false;
+            }
+        };
+        let before = self.names.clone();
+        match self.run_entry(source) {
+            Ok(_) => {
+                let functions: Vec<String> = self
+                    .last_entry
+                    .last()
+                    .map(|m| m.functions.iter().map(|(name, _)| name.clone()).collect())
+                    .unwrap_or_default();
+                let variables: Vec<&String> = self.names.iter().filter(|n| !before.contains(n)).collect();
+                let mut summary = format!("loaded {path}");
+                if !functions.is_empty() {
+                    summary.push_str(&format!("; functions: {}", functions.join(", ")));
+                }
+                if !variables.is_empty() {
+                    let list: Vec<&str> = variables.iter().map(|s| s.as_str()).collect();
+                    summary.push_str(&format!("; variables: {}", list.join(", ")));
+                }
+                summary.push('\n');
+                self.console.out(summary);
+                true
+            }
+            Err(Failure::Reported) => false,
+        }
+    }
+
+    /// Compiles an entry, loads it, has the shell run it and waits for the
+    /// result. On success the session takes the entry's bindings.
+    fn run_entry(&mut self, source: Arc<SourceFile>) -> Result<Value, Failure> {
+        let environment = self.vm.session_environment();
+        let compiled =
+            weft_compiler::compile_entry(source, "main", &environment, &mut FileLoader, &self.names);
+        let (modules, names) = match compiled {
+            Ok(compiled) => compiled,
+            Err(diagnostics) => {
+                self.console.err(render(&diagnostics, self.console.color));
+                return Err(Failure::Reported);
+            }
+        };
+        self.modules.extend(modules.iter().cloned());
+        self.last_entry = modules.clone();
+        let entry = self.vm.load_modules(modules);
+        let function = self.vm.entry_function(entry);
+        if !self.vm.is_alive(self.shell) {
+            self.start_shell();
+        }
+        let message = Value::tuple(vec![
+            Value::atom("weft_repl_eval"),
+            function,
+            Value::tuple(self.values.clone()),
+        ]);
+        self.vm.send(self.shell, message);
+        let (value, bindings) = self.wait_for_result()?;
+        self.names = names;
+        self.values = bindings.as_tuple().map(<[Value]>::to_vec).unwrap_or_default();
+        Ok(value)
+    }
+
+    /// Runs the VM until the shell sends back its result, dies, can never
+    /// finish, or the user presses Ctrl-C.
+    fn wait_for_result(&mut self) -> Result<(Value, Value), Failure> {
+        let shell = self.shell;
+        loop {
+            if self.interrupt.swap(0, Ordering::SeqCst) > 0 {
+                self.vm.kill(shell);
+                self.console.err("** interrupted\n");
+                self.start_shell();
+                return Err(Failure::Reported);
+            }
+            let status = self.vm.run(CHUNK);
+            let mut crashed = false;
+            for event in self.vm.take_events() {
+                match event {
+                    Event::Crash { pid, error } => {
+                        self.report_crash(pid, &error);
+                        crashed |= pid == shell;
+                    }
+                }
+            }
+            let mut result = None;
+            let mut exit_reason = None;
+            while let Some(message) = self.vm.recv() {
+                if let Some((pid, reason)) = shell_down(&message) {
+                    if pid == shell {
+                        exit_reason = Some(reason);
+                    }
+                    continue;
+                }
+                match message.as_tuple() {
+                    Some([tag, payload]) if tag.as_atom() == Some("weft_repl_result") => {
+                        if let Some([value, bindings]) = payload.as_tuple() {
+                            result = Some((value.clone(), bindings.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(result) = result {
+                return Ok(result);
+            }
+            let gone = !self.vm.is_alive(shell) && !self.watcher_alive();
+            if crashed || exit_reason.is_some() || gone {
+                if !crashed {
+                    let reason = exit_reason.map(|r| r.inspect()).unwrap_or_else(|| "unknown".to_string());
+                    self.console.err(format!("** the shell process {shell} exited: {reason}\n"));
+                }
+                self.start_shell();
+                return Err(Failure::Reported);
+            }
+            let request = match status {
+                RunStatus::BudgetSpent => self.requests.try_recv().ok(),
+                RunStatus::Waiting { next_timer } => self.requests.recv_timeout(next_timer).ok(),
+                RunStatus::Idle => {
+                    let waits = self
+                        .vm
+                        .blocked_processes()
+                        .into_iter()
+                        .find(|(pid, _)| *pid == shell)
+                        .map(|(_, wait)| wait)
+                        .unwrap_or_else(|| "something".to_string());
+                    self.console.err(format!(
+                        "** deadlock: the entry waits on {waits}, and every process is blocked\n"
+                    ));
+                    self.vm.kill(shell);
+                    self.start_shell();
+                    return Err(Failure::Reported);
+                }
+            };
+            match request {
+                None | Some(Request::Wake) => {}
+                Some(other) => self.deferred.push_back(other),
+            }
+        }
+    }
+
+    fn ps(&mut self) {
+        let shell = self.shell;
+        let mut rows = vec![[
+            "PID".to_string(),
+            "NAME".to_string(),
+            "STATUS".to_string(),
+            "WAITING ON".to_string(),
+            "REDUCTIONS".to_string(),
+            "MAILBOX".to_string(),
+            "MEMORY".to_string(),
+        ]];
+        for info in self.vm.processes() {
+            let name = match info.name {
+                Some(name) => format!(":{name}"),
+                None if info.pid == shell => "(shell)".to_string(),
+                None if self.is_watcher(info.pid) => "(shell watcher)".to_string(),
+                None => String::new(),
+            };
+            let waiting = if info.status == "runnable" { String::new() } else { info.waiting_on.clone() };
+            rows.push([
+                info.pid.to_string(),
+                name,
+                info.status.to_string(),
+                waiting,
+                info.reductions.to_string(),
+                info.mailbox.to_string(),
+                bytes_text(info.memory),
+            ]);
+        }
+        let mut widths = [0usize; 7];
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in &rows {
+            let mut line = String::new();
+            for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+                // Numbers right-aligned, words left-aligned.
+                if i >= 4 {
+                    line.push_str(&format!("{cell:>width$}  "));
+                } else {
+                    line.push_str(&format!("{cell:<width$}  "));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out.push_str(&format!("{} processes\n", rows.len() - 1));
+        self.console.out(out);
+    }
+
+    fn is_watcher(&self, pid: Pid) -> bool {
+        self.watcher == Some(pid)
+    }
+
+    /// Will the watcher still report the shell's end?
+    fn watcher_alive(&self) -> bool {
+        self.watcher.is_some_and(|w| self.vm.is_alive(w))
+    }
+
+    fn kill(&mut self, text: &str) -> bool {
+        let Some(serial) = super::commands::parse_pid(text) else {
+            self.console.err(format!("weft: `{text}` is not a pid (write <0.5> or 5)\n"));
+            return false;
+        };
+        let Some(pid) = self.vm.pid_by_serial(serial) else {
+            self.console.err(format!("weft: no process <0.{serial}> is alive\n"));
+            return false;
+        };
+        self.vm.kill(pid);
+        if pid == self.shell {
+            self.start_shell();
+            self.console.out(format!("killed the shell {pid}; the new shell is {}\n", self.shell));
+        } else {
+            self.console.out(format!("killed {pid}\n"));
+        }
+        true
+    }
+
+    fn disasm(&mut self, name: &str) -> bool {
+        let name = name.trim();
+        if name.is_empty() {
+            return match weft_compiler::disasm::function_text(&self.last_entry, "<entry>") {
+                Some(text) => {
+                    self.console.out(text);
+                    true
+                }
+                None => {
+                    self.console.err("weft: no entry has been compiled yet (:disasm NAME shows a function)\n");
+                    false
+                }
+            };
+        }
+        if let Some(text) = weft_compiler::disasm::function_text(&self.modules, name) {
+            self.console.out(text);
+            return true;
+        }
+        if let Some((module, member)) = name.split_once('.') {
+            if let Some((_, text)) = weft_stdlib::MODULES.iter().find(|(m, _)| *m == module) {
+                let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
+                let environment = self.vm.environment();
+                if let Ok(modules) =
+                    weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports)
+                {
+                    if let Some(text) = weft_compiler::disasm::function_text(&modules, member) {
+                        self.console.out(text);
+                        return true;
+                    }
+                }
+            }
+        }
+        if self.vm.environment().globals.contains(name) {
+            self.console.err(format!("weft: `{name}` is a native function (written in Rust): it has no bytecode\n"));
+        } else {
+            self.console.err(format!("weft: no function `{name}` is defined\n"));
+        }
+        false
+    }
+}
+
+/// `(:weft_repl_down, pid, reason)` from a watcher.
+fn shell_down(message: &Value) -> Option<(Pid, Value)> {
+    match message.as_tuple() {
+        Some([tag, pid, reason]) if tag.as_atom() == Some("weft_repl_down") => Some((pid.as_pid()?, reason.clone())),
+        _ => None,
+    }
+}
+
+fn duration_text(elapsed: Duration) -> String {
+    let micros = elapsed.as_secs_f64() * 1e6;
+    if micros < 1000.0 {
+        format!("{micros:.0} µs")
+    } else if micros < 1e6 {
+        format!("{:.3} ms", micros / 1000.0)
+    } else {
+        format!("{:.3} s", micros / 1e6)
+    }
+}
+
+fn bytes_text(bytes: usize) -> String {
+    if bytes < 10 * 1024 {
+        format!("{bytes} B")
+    } else if bytes < 10 * 1024 * 1024 {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{} MB", bytes / (1024 * 1024))
+    }
+}
