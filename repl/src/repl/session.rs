@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use weft_compiler::{render, Module, SourceFile};
@@ -28,13 +28,15 @@ use crate::files::{read_source, FileLoader, ReadError};
 /// a few milliseconds of work.
 const CHUNK: u64 = 100_000;
 
-/// The shell process and its watcher, loaded into every VM.
+/// The shell process and its watcher, loaded into every VM. The shell
+/// hands each result to the host function `__weft_repl_done`, which prints
+/// the value at once — before other processes run on and print more.
 const SHELL_CODE: &str = "\
-fn __weft_shell(host) {
+fn __weft_shell() {
   receive {
-    (:weft_repl_eval, entry, bindings) => host ! (:weft_repl_result, entry(bindings)),
+    (:weft_repl_eval, entry, bindings) => __weft_repl_done(entry(bindings)),
   }
-  __weft_shell(host)
+  __weft_shell()
 }
 
 fn __weft_watch(host, shell) {
@@ -44,6 +46,17 @@ fn __weft_watch(host, shell) {
   }
 }
 ";
+
+/// Where `__weft_repl_done` leaves an entry's result.
+#[derive(Default)]
+struct Done {
+    /// Print the value when it arrives (not for `:load`).
+    show: bool,
+    /// The entry's value and its bindings tuple.
+    result: Option<(Value, Value)>,
+}
+
+type DoneSlot = Arc<Mutex<Done>>;
 
 /// What the editor asks of the VM thread.
 #[derive(Debug)]
@@ -103,9 +116,22 @@ pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) ->
     Handle { requests, replies }
 }
 
-fn new_vm(console: &Console) -> Vm {
+fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
     let mut vm = Vm::builder().allow_io(true).output(move |text: &str| sink.out(text)).build();
+    let console = console.clone();
+    let slot = done.clone();
+    vm.register_fn("__weft_repl_done", 1, move |args: &[Value]| -> Result<Value, String> {
+        let Some([value, bindings]) = args[0].as_tuple() else {
+            return Err("__weft_repl_done expects (value, bindings)".to_string());
+        };
+        let mut done = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if done.show {
+            console.out(format!("{}\n", value.inspect()));
+        }
+        done.result = Some((value.clone(), bindings.clone()));
+        Ok(Value::atom("ok"))
+    });
     if let Err(error) = vm.load("<shell>", SHELL_CODE) {
         // Compiled into the binary: failing here is a bug in Weft.
         panic!("the REPL's shell code does not compile: {error}");
@@ -141,6 +167,7 @@ struct Session {
     snapshot: SharedNames,
     /// Requests that arrived while an entry was running.
     deferred: VecDeque<Request>,
+    done: DoneSlot,
 }
 
 impl Session {
@@ -151,8 +178,10 @@ impl Session {
         snapshot: SharedNames,
         interrupt: Arc<AtomicU32>,
     ) -> Session {
-        let vm = new_vm(&console);
+        let done = DoneSlot::default();
+        let vm = new_vm(&console, &done);
         let mut session = Session {
+            done,
             shell: vm.host_pid(),
             watcher: None,
             vm,
@@ -221,7 +250,7 @@ impl Session {
             Request::Disasm(name) => self.disasm(&name),
             Request::Reset => {
                 self.vm.stop_all();
-                self.vm = new_vm(&self.console);
+                self.vm = new_vm(&self.console, &self.done);
                 self.names.clear();
                 self.values.clear();
                 self.modules.clear();
@@ -249,7 +278,7 @@ impl Session {
     /// Starts a new shell process and its watcher.
     fn start_shell(&mut self) {
         let host = Value::Pid(self.vm.host_pid());
-        match self.vm.spawn("__weft_shell", vec![host.clone()]) {
+        match self.vm.spawn("__weft_shell", vec![]) {
             Ok(shell) => {
                 self.shell = shell;
                 self.watcher = self.vm.spawn("__weft_watch", vec![host, Value::Pid(shell)]).ok();
@@ -316,16 +345,13 @@ impl Session {
         let source = SourceFile::new(name, text);
         let started = Instant::now();
         let reductions = self.vm.stats().reductions;
-        match self.run_entry(source) {
-            Ok(value) => {
-                let mut shown = value.inspect();
-                shown.push('\n');
+        match self.run_entry(source, true) {
+            Ok(_) => {
                 if timed {
                     let elapsed = started.elapsed();
                     let spent = self.vm.stats().reductions.saturating_sub(reductions);
-                    shown.push_str(&format!("time: {}, reductions: {spent}\n", duration_text(elapsed)));
+                    self.console.out(format!("time: {}, reductions: {spent}\n", duration_text(elapsed)));
                 }
-                self.console.out(shown);
                 true
             }
             Err(Failure::Reported) => false,
@@ -346,7 +372,7 @@ impl Session {
             }
         };
         let before = self.names.clone();
-        match self.run_entry(source) {
+        match self.run_entry(source, false) {
             Ok(_) => {
                 let functions: Vec<String> = self
                     .last_entry
@@ -372,7 +398,7 @@ impl Session {
 
     /// Compiles an entry, loads it, has the shell run it and waits for the
     /// result. On success the session takes the entry's bindings.
-    fn run_entry(&mut self, source: Arc<SourceFile>) -> Result<Value, Failure> {
+    fn run_entry(&mut self, source: Arc<SourceFile>, show: bool) -> Result<Value, Failure> {
         let environment = self.vm.session_environment();
         let compiled =
             weft_compiler::compile_entry(source, "main", &environment, &mut FileLoader, &self.names);
@@ -395,6 +421,7 @@ impl Session {
             function,
             Value::tuple(self.values.clone()),
         ]);
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Done { show, result: None };
         self.vm.send(self.shell, message);
         let (value, bindings) = self.wait_for_result()?;
         self.names = names;
@@ -423,7 +450,7 @@ impl Session {
                     }
                 }
             }
-            let mut result = None;
+            let result = self.done.lock().unwrap_or_else(|e| e.into_inner()).result.take();
             let mut exit_reason = None;
             while let Some(message) = self.vm.recv() {
                 if let Some((pid, reason)) = shell_down(&message) {
@@ -431,14 +458,6 @@ impl Session {
                         exit_reason = Some(reason);
                     }
                     continue;
-                }
-                match message.as_tuple() {
-                    Some([tag, payload]) if tag.as_atom() == Some("weft_repl_result") => {
-                        if let Some([value, bindings]) = payload.as_tuple() {
-                            result = Some((value.clone(), bindings.clone()));
-                        }
-                    }
-                    _ => {}
                 }
             }
             if let Some(result) = result {
