@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ENV = os.environ
@@ -54,21 +55,29 @@ def size(name, full, quick):
 
 RING_N = size("RING_N", 1000, 100)
 RING_M = size("RING_M", 1000, 100)
-SPAWN_P = size("SPAWN_P", 1_000_000, 20_000)
-SPAWN_ALIVE_P = size("SPAWN_ALIVE_P", 1_000_000, 20_000)
-SPAWN_ALIVE_P_PY = size("SPAWN_ALIVE_P_PY", 200_000, 20_000)  # 1e6: ~30 s a run
-PINGPONG_R = size("PINGPONG_R", 1_000_000, 20_000)
+RING_M_PY = size("RING_M_PY", 200, 100)
+SPAWN_P = size("SPAWN_P", 1_000_000, 10_000)
+SPAWN_P_PY = size("SPAWN_P_PY", 200_000, 10_000)
+SPAWN_ALIVE_P = size("SPAWN_ALIVE_P", 1_000_000, 10_000)
+SPAWN_ALIVE_P_PY = size("SPAWN_ALIVE_P_PY", 200_000, 10_000)
+PINGPONG_R = size("PINGPONG_R", 1_000_000, 10_000)
+PINGPONG_R_PY = size("PINGPONG_R_PY", 200_000, 10_000)
 FIB_N = size("FIB_N", 30, 20)
 FIB_BIG_N = size("FIB_BIG_N", 35, 25)
-THREADRING_N = size("THREADRING_N", 10_000_000, 200_000)
-THREADRING_N_ASYNCIO = size("THREADRING_N_ASYNCIO", 1_000_000, 200_000)  # 1e7: ~40 s
-CHAMENEOS_N = size("CHAMENEOS_N", 600_000, 10_000)
+THREADRING_N = size("THREADRING_N", 10_000_000, 50_000)
+THREADRING_N_PY = size("THREADRING_N_PY", 1_000_000, 50_000)
+CHAMENEOS_N = size("CHAMENEOS_N", 600_000, 5_000)
+CHAMENEOS_N_PY = size("CHAMENEOS_N_PY", 100_000, 5_000)
 COUNTING_N = size("COUNTING_N", 1_000_000, 50_000)
 FJT_A = size("FJT_A", 60, 60)
 FJT_N = size("FJT_N", 10_000, 500)
 FJC_N = size("FJC_N", 40_000, 4_000)
 BIG_A = size("BIG_A", 120, 120)
-BIG_N = size("BIG_N", 20_000, 500)
+BIG_N = size("BIG_N", 20_000, 300)
+
+# The peers held to one core (erl +S 1, GOMAXPROCS=1) run in the full mode
+# only, unless SINGLE_CORE_PEERS=1.
+SINGLE_CORE = ENV.get("SINGLE_CORE_PEERS", "0" if QUICK else "1") == "1"
 
 # Targets for Weft from issue 7 (full sizes only), in seconds.
 TARGETS = {
@@ -163,7 +172,7 @@ def big_checksum(a, n):
 class Pair:
     """One benchmark at one size, Weft against one peer."""
 
-    def __init__(self, bench, group, size, ops, unit, expect, weft, peer, cmd, check=None):
+    def __init__(self, bench, group, size, ops, unit, expect, weft, peer, cmd, check):
         self.bench, self.group, self.size, self.ops, self.unit = bench, group, size, ops, unit
         self.expect, self.weft, self.peer, self.cmd, self.check = expect, weft, peer, cmd, check
         self.status = "ok"
@@ -173,113 +182,112 @@ class Pair:
 def plan():
     erl_dir = os.path.join(BUILD, "erl")
     go_dir = os.path.join(BUILD, "go")
-    erl = ["erl", "-noshell", "-pa", erl_dir]
-    erl1 = ["erl", "-noshell", "+S", "1", "-pa", erl_dir]
-    max_p = 2 * max(SPAWN_P, SPAWN_ALIVE_P)
-    erlp = ["erl", "-noshell", "+P", str(max_p), "-pa", erl_dir]
-    erlp1 = ["erl", "-noshell", "+S", "1", "+P", str(max_p), "-pa", erl_dir]
+    max_p = str(2 * max(SPAWN_P, SPAWN_ALIVE_P))
     go1 = ["env", "GOMAXPROCS=1"]
 
-    def w(name, *args):
-        return [WEFT, os.path.join(HERE, name + ".weft")] + [str(a) for a in args]
+    def weft(name, args):
+        return [WEFT, os.path.join(HERE, name + ".weft")] + args
 
-    def lua(prog, name, *args):
-        return [prog, os.path.join(PEERS, name, name + ".lua")] + [str(a) for a in args]
+    def erl(name, args, single=False, many=False):
+        flags = (["+S", "1"] if single else []) + (["+P", max_p] if many else [])
+        return ["erl", "-noshell"] + flags + ["-pa", erl_dir, "-run", name, "main"] + args
 
-    def py(name, *args):
-        return [PY, os.path.join(PEERS, name, name + ".py")] + [str(a) for a in args]
+    def peer_cmd(peer, name, args, many=False):
+        """The command line of one peer's program NAME with ARGS."""
+        if peer == "erlang":
+            return erl(name, args, many=many)
+        if peer == "erlang-S1":
+            return erl(name, args, single=True, many=many)
+        if peer == "go":
+            return [os.path.join(go_dir, name)] + args
+        if peer == "go-P1":
+            return go1 + [os.path.join(go_dir, name)] + args
+        if peer in ("lua5.4", "luajit"):
+            return [peer, os.path.join(PEERS, name, name + ".lua")] + args
+        if peer in ("py-greenlet", "py-asyncio"):
+            return [PY, os.path.join(PEERS, name, name + ".py"), peer[3:]] + args
+        if peer == "cpython":
+            return [PY, os.path.join(PEERS, name, name + ".py")] + args
+        raise ValueError(peer)
 
     pairs = []
 
-    def add(bench, group, size, ops, unit, expect, weft, peers, check=None):
-        for peer, cmd in peers:
-            pairs.append(Pair(bench, group, size, ops, unit, expect, weft, peer, cmd, check))
+    def add(bench, group, name, peers, many=False, check=None, **sized):
+        """Pairs for benchmark NAME: sized maps a peer class ('main' or 'py')
+        to (size label, ops, unit, expected line, args)."""
+        for peer in peers:
+            if not SINGLE_CORE and peer in ("erlang-S1", "go-P1"):
+                continue
+            klass = "py" if peer.startswith("py-") and "py" in sized else "main"
+            label, ops, unit, expect, args = sized[klass]
+            args = [str(a) for a in args]
+            pairs.append(Pair(bench, group, label, ops, unit, expect, weft(name, args), peer,
+                              peer_cmd(peer, name, args, many),
+                              None if check is None else (lambda out, c=check, a=args: c(out, a))))
 
-    def message_peers(name, args, erl_base=erl, erl_base1=erl1, py_modes=("greenlet", "asyncio")):
-        args = [str(a) for a in args]
-        peers = [
-            ("erlang", erl_base + ["-run", name, "main"] + args),
-            ("erlang-S1", erl_base1 + ["-run", name, "main"] + args),
-            ("go", [os.path.join(go_dir, name)] + args),
-            ("go-P1", go1 + [os.path.join(go_dir, name)] + args),
-            ("lua5.4", lua("lua5.4", name, *args)),
-            ("luajit", lua("luajit", name, *args)),
-        ]
-        peers += [("py-" + m, py(name, m, *args)) for m in py_modes]
-        return peers
+    message = ["erlang", "erlang-S1", "go", "go-P1", "lua5.4", "luajit", "py-greenlet", "py-asyncio"]
 
-    # ring
-    s, o = f"N={RING_N} M={RING_M}", RING_N * RING_M
-    add("ring", "ring", s, o, "hop", f"ring N={RING_N} M={RING_M} hops={o}",
-        w("ring", RING_N, RING_M), message_peers("ring", [RING_N, RING_M]))
+    def ring(n, m):
+        return (f"N={n} M={m}", n * m, "hop", f"ring N={n} M={m} hops={n * m}", [n, m])
 
-    # spawn, each exits
-    p = SPAWN_P
-    add("spawn", "spawn exit", f"exit P={p}", p, "process", f"spawn exit P={p} done={p}",
-        w("spawn", "exit", p), message_peers("spawn", ["exit", p], erlp, erlp1))
+    add("ring", "ring", "ring", message,
+        main=ring(RING_N, RING_M), py=ring(RING_N, RING_M_PY))
 
-    # spawn, all alive (also at P=1: (peak(P) - peak(1)) / P is one process)
-    for p_main, p_py in ((SPAWN_ALIVE_P, SPAWN_ALIVE_P_PY), (1, 1)):
-        for p, peers in ((p_main, ["erlang", "go", "lua5.4", "luajit"]),
-                         (p_py, ["py-greenlet", "py-asyncio"])):
-            allp = dict(message_peers("spawn", ["alive", p], erlp, erlp1))
-            add("spawn-alive", "spawn alive", f"alive P={p}", p, "process",
-                f"spawn alive P={p} live={p}", w("spawn", "alive", p),
-                [(peer, allp[peer]) for peer in peers])
+    def spawn_exit(p):
+        return (f"exit P={p}", p, "process", f"spawn exit P={p} done={p}", ["exit", p])
 
-    # pingpong
-    r = PINGPONG_R
-    add("pingpong", "pingpong", f"R={r}", r, "round trip", f"pingpong R={r} roundtrips={r}",
-        w("pingpong", r), message_peers("pingpong", [r]))
+    add("spawn", "spawn exit", "spawn", message, many=True,
+        main=spawn_exit(SPAWN_P), py=spawn_exit(SPAWN_P_PY))
 
-    # fib; fib(0) is the start-up cost of each runtime
+    # All alive; also at P=1: (peak(P) - peak(1)) / P is one live process.
+    def alive(p):
+        return (f"alive P={p}", p, "process", f"spawn alive P={p} live={p}", ["alive", p])
+
+    alive_peers = ["erlang", "go", "lua5.4", "luajit", "py-greenlet", "py-asyncio"]
+    add("spawn-alive", "spawn alive", "spawn", alive_peers, many=True,
+        main=alive(SPAWN_ALIVE_P), py=alive(SPAWN_ALIVE_P_PY))
+    add("spawn-alive", "spawn alive", "spawn", alive_peers, many=True, main=alive(1))
+
+    def pingpong(r):
+        return (f"R={r}", r, "round trip", f"pingpong R={r} roundtrips={r}", [r])
+
+    add("pingpong", "pingpong", "pingpong", message,
+        main=pingpong(PINGPONG_R), py=pingpong(PINGPONG_R_PY))
+
+    # fib(0) is the start-up cost of each runtime.
     for n, group in ((FIB_N, f"fib({FIB_N})"), (FIB_BIG_N, f"fib({FIB_BIG_N})"), (0, "start-up (fib 0)")):
-        a = [str(n)]
-        add("fib", group, f"n={n}", 0, "", f"fib({n})={fib(n)}", w("fib", n), [
-            ("erlang", erl + ["-run", "fib", "main"] + a),
-            ("go", [os.path.join(go_dir, "fib")] + a),
-            ("lua5.4", lua("lua5.4", "fib", *a)),
-            ("luajit", lua("luajit", "fib", *a)),
-            ("cpython", py("fib", *a)),
-        ])
+        add("fib", group, "fib", ["erlang", "go", "lua5.4", "luajit", "cpython"],
+            main=(f"n={n}", 0, "", f"fib({n})={fib(n)}", [n]))
 
-    # thread-ring
-    n = THREADRING_N
-    peers = message_peers("threadring", [n], py_modes=("greenlet",))
-    add("threadring", "threadring", f"N={n}", n, "pass", str(n % 503 + 1), w("threadring", n), peers)
-    n = THREADRING_N_ASYNCIO
-    add("threadring", "threadring", f"N={n}", n, "pass", str(n % 503 + 1), w("threadring", n),
-        [("py-asyncio", py("threadring", "asyncio", n))])
+    def threadring(n):
+        return (f"N={n}", n, "pass", str(n % 503 + 1), [n])
 
-    # chameneos-redux; ops = meetings over both games
-    n = CHAMENEOS_N
-    add("chameneos", "chameneos", f"N={n}", 2 * n, "meeting", spell(2 * n), w("chameneos", n),
-        message_peers("chameneos", [n]), check=lambda out, n=n: check_chameneos(out, n))
+    add("threadring", "threadring", "threadring", message,
+        main=threadring(THREADRING_N), py=threadring(THREADRING_N_PY))
 
-    # Savina: Erlang and Go peers in bench/peers/
-    def savina_peers(name, args):
-        args = [str(a) for a in args]
-        return [
-            ("erlang", erl + ["-run", name, "main"] + args),
-            ("erlang-S1", erl1 + ["-run", name, "main"] + args),
-            ("go", [os.path.join(go_dir, name)] + args),
-            ("go-P1", go1 + [os.path.join(go_dir, name)] + args),
-        ]
+    # chameneos-redux; ops = meetings over both games.
+    def chameneos(n):
+        return (f"N={n}", 2 * n, "meeting", spell(2 * n), [n])
 
+    add("chameneos", "chameneos", "chameneos", message,
+        check=lambda out, args: check_chameneos(out, int(args[0])),
+        main=chameneos(CHAMENEOS_N), py=chameneos(CHAMENEOS_N_PY))
+
+    # Savina: Erlang and Go peers in bench/peers/.
+    savina = ["erlang", "erlang-S1", "go", "go-P1"]
     n = COUNTING_N
-    add("counting", "counting", f"N={n}", n, "message", f"counting N={n} count={n}",
-        w("counting", n), savina_peers("counting", [n]))
+    add("counting", "counting", "counting", savina,
+        main=(f"N={n}", n, "message", f"counting N={n} count={n}", [n]))
     a, n = FJT_A, FJT_N
-    add("fjthroughput", "fork-join throughput", f"A={a} N={n}", a * n, "message",
-        f"forkjoin-throughput A={a} N={n} msgs={a * n}", w("fjthroughput", a, n),
-        savina_peers("fjthroughput", [a, n]))
+    add("fjthroughput", "fork-join throughput", "fjthroughput", savina,
+        main=(f"A={a} N={n}", a * n, "message", f"forkjoin-throughput A={a} N={n} msgs={a * n}", [a, n]))
     n = FJC_N
-    add("fjcreate", "fork-join creation", f"N={n}", n, "actor", f"forkjoin-create N={n} done={n}",
-        w("fjcreate", n), savina_peers("fjcreate", [n]))
+    add("fjcreate", "fork-join creation", "fjcreate", savina,
+        main=(f"N={n}", n, "actor", f"forkjoin-create N={n} done={n}", [n]))
     a, n = BIG_A, BIG_N
-    add("big", "big", f"A={a} N={n}", 2 * a * n, "message",
-        f"big A={a} N={n} pings={a * n} checksum={big_checksum(a, n)}", w("big", a, n),
-        savina_peers("big", [a, n]))
+    add("big", "big", "big", savina,
+        main=(f"A={a} N={n}", 2 * a * n, "message",
+              f"big A={a} N={n} pings={a * n} checksum={big_checksum(a, n)}", [a, n]))
 
     pairs = [p for p in pairs if TOOL[p.peer] in AVAILABLE]
     if ONLY:
@@ -298,18 +306,27 @@ def run_once(cmd, capture=False):
     os.close(fd)
     full = [GNU_TIME, "-f", "%e %M", "-o", time_file] + cmd
     out = subprocess.PIPE if capture else subprocess.DEVNULL
+    timed_out = []
+
+    def kill():
+        timed_out.append(True)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     start = time.perf_counter()
     proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out,
                             stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
                             start_new_session=True)
-    try:
-        data, _ = proc.communicate(timeout=TIMEOUT)
-        status = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        data, _ = proc.communicate()
-        status = None
+    # A timer thread enforces the timeout: communicate(timeout=...) would
+    # poll the child with growing sleeps, which rounds the wall times.
+    timer = threading.Timer(TIMEOUT, kill)
+    timer.start()
+    data, _ = proc.communicate()
     wall = time.perf_counter() - start
+    timer.cancel()
+    status = None if timed_out else proc.returncode
     rss = 0
     try:
         with open(time_file) as f:
@@ -348,6 +365,7 @@ def log(msg):
 
 
 def execute(pairs):
+    t0 = time.perf_counter()
     cache = {}
     outdir = os.path.join(BUILD, "outputs")
     os.makedirs(outdir, exist_ok=True)
@@ -373,7 +391,7 @@ def execute(pairs):
                     runs.append((wall, rss))
                 if p.status != "ok":
                     break
-        line = f"{p.bench:<12} {p.size:<16} {p.peer:<12} {p.status}"
+        line = f"[{time.perf_counter() - t0:5.0f} s] {p.bench:<12} {p.size:<16} {p.peer:<12} {p.status}"
         if p.status == "ok":
             line += f"  weft {med(p.weft_runs):.3f}s  {p.peer} {med(p.peer_runs):.3f}s  ratio {ratio(p):.2f}"
         else:
@@ -442,7 +460,10 @@ def versions():
         if "py-greenlet" in AVAILABLE:
             pv += ", greenlet " + sh(f"{shlex.quote(PY)} -c 'import greenlet; print(greenlet.__version__)'")
         v.append(("python", f"{pv} ({PY})"))
-    v.append(("GNU time", sh(f"{shlex.quote(GNU_TIME)} --version").split("\n")[0]))
+    gt = sh(f"{shlex.quote(GNU_TIME)} --version").split("\n")[0]
+    if "UNKNOWN" in gt:  # Debian's build does not know its version
+        gt = "GNU time " + sh("dpkg-query -W -f='${Version}' time 2>/dev/null")
+    v.append(("GNU time", f"{gt} ({GNU_TIME})"))
     return v
 
 
@@ -524,10 +545,11 @@ def write_markdown(pairs, started, elapsed):
 - *Weft/peer*: Weft's median divided by the peer's, from the runs of that
   pair only. Below 1, Weft is faster (or smaller); above 1, slower.
 - Weft runs one OS thread. `erlang-S1` (`erl +S 1`) and `go-P1`
-  (`GOMAXPROCS=1`) are the peers held to one core; `erlang` and `go` use
-  every core.
-- The Python peers run some sizes smaller (they would take half a minute a
-  run); Weft runs the same smaller size in those pairs.
+  (`GOMAXPROCS=1`) are the peers held to one core (full mode only);
+  `erlang` and `go` use every core.
+- The Python peers run the long benchmarks at smaller sizes (at full size a
+  run takes up to a minute); Weft runs the same smaller size in those pairs,
+  so every ratio compares equal work. The size is in each row.
 - The programs: `bench/*.weft`, `../shared/peers/` and `bench/peers/`.
 """)
     md.append("![Weft/peer time ratios](benchmarks.svg)\n")
@@ -670,7 +692,7 @@ def write_svg(pairs, started):
 
     width, left, right = 1000, 250, 70
     plot_w = width - left - right
-    top, bar_h, gap, group_gap, head_h = 92, 13, 3, 12, 18
+    top, bar_h, gap, group_gap, head_h = 104, 13, 3, 12, 18
     height = top + sum(head_h + len(b) * (bar_h + gap) + group_gap for _, b in groups) + 40
 
     def x(r):
@@ -705,6 +727,8 @@ def write_svg(pairs, started):
             label = f"{r:g}×"
             out.append(f'<text x="{xx:.1f}" y="{grid_bottom + 14}" text-anchor="middle" '
                        f'fill="{"#333" if strong else "#888"}">{label}</text>')
+            if strong:
+                out.append(f'<text x="{xx:.1f}" y="{grid_top - 4}" text-anchor="middle" fill="#333">{label}</text>')
     out.append(f'<text x="{left + plot_w / 2}" y="{grid_bottom + 30}" text-anchor="middle" fill="#333">'
                f'Weft median / peer median</text>')
     # bars
@@ -730,7 +754,7 @@ def write_svg(pairs, started):
         y += group_gap
     out.append(f'<line x1="{x(1):.1f}" y1="{grid_top}" x2="{x(1):.1f}" y2="{grid_bottom}" '
                f'stroke="black" stroke-width="2"/>')
-    out.append(f'<text x="{x(1) + 4:.1f}" y="{grid_top + 8}" font-weight="bold">1.0 = same</text>')
+    out.append(f'<text x="{x(1) + 4:.1f}" y="{grid_top + 10}" font-weight="bold">1 = same</text>')
     out.append("</svg>")
     os.makedirs(os.path.dirname(OUT_SVG), exist_ok=True)
     with open(OUT_SVG, "w") as f:

@@ -84,9 +84,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
         let Some(&frame) = process.frames.last() else {
             return SliceEnd::Returned;
         };
-        let proto = &code.protos[frame.proto as usize];
-        let instrs: &[Instr] = &proto.code;
-        let base = frame.base as usize;
+        let mut proto = &code.protos[frame.proto as usize];
+        let mut instrs: &[Instr] = &proto.code;
+        let mut base = frame.base as usize;
         let mut pc = frame.pc as usize;
         let flow: Flow = loop {
             let Some(&instr) = instrs.get(pc) else {
@@ -447,7 +447,12 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                                 base: start as u32,
                                 ret: start as u32,
                             });
-                            break Flow::Reload;
+                            // Switch to the callee without leaving the loop.
+                            proto = callee;
+                            instrs = &callee.code;
+                            base = start;
+                            pc = 0;
+                            continue;
                         }
                     }
                     match call_global(code, scheduler, process, global, start, argc, start, pc, false) {
@@ -522,6 +527,14 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     if process.frames.len() > 1 {
                         if let Some(done) = process.frames.pop() {
                             store(&mut process.stack[done.ret as usize], value);
+                            // Resume the caller without leaving the loop.
+                            if let Some(caller) = process.frames.last() {
+                                proto = &code.protos[caller.proto as usize];
+                                instrs = &proto.code;
+                                base = caller.base as usize;
+                                pc = caller.pc as usize;
+                                continue;
+                            }
                             break Flow::Reload;
                         }
                     }

@@ -13,7 +13,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 let falses = self.condition(cond);
                 self.block_body(then, dst, tail);
                 // In tail position each branch returns by itself.
-                let end = if tail { self.emit(Instr::Return { src: dst }) } else { self.jump() };
+                let end = if tail { self.emit_return(dst) } else { self.jump() };
                 for at in falses {
                     self.patch(at);
                 }
@@ -59,7 +59,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 for arm in arms {
                     let fails = self.arm(arm, src, dst, tail, None);
                     if tail {
-                        self.emit(Instr::Return { src: dst });
+                        self.emit_return(dst);
                     } else {
                         ends.push(self.jump());
                     }

@@ -138,6 +138,9 @@ struct FnState<'a> {
     next_register: u16,
     max_register: u16,
     loops: Vec<LoopState>,
+    /// The highest instruction index any jump lands on, so a peephole
+    /// never rewrites an instruction a jump depends on.
+    last_target: usize,
 }
 
 impl<'a> FnState<'a> {
@@ -159,6 +162,7 @@ impl<'a> FnState<'a> {
             next_register: 0,
             max_register: 0,
             loops: Vec::new(),
+            last_target: 0,
         }
     }
 }
@@ -561,7 +565,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         let dst = self.alloc();
         self.block_body(def.body, dst, true);
         self.span = Span::new(def.body.span.end as usize - 1, def.body.span.end as usize);
-        self.emit(Instr::Return { src: dst });
+        self.emit_return(dst);
         let mut state = self.fns.pop().expect("the function's state");
         state.proto.captures = captures.len() as u8;
         state.proto.self_slot = self_name.is_some();
@@ -781,6 +785,8 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
 
     fn patch_to(&mut self, at: usize, target: usize) {
         let offset = target as i32 - (at as i32 + 1);
+        let state = self.state();
+        state.last_target = state.last_target.max(target);
         let instr = &mut self.state().proto.code[at];
         match instr {
             Instr::Jump { offset: o }
@@ -802,6 +808,23 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             | Instr::ReceiveWait { offset: o, .. } => *o = offset,
             other => unreachable!("patching a non-jump {other:?}"),
         }
+    }
+
+    /// Emits `Return { src }`; a `Move` into `src` just before it (that no
+    /// jump lands after) becomes a return of the moved register instead.
+    pub(super) fn emit_return(&mut self, src: u8) -> usize {
+        let span = self.span;
+        let state = self.state();
+        let here = state.proto.code.len();
+        if let Some(Instr::Move { dst, src: from }) = state.proto.code.last().copied() {
+            if dst == src && state.last_target < here {
+                let at = here - 1;
+                state.proto.code[at] = Instr::Return { src: from };
+                state.proto.spans[at] = span;
+                return at;
+            }
+        }
+        self.emit(Instr::Return { src })
     }
 
     fn jump(&mut self) -> usize {

@@ -451,17 +451,17 @@ impl Session {
                 }
             }
             let result = self.done.lock().unwrap_or_else(|e| e.into_inner()).result.take();
+            if let Some(result) = result {
+                // Anything else (the shell's end, say) is for housekeeping.
+                return Ok(result);
+            }
             let mut exit_reason = None;
             while let Some(message) = self.vm.recv() {
                 if let Some((pid, reason)) = shell_down(&message) {
                     if pid == shell {
                         exit_reason = Some(reason);
                     }
-                    continue;
                 }
-            }
-            if let Some(result) = result {
-                return Ok(result);
             }
             let gone = !self.vm.is_alive(shell) && !self.watcher_alive();
             if crashed || exit_reason.is_some() || gone {
