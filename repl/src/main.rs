@@ -28,7 +28,24 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// The stack for the thread that compiles and runs programs. Printing,
+/// comparing or compiling deeply nested values and expressions recurses on
+/// the native stack; 1 GiB (reserved, touched only as used) allows about ten
+/// million levels, more than the memory such a value would take.
+const STACK_SIZE: usize = 1 << 30;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(command);
+    match worker.map(|thread| thread.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("weft: internal error (see the message above); please report it");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn command() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(first) = args.first() else {
         return repl::main();

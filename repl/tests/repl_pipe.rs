@@ -220,6 +220,7 @@ fn triple(n) { n * 3 }
 :disasm list.map
 let p = spawn { receive { _ => nil } }
 :kill p
+:kill nonsense
 :help
 let x = 1
 :reset
@@ -236,8 +237,10 @@ x
     assert!(out.contains("fn map/2"), "{out}");
     assert!(out.contains(":quit"), "the help lists the commands: {out}");
     assert!(out.contains("the session is reset"), "{out}");
-    // `:kill p` is not a pid: an error, then `x` is unknown after :reset.
-    assert!(run.stderr.contains("not a pid"), "{}", run.stderr);
+    // A variable holding a pid names a process; other words are errors.
+    assert!(out.contains("killed <0.3>"), "{out}");
+    assert!(run.stderr.contains("`nonsense` is not a pid"), "{}", run.stderr);
+    // After :reset, `x` is unknown.
     assert!(run.stderr.contains("unknown name `x`"), "{}", run.stderr);
     assert_eq!(run.code, 70);
 }

@@ -103,6 +103,21 @@ fn multi_line_entry_uses_the_continuation_prompt() {
 }
 
 #[test]
+fn lines_typed_ahead_are_kept() {
+    let (mut p, _) = start("typeahead");
+    expect(&mut p, "weft> ");
+    // Three entries in one write: the second and third arrive while the
+    // first is being evaluated.
+    p.send("sleep(100); \"one\" ++ \"-ok\"\r\"two\" ++ \"-ok\"\r\"three\" ++ \"-ok\"\r").unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "\"one-ok\"");
+    expect(&mut p, "\"two-ok\"");
+    expect(&mut p, "\"three-ok\"");
+    p.send_control('d').unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+}
+
+#[test]
 fn tab_completes_module_members() {
     let (mut p, _) = start("completion");
     expect(&mut p, "weft> ");
@@ -151,6 +166,21 @@ fn ctrl_c_breaks_out_of_an_infinite_loop() {
     expect(&mut p, "weft> ");
     enter(&mut p, "(kept, 1 + 2)");
     expect(&mut p, "(:still_here, 3)");
+    expect(&mut p, "weft> ");
+    // Ctrl-C also ends an entry that is waiting (a long sleep) ...
+    enter(&mut p, "print(\"sleep\" ++ \"ing\"); sleep(100000)");
+    expect(&mut p, "sleeping");
+    std::thread::sleep(Duration::from_millis(100));
+    p.send_control('c').unwrap();
+    expect(&mut p, "** interrupted");
+    expect(&mut p, "weft> ");
+    // ... and abandons an unfinished entry.
+    enter(&mut p, "[1,");
+    expect(&mut p, "...> ");
+    p.send_control('c').unwrap();
+    expect(&mut p, "weft> ");
+    enter(&mut p, "kept");
+    expect(&mut p, ":still_here");
     expect(&mut p, "weft> ");
     // Ctrl-C on an empty line gives a hint; a second one exits.
     p.send_control('c').unwrap();

@@ -15,19 +15,42 @@ use crate::value::Value;
 use crate::{EntryPoint, Pid, RunStatus, RuntimeError, Vm};
 
 /// Why a host request failed.
+///
+/// Returned by [`Vm::load`], [`Vm::spawn`] and [`Vm::call`]. `Display` gives
+/// a message for each; for [`Error::Compile`] it renders the diagnostics
+/// with the source line, the span underlined and a hint where one applies.
+///
+/// ```
+/// use weft_vm::{Error, Vm};
+///
+/// let mut vm = Vm::new();
+/// let error = vm.load("typo.weft", "fn size(xs) { lenght(xs) }").unwrap_err();
+/// assert!(matches!(error, Error::Compile(_)));
+/// let text = error.to_string();
+/// assert!(text.contains("typo.weft:1") && text.contains("lenght"));
+/// ```
 #[derive(Debug)]
 pub enum Error {
     /// The source did not compile; `Display` shows the diagnostics.
     Compile(Vec<Diagnostic>),
     /// No function of that name is loaded.
+    ///
+    /// The string is the name asked for.
     NoFunction(String),
     /// The function's process died of a runtime error.
+    ///
+    /// The error is also reported as an [`crate::Event::Crash`].
     Runtime(RuntimeError),
     /// The function's process ended with this reason without returning.
     Exited(Value),
     /// A limit of the VM stopped the request.
+    ///
+    /// From `spawn` or `call` past [`crate::VmBuilder::max_processes`].
     Limit(String),
     /// The call can never finish: every process is blocked.
+    ///
+    /// From [`Vm::call`] when the called process waits for something that
+    /// cannot come, such as a message from the host (which is inside `call`).
     Deadlock,
 }
 
@@ -55,16 +78,24 @@ pub(crate) enum Outcome {
 }
 
 /// One row of the process table (the REPL's `:ps`).
+///
+/// From [`Vm::processes`].
 #[derive(Clone, Debug)]
 pub struct ProcessInfo {
+    /// The process.
     pub pid: Pid,
+    /// The name it is registered under (`register(:name, pid)`), without the colon.
     pub name: Option<String>,
     /// `runnable` or `waiting`.
     pub status: &'static str,
     /// What it waits on, in words.
     pub waiting_on: String,
+    /// Reductions it has spent since it started.
     pub reductions: u64,
+    /// Messages waiting in its mailbox.
     pub mailbox: usize,
+    /// Bytes of its own structures: registers, call frames and mailbox slots.
+    /// Data shared by reference (strings, lists, maps) is not counted.
     pub memory: usize,
 }
 
@@ -91,6 +122,35 @@ impl Vm {
     /// vm.load("demo.weft", "fn go() { twice(21) }").unwrap();
     /// assert_eq!(vm.call("go", vec![]).unwrap(), Value::from(42));
     /// ```
+    ///
+    /// Register host functions before loading the scripts that call them: names
+    /// are resolved when a script is compiled, so a call of an unregistered
+    /// name is a compile error. Registering a name again replaces the function
+    /// (scripts already loaded call the new one). The function runs on the
+    /// thread that called [`Vm::run`], inside the calling process's turn; it
+    /// costs one reduction however long it takes, so keep it short. It gets
+    /// the arguments as [`Value`]s and may capture host state (it must be
+    /// `Send + Sync + 'static`: use `Arc<Mutex<..>>` or atomics). A panic is
+    /// caught (Rust's panic hook still reports it, on stderr by default) and
+    /// becomes `(:error, :host, "host function panicked: ...")`.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register_fn("game.twice", 1, |args: &[Value]| -> Result<Value, String> {
+    ///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
+    /// });
+    /// vm.load("demo.weft", "fn go(x) { game.twice(x) }").unwrap();
+    /// assert_eq!(vm.call("go", vec![Value::from(21)]).unwrap(), Value::from(42));
+    /// // An `Err` kills the calling process (only) with (:error, :host, message).
+    /// match vm.call("go", vec![Value::from("21")]) {
+    ///     Err(Error::Runtime(error)) => {
+    ///         assert_eq!(error.reason().to_string(), r#"(:error, :host, "expected an int")"#)
+    ///     }
+    ///     other => panic!("expected a :host error, got {other:?}"),
+    /// }
+    /// ```
     pub fn register_fn<F>(&mut self, name: &str, arity: u8, function: F)
     where
         F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
@@ -107,6 +167,39 @@ impl Vm {
     /// Compiles `source` and defines its top-level functions (replacing any
     /// of the same name: running processes call the new version next time).
     /// The file's top-level statements, if any, run in a new process.
+    ///
+    /// `name` is the file name diagnostics and crash reports show. All files
+    /// loaded this way share one namespace: a later file may call the functions
+    /// of earlier ones, and defining a function again is hot reload — a process
+    /// running the old version finishes its current call, and its next call by
+    /// name runs the new one. A file that does not compile returns
+    /// [`Error::Compile`] and changes nothing. `import` is not available
+    /// through `load`. Top-level statements start a process but do not run
+    /// until the VM runs.
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("server.weft", r#"
+    ///     fn version() { 1 }
+    ///     fn serve(host) { receive { :version => host ! version() }; serve(host) }
+    /// "#).unwrap();
+    /// let server = vm.spawn("serve", vec![vm.host_pid().into()]).unwrap();
+    /// vm.send(server, Value::atom("version"));
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv(), Some(Value::from(1)));
+    ///
+    /// // Hot reload: the running server calls the new `version` next time.
+    /// vm.load("patch.weft", "fn version() { 2 }").unwrap();
+    /// vm.send(server, Value::atom("version"));
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv(), Some(Value::from(2)));
+    ///
+    /// // A file that does not compile changes nothing.
+    /// let error = vm.load("broken.weft", "fn version() { 3 + }").unwrap_err();
+    /// assert!(error.to_string().contains("broken.weft"));
+    /// ```
     pub fn load(&mut self, name: &str, source: &str) -> Result<(), Error> {
         let file = SourceFile::new(name, source);
         let environment = self.session_environment();
@@ -124,12 +217,16 @@ impl Vm {
 
     /// Loads compiled modules (dependencies first); returns the last one's
     /// top-level code.
+    ///
+    /// For the `weft` command and REPL, which compile with `weft-compiler` themselves.
     pub fn load_modules(&mut self, modules: Vec<Module>) -> EntryPoint {
         EntryPoint(self.code.load(modules))
     }
 
     /// The names a host-loaded file or REPL entry may use: the library and
     /// builtins, plus the functions already loaded into `main`.
+    ///
+    /// Used by the REPL; an embedding host does not need it.
     pub fn session_environment(&self) -> weft_compiler::Environment {
         let mut environment = self.environment();
         environment.module_functions = self
@@ -145,6 +242,8 @@ impl Vm {
     }
 
     /// The function value of loaded top-level code (a REPL entry).
+    ///
+    /// Used by the REPL; an embedding host does not need it.
     pub fn entry_function(&self, entry: EntryPoint) -> Value {
         let proto = &self.code.protos[entry.0 as usize];
         Value::Fn(Arc::new(crate::value::Function {
@@ -158,12 +257,45 @@ impl Vm {
     }
 
     /// Starts a process running the loaded top-level function `name`.
+    ///
+    /// `name` is a function loaded with [`Vm::load`] (`"npc"`), a library or
+    /// host function (`"list.sum"`, `"game.twice"`). The process is queued and
+    /// runs when the VM runs. Fails for an unknown name
+    /// ([`Error::NoFunction`]) or the wrong number of arguments, and with
+    /// [`Error::Limit`] past [`crate::VmBuilder::max_processes`].
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("greet.weft", r#"fn greet(host, name) { host ! format("hello, {}", name) }"#).unwrap();
+    /// let pid = vm.spawn("greet", vec![vm.host_pid().into(), Value::from("ann")]).unwrap();
+    /// assert!(vm.is_alive(pid)); // queued, not run yet
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv(), Some(Value::from("hello, ann")));
+    /// assert!(!vm.is_alive(pid)); // its function returned
+    /// assert!(matches!(vm.spawn("nobody", vec![]), Err(Error::NoFunction(_))));
+    /// ```
     pub fn spawn(&mut self, name: &str, args: Vec<Value>) -> Result<Pid, Error> {
         let function = self.function(name)?;
         self.spawn_value(&function, args)
     }
 
     /// Starts a process calling a function value.
+    ///
+    /// For a function value a script gave the host (a closure in a message, or
+    /// the result of [`Vm::call`]).
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("adder.weft", "fn adder(host, n) { fn(x) { host ! x + n } }").unwrap();
+    /// let add_one = vm.call("adder", vec![vm.host_pid().into(), Value::from(1)]).unwrap();
+    /// vm.spawn_value(&add_one, vec![Value::from(41)]).unwrap();
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv(), Some(Value::from(42)));
+    /// ```
     pub fn spawn_value(&mut self, function: &Value, args: Vec<Value>) -> Result<Pid, Error> {
         self.scheduler
             .spawn_value(&self.code, function, args, None)
@@ -191,6 +323,28 @@ impl Vm {
     /// Calls the loaded function `name` in a new process and runs the VM
     /// until it returns (other processes run meanwhile; timers are waited
     /// for). Returns its value, or how it failed.
+    ///
+    /// Good for setup, queries and tests. It blocks the calling thread until
+    /// the function returns: it sleeps while only timers are pending, and runs
+    /// forever if the function never returns while some process stays runnable.
+    /// A function that waits for a message from the host returns
+    /// [`Error::Deadlock`] (the host is busy inside `call`). Messages processes
+    /// send to the host meanwhile stay for [`Vm::recv`].
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("math.weft", "fn add(a, b) { a + b }\nfn div(a, b) { a / b }").unwrap();
+    /// assert_eq!(vm.call("add", vec![Value::from(2), Value::from(3)]).unwrap(), Value::from(5));
+    /// let xs = Value::from(vec![Value::from(1), Value::from(2)]);
+    /// assert_eq!(vm.call("list.sum", vec![xs]).unwrap(), Value::from(3));
+    /// match vm.call("div", vec![Value::from(1), Value::from(0)]) {
+    ///     Err(Error::Runtime(error)) => assert_eq!(error.kind.name(), "badarith"),
+    ///     other => panic!("expected :badarith, got {other:?}"),
+    /// }
+    /// assert!(matches!(vm.call("nothing", vec![]), Err(Error::NoFunction(_))));
+    /// ```
     pub fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
         let function = self.function(name)?;
         let pid = self.spawn_value(&function, args)?;
@@ -223,6 +377,20 @@ impl Vm {
     }
 
     /// Runs until nothing is runnable (timers may remain).
+    ///
+    /// Returns [`RunStatus::Idle`] or [`RunStatus::Waiting`]. It never returns
+    /// while a process stays runnable (one stuck in `loop {}`, say): a host that
+    /// must keep control uses [`Vm::run`] with a budget.
+    ///
+    /// ```
+    /// use weft_vm::{RunStatus, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("hi.weft", "fn hi(host) { host ! :hi }").unwrap();
+    /// vm.spawn("hi", vec![vm.host_pid().into()]).unwrap();
+    /// assert_eq!(vm.run_until_idle(), RunStatus::Idle);
+    /// assert_eq!(vm.recv(), Some(Value::atom("hi")));
+    /// ```
     pub fn run_until_idle(&mut self) -> RunStatus {
         loop {
             match self.run(1_000_000) {
@@ -234,17 +402,42 @@ impl Vm {
 
     /// The host's own pid: Weft code sends to it like to any process, and
     /// the host reads those messages with `recv`.
+    ///
+    /// Give it to a process as an argument (`vm.host_pid().into()`): Weft has
+    /// no other way to find it. See [`Vm::send`].
     pub fn host_pid(&self) -> Pid {
         self.scheduler.host_pid
     }
 
     /// Sends a message to a process (dropped if it is dead).
+    ///
+    /// It never blocks: the message waits in the mailbox, and the process
+    /// handles it when the VM runs. A delivery to a full mailbox (see
+    /// [`crate::VmBuilder::max_mailbox`]) kills the receiver.
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("echo.weft", r#"
+    ///     fn echo(host) { receive { (:ping, n) => host ! (:pong, n) }; echo(host) }
+    /// "#).unwrap();
+    /// let pid = vm.spawn("echo", vec![vm.host_pid().into()]).unwrap();
+    /// vm.send(pid, Value::tuple(vec![Value::atom("ping"), Value::from(1)]));
+    /// vm.run(10_000);
+    /// assert_eq!(vm.recv().unwrap().to_string(), "(:pong, 1)");
+    /// assert_eq!(vm.recv(), None);
+    /// ```
     pub fn send(&mut self, pid: Pid, message: Value) {
         self.scheduler.stats.messages += 1;
         self.scheduler.deliver(pid, message);
     }
 
     /// The oldest message a process sent to `host_pid()`, if any.
+    ///
+    /// Messages wait here, oldest first, until the host takes them: drain them
+    /// every frame (`while let Some(m) = vm.recv() { .. }`). There is no limit
+    /// on how many wait. See [`Vm::send`].
     pub fn recv(&mut self) -> Option<Value> {
         self.scheduler.host_inbox.pop_front()
     }
@@ -255,17 +448,58 @@ impl Vm {
     }
 
     /// Is the process alive?
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("quick.weft", "fn quick() { nil }").unwrap();
+    /// let pid = vm.spawn("quick", vec![]).unwrap();
+    /// assert!(vm.is_alive(pid));
+    /// vm.run_until_idle();
+    /// assert!(!vm.is_alive(pid));
+    /// ```
     pub fn is_alive(&self, pid: Pid) -> bool {
         self.scheduler.is_alive(pid)
     }
 
     /// Kills a process (`kill(pid)` from the host).
+    ///
+    /// The process dies at once with reason `:killed` (linked processes are
+    /// told as usual); this is not a crash, so no [`crate::Event`] is reported.
+    /// It is how a host stops a script that spins.
+    ///
+    /// ```
+    /// use weft_vm::{RunStatus, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("stuck.weft", "fn stuck() { loop {} }").unwrap();
+    /// let pid = vm.spawn("stuck", vec![]).unwrap();
+    /// assert_eq!(vm.run(10_000), RunStatus::BudgetSpent);
+    /// vm.kill(pid);
+    /// assert_eq!(vm.run(10_000), RunStatus::Idle);
+    /// assert!(!vm.is_alive(pid));
+    /// ```
     pub fn kill(&mut self, pid: Pid) {
         let host = self.scheduler.host_pid;
         self.scheduler.signal(pid, host, Value::Atom(Atom::KILL), true, false);
     }
 
     /// Every live process, by pid.
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("idle.weft", "fn idle() { receive { _ => nil } }").unwrap();
+    /// let pid = vm.spawn("idle", vec![]).unwrap();
+    /// vm.run_until_idle();
+    /// let table = vm.processes();
+    /// assert_eq!(table.len(), 1);
+    /// assert_eq!(table[0].pid, pid);
+    /// assert_eq!(table[0].status, "waiting");
+    /// assert_eq!(table[0].mailbox, 0);
+    /// ```
     pub fn processes(&self) -> Vec<ProcessInfo> {
         self.scheduler
             .pids()

@@ -43,6 +43,17 @@ use crate::scheduler::Scheduler;
 pub const DEFAULT_REDUCTIONS: u32 = 2000;
 
 /// Limits a host can set on one VM.
+///
+/// Set them with [`Vm::builder`]. A process over a limit dies with the exit
+/// reason `(:error, :limit, message)` and the others go on; `spawn` past
+/// `max_processes` fails instead. Every limit but `reductions` is off by
+/// default.
+///
+/// ```
+/// let limits = weft_vm::Limits::default();
+/// assert_eq!(limits.reductions, weft_vm::DEFAULT_REDUCTIONS);
+/// assert_eq!(limits.max_mailbox, usize::MAX);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Reductions per slice (see `DEFAULT_REDUCTIONS`).
@@ -55,6 +66,9 @@ pub struct Limits {
     /// The most bytes of registers one process may use (its call stack);
     /// past it the process dies with `(:error, :limit, ...)`. Values shared
     /// by reference are not charged to any one process.
+    ///
+    /// Strings, lists and maps a process builds are not counted either, so this
+    /// bounds the depth of a process's calls, not its memory.
     pub max_heap: usize,
 }
 
@@ -70,28 +84,44 @@ impl Default for Limits {
 }
 
 /// Counters for `weft run --stats`.
+///
+/// Read them with [`Vm::stats`].
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
+    /// Processes started since the VM was built.
     pub spawned: u64,
+    /// Messages sent, by processes and by the host.
     pub messages: u64,
+    /// Reductions spent by all processes.
     pub reductions: u64,
+    /// The most processes alive at once.
     pub peak_live: u64,
 }
 
 /// A frame of a Weft call stack, for error reports.
 #[derive(Clone, Debug)]
 pub struct TraceFrame {
+    /// The function, as Weft names it (`inner`, `list.map`).
     pub function: Arc<str>,
+    /// The file it was loaded from (`source.name` is the name given to `load`).
     pub source: Arc<SourceFile>,
+    /// The bytes of `source` that were running: the failing operation in the
+    /// innermost frame, the pending call in the others.
     pub span: Span,
 }
 
 /// A runtime error (LANGUAGE.md §6): its kind (`badarith`, ...), message,
 /// and the Weft call stack where it happened, innermost first.
+///
+/// The host sees one in an [`Event::Crash`] and in [`Error::Runtime`]
+/// (from [`Vm::call`]).
 #[derive(Clone, Debug)]
 pub struct RuntimeError {
+    /// What kind of error: `badarith`, `badarg`, `host`, `limit`, ... (`kind.name()`).
     pub kind: Atom,
+    /// The message, in words.
     pub message: String,
+    /// The Weft call stack, innermost frame first.
     pub trace: Vec<TraceFrame>,
 }
 
@@ -101,12 +131,42 @@ impl RuntimeError {
     }
 
     /// The exit reason this error gives its process: `(:error, kind, message)`.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("div.weft", "fn div(a, b) { a / b }").unwrap();
+    /// let Err(Error::Runtime(error)) = vm.call("div", vec![Value::from(1), Value::from(0)]) else {
+    ///     panic!("expected a runtime error");
+    /// };
+    /// assert_eq!(error.kind.name(), "badarith");
+    /// assert_eq!(error.reason().to_string(), r#"(:error, :badarith, "division by zero")"#);
+    /// ```
     pub fn reason(&self) -> Value {
         Value::error_reason(self.kind, &self.message)
     }
 
     /// The error as a diagnostic located at the failing span, with the call
     /// stack as its trace lines.
+    ///
+    /// With only `weft-vm` as a dependency, render it through
+    /// [`Error::Compile`]'s `Display` (the renderer the `weft` command uses):
+    ///
+    /// ```
+    /// use weft_vm::{Error, Event, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("oops.weft", "fn oops() { 1 / 0 }").unwrap();
+    /// vm.spawn("oops", vec![]).unwrap();
+    /// vm.run_until_idle();
+    /// let Some(Event::Crash { pid, error }) = vm.take_events().pop() else {
+    ///     panic!("expected a crash");
+    /// };
+    /// let report = Error::Compile(vec![error.to_diagnostic(pid)]).to_string();
+    /// assert!(report.contains("crashed: :badarith: division by zero"));
+    /// assert!(report.contains("in oops at oops.weft:1:13"));
+    /// ```
     pub fn to_diagnostic(&self, pid: Pid) -> Diagnostic {
         let headline = format!("process {pid} crashed: :{}: {}", self.kind.name(), self.message);
         let top = self.trace.first();
@@ -127,24 +187,73 @@ impl RuntimeError {
 }
 
 /// Something the VM reports to its host.
+///
+/// Collect them with [`Vm::take_events`] (say, once per frame). Only runtime
+/// errors are events: a process that is killed, calls `exit(reason)`, or dies
+/// because its mailbox overflowed is not reported here; a Weft process can
+/// watch for those with `monitor(pid)` and tell the host.
 #[derive(Clone, Debug)]
 pub enum Event {
     /// A process died of a runtime error (the others go on).
+    ///
+    /// `pid` is the process that died; `error` says what went wrong and where.
+    /// Its exit reason, `error.reason()`, is `(:error, kind, message)`.
     Crash { pid: Pid, error: RuntimeError },
 }
 
 /// What `run` left behind.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft_vm::{RunStatus, Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// assert_eq!(vm.run(1_000), RunStatus::Idle); // nothing to do
+/// vm.load("nap.weft", "fn nap(host) { sleep(20); host ! :awake }").unwrap();
+/// vm.spawn("nap", vec![vm.host_pid().into()]).unwrap();
+/// let RunStatus::Waiting { next_timer } = vm.run(1_000) else {
+///     panic!("expected a pending timer");
+/// };
+/// assert!(next_timer <= Duration::from_millis(20));
+/// std::thread::sleep(next_timer); // the VM never sleeps: the host decides
+/// assert_eq!(vm.run(1_000), RunStatus::Idle);
+/// assert_eq!(vm.recv(), Some(Value::atom("awake")));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunStatus {
     /// Nothing is runnable and no timer is pending.
     Idle,
     /// The budget ran out with work left.
+    ///
+    /// A process that never blocks (`loop {}`) keeps the VM here: every `run`
+    /// spends its whole budget and returns.
     BudgetSpent,
     /// Nothing is runnable now; a timer is due after this long.
+    ///
+    /// `next_timer` is the time until the earliest `sleep`, `receive ... after`
+    /// or `send_after` is due: call `run` again then (or sooner, after a `send`).
+    /// Timers follow the real monotonic clock, not frames.
     Waiting { next_timer: Duration },
 }
 
 /// Builds a `Vm` with non-default settings.
+///
+/// Start from [`Vm::builder`]; every setting is optional.
+///
+/// ```
+/// use weft_vm::Vm;
+///
+/// let vm = Vm::builder()
+///     .allow_io(false)       // no `io` module (the default)
+///     .reductions(1_000)     // a process runs at most 1,000 reductions per turn
+///     .seed(7)               // the `random` module's seed
+///     .max_processes(10_000) // `spawn` past this fails with :limit
+///     .max_mailbox(1_000)    // a delivery to a full mailbox kills the receiver
+///     .max_heap(1 << 20)     // bytes of call stack per process
+///     .output(|text: &str| eprint!("{text}")) // where `print` writes
+///     .build();
+/// # drop(vm);
+/// ```
 pub struct VmBuilder {
     allow_io: bool,
     limits: Limits,
@@ -154,45 +263,124 @@ pub struct VmBuilder {
 
 impl VmBuilder {
     /// Lets scripts use the `io` module (files). Off by default.
+    ///
+    /// Without it `io` is an unknown module: a script that uses it does not
+    /// compile, and the diagnostic names `io`.
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let script = r#"fn save(text) { io.write_file("save.txt", text) }"#;
+    /// assert!(Vm::new().load("save.weft", script).is_err());
+    /// assert!(Vm::builder().allow_io(true).build().load("save.weft", script).is_ok());
+    /// ```
     pub fn allow_io(mut self, allow: bool) -> VmBuilder {
         self.allow_io = allow;
         self
     }
 
     /// Reductions per slice (LANGUAGE.md §8).
+    ///
+    /// How long one process runs before it goes to the back of the run queue
+    /// (default [`DEFAULT_REDUCTIONS`]; at least 1). A reduction is one function
+    /// call or loop iteration; library functions that walk a long list or string
+    /// charge more. This is about fairness between processes; the host's own
+    /// bound per step is the budget it passes to [`Vm::run`].
     pub fn reductions(mut self, reductions: u32) -> VmBuilder {
         self.limits.reductions = reductions.max(1);
         self
     }
 
+    /// The most processes alive at once (default 10,000,000). Past it,
+    /// [`Vm::spawn`] and [`Vm::call`] return [`Error::Limit`], and a Weft `spawn`
+    /// is the runtime error `:limit` in the spawning process.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Vm};
+    ///
+    /// let mut vm = Vm::builder().max_processes(1).build();
+    /// vm.load("idle.weft", "fn idle() { receive { _ => nil } }").unwrap();
+    /// vm.spawn("idle", vec![]).unwrap();
+    /// assert!(matches!(vm.spawn("idle", vec![]), Err(Error::Limit(_))));
+    /// ```
     pub fn max_processes(mut self, max: usize) -> VmBuilder {
         self.limits.max_processes = max;
         self
     }
 
+    /// The most messages one mailbox holds (default unlimited; at least 1). A
+    /// message delivered to a full mailbox kills the receiver, untrappably, with
+    /// `(:error, :limit, "mailbox over its limit of N messages")`; the sender is
+    /// not at fault and goes on. The host's own inbox ([`Vm::recv`]) has no limit.
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::builder().max_mailbox(2).build();
+    /// vm.load("idle.weft", "fn idle() { receive { :never_sent => nil } }").unwrap();
+    /// let pid = vm.spawn("idle", vec![]).unwrap();
+    /// vm.send(pid, Value::from(1));
+    /// vm.send(pid, Value::from(2));
+    /// assert!(vm.is_alive(pid));
+    /// vm.send(pid, Value::from(3)); // one too many
+    /// assert!(!vm.is_alive(pid));
+    /// ```
     pub fn max_mailbox(mut self, max: usize) -> VmBuilder {
         self.limits.max_mailbox = max.max(1);
         self
     }
 
     /// The most bytes of registers (call stack) per process.
+    ///
+    /// (Default unlimited; at least 1024.) A call that would grow a process's
+    /// registers past it kills that process with `(:error, :limit, ...)`.
+    /// Strings, lists and maps the process builds are not counted.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::builder().max_heap(64 * 1024).build();
+    /// vm.load("deep.weft", "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }").unwrap();
+    /// assert_eq!(vm.call("depth", vec![Value::from(100)]).unwrap(), Value::from(100));
+    /// match vm.call("depth", vec![Value::from(100_000)]) {
+    ///     Err(Error::Runtime(error)) => assert_eq!(error.kind.name(), "limit"),
+    ///     other => panic!("expected a :limit error, got {other:?}"),
+    /// }
+    /// ```
     pub fn max_heap(mut self, bytes: usize) -> VmBuilder {
         self.limits.max_heap = bytes.max(1024);
         self
     }
 
     /// The seed of the `random` module.
+    ///
+    /// (Default 0.) The same program, seed and inputs give the same run.
     pub fn seed(mut self, seed: u64) -> VmBuilder {
         self.seed = seed;
         self
     }
 
     /// Where `print` writes. The default is the process's standard output.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use weft_vm::Vm;
+    ///
+    /// let printed = Arc::new(Mutex::new(String::new()));
+    /// let sink = printed.clone();
+    /// let mut vm = Vm::builder()
+    ///     .output(move |text: &str| sink.lock().unwrap().push_str(text))
+    ///     .build();
+    /// vm.load("hello.weft", r#"print("hello", (:hp, 80))"#).unwrap();
+    /// vm.run_until_idle(); // a file's top-level code runs in a new process
+    /// assert_eq!(*printed.lock().unwrap(), "hello (:hp, 80)\n");
+    /// ```
     pub fn output(mut self, output: impl FnMut(&str) + Send + 'static) -> VmBuilder {
         self.output = Some(Box::new(output));
         self
     }
 
+    /// The VM, with the standard library loaded and no processes.
     pub fn build(self) -> Vm {
         let output = self.output.unwrap_or_else(|| {
             Box::new(|text: &str| {
@@ -213,6 +401,65 @@ impl VmBuilder {
 }
 
 /// A Weft virtual machine.
+///
+/// Build one with [`Vm::new`] (sandboxed, default limits) or [`Vm::builder`],
+/// register host functions, [`load`](Vm::load) Weft source, [`spawn`](Vm::spawn)
+/// processes, talk to them with [`send`](Vm::send) and [`recv`](Vm::recv), and
+/// step them with [`run`](Vm::run) — at most `budget` reductions per call, so a
+/// game loop can run the VM a little every frame. A VM runs on the thread
+/// that calls it and is `Send`: it can be moved to another thread. The guide
+/// is docs/EMBEDDING.md.
+///
+/// ```
+/// use weft_vm::{Pid, RunStatus, Value, Vm};
+///
+/// let mut vm = Vm::builder().reductions(2_000).seed(7).build();
+///
+/// // A host function, callable from Weft as `game.twice(x)`.
+/// vm.register_fn("game.twice", 1, |args: &[Value]| -> Result<Value, String> {
+///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
+/// });
+///
+/// // Compile a module; an `Err` displays the diagnostics.
+/// vm.load("npc.weft", r#"
+///     fn npc(host) {
+///       receive {
+///         (:hit, damage) => host ! (:hp, 100 - game.twice(damage)),
+///       }
+///       npc(host)
+///     }
+///     fn add(a, b) { a + b }
+/// "#)?;
+///
+/// // Run a loaded top-level function in a new process.
+/// let pid: Pid = vm.spawn("npc", vec![vm.host_pid().into()])?;
+/// vm.send(pid, Value::tuple(vec![Value::atom("hit"), Value::from(10)]));
+///
+/// // Spend at most 10,000 reductions, then return.
+/// let status: RunStatus = vm.run(10_000);
+/// assert_eq!(status, RunStatus::Idle); // the npc waits for its next message
+///
+/// // A message a process sent to `vm.host_pid()`.
+/// let reply: Option<Value> = vm.recv();
+/// assert_eq!(reply.unwrap().to_string(), "(:hp, 80)");
+///
+/// // Run a function to completion and return its value.
+/// let sum = vm.call("add", vec![Value::from(2), Value::from(3)])?;
+/// assert_eq!(sum, Value::from(5));
+/// # Ok::<(), weft_vm::Error>(())
+/// ```
+///
+/// `Vm` is `Send`, so it can be built on one thread and run on another:
+///
+/// ```
+/// use weft_vm::{Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// vm.load("square.weft", "fn square(n) { n * n }")?;
+/// let worker = std::thread::spawn(move || vm.call("square", vec![Value::from(7)]));
+/// assert_eq!(worker.join().unwrap()?, Value::from(49));
+/// # Ok::<(), weft_vm::Error>(())
+/// ```
 pub struct Vm {
     code: Code,
     scheduler: Scheduler,
@@ -220,6 +467,7 @@ pub struct Vm {
 }
 
 impl Default for Vm {
+    /// Same as [`Vm::new`].
     fn default() -> Vm {
         Vm::new()
     }
@@ -227,10 +475,31 @@ impl Default for Vm {
 
 impl Vm {
     /// A VM with the standard library and no `io`.
+    ///
+    /// It is sandboxed: a script reaches only its own functions, the standard
+    /// library without `io`, and the host functions registered with
+    /// [`Vm::register_fn`].
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let mut vm = Vm::new();
+    /// let error = vm.load("save.weft", r#"fn save(s) { io.write_file("out.txt", s) }"#).unwrap_err();
+    /// assert!(error.to_string().contains("unknown module `io`"));
+    /// ```
     pub fn new() -> Vm {
         Vm::builder().build()
     }
 
+    /// Starts building a VM with non-default settings: `io`, limits, seed,
+    /// output. See [`VmBuilder`].
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let mut vm = Vm::builder().reductions(500).max_processes(1_000).build();
+    /// vm.load("one.weft", "fn one() { 1 }").unwrap();
+    /// ```
     pub fn builder() -> VmBuilder {
         VmBuilder {
             allow_io: false,
@@ -282,6 +551,8 @@ impl Vm {
     }
 
     /// The names a program may call beyond its own functions.
+    ///
+    /// Used by the `weft` command; a host that embeds the VM does not need it.
     pub fn environment(&self) -> weft_compiler::Environment {
         weft_compiler::Environment::new(self.code.environment())
     }
@@ -289,6 +560,9 @@ impl Vm {
     /// Compiles `source` (and its imports, read through `loader`) as the
     /// module `main` and loads it. Returns the top-level code's entry point
     /// for `spawn_main`.
+    ///
+    /// Used by the `weft` command (a program with imports and a main process
+    /// whose end stops `run`); an embedding host uses [`Vm::load`].
     pub fn load_main(
         &mut self,
         source: Arc<SourceFile>,
@@ -300,6 +574,8 @@ impl Vm {
     }
 
     /// Starts the main process (`<0.1>` for the first) running `entry`.
+    ///
+    /// When the main process ends, `run` returns `Idle` at once.
     pub fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
         let registers = self.code.protos[entry.0 as usize].registers as usize;
         let pid = self.scheduler.start_process(entry.0, vec![Value::Nil; 1 + registers]);
@@ -319,10 +595,31 @@ impl Vm {
     }
 
     /// Crash reports and other events since the last call.
+    ///
+    /// ```
+    /// use weft_vm::{Event, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("oops.weft", "fn oops() { 1 / 0 }\nfn fine() { receive { _ => nil } }").unwrap();
+    /// let fine = vm.spawn("fine", vec![]).unwrap();
+    /// let oops = vm.spawn("oops", vec![]).unwrap();
+    /// vm.run_until_idle();
+    /// for event in vm.take_events() {
+    ///     match event {
+    ///         Event::Crash { pid, error } => {
+    ///             assert_eq!(pid, oops);
+    ///             assert_eq!(error.reason().to_string(), r#"(:error, :badarith, "division by zero")"#);
+    ///         }
+    ///     }
+    /// }
+    /// assert!(vm.is_alive(fine)); // the others go on
+    /// assert!(vm.take_events().is_empty());
+    /// ```
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.scheduler.events)
     }
 
+    /// Counters since the VM was built (processes, messages, reductions).
     pub fn stats(&self) -> Stats {
         self.scheduler.stats.clone()
     }
@@ -339,6 +636,33 @@ impl Vm {
 
     /// Runs processes for at most `budget` reductions. Returns early when
     /// nothing is runnable, or when the main process (if any) has ended.
+    ///
+    /// This is the call a game loop makes once per frame. Processes run in
+    /// turns of at most [`VmBuilder::reductions`] each, and the whole call
+    /// spends at most `budget` reductions, whatever the scripts do: a process
+    /// stuck in `loop {}` is preempted, the others still get their turns, and
+    /// `run` returns [`RunStatus::BudgetSpent`]. Work left over continues on the
+    /// next call. Messages sent with [`Vm::send`] are handled when the VM runs;
+    /// the replies are read with [`Vm::recv`].
+    ///
+    /// ```
+    /// use weft_vm::{RunStatus, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("actors.weft", r#"
+    ///     fn stuck() { loop {} }
+    ///     fn echo(host) { receive { m => host ! m }; echo(host) }
+    /// "#).unwrap();
+    /// vm.spawn("stuck", vec![]).unwrap(); // never blocks, never yields
+    /// let echo = vm.spawn("echo", vec![vm.host_pid().into()]).unwrap();
+    /// for frame in 0..3 {
+    ///     vm.send(echo, Value::from(frame));          // feed events in
+    ///     let status = vm.run(5_000);                 // at most 5,000 reductions
+    ///     assert_eq!(status, RunStatus::BudgetSpent); // the stuck process wants more
+    ///     assert_eq!(vm.recv(), Some(Value::from(frame))); // read commands out
+    ///     // ... draw the frame, wait for the next one ...
+    /// }
+    /// ```
     pub fn run(&mut self, budget: u64) -> RunStatus {
         let mut left = budget;
         loop {
@@ -409,5 +733,7 @@ impl Vm {
 }
 
 /// The entry point of loaded top-level code.
+///
+/// Made by [`Vm::load_main`] and [`Vm::load_modules`] (the `weft` command and REPL).
 #[derive(Clone, Copy, Debug)]
 pub struct EntryPoint(pub(crate) u32);

@@ -27,8 +27,109 @@ use crate::resource::Resource;
 /// Weft's map: insertion-ordered.
 pub type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
 
+/// The elements of a list or tuple.
+///
+/// Dropping the last reference to deeply nested data (a list inside a list
+/// a million levels down, built by `x = [x]` in a loop) would recurse once
+/// per level in the default drop and overflow the native stack; this drop
+/// moves nested lists, tuples and maps it owns alone onto a work list and
+/// frees them one at a time instead.
+#[derive(Clone, Debug, Default, PartialEq, Hash)]
+pub struct Items(pub Vec<Value>);
+
+impl std::ops::Deref for Items {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Items {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.0
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        if self.0.iter().all(Value::is_scalar) {
+            return;
+        }
+        let mut pending: Vec<Vec<Value>> = vec![std::mem::take(&mut self.0)];
+        while let Some(mut values) = pending.pop() {
+            for value in values.iter_mut() {
+                take_nested(value, &mut pending);
+            }
+            // `values` now holds no uniquely owned nesting: a shallow drop.
+        }
+    }
+}
+
+/// A map's entries; dropped iteratively like `Items`.
+#[derive(Clone, Debug, Default)]
+pub struct MapItems(pub WeftMap);
+
+impl std::ops::Deref for MapItems {
+    type Target = WeftMap;
+    fn deref(&self) -> &WeftMap {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for MapItems {
+    fn deref_mut(&mut self) -> &mut WeftMap {
+        &mut self.0
+    }
+}
+
+impl Drop for MapItems {
+    fn drop(&mut self) {
+        if self.0.values().all(Value::is_scalar) && self.0.keys().all(Value::is_scalar) {
+            return;
+        }
+        let values: Vec<Value> = self.0.drain(..).flat_map(|(k, v)| [k, v]).collect();
+        drop(Items(values));
+    }
+}
+
+/// Moves the contents of a container only `value` holds onto `pending`.
+fn take_nested(value: &mut Value, pending: &mut Vec<Vec<Value>>) {
+    match value {
+        Value::List { items, .. } | Value::Tuple(items) => {
+            if let Some(inner) = Arc::get_mut(items) {
+                if !inner.0.is_empty() {
+                    pending.push(std::mem::take(&mut inner.0));
+                }
+            }
+        }
+        Value::Map(map) => {
+            if let Some(inner) = Arc::get_mut(map) {
+                if !inner.is_empty() {
+                    pending.push(inner.drain(..).flat_map(|(k, v)| [k, v]).collect());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A process identifier: `slot | serial << 32`. The serial number is what
 /// prints (`<0.N>`); the slot finds the process in O(1).
+///
+/// The host gets pids from [`Vm::spawn`](crate::Vm::spawn),
+/// [`Vm::host_pid`](crate::Vm::host_pid) and messages
+/// ([`Value::as_pid`]), and passes them to scripts as values
+/// (`Value::from(pid)`).
+///
+/// ```
+/// use weft_vm::{Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// vm.load("idle.weft", "fn idle() { receive { _ => nil } }").unwrap();
+/// let pid = vm.spawn("idle", vec![]).unwrap();
+/// assert_eq!(pid.to_string(), format!("<0.{}>", pid.serial()));
+/// assert_eq!(Value::from(pid).as_pid(), Some(pid));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid(pub(crate) u64);
 
@@ -45,6 +146,7 @@ impl Pid {
     }
 }
 
+/// `<0.N>`, as Weft prints a pid.
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<0.{}>", self.serial())
@@ -69,57 +171,129 @@ pub struct Function {
     pub(crate) kind: FnKind,
 }
 
+/// A Weft value: what scripts compute with, and what the host sends to
+/// processes, receives from them, and passes to and gets from functions.
+///
+/// Values are immutable and cheap to clone (heap data is shared behind
+/// `Arc`, so a message is never deep-copied), and `Send + Sync`. Make them
+/// with `From` (`i64`, `i32`, `f64`, `bool`, `&str`, `String`, [`Pid`],
+/// and `Vec<Value>` for a list) and [`Value::atom`], [`Value::tuple`],
+/// [`Value::list`], [`Value::str`], [`Value::nil`]; read them with the
+/// `as_*` methods, which return `None` for a value of another type, or by
+/// matching the variants. `Display` is the print form of LANGUAGE.md,
+/// [`Value::inspect`] the quoted form, and `==` is Weft's structural
+/// equality (`1 == 1.0`).
+///
+/// ```
+/// use weft_vm::Value;
+///
+/// let hp = Value::tuple(vec![Value::atom("hp"), Value::from(80)]);
+/// assert_eq!(format!("{hp}"), "(:hp, 80)");
+/// assert_eq!(hp.as_tuple().unwrap()[0].as_atom(), Some("hp"));
+/// assert_eq!(hp.as_tuple().unwrap()[1].as_int(), Some(80));
+///
+/// let names = Value::from(vec![Value::from("ann"), Value::from("bob")]);
+/// assert_eq!(names.to_string(), r#"["ann", "bob"]"#);
+/// assert_eq!(names.as_list().unwrap()[1].as_str(), Some("bob"));
+///
+/// assert_eq!(Value::from(1), Value::from(1.0));
+/// assert_ne!(Value::from("ok"), Value::atom("ok"));
+/// ```
 #[derive(Clone, Debug)]
 pub enum Value {
+    /// `nil`.
     Nil,
+    /// `true` or `false`.
     Bool(bool),
+    /// A 64-bit signed integer.
     Int(i64),
+    /// A 64-bit float.
     Float(f64),
+    /// An atom such as `:ok` (see [`Value::atom`] and [`Value::as_atom`]).
     Atom(Atom),
+    /// A string (see [`Value::as_str`]).
     Str(Arc<String>),
     /// Elements `items[start..]`.
-    List { start: u32, items: Arc<Vec<Value>> },
-    Tuple(Arc<Vec<Value>>),
-    Map(Arc<WeftMap>),
+    ///
+    /// A list: a window over a shared vector, so taking a tail is O(1). Read it
+    /// with [`Value::as_list`].
+    List { start: u32, items: Arc<Items> },
+    /// A tuple (see [`Value::as_tuple`]).
+    Tuple(Arc<Items>),
+    /// A map, in insertion order (`%{k => v}`). The host reads one by matching
+    /// this variant and iterating its entries: `for (k, v) in map.iter()`.
+    Map(Arc<MapItems>),
+    /// A function or closure (`<fn name/arity>`). Opaque to the host, which can
+    /// pass it back: [`Vm::spawn_value`](crate::Vm::spawn_value) runs it.
     Fn(Arc<Function>),
+    /// A process id (`<0.N>`).
     Pid(Pid),
+    /// A channel (`chan()`); opaque to the host, which can pass it along.
     Chan(Arc<Channel>),
+    /// A unique reference (`make_ref()`, `monitor(pid)`).
     Ref(u64),
+    /// An open file (with `allow_io`); opaque to the host.
     Resource(Arc<Resource>),
 }
 
 impl Default for Value {
+    /// `nil`.
     fn default() -> Value {
         Value::Nil
     }
 }
 
 impl Value {
+    /// `nil`.
     pub fn nil() -> Value {
         Value::Nil
     }
 
+    /// The atom `:name` (`Value::atom("ok")` is `:ok`). Atoms are interned in
+    /// a table shared by every VM of the program that only grows, so do not
+    /// make atoms from unbounded input (player names, say): use strings.
     pub fn atom(name: &str) -> Value {
         Value::Atom(Atom::new(name))
     }
 
+    /// A string (same as `Value::from(s)`).
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(Arc::new(s.into()))
     }
 
+    /// A list of these elements (same as `Value::from(items)`).
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// let xs = Value::list(vec![Value::from(1), Value::from(2.5), Value::nil()]);
+    /// assert_eq!(xs.to_string(), "[1, 2.5, nil]");
+    /// ```
     pub fn list(items: Vec<Value>) -> Value {
         Value::List {
             start: 0,
-            items: Arc::new(items),
+            items: Arc::new(Items(items)),
         }
     }
 
+    /// A tuple of these elements.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::tuple(vec![Value::atom("ok"), Value::from("done")]).to_string(), r#"(:ok, "done")"#);
+    /// assert_eq!(Value::tuple(vec![Value::from(1)]).to_string(), "(1,)");
+    /// assert_eq!(Value::tuple(vec![]).to_string(), "()");
+    /// ```
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Arc::new(items))
+        Value::Tuple(Arc::new(Items(items)))
     }
 
+    /// A map of these entries. `WeftMap` is an insertion-ordered `IndexMap`;
+    /// it is not re-exported, so a host that needs maps usually lets scripts
+    /// build them from lists of pairs (`map.from_list`).
     pub fn map(map: WeftMap) -> Value {
-        Value::Map(Arc::new(map))
+        Value::Map(Arc::new(MapItems(map)))
     }
 
     /// `(:error, kind, message)`, the exit reason of a runtime error.
@@ -136,10 +310,20 @@ impl Value {
         )
     }
 
+    /// Weft truthiness: everything but `nil` and `false`.
     pub fn is_truthy(&self) -> bool {
         !matches!(self, Value::Nil | Value::Bool(false))
     }
 
+    /// The int, if this is an int (a float, even `2.0`, is `None`).
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::from(42).as_int(), Some(42));
+    /// assert_eq!(Value::from(2.0).as_int(), None);
+    /// assert_eq!(Value::from("42").as_int(), None);
+    /// ```
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(n) => Some(*n),
@@ -147,6 +331,14 @@ impl Value {
         }
     }
 
+    /// The number as a float, if this is a float or an int.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::from(2.5).as_float(), Some(2.5));
+    /// assert_eq!(Value::from(2).as_float(), Some(2.0));
+    /// ```
     pub fn as_float(&self) -> Option<f64> {
         match self {
             Value::Float(f) => Some(*f),
@@ -155,6 +347,14 @@ impl Value {
         }
     }
 
+    /// The text, if this is a string (an atom is `None`: see [`Value::as_atom`]).
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::from("hi").as_str(), Some("hi"));
+    /// assert_eq!(Value::atom("hi").as_str(), None);
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s.as_str()),
@@ -162,6 +362,8 @@ impl Value {
         }
     }
 
+    /// The bool, if this is `true` or `false` (for truthiness see
+    /// [`Value::is_truthy`]).
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -169,6 +371,14 @@ impl Value {
         }
     }
 
+    /// The atom's name without the colon, if this is an atom.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::atom("ok").as_atom(), Some("ok"));
+    /// assert_eq!(Value::from("ok").as_atom(), None);
+    /// ```
     pub fn as_atom(&self) -> Option<&'static str> {
         match self {
             Value::Atom(a) => Some(a.name()),
@@ -176,6 +386,7 @@ impl Value {
         }
     }
 
+    /// The pid, if this is a pid.
     pub fn as_pid(&self) -> Option<Pid> {
         match self {
             Value::Pid(p) => Some(*p),
@@ -184,6 +395,15 @@ impl Value {
     }
 
     /// The elements of a list.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// let xs = Value::from(vec![Value::from(1), Value::from(2)]);
+    /// let sum: i64 = xs.as_list().unwrap().iter().filter_map(Value::as_int).sum();
+    /// assert_eq!(sum, 3);
+    /// assert_eq!(Value::tuple(vec![]).as_list(), None);
+    /// ```
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List { start, items } => Some(items.get(*start as usize..).unwrap_or(&[])),
@@ -192,6 +412,18 @@ impl Value {
     }
 
     /// The elements of a tuple.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// let reply = Value::tuple(vec![Value::atom("move"), Value::from(3), Value::from(4)]);
+    /// match reply.as_tuple() {
+    ///     Some([tag, x, y]) if tag.as_atom() == Some("move") => {
+    ///         assert_eq!((x.as_int(), y.as_int()), (Some(3), Some(4)))
+    ///     }
+    ///     _ => panic!("unexpected reply {reply}"),
+    /// }
+    /// ```
     pub fn as_tuple(&self) -> Option<&[Value]> {
         match self {
             Value::Tuple(items) => Some(items),
@@ -220,6 +452,13 @@ impl Value {
     }
 
     /// The quoted form (`inspect`): strings in quotes, escaped.
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// assert_eq!(Value::from("hi").inspect(), r#""hi""#);
+    /// assert_eq!(Value::from("hi").to_string(), "hi");
+    /// ```
     pub fn inspect(&self) -> String {
         let mut out = String::new();
         write_value(&mut out, self, true);
@@ -227,58 +466,66 @@ impl Value {
     }
 
     /// A list's elements as a mutable vector, copying only if shared.
-    pub(crate) fn list_make_mut<'v>(items: &'v mut Arc<Vec<Value>>, start: &mut u32) -> &'v mut Vec<Value> {
+    pub(crate) fn list_make_mut<'v>(items: &'v mut Arc<Items>, start: &mut u32) -> &'v mut Vec<Value> {
         if *start > 0 {
             let tail: Vec<Value> = items[*start as usize..].to_vec();
-            *items = Arc::new(tail);
+            *items = Arc::new(Items(tail));
             *start = 0;
         }
-        Arc::make_mut(items)
+        &mut Arc::make_mut(items).0
     }
 }
 
+/// An int.
 impl From<i64> for Value {
     fn from(n: i64) -> Value {
         Value::Int(n)
     }
 }
 
+/// An int.
 impl From<i32> for Value {
     fn from(n: i32) -> Value {
         Value::Int(n as i64)
     }
 }
 
+/// A float.
 impl From<f64> for Value {
     fn from(f: f64) -> Value {
         Value::Float(f)
     }
 }
 
+/// `true` or `false`.
 impl From<bool> for Value {
     fn from(b: bool) -> Value {
         Value::Bool(b)
     }
 }
 
+/// A string (not an atom: see [`Value::atom`]).
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
         Value::str(s)
     }
 }
 
+/// A string.
 impl From<String> for Value {
     fn from(s: String) -> Value {
         Value::str(s)
     }
 }
 
+/// A pid, so `vm.host_pid().into()` can be a spawn argument.
 impl From<Pid> for Value {
     fn from(p: Pid) -> Value {
         Value::Pid(p)
     }
 }
 
+/// A list (not a tuple: see [`Value::tuple`]).
 impl From<Vec<Value>> for Value {
     fn from(items: Vec<Value>) -> Value {
         Value::list(items)
@@ -286,6 +533,14 @@ impl From<Vec<Value>> for Value {
 }
 
 /// The print form (`print`, `str`, `format`): a top-level string is raw.
+///
+/// ```
+/// use weft_vm::Value;
+///
+/// let v = Value::tuple(vec![Value::atom("say"), Value::from("hi"), Value::from(2.0)]);
+/// assert_eq!(v.to_string(), r#"(:say, "hi", 2.0)"#); // strings inside are quoted
+/// assert_eq!(Value::from("hi").to_string(), "hi");   // a top-level string is raw
+/// ```
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -400,6 +655,17 @@ fn write_quoted(out: &mut String, s: &str) {
 }
 
 /// Structural equality; an int equals a float of the same value.
+///
+/// ```
+/// use weft_vm::Value;
+///
+/// assert_eq!(Value::from(1), Value::from(1.0));
+/// assert_eq!(
+///     Value::list(vec![Value::from("a"), Value::from(2)]),
+///     Value::from(vec![Value::from("a"), Value::from(2.0)]),
+/// );
+/// assert_ne!(Value::list(vec![]), Value::tuple(vec![]));
+/// ```
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
@@ -437,6 +703,7 @@ fn float_to_int(f: f64) -> Option<i64> {
     }
 }
 
+/// Equal values hash alike (`1` and `1.0` too), so values can be map keys.
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
         match self {

@@ -7,7 +7,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (":quit", "", "leave the REPL (also Ctrl-D)"),
     (":load", "FILE", "compile FILE into the session: its functions are defined, its top-level lets become variables"),
     (":ps", "", "list the processes: pid, name, status, what each waits on, reductions, mailbox, memory"),
-    (":kill", "PID", "kill a process (`:kill <0.5>` or `:kill 5`)"),
+    (":kill", "PID", "kill a process (`:kill <0.5>`, `:kill 5`, or a variable holding a pid)"),
     (":disasm", "NAME", "show the bytecode of a function (`:disasm f`, `:disasm list.map`; no NAME: the last entry)"),
     (":reset", "", "start over: a fresh VM, a fresh shell process, no variables or functions"),
     (":time", "EXPR", "evaluate EXPR, then show the wall time and reductions it took"),

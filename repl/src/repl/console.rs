@@ -7,12 +7,21 @@
 //! and redraws the line being edited; otherwise it is written straight to
 //! standard output or standard error.
 //!
-//! The printer never blocks the VM: the queue is unbounded, and only the
-//! printer thread ever waits on the terminal.
+//! Only the printer thread ever waits on the terminal. A process that
+//! prints faster than the terminal can show is slowed down (the queue
+//! holds at most about `BACKLOG` bytes), but never for long: the VM must
+//! keep answering the editor whatever the terminal does.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes of process output allowed to wait for the terminal.
+const BACKLOG: usize = 256 * 1024;
+/// The longest one `print` waits for the backlog to drain.
+const MAX_WAIT: Duration = Duration::from_millis(500);
 
 use rustyline::ExternalPrinter;
 
@@ -29,6 +38,8 @@ enum Out {
 #[derive(Clone)]
 pub struct Console {
     tx: Sender<Out>,
+    /// Bytes queued and not yet written.
+    backlog: Arc<AtomicUsize>,
     /// Whether diagnostics are rendered in colour.
     pub color: bool,
 }
@@ -38,21 +49,39 @@ impl Console {
     /// when there is an interactive terminal.
     pub fn start(printer: Option<Box<dyn ExternalPrinter + Send>>, color: bool) -> Console {
         let (tx, rx) = mpsc::channel();
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let written = backlog.clone();
         std::thread::Builder::new()
             .name("weft-printer".into())
-            .spawn(move || print_loop(rx, printer))
+            .spawn(move || print_loop(rx, printer, &written))
             .expect("cannot start the printer thread");
-        Console { tx, color }
+        Console { tx, backlog, color }
     }
 
     /// Text for standard output.
     pub fn out(&self, text: impl Into<String>) {
-        let _ = self.tx.send(Out::Stdout(text.into()));
+        let text = text.into();
+        self.backlog.fetch_add(text.len(), Ordering::Relaxed);
+        let _ = self.tx.send(Out::Stdout(text));
+    }
+
+    /// What processes print: like `out`, but waits a little while the
+    /// terminal is far behind.
+    pub fn process_output(&self, text: &str) {
+        if self.backlog.load(Ordering::Relaxed) > BACKLOG {
+            let started = Instant::now();
+            while self.backlog.load(Ordering::Relaxed) > BACKLOG / 2 && started.elapsed() < MAX_WAIT {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.out(text);
     }
 
     /// Text for standard error (reports, errors).
     pub fn err(&self, text: impl Into<String>) {
-        let _ = self.tx.send(Out::Stderr(text.into()));
+        let text = text.into();
+        self.backlog.fetch_add(text.len(), Ordering::Relaxed);
+        let _ = self.tx.send(Out::Stderr(text));
     }
 
     /// Tells the printer whether the editor is reading a line.
@@ -69,15 +98,58 @@ impl Console {
     }
 }
 
-fn print_loop(rx: Receiver<Out>, mut printer: Option<Box<dyn ExternalPrinter + Send>>) {
+/// Rustyline's external printer, on a thread of its own: its `print` can
+/// block until the next `readline` when the editor leaves the prompt just
+/// as text is on its way, and the printer thread must never block.
+struct Above {
+    tx: Sender<String>,
+    /// Set while a batch is being printed.
+    busy: Arc<AtomicBool>,
+}
+
+impl Above {
+    fn start(mut printer: Box<dyn ExternalPrinter + Send>) -> Above {
+        let (tx, rx) = mpsc::channel::<String>();
+        let busy = Arc::new(AtomicBool::new(false));
+        let done = busy.clone();
+        std::thread::Builder::new()
+            .name("weft-above-prompt".into())
+            .spawn(move || {
+                for text in rx {
+                    if printer.print(text.clone()).is_err() {
+                        let _ = std::io::stdout().write_all(text.as_bytes());
+                    }
+                    done.store(false, Ordering::SeqCst);
+                }
+            })
+            .expect("cannot start the printer thread");
+        Above { tx, busy }
+    }
+}
+
+fn print_loop(rx: Receiver<Out>, printer: Option<Box<dyn ExternalPrinter + Send>>, backlog: &AtomicUsize) {
     let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::with_capacity(1 << 14, std::io::stdout());
+    let above = printer.map(Above::start);
     let mut at_prompt = false;
-    let mut next: Option<Out> = None;
+    // Text for above the prompt, gathered while the external printer is
+    // busy: one redraw of the prompt for a burst of output.
+    let mut waiting = String::new();
     loop {
-        let message = match next.take() {
-            Some(message) => message,
-            None => match rx.try_recv() {
+        if !waiting.is_empty() {
+            if !at_prompt {
+                let _ = out.write_all(waiting.as_bytes());
+                backlog.fetch_sub(waiting.len(), Ordering::Relaxed);
+                waiting.clear();
+            } else if let Some(above) = above.as_ref().filter(|a| !a.busy.load(Ordering::SeqCst)) {
+                let _ = out.flush();
+                above.busy.store(true, Ordering::SeqCst);
+                backlog.fetch_sub(waiting.len(), Ordering::Relaxed);
+                let _ = above.tx.send(std::mem::take(&mut waiting));
+            }
+        }
+        let message = if waiting.is_empty() {
+            match rx.try_recv() {
                 Ok(message) => message,
                 Err(TryRecvError::Empty) => {
                     // Nothing more right now: make what was written visible.
@@ -88,36 +160,25 @@ fn print_loop(rx: Receiver<Out>, mut printer: Option<Box<dyn ExternalPrinter + S
                     }
                 }
                 Err(TryRecvError::Disconnected) => break,
-            },
+            }
+        } else {
+            // Look again soon whether the external printer is free.
+            match rx.recv_timeout(Duration::from_millis(2)) {
+                Ok(message) => message,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         };
         match message {
-            Out::Stdout(text) | Out::Stderr(text) if at_prompt && printer.is_some() => {
-                // Gather whatever else is queued: one redraw of the prompt
-                // for a burst of output, not one per line.
-                let mut text = text;
-                loop {
-                    match rx.try_recv() {
-                        Ok(Out::Stdout(more) | Out::Stderr(more)) => text.push_str(&more),
-                        Ok(other) => {
-                            next = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let _ = out.flush();
-                if let Some(printer) = printer.as_mut() {
-                    if printer.print(text.clone()).is_err() {
-                        let _ = out.write_all(text.as_bytes());
-                    }
-                }
-            }
+            Out::Stdout(text) | Out::Stderr(text) if at_prompt && above.is_some() => waiting.push_str(&text),
             Out::Stdout(text) => {
                 let _ = out.write_all(text.as_bytes());
+                backlog.fetch_sub(text.len(), Ordering::Relaxed);
             }
             Out::Stderr(text) => {
                 let _ = out.flush();
                 let _ = stderr.lock().write_all(text.as_bytes());
+                backlog.fetch_sub(text.len(), Ordering::Relaxed);
             }
             Out::AtPrompt(yes) => {
                 let _ = out.flush();
@@ -129,8 +190,6 @@ fn print_loop(rx: Receiver<Out>, mut printer: Option<Box<dyn ExternalPrinter + S
             }
         }
     }
+    let _ = out.write_all(waiting.as_bytes());
     let _ = out.flush();
-    // Keep `printer` alive to the end: dropping it changes how rustyline
-    // reads the terminal.
-    drop(printer);
 }

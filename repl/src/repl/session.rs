@@ -118,7 +118,7 @@ pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) ->
 
 fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
-    let mut vm = Vm::builder().allow_io(true).output(move |text: &str| sink.out(text)).build();
+    let mut vm = Vm::builder().allow_io(true).output(move |text: &str| sink.process_output(text)).build();
     let console = console.clone();
     let slot = done.clone();
     vm.register_fn("__weft_repl_done", 1, move |args: &[Value]| -> Result<Value, String> {
@@ -561,8 +561,10 @@ impl Session {
     }
 
     fn kill(&mut self, text: &str) -> bool {
-        let Some(serial) = super::commands::parse_pid(text) else {
-            self.console.err(format!("weft: `{text}` is not a pid (write <0.5> or 5)\n"));
+        // A session variable holding a pid will do too (`:kill worker`).
+        let variable = self.names.iter().position(|n| n == text.trim()).and_then(|i| self.values[i].as_pid());
+        let Some(serial) = variable.map(|pid| pid.serial()).or_else(|| super::commands::parse_pid(text)) else {
+            self.console.err(format!("weft: `{text}` is not a pid (write <0.5>, 5, or a variable holding a pid)\n"));
             return false;
         };
         let Some(pid) = self.vm.pid_by_serial(serial) else {

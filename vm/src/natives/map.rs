@@ -32,7 +32,7 @@ fn map_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v WeftMap, T
 
 /// Takes the map argument out of its slot, keeping the only reference if
 /// the caller gave it up.
-fn take_map(args: &mut [Value], i: usize, name: &str) -> Result<Arc<WeftMap>, Trap> {
+fn take_map(args: &mut [Value], i: usize, name: &str) -> Result<Arc<crate::value::MapItems>, Trap> {
     match std::mem::take(&mut args[i]) {
         Value::Map(map) => Ok(map),
         other => Err(expected("a map", name, &other)),
