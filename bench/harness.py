@@ -523,6 +523,8 @@ def write_markdown(pairs, started, elapsed):
     md.append(f"Written by `bench/run.sh` on {started:%Y-%m-%d %H:%M} UTC, mode: **{mode}**, "
               f"{RUNS} runs of each program, Weft and the peer alternating "
               f"(W P W P …), in {elapsed / 60:.1f} minutes.\n")
+    if ONLY:
+        md.append(f"> Only the pairs matching `ONLY={ONLY}` were run.\n")
     if QUICK:
         md.append("> Quick mode runs small sizes to test the harness: start-up dominates, so these "
                   "ratios say little. Run `bench/run.sh` for the real figures.\n")

@@ -2,8 +2,9 @@
 # Weft against its peers (Erlang, Go, Lua 5.4, LuaJIT, CPython with greenlet
 # and asyncio), in one run on one machine.
 #
-#   bench/run.sh           full sizes (the sizes of ../shared/peers/run.sh)
-#   bench/run.sh --quick   small sizes, the whole run in under a minute
+#   bench/run.sh           full sizes (those of ../shared/peers/run.sh; the
+#                          Python peers run the long ones smaller)
+#   bench/run.sh --quick   small sizes, the whole run in about a minute
 #
 # It builds weft in release mode, builds the peer programs of
 # ../shared/peers/ and bench/peers/ with every peer tool that is installed

@@ -111,6 +111,8 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
             for event in events {
                 match event {
                     Event::Crash { pid, error } => report(&[error.to_diagnostic(pid)]),
+                    // Only runtime errors print a report (docs/LANGUAGE.md §12).
+                    Event::Exit { .. } => {}
                 }
             }
         }

@@ -63,7 +63,8 @@ fn no_prompt_or_banner_and_empty_input_is_fine() {
 
 #[test]
 fn let_and_fn_persist_across_entries() {
-    let lines = ok_lines("let x = 20\nfn double(n) { n * 2 }\ndouble(x) + 2\nlet (a, b) = (x, :b)\n(a, b)\nx = x + 1\nx\n");
+    let lines =
+        ok_lines("let x = 20\nfn double(n) { n * 2 }\ndouble(x) + 2\nlet (a, b) = (x, :b)\n(a, b)\nx = x + 1\nx\n");
     // A destructuring `let` and an assignment show nil (the compiler shows
     // the value of a trailing `let NAME = ...` only).
     assert_eq!(lines, ["20", "<fn double/1>", "42", "nil", "(20, :b)", "nil", "21"]);
@@ -238,7 +239,7 @@ x
     assert!(out.contains(":quit"), "the help lists the commands: {out}");
     assert!(out.contains("the session is reset"), "{out}");
     // A variable holding a pid names a process; other words are errors.
-    assert!(out.contains("killed <0.3>"), "{out}");
+    assert!(out.contains("killed <0.2>"), "{out}");
     assert!(run.stderr.contains("`nonsense` is not a pid"), "{}", run.stderr);
     // After :reset, `x` is unknown.
     assert!(run.stderr.contains("unknown name `x`"), "{}", run.stderr);
@@ -250,12 +251,12 @@ fn kill_by_pid() {
     let input = "\
 let p = spawn { receive { _ => nil } }
 alive(p)
-:kill <0.3>
+:kill <0.2>
 alive(p)
 ";
     let lines = ok_lines(input);
-    assert_eq!(lines[0], "<0.3>");
-    assert_eq!(lines[1..], ["true", "killed <0.3>", "false"]);
+    assert_eq!(lines[0], "<0.2>");
+    assert_eq!(lines[1..], ["true", "killed <0.2>", "false"]);
 }
 
 #[test]

@@ -63,10 +63,8 @@ fn exit_code(p: &mut PtySession) -> i32 {
 
 #[test]
 fn prompt_appears_and_entries_evaluate() {
-    let started = Instant::now();
     let (mut p, _) = start("prompt");
     expect(&mut p, "weft> ");
-    eprintln!("time to the first prompt: {:?}", started.elapsed());
     enter(&mut p, "let x = 20 + 1");
     expect(&mut p, "21");
     expect(&mut p, "weft> ");

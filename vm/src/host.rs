@@ -299,12 +299,10 @@ impl Vm {
     pub fn spawn_value(&mut self, function: &Value, args: Vec<Value>) -> Result<Pid, Error> {
         self.scheduler
             .spawn_value(&self.code, function, args, None)
-            .map_err(|(kind, message)| {
-                if kind == Atom::LIMIT {
-                    Error::Limit(message)
-                } else {
-                    Error::NoFunction(message)
-                }
+            .map_err(|(kind, message)| match kind {
+                k if k == Atom::LIMIT => Error::Limit(message),
+                k if k == Atom::UNDEF => Error::NoFunction(message),
+                kind => Error::Runtime(RuntimeError::new(kind, message, Vec::new())),
             })
     }
 

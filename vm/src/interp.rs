@@ -145,6 +145,14 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     set!(process, base, dst, Value::map(map));
                 }
                 Instr::Range { dst, a, b } => {
+                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                        let length = y.saturating_sub(*x).max(0) as u64;
+                        reductions -= (length / 64) as i64;
+                        if length.saturating_mul(VALUE_SIZE as u64) > scheduler.limits.max_heap as u64 {
+                            let limit = scheduler.limits.max_heap;
+                            break fail(process, pc, Atom::LIMIT, format!("the range would build a list over the process's limit of {limit} bytes"));
+                        }
+                    }
                     match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
                         Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -210,13 +218,25 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                 Instr::Concat { dst, a, b } => {
                     // Take the left operand when it is a temporary about to
                     // be overwritten, so `s = s ++ x` can append in place.
-                    let left = if a == dst {
+                    let left = if a == dst && b != dst {
                         std::mem::take(&mut reg!(process, base, a))
                     } else {
                         reg!(process, base, a).clone()
                     };
                     match ops::concat(left, &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
+                        Ok(v) => {
+                            // Copying costs time and memory: charge for it,
+                            // and stop a value from outgrowing a heap limit.
+                            let size = crate::natives::work(&v);
+                            reductions -= (size / 64) as i64;
+                            if size.saturating_mul(if matches!(v, Value::Str(_)) { 1 } else { VALUE_SIZE })
+                                > scheduler.limits.max_heap
+                            {
+                                let limit = scheduler.limits.max_heap;
+                                break fail(process, pc, Atom::LIMIT, format!("`++` would build a value over the process's limit of {limit} bytes"));
+                            }
+                            set!(process, base, dst, v)
+                        }
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }

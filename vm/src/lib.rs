@@ -24,12 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weft_compiler::bytecode::Instr;
-pub use weft_compiler::{Diagnostic, SourceFile, Span};
+pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, SourceFile, Span};
 
 pub use crate::atom::Atom;
 pub use crate::code::HostFn;
 pub use crate::host::{Error, ProcessInfo};
-pub use crate::value::{Pid, Value};
+pub use crate::value::{Pid, Value, WeftMap};
 
 use crate::code::{Code, Global, LoadedProto};
 use crate::interp::SliceEnd;
@@ -63,12 +63,9 @@ pub struct Limits {
     /// The most messages a mailbox holds; a delivery past it kills the
     /// receiving process with `(:error, :limit, ...)`.
     pub max_mailbox: usize,
-    /// The most bytes of registers one process may use (its call stack);
-    /// past it the process dies with `(:error, :limit, ...)`. Values shared
-    /// by reference are not charged to any one process.
-    ///
-    /// Strings, lists and maps a process builds are not counted either, so this
-    /// bounds the depth of a process's calls, not its memory.
+    /// The most bytes one process may hold: its registers and the data they
+    /// and its mailbox reach (a value shared with others counts in full).
+    /// Past it the process dies with `(:error, :limit, ...)`.
     pub max_heap: usize,
 }
 
@@ -188,10 +185,8 @@ impl RuntimeError {
 
 /// Something the VM reports to its host.
 ///
-/// Collect them with [`Vm::take_events`] (say, once per frame). Only runtime
-/// errors are events: a process that is killed, calls `exit(reason)`, or dies
-/// because its mailbox overflowed is not reported here; a Weft process can
-/// watch for those with `monitor(pid)` and tell the host.
+/// Collect them with [`Vm::take_events`] (say, once per frame). A process
+/// that ends normally is not an event.
 #[derive(Clone, Debug)]
 pub enum Event {
     /// A process died of a runtime error (the others go on).
@@ -199,6 +194,10 @@ pub enum Event {
     /// `pid` is the process that died; `error` says what went wrong and where.
     /// Its exit reason, `error.reason()`, is `(:error, kind, message)`.
     Crash { pid: Pid, error: RuntimeError },
+    /// A process ended with a reason other than `:normal` and without a
+    /// runtime error of its own: `exit(reason)`, `kill`, a linked process's
+    /// exit, or a VM limit (mailbox, heap).
+    Exit { pid: Pid, reason: Value },
 }
 
 /// What `run` left behind.
@@ -249,7 +248,7 @@ pub enum RunStatus {
 ///     .seed(7)               // the `random` module's seed
 ///     .max_processes(10_000) // `spawn` past this fails with :limit
 ///     .max_mailbox(1_000)    // a delivery to a full mailbox kills the receiver
-///     .max_heap(1 << 20)     // bytes of call stack per process
+///     .max_heap(1 << 20)     // bytes one process may hold
 ///     .output(|text: &str| eprint!("{text}")) // where `print` writes
 ///     .build();
 /// # drop(vm);
@@ -332,9 +331,10 @@ impl VmBuilder {
 
     /// The most bytes of registers (call stack) per process.
     ///
-    /// (Default unlimited; at least 1024.) A call that would grow a process's
-    /// registers past it kills that process with `(:error, :limit, ...)`.
-    /// Strings, lists and maps the process builds are not counted.
+    /// (Default unlimited; at least 1024.) A process over it dies with
+    /// `(:error, :limit, ...)`: at once when a call would grow its registers
+    /// past it or a `++` or range would build a bigger value, and at the end
+    /// of its turn when the data it holds has grown past it.
     ///
     /// ```
     /// use weft_vm::{Error, Value, Vm};
@@ -610,6 +610,7 @@ impl Vm {
     ///             assert_eq!(pid, oops);
     ///             assert_eq!(error.reason().to_string(), r#"(:error, :badarith, "division by zero")"#);
     ///         }
+    ///         Event::Exit { pid, reason } => panic!("{pid} exited: {reason}"),
     ///     }
     /// }
     /// assert!(vm.is_alive(fine)); // the others go on
@@ -699,15 +700,35 @@ impl Vm {
         self.scheduler.current = None;
         let spent = process.reductions - before;
         self.scheduler.stats.reductions += spent;
+        // With a heap limit, a process that holds too much data dies here.
+        let end = match end {
+            SliceEnd::Yielded | SliceEnd::Waiting if self.scheduler.limits.max_heap != usize::MAX => {
+                let limit = self.scheduler.limits.max_heap;
+                if process.reachable_bytes(limit) > limit {
+                    SliceEnd::Exited(Value::error_reason(
+                        Atom::LIMIT,
+                        &format!("the process holds more than its limit of {limit} bytes"),
+                    ))
+                } else {
+                    end
+                }
+            }
+            other => other,
+        };
         match end {
             SliceEnd::Yielded => {
                 process.status = process::Status::Runnable;
                 self.scheduler.settle(process);
             }
             SliceEnd::Waiting => {
-                let top = process.frames.last().map_or(0, |f| {
-                    f.base as usize + self.code.protos[f.proto as usize].registers as usize
-                });
+                // Keep every frame's registers: a caller's window can reach
+                // above the blocked callee's when the callee uses fewer.
+                let top = process
+                    .frames
+                    .iter()
+                    .map(|f| f.base as usize + self.code.protos[f.proto as usize].registers as usize)
+                    .max()
+                    .unwrap_or(0);
                 process.trim_stack(top);
                 self.scheduler.settle(process);
             }
@@ -716,16 +737,16 @@ impl Vm {
                     let value = process.stack.first().cloned().unwrap_or_default();
                     *outcome = Some(host::Outcome::Returned(value));
                 }
-                self.scheduler.finish(process, Value::Atom(Atom::NORMAL))
+                self.scheduler.finish(process, Value::Atom(Atom::NORMAL), false)
             }
-            SliceEnd::Exited(reason) => self.scheduler.finish(process, reason),
+            SliceEnd::Exited(reason) => self.scheduler.finish(process, reason, false),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
                 if let Some(outcome @ None) = self.scheduler.watched.get_mut(&pid) {
                     *outcome = Some(host::Outcome::Crashed(error.clone()));
                 }
                 self.scheduler.events.push(Event::Crash { pid, error });
-                self.scheduler.finish(process, reason);
+                self.scheduler.finish(process, reason, true);
             }
         }
         spent

@@ -133,6 +133,57 @@ impl Process {
             + self.extra.as_ref().map_or(0, |_| std::mem::size_of::<Extra>())
     }
 
+    /// Bytes of data this process can reach (registers, mailbox, and what
+    /// they refer to, each shared container counted once), counting stops
+    /// once past `limit`. Used only when a host sets a heap limit.
+    pub(crate) fn reachable_bytes(&self, limit: usize) -> usize {
+        let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        let mut pending: Vec<&Value> = self.stack.iter().chain(self.mailbox.iter()).collect();
+        let mut total = self.memory();
+        while let Some(value) = pending.pop() {
+            if total > limit {
+                break;
+            }
+            let pointer = match value {
+                Value::Str(s) => Arc::as_ptr(s) as usize,
+                Value::List { items, .. } | Value::Tuple(items) => Arc::as_ptr(items) as usize,
+                Value::Map(map) => Arc::as_ptr(map) as usize,
+                Value::Fn(f) => Arc::as_ptr(f) as usize,
+                _ => continue,
+            };
+            if !seen.insert(pointer) {
+                continue;
+            }
+            match value {
+                Value::Str(s) => total += 24 + s.capacity(),
+                Value::List { items, .. } | Value::Tuple(items) => {
+                    total += 40 + 16 * items.capacity();
+                    pending.extend(items.iter().filter(|v| !v.is_scalar()));
+                }
+                Value::Map(map) => {
+                    total += 64 + 48 * map.capacity();
+                    for (k, v) in map.iter() {
+                        if !k.is_scalar() {
+                            pending.push(k);
+                        }
+                        if !v.is_scalar() {
+                            pending.push(v);
+                        }
+                    }
+                }
+                Value::Fn(f) => {
+                    total += 48;
+                    if let crate::value::FnKind::Weft { captures, .. } = &f.kind {
+                        total += 16 * captures.len();
+                        pending.extend(captures.iter().filter(|v| !v.is_scalar()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        total
+    }
+
     /// Drops the registers above the live frames, so a blocked process does
     /// not keep dead values (and their memory) alive.
     pub(crate) fn trim_stack(&mut self, top: usize) {

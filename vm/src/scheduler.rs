@@ -29,6 +29,8 @@ use crate::ops::describe_value;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
 use crate::value::{FnKind, Pid, Value};
 use crate::{Event, Limits, Stats};
+#[allow(unused_imports)]
+use crate::RuntimeError;
 
 /// What a timer does when it fires.
 #[derive(Debug)]
@@ -810,7 +812,12 @@ impl Scheduler {
 
     /// Ends a process that is out of its slot: frees the slot, tells its
     /// links and monitors. Further signals go to `work`.
-    fn finish_into(&mut self, mut process: Box<Process>, reason: Value, work: &mut VecDeque<Signal>) {
+    fn finish_into(&mut self, process: Box<Process>, reason: Value, work: &mut VecDeque<Signal>) {
+        self.finish_with(process, reason, false, work);
+    }
+
+    /// Ends a process; `crashed` says a crash event was already recorded.
+    fn finish_with(&mut self, mut process: Box<Process>, reason: Value, crashed: bool, work: &mut VecDeque<Signal>) {
         let pid = process.pid;
         self.live = self.live.saturating_sub(1);
         self.free_slots.push(pid.slot() as u32);
@@ -819,6 +826,12 @@ impl Scheduler {
         }
         if let Some(outcome @ None) = self.watched.get_mut(&pid) {
             *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
+        }
+        if reason != Value::Atom(Atom::NORMAL) && !crashed {
+            self.events.push(Event::Exit {
+                pid,
+                reason: reason.clone(),
+            });
         }
         let Some(extra) = process.extra.take() else {
             return;
@@ -861,12 +874,13 @@ impl Scheduler {
         }
     }
 
-    /// Ends the process that just ran (it is out of its slot).
-    pub fn finish(&mut self, process: Box<Process>, reason: Value) {
+    /// Ends the process that just ran (it is out of its slot); `crashed`
+    /// says its runtime error was already reported.
+    pub fn finish(&mut self, process: Box<Process>, reason: Value, crashed: bool) {
         self.deferred.clear();
         self.deferred_messages.clear();
         let mut work = VecDeque::new();
-        self.finish_into(process, reason, &mut work);
+        self.finish_with(process, reason, crashed, &mut work);
         while let Some(signal) = work.pop_front() {
             self.signal_now(signal);
         }

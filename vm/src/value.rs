@@ -411,6 +411,14 @@ impl Value {
         }
     }
 
+    /// The entries of a map, in insertion order.
+    pub fn as_map(&self) -> Option<&WeftMap> {
+        match self {
+            Value::Map(map) => Some(&map.0),
+            _ => None,
+        }
+    }
+
     /// The elements of a tuple.
     ///
     /// ```

@@ -67,7 +67,11 @@ fn every_rust_sample_of_the_guide_is_a_doctest() {
         examples.extend(doc_examples(&read(&root.join("src").join(file))));
     }
     let blocks = markdown_rust_blocks(&guide);
-    assert!(blocks.len() >= 10, "found only {} rust blocks", blocks.len());
+    assert!(
+        blocks.len() >= 10,
+        "found only {} rust blocks",
+        blocks.len()
+    );
     for block in &blocks {
         assert!(
             examples.iter().any(|example| example == block),
@@ -101,6 +105,9 @@ fn the_guide_covers_the_embedding_topics() {
         "Event::Crash",
         "`Vm` is `Send`",
     ] {
-        assert!(guide.contains(topic), "docs/EMBEDDING.md does not mention {topic}");
+        assert!(
+            guide.contains(topic),
+            "docs/EMBEDDING.md does not mention {topic}"
+        );
     }
 }

@@ -14,8 +14,9 @@ fn twice(args: &[Value]) -> Result<Value, String> {
 fn crashes(vm: &mut Vm) -> Vec<(weft_vm::Pid, String, String)> {
     vm.take_events()
         .into_iter()
-        .map(|event| match event {
-            Event::Crash { pid, error } => (pid, error.kind.name().to_string(), error.message),
+        .filter_map(|event| match event {
+            Event::Crash { pid, error } => Some((pid, error.kind.name().to_string(), error.message)),
+            Event::Exit { .. } => None,
         })
         .collect()
 }
@@ -25,7 +26,10 @@ fn a_plain_name_is_a_global_function() {
     let mut vm = Vm::new();
     vm.register_fn("twice", 1, twice);
     vm.load("t.weft", "fn go(x) { twice(x) + 1 }").unwrap();
-    assert_eq!(vm.call("go", vec![Value::from(20)]).unwrap(), Value::from(41));
+    assert_eq!(
+        vm.call("go", vec![Value::from(20)]).unwrap(),
+        Value::from(41)
+    );
 }
 
 #[test]
@@ -33,9 +37,15 @@ fn a_dotted_name_is_a_module_function() {
     let mut vm = Vm::new();
     vm.register_fn("game.twice", 1, twice);
     vm.load("t.weft", "fn go(x) { game.twice(x) }").unwrap();
-    assert_eq!(vm.call("go", vec![Value::from(21)]).unwrap(), Value::from(42));
+    assert_eq!(
+        vm.call("go", vec![Value::from(21)]).unwrap(),
+        Value::from(42)
+    );
     // The host can call it directly too.
-    assert_eq!(vm.call("game.twice", vec![Value::from(4)]).unwrap(), Value::from(8));
+    assert_eq!(
+        vm.call("game.twice", vec![Value::from(4)]).unwrap(),
+        Value::from(8)
+    );
 }
 
 #[test]
@@ -65,9 +75,17 @@ fn host_functions_receive_and_return_any_value() {
         _ => Err(format!("expected a pair, got {}", args[0])),
     });
     vm.register_fn("game.names", 0, |_: &[Value]| {
-        Ok(Value::list(vec![Value::from("ann"), Value::atom("bob"), Value::nil()]))
+        Ok(Value::list(vec![
+            Value::from("ann"),
+            Value::atom("bob"),
+            Value::nil(),
+        ]))
     });
-    vm.load("t.weft", "fn go() { (game.swap((1, \"x\")), game.names()) }").unwrap();
+    vm.load(
+        "t.weft",
+        "fn go() { (game.swap((1, \"x\")), game.names()) }",
+    )
+    .unwrap();
     let result = vm.call("go", vec![]).unwrap();
     assert_eq!(result.to_string(), r#"(("x", 1), ["ann", :bob, nil])"#);
 }
@@ -80,7 +98,11 @@ fn host_functions_can_hold_host_state() {
     vm.register_fn("game.count", 0, move |_: &[Value]| {
         Ok(Value::from(seen.fetch_add(1, Ordering::SeqCst) as i64 + 1))
     });
-    vm.load("t.weft", "fn go() { game.count(); game.count(); game.count() }").unwrap();
+    vm.load(
+        "t.weft",
+        "fn go() { game.count(); game.count(); game.count() }",
+    )
+    .unwrap();
     assert_eq!(vm.call("go", vec![]).unwrap(), Value::from(3));
     assert_eq!(counter.load(Ordering::SeqCst), 3);
 }
@@ -122,9 +144,15 @@ fn an_error_kills_only_the_calling_process_with_reason_host() {
     vm.send(bad, Value::atom("go"));
     vm.run_until_idle();
     assert_eq!(vm.recv(), Some(Value::atom("before")));
-    assert_eq!(vm.recv().unwrap().to_string(), r#"(:down, (:error, :host, "expected an int"))"#);
+    assert_eq!(
+        vm.recv().unwrap().to_string(),
+        r#"(:down, (:error, :host, "expected an int"))"#
+    );
     assert_eq!(vm.recv(), None, "`host ! :after` never ran");
-    assert_eq!(crashes(&mut vm), vec![(bad, "host".to_string(), "expected an int".to_string())]);
+    assert_eq!(
+        crashes(&mut vm),
+        vec![(bad, "host".to_string(), "expected an int".to_string())]
+    );
     assert!(!vm.is_alive(bad));
 
     // The other process goes on.
@@ -171,27 +199,48 @@ fn a_panic_kills_only_the_calling_process_and_the_host_survives() {
         other => panic!("expected a :host error, got {other:?}"),
     }
     // And the VM still works.
-    assert_eq!(vm.call("game.twice", vec![Value::from(1)]).unwrap(), Value::from(2));
+    assert_eq!(
+        vm.call("game.twice", vec![Value::from(1)]).unwrap(),
+        Value::from(2)
+    );
 }
 
 #[test]
 fn a_crash_report_locates_the_failing_call() {
     let mut vm = Vm::new();
     vm.register_fn("game.fail", 0, |_: &[Value]| Err("nope".to_string()));
-    vm.load("crash.weft", "fn outer() { inner() + 1 }\nfn inner() { game.fail() }").unwrap();
+    vm.load(
+        "crash.weft",
+        "fn outer() { inner() + 1 }\nfn inner() { game.fail() }",
+    )
+    .unwrap();
     let pid = vm.spawn("outer", vec![]).unwrap();
     vm.run_until_idle();
     let events = vm.take_events();
-    let Some(Event::Crash { pid: crashed, error }) = events.first() else {
+    let Some(Event::Crash {
+        pid: crashed,
+        error,
+    }) = events.first()
+    else {
         panic!("no crash reported: {events:?}");
     };
     assert_eq!(*crashed, pid);
     assert_eq!(error.reason().to_string(), r#"(:error, :host, "nope")"#);
     let functions: Vec<&str> = error.trace.iter().map(|frame| &*frame.function).collect();
-    assert!(functions.first().is_some_and(|f| f.contains("inner")), "{functions:?}");
-    assert!(functions.iter().any(|f| f.contains("outer")), "{functions:?}");
+    assert!(
+        functions.first().is_some_and(|f| f.contains("inner")),
+        "{functions:?}"
+    );
+    assert!(
+        functions.iter().any(|f| f.contains("outer")),
+        "{functions:?}"
+    );
     let diagnostic = error.to_diagnostic(pid);
-    assert!(diagnostic.message.contains(&pid.to_string()), "{}", diagnostic.message);
+    assert!(
+        diagnostic.message.contains(&pid.to_string()),
+        "{}",
+        diagnostic.message
+    );
     assert!(!diagnostic.trace.is_empty());
     // `Error::Compile`'s Display is the one public renderer of diagnostics.
     let rendered = Error::Compile(vec![diagnostic]).to_string();

@@ -16,7 +16,8 @@ fn watch(host, pid) {
 
 /// Spawns a watcher that reports `pid`'s exit reason to the host.
 fn watch(vm: &mut Vm, pid: weft_vm::Pid) {
-    vm.spawn("watch", vec![vm.host_pid().into(), pid.into()]).unwrap();
+    vm.spawn("watch", vec![vm.host_pid().into(), pid.into()])
+        .unwrap();
     vm.run_until_idle();
     assert_eq!(vm.recv(), Some(Value::atom("watching")));
 }
@@ -26,6 +27,7 @@ fn crash_kinds(vm: &mut Vm) -> Vec<String> {
         .into_iter()
         .map(|event| match event {
             Event::Crash { error, .. } => error.kind.name().to_string(),
+            Event::Exit { reason, .. } => reason.to_string(),
         })
         .collect()
 }
@@ -81,7 +83,14 @@ fn max_mailbox_kills_the_receiver_with_limit() {
     }
     vm.run_until_idle();
     assert!(vm.is_alive(full), "five messages fit");
-    assert_eq!(vm.processes().iter().find(|p| p.pid == full).unwrap().mailbox, 5);
+    assert_eq!(
+        vm.processes()
+            .iter()
+            .find(|p| p.pid == full)
+            .unwrap()
+            .mailbox,
+        5
+    );
     vm.send(full, Value::from(5));
     vm.run_until_idle();
     assert!(!vm.is_alive(full), "the sixth is one too many");
@@ -107,7 +116,8 @@ fn max_mailbox_applies_to_messages_from_weft_too() {
     )
     .unwrap();
     let victim = vm.spawn("idle", vec![]).unwrap();
-    vm.spawn("flood", vec![victim.into(), vm.host_pid().into()]).unwrap();
+    vm.spawn("flood", vec![victim.into(), vm.host_pid().into()])
+        .unwrap();
     vm.run_until_idle();
     // The sender is not at fault and goes on; the receiver died.
     assert_eq!(vm.recv().unwrap().to_string(), "(:flooded, false)");
@@ -123,7 +133,10 @@ fn max_heap_kills_a_process_whose_stack_grows_past_it() {
     )
     .unwrap();
     let echo = vm.spawn("echo", vec![vm.host_pid().into()]).unwrap();
-    assert_eq!(vm.call("depth", vec![Value::from(100)]).unwrap(), Value::from(100));
+    assert_eq!(
+        vm.call("depth", vec![Value::from(100)]).unwrap(),
+        Value::from(100)
+    );
     match vm.call("depth", vec![Value::from(100_000)]) {
         Err(Error::Runtime(error)) => {
             assert_eq!(error.kind.name(), "limit");
@@ -140,8 +153,15 @@ fn max_heap_kills_a_process_whose_stack_grows_past_it() {
 #[test]
 fn without_max_heap_deep_recursion_works() {
     let mut vm = Vm::new();
-    vm.load("w.weft", "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }").unwrap();
-    assert_eq!(vm.call("depth", vec![Value::from(100_000)]).unwrap(), Value::from(100_000));
+    vm.load(
+        "w.weft",
+        "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }",
+    )
+    .unwrap();
+    assert_eq!(
+        vm.call("depth", vec![Value::from(100_000)]).unwrap(),
+        Value::from(100_000)
+    );
 }
 
 #[test]

@@ -24,12 +24,18 @@ fn the_host_sends_and_receives() {
     assert_ne!(pid, vm.host_pid());
     assert_eq!(vm.recv(), None);
     vm.send(pid, Value::tuple(vec![Value::atom("ping"), Value::from(1)]));
-    vm.send(pid, Value::tuple(vec![Value::atom("ping"), Value::from(41)]));
+    vm.send(
+        pid,
+        Value::tuple(vec![Value::atom("ping"), Value::from(41)]),
+    );
     vm.send(pid, Value::from("hello"));
     vm.run_until_idle();
     // Oldest first.
     assert_eq!(vm.recv().unwrap().to_string(), "(:pong, 2)");
-    assert_eq!(vm.recv(), Some(Value::tuple(vec![Value::atom("pong"), Value::from(42)])));
+    assert_eq!(
+        vm.recv(),
+        Some(Value::tuple(vec![Value::atom("pong"), Value::from(42)]))
+    );
     assert_eq!(vm.recv().unwrap().to_string(), r#"(:unknown, "hello")"#);
     assert_eq!(vm.recv(), None);
 }
@@ -69,23 +75,33 @@ fn weft_code_can_pass_the_host_pid_around_and_send_from_anywhere() {
         "#,
     )
     .unwrap();
-    vm.spawn("parent", vec![vm.host_pid().into(), Value::from(3)]).unwrap();
+    vm.spawn("parent", vec![vm.host_pid().into(), Value::from(3)])
+        .unwrap();
     vm.run_until_idle();
     let mut got = Vec::new();
     while let Some(message) = vm.recv() {
         got.push(message.to_string());
     }
-    assert_eq!(got, ["(:parent, 3)", "(:child, 0)", "(:child, 1)", "(:child, 2)"]);
+    assert_eq!(
+        got,
+        ["(:parent, 3)", "(:child, 0)", "(:child, 1)", "(:child, 2)"]
+    );
 }
 
 #[test]
 fn messages_keep_their_structure_both_ways() {
     let mut vm = Vm::new();
-    vm.load("id.weft", "fn id(host) { receive { m => host ! m } }").unwrap();
+    vm.load("id.weft", "fn id(host) { receive { m => host ! m } }")
+        .unwrap();
     let pid = vm.spawn("id", vec![vm.host_pid().into()]).unwrap();
     let message = Value::tuple(vec![
         Value::atom("state"),
-        Value::list(vec![Value::from(1), Value::from(2.5), Value::from(true), Value::nil()]),
+        Value::list(vec![
+            Value::from(1),
+            Value::from(2.5),
+            Value::from(true),
+            Value::nil(),
+        ]),
         Value::from("text"),
         Value::from(pid),
     ]);
@@ -103,15 +119,24 @@ fn messages_keep_their_structure_both_ways() {
 #[test]
 fn spawn_of_an_unknown_function_fails() {
     let mut vm = Vm::new();
-    assert!(matches!(vm.spawn("nowhere", vec![]), Err(Error::NoFunction(_))));
+    assert!(matches!(
+        vm.spawn("nowhere", vec![]),
+        Err(Error::NoFunction(_))
+    ));
 }
 
 #[test]
 fn top_level_statements_of_a_loaded_file_run_in_a_new_process() {
     let out = Arc::new(Mutex::new(String::new()));
     let sink = out.clone();
-    let mut vm = Vm::builder().output(move |text: &str| sink.lock().unwrap().push_str(text)).build();
-    vm.load("main.weft", "fn greet(who) { format(\"hello, {}\", who) }\nprint(greet(\"host\"), (:hp, 80))").unwrap();
+    let mut vm = Vm::builder()
+        .output(move |text: &str| sink.lock().unwrap().push_str(text))
+        .build();
+    vm.load(
+        "main.weft",
+        "fn greet(who) { format(\"hello, {}\", who) }\nprint(greet(\"host\"), (:hp, 80))",
+    )
+    .unwrap();
     assert_eq!(*out.lock().unwrap(), "", "loading runs nothing by itself");
     vm.run_until_idle();
     assert_eq!(*out.lock().unwrap(), "hello, host (:hp, 80)\n");
@@ -120,10 +145,23 @@ fn top_level_statements_of_a_loaded_file_run_in_a_new_process() {
 #[test]
 fn call_returns_the_value() {
     let mut vm = Vm::new();
-    vm.load("math.weft", "fn add(a, b) { a + b }\nfn pair(a) { (a, [a]) }").unwrap();
-    assert_eq!(vm.call("add", vec![Value::from(2), Value::from(3)]).unwrap(), Value::from(5));
-    assert_eq!(vm.call("add", vec![Value::from("a"), Value::from(1)]).is_err(), true);
-    assert_eq!(vm.call("pair", vec![Value::atom("x")]).unwrap().to_string(), "(:x, [:x])");
+    vm.load(
+        "math.weft",
+        "fn add(a, b) { a + b }\nfn pair(a) { (a, [a]) }",
+    )
+    .unwrap();
+    assert_eq!(
+        vm.call("add", vec![Value::from(2), Value::from(3)])
+            .unwrap(),
+        Value::from(5)
+    );
+    assert!(vm
+        .call("add", vec![Value::from("a"), Value::from(1)])
+        .is_err());
+    assert_eq!(
+        vm.call("pair", vec![Value::atom("x")]).unwrap().to_string(),
+        "(:x, [:x])"
+    );
     // Library functions too.
     let xs = Value::list(vec![Value::from(1), Value::from(2), Value::from(3)]);
     assert_eq!(vm.call("list.sum", vec![xs]).unwrap(), Value::from(6));
@@ -141,7 +179,10 @@ fn call_runs_other_processes_and_waits_for_timers() {
     )
     .unwrap();
     let server = vm.spawn("server", vec![]).unwrap();
-    assert_eq!(vm.call("ask", vec![server.into()]).unwrap(), Value::from(100));
+    assert_eq!(
+        vm.call("ask", vec![server.into()]).unwrap(),
+        Value::from(100)
+    );
 }
 
 #[test]
@@ -184,11 +225,8 @@ fn call_with_the_wrong_number_of_arguments_fails() {
     assert!(vm.call("add", vec![Value::from(1)]).is_err());
 }
 
-/// Known bug (see the embedding report): the arity error comes back as
-/// `Error::NoFunction`, which displays as
-/// "no function `add takes 2 arguments, got 1` is loaded".
+/// An arity error is a runtime error (`:badarity`), not "no such function".
 #[test]
-#[ignore = "bug: an arity error from call/spawn is reported as Error::NoFunction"]
 fn call_with_the_wrong_number_of_arguments_is_not_no_function() {
     let mut vm = Vm::new();
     vm.load("math.weft", "fn add(a, b) { a + b }").unwrap();

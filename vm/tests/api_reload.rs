@@ -49,7 +49,8 @@ fn reloading_the_loop_itself_takes_effect_at_its_next_call() {
 fn a_patch_may_call_functions_loaded_before() {
     let mut vm = Vm::new();
     vm.load("server.weft", SERVER).unwrap();
-    vm.load("more.weft", "fn doubled() { version() * 2 }").unwrap();
+    vm.load("more.weft", "fn doubled() { version() * 2 }")
+        .unwrap();
     assert_eq!(vm.call("doubled", vec![]).unwrap(), Value::from(2));
     vm.load("patch.weft", "fn version() { 21 }").unwrap();
     assert_eq!(vm.call("doubled", vec![]).unwrap(), Value::from(42));
@@ -60,8 +61,16 @@ fn a_patch_that_does_not_compile_changes_nothing() {
     let mut vm = Vm::new();
     vm.load("server.weft", SERVER).unwrap();
     let pid = vm.spawn("serve", vec![vm.host_pid().into()]).unwrap();
-    let error = vm.load("broken.weft", "fn version() { 2 +\n}\nfn other() { nope() }").unwrap_err();
+    let error = vm
+        .load(
+            "broken.weft",
+            "fn version() { 2 +\n}\nfn other() { nope() }",
+        )
+        .unwrap_err();
     assert!(error.to_string().contains("broken.weft"), "{error}");
     assert_eq!(ask(&mut vm, pid), "(:v, 1)");
-    assert!(matches!(vm.call("other", vec![]), Err(weft_vm::Error::NoFunction(_))));
+    assert!(matches!(
+        vm.call("other", vec![]),
+        Err(weft_vm::Error::NoFunction(_))
+    ));
 }

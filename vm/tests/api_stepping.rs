@@ -21,12 +21,24 @@ fn run_returns_budget_spent_promptly_while_a_process_spins() {
     for _ in 0..100 {
         let started = Instant::now();
         assert_eq!(vm.run(5_000), RunStatus::BudgetSpent);
-        assert!(started.elapsed() < Duration::from_secs(1), "a frame took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a frame took {:?}",
+            started.elapsed()
+        );
     }
     assert!(vm.is_alive(spinner));
-    let info = vm.processes().into_iter().find(|p| p.pid == spinner).unwrap();
+    let info = vm
+        .processes()
+        .into_iter()
+        .find(|p| p.pid == spinner)
+        .unwrap();
     assert_eq!(info.status, "runnable");
-    assert!(info.reductions >= 100 * 4_000 && info.reductions <= 100 * 5_000, "{}", info.reductions);
+    assert!(
+        info.reductions >= 100 * 4_000 && info.reductions <= 100 * 5_000,
+        "{}",
+        info.reductions
+    );
 }
 
 #[test]
@@ -76,14 +88,19 @@ fn long_work_is_spread_over_frames_and_finishes() {
 
     let mut vm2 = Vm::new();
     vm2.load("s.weft", SCRIPT).unwrap();
-    vm2.load("go.weft", "fn go(host, n) { host ! busy(n) }").unwrap();
-    vm2.spawn("go", vec![vm2.host_pid().into(), Value::from(20_000)]).unwrap();
+    vm2.load("go.weft", "fn go(host, n) { host ! busy(n) }")
+        .unwrap();
+    vm2.spawn("go", vec![vm2.host_pid().into(), Value::from(20_000)])
+        .unwrap();
     let mut frames = 0;
     while vm2.run(1_000) == RunStatus::BudgetSpent {
         frames += 1;
         assert!(frames < 1_000);
     }
-    assert!(frames >= 15, "20,000 loop iterations need about 20 frames of 1,000; took {frames}");
+    assert!(
+        frames >= 15,
+        "20,000 loop iterations need about 20 frames of 1,000; took {frames}"
+    );
     assert_eq!(vm2.recv(), Some(result));
 }
 
@@ -104,11 +121,15 @@ fn status_is_idle_when_everyone_waits_for_a_message() {
 fn status_waiting_tells_when_the_next_timer_is_due() {
     let mut vm = Vm::new();
     vm.load("s.weft", SCRIPT).unwrap();
-    vm.spawn("nap", vec![vm.host_pid().into(), Value::from(40)]).unwrap();
+    vm.spawn("nap", vec![vm.host_pid().into(), Value::from(40)])
+        .unwrap();
     let RunStatus::Waiting { next_timer } = vm.run(1_000) else {
         panic!("expected Waiting");
     };
-    assert!(next_timer <= Duration::from_millis(40) && next_timer > Duration::from_millis(10), "{next_timer:?}");
+    assert!(
+        next_timer <= Duration::from_millis(40) && next_timer > Duration::from_millis(10),
+        "{next_timer:?}"
+    );
     assert_eq!(vm.recv(), None);
     // The VM never sleeps: the host does, then runs it again.
     std::thread::sleep(next_timer + Duration::from_millis(2));
@@ -126,5 +147,13 @@ fn the_host_can_kill_a_stuck_process() {
     assert_eq!(vm.run(10_000), RunStatus::Idle);
     assert!(!vm.is_alive(spinner));
     assert!(vm.processes().is_empty());
-    assert!(vm.take_events().is_empty(), "a kill is not a crash");
+    let events = vm.take_events();
+    assert!(
+        events.iter().all(|e| matches!(e, weft_vm::Event::Exit { .. })),
+        "a kill is not a crash: {events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, weft_vm::Event::Exit { reason, .. } if reason.to_string() == ":killed")),
+        "the kill is reported as an exit with :killed: {events:?}"
+    );
 }

@@ -25,8 +25,14 @@ fn a_vm_moves_to_another_thread_and_back() {
         *n += 1;
         Ok(Value::from(*n))
     });
-    vm.load("t.weft", "fn ticker(host, n) { for i in 0..n { host ! game.tick() } }").unwrap();
-    let pid = vm.spawn("ticker", vec![vm.host_pid().into(), Value::from(5)]).unwrap();
+    vm.load(
+        "t.weft",
+        "fn ticker(host, n) { for i in 0..n { host ! game.tick() } }",
+    )
+    .unwrap();
+    let pid = vm
+        .spawn("ticker", vec![vm.host_pid().into(), Value::from(5)])
+        .unwrap();
 
     let worker = std::thread::spawn(move || {
         assert_eq!(vm.run_until_idle(), RunStatus::Idle);
@@ -52,7 +58,11 @@ fn a_vm_thread_driven_by_channels() {
     let (replies, from_vm) = mpsc::channel::<Value>();
     let thread = std::thread::spawn(move || {
         let mut vm = Vm::new();
-        vm.load("sq.weft", "fn square(host) { receive { n => host ! n * n }; square(host) }").unwrap();
+        vm.load(
+            "sq.weft",
+            "fn square(host) { receive { n => host ! n * n }; square(host) }",
+        )
+        .unwrap();
         let pid = vm.spawn("square", vec![vm.host_pid().into()]).unwrap();
         for n in requests {
             vm.send(pid, Value::from(n));

@@ -40,9 +40,15 @@ fn accessors_return_none_for_other_types() {
 
 #[test]
 fn display_is_the_print_form() {
-    assert_eq!(Value::tuple(vec![Value::atom("hp"), Value::from(80)]).to_string(), "(:hp, 80)");
+    assert_eq!(
+        Value::tuple(vec![Value::atom("hp"), Value::from(80)]).to_string(),
+        "(:hp, 80)"
+    );
     assert_eq!(format!("{}", Value::from("raw")), "raw");
-    assert_eq!(Value::list(vec![Value::from("a"), Value::from(1.5)]).to_string(), r#"["a", 1.5]"#);
+    assert_eq!(
+        Value::list(vec![Value::from("a"), Value::from(1.5)]).to_string(),
+        r#"["a", 1.5]"#
+    );
     assert_eq!(Value::tuple(vec![Value::from(1)]).to_string(), "(1,)");
     assert_eq!(Value::tuple(vec![]).to_string(), "()");
     assert_eq!(Value::nil().to_string(), "nil");
@@ -51,7 +57,10 @@ fn display_is_the_print_form() {
     assert_eq!(Value::from(1e20).to_string(), "1e20");
     assert_eq!(Value::from(-7).to_string(), "-7");
     assert_eq!(Value::list(vec![]).to_string(), "[]");
-    assert_eq!(Value::list(vec![Value::from("a\"b\n")]).to_string(), r#"["a\"b\n"]"#);
+    assert_eq!(
+        Value::list(vec![Value::from("a\"b\n")]).to_string(),
+        r#"["a\"b\n"]"#
+    );
 }
 
 #[test]
@@ -72,9 +81,15 @@ fn display_matches_weft_print_for_values_made_by_scripts() {
     .unwrap();
     let value = vm.call("make", vec![]).unwrap();
     let text = value.to_string();
-    assert!(text.starts_with(r#"(%{"a" => 1, :b => [2.0, nil]}, "s", (1,), <fn/1>, <0."#), "{text}");
+    assert!(
+        text.starts_with(r#"(%{"a" => 1, :b => [2.0, nil]}, "s", (1,), <fn/1>, <0."#),
+        "{text}"
+    );
     // Weft's own `str` agrees with Rust's Display.
-    assert_eq!(vm.call("printed", vec![value.clone()]).unwrap().as_str(), Some(text.as_str()));
+    assert_eq!(
+        vm.call("printed", vec![value.clone()]).unwrap().as_str(),
+        Some(text.as_str())
+    );
 }
 
 #[test]
@@ -87,14 +102,18 @@ fn equality_is_structural_and_numbers_compare_across_types() {
         Value::tuple(vec![Value::from("x"), Value::list(vec![Value::from(1)])]),
         Value::tuple(vec![Value::from("x"), Value::list(vec![Value::from(1.0)])]),
     );
-    assert_ne!(Value::tuple(vec![Value::from(1)]), Value::list(vec![Value::from(1)]));
+    assert_ne!(
+        Value::tuple(vec![Value::from(1)]),
+        Value::list(vec![Value::from(1)])
+    );
     assert_ne!(Value::from(f64::NAN), Value::from(f64::NAN));
 }
 
 #[test]
 fn pids_print_as_in_weft() {
     let mut vm = Vm::new();
-    vm.load("p.weft", "fn idle() { receive { _ => nil } }").unwrap();
+    vm.load("p.weft", "fn idle() { receive { _ => nil } }")
+        .unwrap();
     let pid = vm.spawn("idle", vec![]).unwrap();
     assert_eq!(pid.to_string(), format!("<0.{}>", pid.serial()));
     assert_eq!(Value::from(pid).to_string(), pid.to_string());
@@ -105,13 +124,22 @@ fn pids_print_as_in_weft() {
 #[test]
 fn values_from_a_script_are_readable_by_the_host() {
     let mut vm = Vm::new();
-    vm.load("v.weft", r#"fn stats() { (:ok, [1, 2, 3], "name", 2.5, true) }"#).unwrap();
+    vm.load(
+        "v.weft",
+        r#"fn stats() { (:ok, [1, 2, 3], "name", 2.5, true) }"#,
+    )
+    .unwrap();
     let value = vm.call("stats", vec![]).unwrap();
     let [status, list, name, ratio, flag] = value.as_tuple().unwrap() else {
         panic!("expected five fields: {value}");
     };
     assert_eq!(status.as_atom(), Some("ok"));
-    let total: i64 = list.as_list().unwrap().iter().filter_map(Value::as_int).sum();
+    let total: i64 = list
+        .as_list()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_int)
+        .sum();
     assert_eq!(total, 6);
     assert_eq!(name.as_str(), Some("name"));
     assert_eq!(ratio.as_float(), Some(2.5));

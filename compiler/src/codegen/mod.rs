@@ -713,7 +713,12 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         candidates.extend(self.aliases.keys().map(|a| a.to_string()));
         let mut diagnostic = Diagnostic::error(format!("unknown module `{name}`"), span)
             .with_label("not an imported or standard module");
-        if let Some(best) = closest(name, &candidates) {
+        const STANDARD: &[&str] = &["list", "string", "map", "math", "io", "time", "random", "chan", "process"];
+        if STANDARD.contains(&name) {
+            diagnostic = diagnostic
+                .with_label("a standard module this host does not provide")
+                .with_help(format!("the program's host has not granted the `{name}` module"));
+        } else if let Some(best) = closest(name, &candidates) {
             diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
         } else {
             diagnostic = diagnostic.with_help(format!("import it: `import \"{name}.weft\" as {name}`"));

@@ -35,25 +35,39 @@ fn main() {
         .max_mailbox(1_000) // a process with a fuller mailbox dies with (:error, :limit, ...)
         .max_heap(256 * 1024) // bytes of call stack per process
         .seed(7)
-        .output(|text: &str| print!("          [weft print] {text}"))
+        .output(|text: &str| print!("[print] {text}")) // Weft's `print`
         .build();
 
     // Host functions: `game.distance(a, b)`, `game.terrain(pos)`, `game.oracle(q)`.
-    vm.register_fn("game.distance", 2, |args: &[Value]| -> Result<Value, String> {
-        let (ax, ay) = point(&args[0])?;
-        let (bx, by) = point(&args[1])?;
-        Ok(Value::from(((ax - bx).pow(2) as f64 + (ay - by).pow(2) as f64).sqrt()))
-    });
-    vm.register_fn("game.terrain", 1, |args: &[Value]| -> Result<Value, String> {
-        let (x, y) = point(&args[0])?;
-        if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
-            return Err(format!("{} is off the map", args[0]));
-        }
-        Ok(Value::atom(if (x + y) % 7 == 0 { "water" } else { "grass" }))
-    });
-    vm.register_fn("game.oracle", 1, |_args: &[Value]| -> Result<Value, String> {
-        panic!("the oracle is out of order");
-    });
+    vm.register_fn(
+        "game.distance",
+        2,
+        |args: &[Value]| -> Result<Value, String> {
+            let (ax, ay) = point(&args[0])?;
+            let (bx, by) = point(&args[1])?;
+            Ok(Value::from(
+                ((ax - bx).pow(2) as f64 + (ay - by).pow(2) as f64).sqrt(),
+            ))
+        },
+    );
+    vm.register_fn(
+        "game.terrain",
+        1,
+        |args: &[Value]| -> Result<Value, String> {
+            let (x, y) = point(&args[0])?;
+            if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
+                return Err(format!("{} is off the map", args[0]));
+            }
+            Ok(Value::atom(if x % 5 == 0 { "water" } else { "grass" }))
+        },
+    );
+    vm.register_fn(
+        "game.oracle",
+        1,
+        |_args: &[Value]| -> Result<Value, String> {
+            panic!("the oracle is out of order");
+        },
+    );
 
     if let Err(error) = vm.load("npc.weft", NPC_SCRIPT) {
         // `Display` renders the compile diagnostics with the source line.
@@ -65,13 +79,27 @@ fn main() {
     let spawn = |vm: &mut Vm, function: &str, args: Vec<Value>| -> Pid {
         vm.spawn(function, args).expect("spawning an NPC")
     };
-    let grunt = spawn(&mut vm, "npc", vec![host.clone(), "grunt".into(), pos(2, 2)]);
-    let brute = spawn(&mut vm, "npc", vec![host.clone(), "brute".into(), pos(15, 3)]);
-    let wanderer = spawn(&mut vm, "wanderer", vec![host.clone(), "wanderer".into(), pos(10, 10)]);
+    let grunt = spawn(
+        &mut vm,
+        "npc",
+        vec![host.clone(), "grunt".into(), pos(2, 2)],
+    );
+    let brute = spawn(
+        &mut vm,
+        "npc",
+        vec![host.clone(), "brute".into(), pos(15, 3)],
+    );
+    let wanderer = spawn(
+        &mut vm,
+        "wanderer",
+        vec![host.clone(), "wanderer".into(), pos(10, 10)],
+    );
     let seer = spawn(&mut vm, "seer", vec![host.clone(), "seer".into()]);
     let stuck = spawn(&mut vm, "daydream", vec![]);
     let actors = [grunt, brute, wanderer, seer];
-    println!("spawned grunt {grunt}, brute {brute}, wanderer {wanderer}, seer {seer}, stuck {stuck}");
+    println!(
+        "spawned grunt {grunt}, brute {brute}, wanderer {wanderer}, seer {seer}, stuck {stuck}"
+    );
 
     let frame_length = Duration::from_secs(1) / FPS;
     let start = Instant::now();
@@ -83,8 +111,15 @@ fn main() {
         // 1. Feed this frame's world events in.
         if frame % 15 == 0 {
             player = (player.0 + 1, player.1 - 1);
+            println!(
+                "frame {frame:3}: [host] the player is at ({}, {})",
+                player.0, player.1
+            );
             for &pid in &actors {
-                vm.send(pid, Value::tuple(vec![Value::atom("player_at"), pos(player.0, player.1)]));
+                vm.send(
+                    pid,
+                    Value::tuple(vec![Value::atom("player_at"), pos(player.0, player.1)]),
+                );
             }
         }
         match frame {
@@ -92,8 +127,11 @@ fn main() {
             40 => vm.send(seer, hit(1)),
             60 => {
                 // Hot reload: redefine `taunt`; the running NPCs call the new one next.
-                vm.load("patch.weft", r#"fn taunt(hp) { format("{} hp... I yield!", hp) }"#)
-                    .expect("the patch compiles");
+                vm.load(
+                    "patch.weft",
+                    r#"fn taunt(hp) { format("{} hp... I yield!", hp) }"#,
+                )
+                .expect("the patch compiles");
                 println!("frame {frame:3}: [host] hot-reloaded `taunt`");
             }
             90 => {
@@ -126,6 +164,7 @@ fn main() {
                     "frame {frame:3}: [host] {pid} crashed with {}; the others go on",
                     error.reason()
                 ),
+                Event::Exit { pid, reason } => println!("frame {frame:3}: [host] {pid} exited: {reason}"),
             }
         }
 
@@ -137,12 +176,10 @@ fn main() {
     }
 
     let alive: Vec<String> = vm.processes().iter().map(|p| p.pid.to_string()).collect();
-    println!(
-        "{FRAMES} frames in {:.2?}; the slowest vm.run({BUDGET}) took {slowest:.2?}; \
-         {busy_frames} frames spent their whole budget (the stuck process); alive at the end: {}",
-        start.elapsed(),
-        alive.join(" ")
-    );
+    println!("{FRAMES} frames in {:.2?}", start.elapsed());
+    println!("the slowest vm.run({BUDGET}) took {slowest:.2?} (a frame is {frame_length:.2?})");
+    println!("{busy_frames} frames spent their whole budget (while the stuck process lived)");
+    println!("alive at the end: {}", alive.join(" "));
 }
 
 /// `(x, y)` as a Weft tuple.

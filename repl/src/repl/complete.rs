@@ -25,8 +25,31 @@ pub struct Names {
 pub type SharedNames = Arc<Mutex<Names>>;
 
 pub const KEYWORDS: &[&str] = &[
-    "fn", "let", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "match", "receive",
-    "after", "select", "spawn", "spawn_link", "true", "false", "nil", "and", "or", "not", "import", "as",
+    "fn",
+    "let",
+    "if",
+    "else",
+    "while",
+    "loop",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "return",
+    "match",
+    "receive",
+    "after",
+    "select",
+    "spawn",
+    "spawn_link",
+    "true",
+    "false",
+    "nil",
+    "and",
+    "or",
+    "not",
+    "import",
+    "as",
 ];
 
 fn is_name_char(c: char) -> bool {
@@ -66,12 +89,8 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
         }
     }
     // The word before the cursor: a name, or `module.prefix`.
-    let start = before
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| is_name_char(*c) || *c == '.')
-        .last()
-        .map_or(pos, |(i, _)| i);
+    let start =
+        before.char_indices().rev().take_while(|(_, c)| is_name_char(*c) || *c == '.').last().map_or(pos, |(i, _)| i);
     let word = &before[start..];
     if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return (pos, Vec::new());
@@ -116,10 +135,7 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
 }
 
 fn pair(display: &str, replacement: &str) -> Pair {
-    Pair {
-        display: display.to_string(),
-        replacement: replacement.to_string(),
-    }
+    Pair { display: display.to_string(), replacement: replacement.to_string() }
 }
 
 #[cfg(test)]

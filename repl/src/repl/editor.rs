@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::config::{ColorMode, CompletionType, Config};
@@ -113,10 +113,7 @@ pub fn run(color: bool) -> ExitCode {
         show_bracket: Cell::new(true),
     }));
     let line_was_empty = Arc::new(AtomicBool::new(true));
-    editor.bind_sequence(
-        KeyEvent::ctrl('C'),
-        EventHandler::Conditional(Box::new(CtrlC(line_was_empty.clone()))),
-    );
+    editor.bind_sequence(KeyEvent::ctrl('C'), EventHandler::Conditional(Box::new(CtrlC(line_was_empty.clone()))));
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
@@ -126,10 +123,7 @@ pub fn run(color: bool) -> ExitCode {
     println!("Weft {} (:help for help, Ctrl-D to exit)", env!("CARGO_PKG_VERSION"));
     let _ = std::io::stdout().flush();
 
-    let printer = editor
-        .create_external_printer()
-        .ok()
-        .map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>);
+    let printer = editor.create_external_printer().ok().map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>);
     let console = Console::start(printer, color);
     let interrupt = Arc::new(AtomicU32::new(0));
     let handle = session::start(console.clone(), names, interrupt.clone());
@@ -137,11 +131,16 @@ pub fn run(color: bool) -> ExitCode {
         let interrupt = interrupt.clone();
         let waker = handle.waker();
         // Ctrl-C while an entry runs (the terminal is not in raw mode then,
-        // so the key is a SIGINT). Three unanswered presses end the process:
-        // a way out should the VM thread ever stop answering.
+        // so the key is a SIGINT). The VM thread answers within a few
+        // milliseconds; should it ever stop answering, a third press more
+        // than two seconds after the first unanswered one ends the process.
+        let mut first_unanswered = Instant::now();
         let _ = ctrlc::set_handler(move || {
-            if interrupt.fetch_add(1, Ordering::SeqCst) + 1 >= 3 {
-                eprintln!("\nweft: interrupted three times; exiting");
+            let presses = interrupt.fetch_add(1, Ordering::SeqCst) + 1;
+            if presses == 1 {
+                first_unanswered = Instant::now();
+            } else if presses >= 3 && first_unanswered.elapsed() > Duration::from_secs(2) {
+                eprintln!("\nweft: the VM does not answer Ctrl-C; exiting");
                 std::process::exit(130);
             }
             let _ = waker.send(Request::Wake);

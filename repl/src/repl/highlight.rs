@@ -179,17 +179,18 @@ fn unterminated_string(text: &str, token: &Token) -> bool {
 
 /// Is the entry only spaces and comments (nothing to evaluate)?
 pub fn is_blank(text: &str) -> bool {
-    text.trim().is_empty() || scan(text).iter().all(|t| t.class == Class::Comment) && {
-        // Anything outside the comments?
-        let mut rest = String::new();
-        let mut at = 0;
-        for token in scan(text) {
-            rest.push_str(&text[at..token.start]);
-            at = token.end;
+    text.trim().is_empty()
+        || scan(text).iter().all(|t| t.class == Class::Comment) && {
+            // Anything outside the comments?
+            let mut rest = String::new();
+            let mut at = 0;
+            for token in scan(text) {
+                rest.push_str(&text[at..token.start]);
+                at = token.end;
+            }
+            rest.push_str(&text[at..]);
+            rest.trim().is_empty()
         }
-        rest.push_str(&text[at..]);
-        rest.trim().is_empty()
-    }
 }
 
 /// For each bracket token, the index of its partner (None if unmatched).
@@ -296,7 +297,10 @@ mod tests {
                 ("}", Class::Close),
             ]
         );
-        assert_eq!(classes("1.5e-3 0xff nil"), vec![("1.5e-3", Class::Number), ("0xff", Class::Number), ("nil", Class::Constant)]);
+        assert_eq!(
+            classes("1.5e-3 0xff nil"),
+            vec![("1.5e-3", Class::Number), ("0xff", Class::Number), ("nil", Class::Constant)]
+        );
         assert_eq!(classes(":help"), vec![(":help", Class::Command)]);
         assert_eq!(classes("\"open # not a comment"), vec![("\"open # not a comment", Class::String)]);
     }

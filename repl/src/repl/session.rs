@@ -6,10 +6,10 @@
 //!
 //! Entries run in the shell process, a Weft process that receives each
 //! compiled entry as a function, calls it with the session's variables and
-//! sends the result back to the host. A watcher process monitors the shell
-//! so that the host learns why it died if it does (an exit signal from a
-//! linked process, `exit(reason)` in an entry). When the shell dies, a new
-//! one starts; the session's variables live here, so they survive.
+//! hands the result to the host. If the shell dies (a runtime error, an
+//! exit signal from a linked process, `exit(reason)` in an entry, Ctrl-C),
+//! the VM's events say why, and a new shell starts; the session's
+//! variables live here, so they survive.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -28,22 +28,20 @@ use crate::files::{read_source, FileLoader, ReadError};
 /// a few milliseconds of work.
 const CHUNK: u64 = 100_000;
 
-/// The shell process and its watcher, loaded into every VM. The shell
-/// hands each result to the host function `__weft_repl_done`, which prints
-/// the value at once — before other processes run on and print more.
+/// The stack of the VM thread: printing, comparing and compiling deeply
+/// nested values recurse on it (as in `main.rs`, reserved, touched only as
+/// used).
+const VM_STACK: usize = 1 << 30;
+
+/// The shell process, loaded into every VM. It hands each result to the
+/// host function `__weft_repl_done`, which prints the value at once —
+/// before other processes run on and print more.
 const SHELL_CODE: &str = "\
 fn __weft_shell() {
   receive {
     (:weft_repl_eval, entry, bindings) => __weft_repl_done(entry(bindings)),
   }
   __weft_shell()
-}
-
-fn __weft_watch(host, shell) {
-  let watched = monitor(shell)
-  receive {
-    (:down, ^watched, _, reason) => host ! (:weft_repl_down, shell, reason),
-  }
 }
 ";
 
@@ -108,6 +106,7 @@ pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) ->
     let (outbox, replies) = mpsc::channel();
     std::thread::Builder::new()
         .name("weft-vm".into())
+        .stack_size(VM_STACK)
         .spawn(move || {
             let mut session = Session::new(console, inbox, outbox, names, interrupt);
             session.serve();
@@ -145,12 +144,20 @@ enum Failure {
     Reported,
 }
 
+/// How the shell process ended, from the VM's events.
+enum ShellEnd {
+    /// A runtime error (its report is already printed).
+    Crashed,
+    /// Any other reason but `:normal`.
+    Exited(Value),
+}
+
 struct Session {
     vm: Vm,
     console: Console,
-    /// The shell process entries run in, and the process watching it.
+    /// The shell process entries run in, and how it ended if it has.
     shell: Pid,
-    watcher: Option<Pid>,
+    shell_end: Option<ShellEnd>,
     /// The session's variables, and their values in the same order.
     names: Vec<String>,
     values: Vec<Value>,
@@ -183,7 +190,7 @@ impl Session {
         let mut session = Session {
             done,
             shell: vm.host_pid(),
-            watcher: None,
+            shell_end: None,
             vm,
             console,
             names: Vec::new(),
@@ -275,14 +282,11 @@ impl Session {
         true
     }
 
-    /// Starts a new shell process and its watcher.
+    /// Starts a new shell process.
     fn start_shell(&mut self) {
-        let host = Value::Pid(self.vm.host_pid());
+        self.shell_end = None;
         match self.vm.spawn("__weft_shell", vec![]) {
-            Ok(shell) => {
-                self.shell = shell;
-                self.watcher = self.vm.spawn("__weft_watch", vec![host, Value::Pid(shell)]).ok();
-            }
+            Ok(shell) => self.shell = shell,
             Err(error) => self.console.err(format!("weft: cannot start the shell process: {error}\n")),
         }
     }
@@ -311,26 +315,50 @@ impl Session {
         self.console.err(render(&[diagnostic], self.console.color));
     }
 
-    /// Between entries: report crashes of background processes, and start
-    /// a new shell if something killed this one.
-    fn housekeeping(&mut self) {
+    /// Prints crash reports; notes how the shell ended, if it did. Other
+    /// exits are not reported (as `weft run` does not).
+    fn collect_events(&mut self) {
         for event in self.vm.take_events() {
             match event {
-                Event::Crash { pid, error } => self.report_crash(pid, &error),
-            }
-        }
-        while let Some(message) = self.vm.recv() {
-            if let Some((pid, reason)) = shell_down(&message) {
-                if pid == self.shell {
-                    self.console.err(format!("** the shell process {pid} exited: {}\n", reason.inspect()));
-                    self.start_shell();
+                Event::Crash { pid, error } => {
+                    self.report_crash(pid, &error);
+                    if pid == self.shell {
+                        self.shell_end = Some(ShellEnd::Crashed);
+                    }
+                }
+                Event::Exit { pid, reason } => {
+                    if pid == self.shell {
+                        self.shell_end = Some(ShellEnd::Exited(reason));
+                    }
                 }
             }
         }
-        if !self.vm.is_alive(self.shell) && !self.watcher_alive() {
-            self.console.err(format!("** the shell process {} is gone\n", self.shell));
-            self.start_shell();
+    }
+
+    /// If the shell has ended, says why (unless its crash report did) and
+    /// starts a new one. True if it had ended.
+    fn replace_dead_shell(&mut self) -> bool {
+        let shell = self.shell;
+        match self.shell_end.take() {
+            Some(ShellEnd::Crashed) => {}
+            Some(ShellEnd::Exited(reason)) => {
+                self.console.err(format!("** the shell process {shell} exited: {}\n", reason.inspect()))
+            }
+            None if !self.vm.is_alive(shell) => self.console.err(format!("** the shell process {shell} exited\n")),
+            None => return false,
         }
+        self.start_shell();
+        true
+    }
+
+    /// Between entries: report crashes of background processes, and start
+    /// a new shell if something killed this one.
+    fn housekeeping(&mut self) {
+        self.collect_events();
+        // Messages to the host pid: nothing sends them but user code that
+        // got hold of it; drop them.
+        while self.vm.recv().is_some() {}
+        self.replace_dead_shell();
     }
 
     fn next_source_name(&mut self) -> String {
@@ -400,8 +428,7 @@ impl Session {
     /// result. On success the session takes the entry's bindings.
     fn run_entry(&mut self, source: Arc<SourceFile>, show: bool) -> Result<Value, Failure> {
         let environment = self.vm.session_environment();
-        let compiled =
-            weft_compiler::compile_entry(source, "main", &environment, &mut FileLoader, &self.names);
+        let compiled = weft_compiler::compile_entry(source, "main", &environment, &mut FileLoader, &self.names);
         let (modules, names) = match compiled {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
@@ -416,16 +443,18 @@ impl Session {
         if !self.vm.is_alive(self.shell) {
             self.start_shell();
         }
-        let message = Value::tuple(vec![
-            Value::atom("weft_repl_eval"),
-            function,
-            Value::tuple(self.values.clone()),
-        ]);
+        let message = Value::tuple(vec![Value::atom("weft_repl_eval"), function, Value::tuple(self.values.clone())]);
         *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Done { show, result: None };
         self.vm.send(self.shell, message);
         let (value, bindings) = self.wait_for_result()?;
-        self.names = names;
-        self.values = bindings.as_tuple().map(<[Value]>::to_vec).unwrap_or_default();
+        match bindings.as_tuple() {
+            Some(values) if values.len() == names.len() => {
+                self.names = names;
+                self.values = values.to_vec();
+            }
+            // Only a call of `__weft_repl_done` from user code gets here.
+            _ => self.console.err("** the entry's variables were lost; the earlier ones are kept\n"),
+        }
         Ok(value)
     }
 
@@ -441,35 +470,15 @@ impl Session {
                 return Err(Failure::Reported);
             }
             let status = self.vm.run(CHUNK);
-            let mut crashed = false;
-            for event in self.vm.take_events() {
-                match event {
-                    Event::Crash { pid, error } => {
-                        self.report_crash(pid, &error);
-                        crashed |= pid == shell;
-                    }
-                }
-            }
+            self.collect_events();
             let result = self.done.lock().unwrap_or_else(|e| e.into_inner()).result.take();
             if let Some(result) = result {
-                // Anything else (the shell's end, say) is for housekeeping.
+                // If the shell died since (a linked process crashed, say),
+                // housekeeping reports it.
                 return Ok(result);
             }
-            let mut exit_reason = None;
-            while let Some(message) = self.vm.recv() {
-                if let Some((pid, reason)) = shell_down(&message) {
-                    if pid == shell {
-                        exit_reason = Some(reason);
-                    }
-                }
-            }
-            let gone = !self.vm.is_alive(shell) && !self.watcher_alive();
-            if crashed || exit_reason.is_some() || gone {
-                if !crashed {
-                    let reason = exit_reason.map(|r| r.inspect()).unwrap_or_else(|| "unknown".to_string());
-                    self.console.err(format!("** the shell process {shell} exited: {reason}\n"));
-                }
-                self.start_shell();
+            while self.vm.recv().is_some() {}
+            if self.replace_dead_shell() {
                 return Err(Failure::Reported);
             }
             let request = match status {
@@ -483,9 +492,8 @@ impl Session {
                         .find(|(pid, _)| *pid == shell)
                         .map(|(_, wait)| wait)
                         .unwrap_or_else(|| "something".to_string());
-                    self.console.err(format!(
-                        "** deadlock: the entry waits on {waits}, and every process is blocked\n"
-                    ));
+                    self.console
+                        .err(format!("** deadlock: the entry waits on {waits}, and every process is blocked\n"));
                     self.vm.kill(shell);
                     self.start_shell();
                     return Err(Failure::Reported);
@@ -513,7 +521,6 @@ impl Session {
             let name = match info.name {
                 Some(name) => format!(":{name}"),
                 None if info.pid == shell => "(shell)".to_string(),
-                None if self.is_watcher(info.pid) => "(shell watcher)".to_string(),
                 None => String::new(),
             };
             let waiting = if info.status == "runnable" { String::new() } else { info.waiting_on.clone() };
@@ -549,15 +556,6 @@ impl Session {
         }
         out.push_str(&format!("{} processes\n", rows.len() - 1));
         self.console.out(out);
-    }
-
-    fn is_watcher(&self, pid: Pid) -> bool {
-        self.watcher == Some(pid)
-    }
-
-    /// Will the watcher still report the shell's end?
-    fn watcher_alive(&self) -> bool {
-        self.watcher.is_some_and(|w| self.vm.is_alive(w))
     }
 
     fn kill(&mut self, text: &str) -> bool {
@@ -603,8 +601,7 @@ impl Session {
             if let Some((_, text)) = weft_stdlib::MODULES.iter().find(|(m, _)| *m == module) {
                 let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
                 let environment = self.vm.environment();
-                if let Ok(modules) =
-                    weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports)
+                if let Ok(modules) = weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports)
                 {
                     if let Some(text) = weft_compiler::disasm::function_text(&modules, member) {
                         self.console.out(text);
@@ -619,14 +616,6 @@ impl Session {
             self.console.err(format!("weft: no function `{name}` is defined\n"));
         }
         false
-    }
-}
-
-/// `(:weft_repl_down, pid, reason)` from a watcher.
-fn shell_down(message: &Value) -> Option<(Pid, Value)> {
-    match message.as_tuple() {
-        Some([tag, pid, reason]) if tag.as_atom() == Some("weft_repl_down") => Some((pid.as_pid()?, reason.clone())),
-        _ => None,
     }
 }
 

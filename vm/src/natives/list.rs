@@ -158,7 +158,15 @@ fn sum(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let a = int_arg(args, 0, "list.range")?;
     let b = int_arg(args, 1, "list.range")?;
-    ctx.charge(b.saturating_sub(a).clamp(0, i64::MAX) as usize);
+    let length = b.saturating_sub(a).clamp(0, i64::MAX) as usize;
+    ctx.charge(length);
+    let limit = ctx.scheduler.limits.max_heap;
+    if length.saturating_mul(16) > limit {
+        return Err(Trap::Error(
+            crate::atom::Atom::LIMIT,
+            format!("list.range would build a list over the process's limit of {limit} bytes"),
+        ));
+    }
     crate::ops::range(&Value::Int(a), &Value::Int(b)).map_err(|(kind, message)| Trap::Error(kind, message))
 }
 
