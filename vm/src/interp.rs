@@ -494,6 +494,26 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         return SliceEnd::Yielded;
                     }
                     let start = base + b as usize;
+                    // The common case inline: a Weft function, right arity,
+                    // its registers within the frame's stack room.
+                    if let Global::Weft(index) = code.globals[global as usize] {
+                        let callee = &code.protos[index as usize];
+                        let needed = base + callee.registers as usize;
+                        if callee.arity == argc && process.stack.len() >= needed {
+                            for i in 0..argc as usize {
+                                let value = std::mem::take(&mut process.stack[start + i]);
+                                store(&mut process.stack[base + i], value);
+                            }
+                            if let Some(top) = process.frames.last_mut() {
+                                top.proto = index;
+                                top.pc = 0;
+                            }
+                            proto = callee;
+                            instrs = &callee.code;
+                            pc = 0;
+                            continue;
+                        }
+                    }
                     match call_global(code, scheduler, process, global, start, argc, start, pc, true) {
                         Step::Continue => {
                             // A native may charge for work beyond the call.
@@ -615,8 +635,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                 }
                 Instr::ReceiveAccept { cursor } => {
-                    if let Value::Int(p) = reg!(process, base, cursor) {
-                        process.mailbox.remove(p as usize);
+                    match reg!(process, base, cursor) {
+                        // The usual case: the oldest message matched.
+                        Value::Int(0) => drop(process.mailbox.pop_front()),
+                        Value::Int(p) => drop(process.mailbox.remove(p as usize)),
+                        _ => {}
                     }
                 }
                 Instr::ReceiveWait { cursor, offset } => {

@@ -250,6 +250,10 @@ impl<'a> Compiler<'a, '_, '_> {
     /// so `n if n < 0` simply does not match a list.
     fn guard(&mut self, guard: &Expr<'a>) -> Vec<usize> {
         self.span = guard.span;
+        if cannot_fail(guard) {
+            // Nothing in it can raise: no handler needed.
+            return self.condition(guard);
+        }
         let begin = self.emit(Instr::GuardBegin { offset: 0 });
         let falses = self.condition(guard);
         self.span = guard.span;
@@ -394,5 +398,24 @@ impl<'a> Compiler<'a, '_, '_> {
         for at in ends {
             self.patch(at);
         }
+    }
+}
+
+/// Can evaluating this expression never raise a runtime error? (Equality
+/// and truthiness never fail; arithmetic, ordering and calls can.)
+fn cannot_fail(e: &Expr<'_>) -> bool {
+    match e.kind {
+        ExprKind::Name(_)
+        | ExprKind::Nil
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Atom(_) => true,
+        ExprKind::Binary(BinOp::Eq | BinOp::Ne, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+            cannot_fail(a) && cannot_fail(b)
+        }
+        ExprKind::Not(a) => cannot_fail(a),
+        _ => false,
     }
 }

@@ -440,9 +440,8 @@ impl Session {
         self.last_entry = modules.clone();
         let entry = self.vm.load_modules(modules);
         let function = self.vm.entry_function(entry);
-        if !self.vm.is_alive(self.shell) {
-            self.start_shell();
-        }
+        self.collect_events();
+        self.replace_dead_shell();
         let message = Value::tuple(vec![Value::atom("weft_repl_eval"), function, Value::tuple(self.values.clone())]);
         *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Done { show, result: None };
         self.vm.send(self.shell, message);
