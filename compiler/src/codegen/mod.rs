@@ -434,6 +434,11 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     }
                 }
             }
+            Some(Stmt::Assign { name, .. }) => {
+                if let Some(local) = self.local(name) {
+                    self.emit(Instr::Move { dst, src: local.register });
+                }
+            }
             Some(Stmt::Fn(def)) if self.fns.len() == 1 => {
                 let global = self.global(self.qualified(def.name.unwrap_or_default()));
                 self.emit(Instr::FnRef { dst, global });
@@ -700,7 +705,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             .with_label("not a variable, function, module or builtin");
         if let Some(best) = closest(name, &candidates) {
             diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
-        } else if self.fns.len() == 1 && self.fns[0].proto.name != "<main>" {
+        } else if self.fns.len() == 1 && !matches!(self.fns[0].proto.name.as_str(), "<main>" | "<entry>") {
             diagnostic =
                 diagnostic.with_help("a top-level function sees only its parameters, its own locals and globals");
         }
