@@ -54,8 +54,14 @@ impl SourceFile {
         let offset = (offset as usize).min(self.text.len());
         let before = &self.text.as_bytes()[..offset];
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         (line, column)
     }
 }
@@ -174,7 +180,8 @@ fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
         .with_message(&diagnostic.message)
         .with_label(Label::new((name, range(diagnostic.span))).with_message(label));
     for note in &diagnostic.notes {
-        report = report.with_label(Label::new((name, range(note.span))).with_message(&note.message));
+        report =
+            report.with_label(Label::new((name, range(note.span))).with_message(&note.message));
     }
     if let Some(help) = &diagnostic.help {
         report = report.with_help(help);
@@ -185,7 +192,11 @@ fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
         .write((name, Source::from(file.text.as_str())), &mut bytes);
     if written.is_err() {
         let (line, column) = file.line_col(diagnostic.span.start);
-        let _ = writeln!(out, "error: {}\n  at {name}:{line}:{column}", diagnostic.message);
+        let _ = writeln!(
+            out,
+            "error: {}\n  at {name}:{line}:{column}",
+            diagnostic.message
+        );
     } else {
         out.push_str(&String::from_utf8_lossy(&bytes));
     }

@@ -18,7 +18,11 @@ pub fn module_text(modules: &[Module]) -> String {
 }
 
 fn proto_text(module: &Module, proto: &Proto, out: &mut String) {
-    let name = if proto.name.is_empty() { "<fn>" } else { &proto.name };
+    let name = if proto.name.is_empty() {
+        "<fn>"
+    } else {
+        &proto.name
+    };
     let (line, _) = module.source.line_col(proto.span.start);
     let _ = writeln!(
         out,
@@ -31,9 +35,17 @@ fn proto_text(module: &Module, proto: &Proto, out: &mut String) {
     let mut last_line = 0;
     for (pc, instr) in proto.code.iter().enumerate() {
         let (line, _) = module.source.line_col(proto.spans[pc].start);
-        let line_text = if line != last_line { format!("{line:>4}") } else { "   |".to_string() };
+        let line_text = if line != last_line {
+            format!("{line:>4}")
+        } else {
+            "   |".to_string()
+        };
         last_line = line;
-        let _ = writeln!(out, "  {pc:04} {line_text}  {}", instr_text(module, proto, pc, instr));
+        let _ = writeln!(
+            out,
+            "  {pc:04} {line_text}  {}",
+            instr_text(module, proto, pc, instr)
+        );
     }
 }
 
@@ -66,19 +78,40 @@ pub fn instr_text(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> S
     for (name, value) in instr.operands() {
         let shown = match name {
             "offset" => format!("->{:04}", pc as i64 + 1 + value),
-            "global" => module.globals.get(value as usize).cloned().unwrap_or_else(|| value.to_string()),
+            "global" => module
+                .globals
+                .get(value as usize)
+                .cloned()
+                .unwrap_or_else(|| value.to_string()),
             "index" if matches!(instr, Instr::Const { .. }) => proto
                 .constants
                 .get(value as usize)
                 .map(constant_text)
                 .unwrap_or_else(|| value.to_string()),
             "proto" => {
-                let target = module.protos.get(value as usize).map(|p| p.name.as_str()).unwrap_or("");
-                format!("{value}{}", if target.is_empty() { String::new() } else { format!("({target})") })
+                let target = module
+                    .protos
+                    .get(value as usize)
+                    .map(|p| p.name.as_str())
+                    .unwrap_or("");
+                format!(
+                    "{value}{}",
+                    if target.is_empty() {
+                        String::new()
+                    } else {
+                        format!("({target})")
+                    }
+                )
             }
-            "dst" | "src" | "a" | "b" | "base" | "obj" | "key" | "map" | "cond" | "first" | "iter" | "cursor"
-            | "chan" | "value" | "to" | "msg"
-                if !matches!(instr, Instr::Int { .. } | Instr::Bool { .. } | Instr::AddInt { .. } | Instr::JumpIfNotLtInt { .. }) || name != "value" =>
+            "dst" | "src" | "a" | "b" | "base" | "obj" | "key" | "map" | "cond" | "first"
+            | "iter" | "cursor" | "chan" | "value" | "to" | "msg"
+                if !matches!(
+                    instr,
+                    Instr::Int { .. }
+                        | Instr::Bool { .. }
+                        | Instr::AddInt { .. }
+                        | Instr::JumpIfNotLtInt { .. }
+                ) || name != "value" =>
             {
                 format!("r{value}")
             }

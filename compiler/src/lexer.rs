@@ -408,7 +408,11 @@ pub fn lex<'a>(
                             .with_help("close the string with `\"` on the same line; write `\\n` for a newline"),
                     );
                 }
-                let body_end = if terminated { text.len() - 1 } else { text.len() };
+                let body_end = if terminated {
+                    text.len() - 1
+                } else {
+                    text.len()
+                };
                 let body = &text[1..body_end];
                 Tok::Str(unescape(body, span.start + 1, arena, diagnostics))
             }
@@ -561,13 +565,32 @@ mod tests {
     fn newline_only_after_expression_end() {
         assert_eq!(kinds("a +\nb"), ["Ident(\"a\")", "Plus", "Ident(\"b\")"]);
         assert_eq!(kinds("a\nb"), ["Ident(\"a\")", "Newline", "Ident(\"b\")"]);
-        assert_eq!(kinds("f(a,\n b\n)"), ["Ident(\"f\")", "LParen", "Ident(\"a\")", "Comma", "Ident(\"b\")", "RParen"]);
+        assert_eq!(
+            kinds("f(a,\n b\n)"),
+            [
+                "Ident(\"f\")",
+                "LParen",
+                "Ident(\"a\")",
+                "Comma",
+                "Ident(\"b\")",
+                "RParen"
+            ]
+        );
         assert_eq!(kinds("}\nelse"), ["RBrace", "Else"]);
     }
 
     #[test]
     fn numbers_and_atoms() {
-        assert_eq!(kinds("0xff 0b1010 1_000 2.5e3 :ok"), ["Int(255)", "Int(10)", "Int(1000)", "Float(2500.0)", "Atom(\"ok\")"]);
+        assert_eq!(
+            kinds("0xff 0b1010 1_000 2.5e3 :ok"),
+            [
+                "Int(255)",
+                "Int(10)",
+                "Int(1000)",
+                "Float(2500.0)",
+                "Atom(\"ok\")"
+            ]
+        );
         assert_eq!(kinds("0..10"), ["Int(0)", "DotDot", "Int(10)"]);
     }
 

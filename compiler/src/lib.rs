@@ -58,22 +58,30 @@ pub fn compile_entry(
 pub fn needs_more_input(text: &str) -> bool {
     let arena = bumpalo::Bump::new();
     let (_, diagnostics) = parser::parse(text, &arena);
-    diagnostics.iter().any(|d| d.message == "unexpected end of file")
-        || (text.trim_end().ends_with('"') && diagnostics.iter().any(|d| d.message == "unterminated string"))
+    diagnostics
+        .iter()
+        .any(|d| d.message == "unexpected end of file")
+        || (text.trim_end().ends_with('"')
+            && diagnostics
+                .iter()
+                .any(|d| d.message == "unterminated string"))
 }
 
 /// Rejects text that is not a program at all (a NUL byte means binary data).
 fn check_text(source: &SourceFile) -> Option<Diagnostic> {
     let nul = source.text.find('\0')?;
     Some(
-        Diagnostic::error("this file contains a NUL byte: it is not Weft source text", Span::new(nul, nul + 1))
-            .with_help("Weft source files are UTF-8 text"),
+        Diagnostic::error(
+            "this file contains a NUL byte: it is not Weft source text",
+            Span::new(nul, nul + 1),
+        )
+        .with_help("Weft source files are UTF-8 text"),
     )
 }
 
 /// Turns raw bytes into source text, or a diagnostic at the first byte that
 /// is not UTF-8.
-pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diagnostic> {
+pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Box<Diagnostic>> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(error) => {
@@ -82,12 +90,14 @@ pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diag
             // garbage to a terminal could scramble it.
             let valid = String::from_utf8_lossy(&error.as_bytes()[..at]).into_owned();
             let file = SourceFile::new(name, valid);
-            Err(Diagnostic::error(
-                format!("this file is not valid UTF-8 text (bad byte at offset {at})"),
-                Span::new(at, at),
-            )
-            .with_help("Weft source files are UTF-8 text")
-            .in_file(&file))
+            Err(Box::new(
+                Diagnostic::error(
+                    format!("this file is not valid UTF-8 text (bad byte at offset {at})"),
+                    Span::new(at, at),
+                )
+                .with_help("Weft source files are UTF-8 text")
+                .in_file(&file),
+            ))
         }
     }
 }

@@ -13,11 +13,11 @@ lalrpop_mod!(
     grammar
 );
 
-pub(crate) fn alloc<'a, T>(arena: &'a Bump, value: T) -> &'a T {
+pub(crate) fn alloc<T>(arena: &Bump, value: T) -> &T {
     arena.alloc(value)
 }
 
-pub(crate) fn slice<'a, T>(arena: &'a Bump, items: Vec<T>) -> &'a [T] {
+pub(crate) fn slice<T>(arena: &Bump, items: Vec<T>) -> &[T] {
     arena.alloc_slice_fill_iter(items)
 }
 
@@ -41,7 +41,11 @@ pub fn parse<'a>(source: &'a str, arena: &'a Bump) -> (Program<'a>, Vec<Diagnost
     let tokens = lexer::lex(source, arena, &mut diagnostics);
     let end = source.len();
     let mut recovered: Vec<ErrorRecovery<usize, Tok<'a>, ()>> = Vec::new();
-    let result = grammar::ProgramParser::new().parse(arena, &mut recovered, tokens.into_iter().map(Ok::<_, ()>));
+    let result = grammar::ProgramParser::new().parse(
+        arena,
+        &mut recovered,
+        tokens.into_iter().map(Ok::<_, ()>),
+    );
     for recovery in recovered {
         diagnostics.push(syntax_error(recovery.error, end));
     }
@@ -90,12 +94,14 @@ fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, end: usize) -> Diagnostic
             expected,
         } => {
             let label = expected_list(&expected);
-            let mut diagnostic = Diagnostic::error(format!("unexpected {}", tok.describe()), Span::new(l, r));
+            let mut diagnostic =
+                Diagnostic::error(format!("unexpected {}", tok.describe()), Span::new(l, r));
             if !label.is_empty() {
                 diagnostic = diagnostic.with_label(label);
             }
             if tok == Tok::Newline && expected.iter().any(|e| e == "\"{\"") {
-                diagnostic = diagnostic.with_help("a block's `{` must be on the same line as what it belongs to");
+                diagnostic = diagnostic
+                    .with_help("a block's `{` must be on the same line as what it belongs to");
             } else if expected.iter().any(|e| e == "\"NL\"") && !matches!(tok, Tok::Newline) {
                 diagnostic = diagnostic.with_help("put `;` or a line break between two statements");
             }
@@ -104,8 +110,10 @@ fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, end: usize) -> Diagnostic
         ParseError::UnrecognizedEof { location, expected } => {
             let label = expected_list(&expected);
             let at = location.min(end);
-            let mut diagnostic =
-                Diagnostic::error("unexpected end of file", Span::new(at.saturating_sub(1), at));
+            let mut diagnostic = Diagnostic::error(
+                "unexpected end of file",
+                Span::new(at.saturating_sub(1), at),
+            );
             if !label.is_empty() {
                 diagnostic = diagnostic.with_label(label);
             }

@@ -15,11 +15,71 @@ const VALID: &[&str] = &[
 ];
 
 const TOKENS: &[&str] = &[
-    "fn", "let", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "match",
-    "receive", "after", "select", "spawn", "spawn_link", "true", "false", "nil", "and", "or", "not",
-    "import", "as", "(", ")", "[", "]", "{", "}", "%{", ",", ";", "\n", ".", "..", "=>", "^", "=",
-    "+=", "+", "-", "*", "/", "%", "++", "==", "!=", "<", "<=", ">", ">=", "!", "<-", "x", "f", "_",
-    ":ok", "1", "2.5", "\"s\"", "\"\\u{1F600}\"", "0xff", "#c\n",
+    "fn",
+    "let",
+    "if",
+    "else",
+    "while",
+    "loop",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "return",
+    "match",
+    "receive",
+    "after",
+    "select",
+    "spawn",
+    "spawn_link",
+    "true",
+    "false",
+    "nil",
+    "and",
+    "or",
+    "not",
+    "import",
+    "as",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "%{",
+    ",",
+    ";",
+    "\n",
+    ".",
+    "..",
+    "=>",
+    "^",
+    "=",
+    "+=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "++",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "!",
+    "<-",
+    "x",
+    "f",
+    "_",
+    ":ok",
+    "1",
+    "2.5",
+    "\"s\"",
+    "\"\\u{1F600}\"",
+    "0xff",
+    "#c\n",
 ];
 
 fn environment() -> Environment {
@@ -27,7 +87,12 @@ fn environment() -> Environment {
 }
 
 fn compile_text(text: &str) {
-    let _ = compile(SourceFile::new("fuzz.weft", text), "main", &environment(), &mut NoImports);
+    let _ = compile(
+        SourceFile::new("fuzz.weft", text),
+        "main",
+        &environment(),
+        &mut NoImports,
+    );
 }
 
 proptest! {
@@ -72,7 +137,12 @@ proptest! {
 #[test]
 fn valid_programs_compile() {
     for program in VALID {
-        let result = compile(SourceFile::new("valid.weft", *program), "main", &environment(), &mut NoImports);
+        let result = compile(
+            SourceFile::new("valid.weft", *program),
+            "main",
+            &environment(),
+            &mut NoImports,
+        );
         assert!(result.is_ok(), "{program}\n{:?}", result.err());
     }
 }

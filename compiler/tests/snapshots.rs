@@ -8,7 +8,12 @@ fn environment() -> Environment {
 }
 
 fn diagnostics(name: &str, text: &str) -> String {
-    match compile(SourceFile::new(name, text), "main", &environment(), &mut NoImports) {
+    match compile(
+        SourceFile::new(name, text),
+        "main",
+        &environment(),
+        &mut NoImports,
+    ) {
         Ok(_) => "compiled without errors".to_string(),
         Err(diagnostics) => render(&diagnostics, false),
     }
@@ -16,7 +21,10 @@ fn diagnostics(name: &str, text: &str) -> String {
 
 #[test]
 fn unknown_name_with_hint() {
-    insta::assert_snapshot!(diagnostics("hint.weft", "let count = 1\nprint(cuont + 1)\n"));
+    insta::assert_snapshot!(diagnostics(
+        "hint.weft",
+        "let count = 1\nprint(cuont + 1)\n"
+    ));
 }
 
 #[test]
@@ -29,7 +37,10 @@ fn several_syntax_errors_in_one_file() {
 
 #[test]
 fn lexical_errors() {
-    insta::assert_snapshot!(diagnostics("lex.weft", "let s = \"bad \\q escape\"\nlet t = \"open\nlet n = 99999999999999999999\n"));
+    insta::assert_snapshot!(diagnostics(
+        "lex.weft",
+        "let s = \"bad \\q escape\"\nlet t = \"open\nlet n = 99999999999999999999\n"
+    ));
 }
 
 #[test]
@@ -47,16 +58,27 @@ fn assignment_errors() {
 
 #[test]
 fn disassembly() {
-    let source = "fn fib(n) {\n  if n < 2 { n } else { fib(n - 1) + fib(n - 2) }\n}\nprint(fib(10))\n";
-    let modules = compile(SourceFile::new("fib.weft", source), "main", &environment(), &mut NoImports)
-        .expect("fib compiles");
+    let source =
+        "fn fib(n) {\n  if n < 2 { n } else { fib(n - 1) + fib(n - 2) }\n}\nprint(fib(10))\n";
+    let modules = compile(
+        SourceFile::new("fib.weft", source),
+        "main",
+        &environment(),
+        &mut NoImports,
+    )
+    .expect("fib compiles");
     insta::assert_snapshot!(disasm::module_text(&modules));
 }
 
 #[test]
 fn disassembly_of_receive_and_closures() {
     let source = "fn serve(state) {\n  receive {\n    (:add, n) if n > 0 => serve(state + n),\n    (:get, from) => { from ! state; serve(state) },\n    after 100 => state,\n  }\n}\nlet k = 2\nlet f = fn(x) { x * k }\nprint(f(serve(0)))\n";
-    let modules = compile(SourceFile::new("serve.weft", source), "main", &environment(), &mut NoImports)
-        .expect("serve compiles");
+    let modules = compile(
+        SourceFile::new("serve.weft", source),
+        "main",
+        &environment(),
+        &mut NoImports,
+    )
+    .expect("serve compiles");
     insta::assert_snapshot!(disasm::module_text(&modules));
 }

@@ -10,11 +10,12 @@ pub enum ReadError {
     /// The OS refused (exit 66).
     Io(String),
     /// The bytes are not UTF-8 text (exit 65).
-    NotText(Diagnostic),
+    NotText(Box<Diagnostic>),
 }
 
 pub fn read_source(path: &str) -> Result<Arc<SourceFile>, ReadError> {
-    let bytes = std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {path}: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {path}: {e}")))?;
     decode_source(path, bytes).map_err(ReadError::NotText)
 }
 

@@ -35,7 +35,9 @@ fn usage_error(message: &str) -> ExitCode {
 const STACK_SIZE: usize = 1 << 30;
 
 fn main() -> ExitCode {
-    let worker = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(command);
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(command);
     match worker.map(|thread| thread.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -76,7 +78,9 @@ fn command() -> ExitCode {
                         rest = &rest[1..];
                         break;
                     }
-                    other if other.starts_with('-') => return usage_error(&format!("unknown option {other}")),
+                    other if other.starts_with('-') => {
+                        return usage_error(&format!("unknown option {other}"))
+                    }
                     _ => break,
                 }
                 rest = &rest[1..];

@@ -34,7 +34,7 @@ fn load(path: &str) -> Result<Arc<weft_compiler::SourceFile>, ExitCode> {
             Err(ExitCode::from(EXIT_NO_INPUT))
         }
         Err(ReadError::NotText(diagnostic)) => {
-            report(&[diagnostic]);
+            report(&[*diagnostic]);
             Err(ExitCode::from(EXIT_COMPILE))
         }
     }
@@ -81,7 +81,10 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         Ok(source) => source,
         Err(code) => return code,
     };
-    let stdout = Arc::new(Mutex::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())));
+    let stdout = Arc::new(Mutex::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    )));
     let sink = stdout.clone();
     let mut vm = Vm::builder()
         .allow_io(true)

@@ -38,7 +38,11 @@ fn parse(text: &str) -> Expectations {
     for line in text.lines() {
         // The directive starts at the last `# expect`/`# args`/`# command`
         // of the line, so a `#` inside a string literal is not mistaken for it.
-        let Some(at) = ["# expect", "# args:", "# command:"].iter().filter_map(|k| line.rfind(k)).max() else {
+        let Some(at) = ["# expect", "# args:", "# command:"]
+            .iter()
+            .filter_map(|k| line.rfind(k))
+            .max()
+        else {
             continue;
         };
         let comment = &line[at + 2..];
@@ -60,7 +64,9 @@ fn parse(text: &str) -> Expectations {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -84,8 +90,13 @@ fn run_one(root: &Path, path: &Path) -> Result<(), String> {
         command.arg(sub);
     }
     command.arg(relative).args(&expect.args);
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| format!("cannot start weft: {e}"))?;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start weft: {e}"))?;
     let started = Instant::now();
     let limit = Duration::from_secs(120);
     // Read output on threads so a chatty test can't fill a pipe and stall.
@@ -145,7 +156,10 @@ fn run_one(root: &Path, path: &Path) -> Result<(), String> {
 
 #[test]
 fn golden_scripts() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
     let mut files = Vec::new();
     collect(&root.join("tests"), &mut files);
     files.sort();
@@ -155,14 +169,25 @@ fn golden_scripts() {
     assert!(!files.is_empty(), "no .weft tests found under tests/");
     let queue = Mutex::new(files.clone());
     let failures = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let Some(path) = queue.lock().unwrap().pop() else { break };
+                let Some(path) = queue.lock().unwrap().pop() else {
+                    break;
+                };
                 if let Err(problem) = run_one(&root, &path) {
-                    let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
-                    failures.lock().unwrap().push(format!("=== {name}\n{problem}"));
+                    let name = path
+                        .strip_prefix(&root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
+                    failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("=== {name}\n{problem}"));
                 }
             });
         }
@@ -172,6 +197,15 @@ fn golden_scripts() {
     for failure in &failures {
         eprintln!("{failure}\n");
     }
-    eprintln!("golden: {} passed, {} failed", files.len() - failures.len(), failures.len());
-    assert!(failures.is_empty(), "{} of {} golden tests failed", failures.len(), files.len());
+    eprintln!(
+        "golden: {} passed, {} failed",
+        files.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden tests failed",
+        failures.len(),
+        files.len()
+    );
 }

@@ -42,7 +42,11 @@ fn repl_in(input: &str, dir: &std::path::Path) -> Run {
 /// Asserts a clean run and returns its output lines.
 fn ok_lines(input: &str) -> Vec<String> {
     let run = repl(input);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     assert_eq!(run.stderr, "", "no errors expected");
     run.stdout.lines().map(str::to_string).collect()
 }
@@ -50,13 +54,26 @@ fn ok_lines(input: &str) -> Vec<String> {
 #[test]
 fn values_print_in_inspect_form() {
     let lines = ok_lines("1 + 2\n\"hi\"\n[1, (2, :a), %{\"k\" => 1.5}]\n:ok\nnil\n(1,)\n");
-    assert_eq!(lines, ["3", "\"hi\"", "[1, (2, :a), %{\"k\" => 1.5}]", ":ok", "nil", "(1,)"]);
+    assert_eq!(
+        lines,
+        [
+            "3",
+            "\"hi\"",
+            "[1, (2, :a), %{\"k\" => 1.5}]",
+            ":ok",
+            "nil",
+            "(1,)"
+        ]
+    );
 }
 
 #[test]
 fn no_prompt_or_banner_and_empty_input_is_fine() {
     let run = repl("");
-    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
     let lines = ok_lines("\n   \n# only a comment\n7\n");
     assert_eq!(lines, ["7"]);
 }
@@ -66,7 +83,10 @@ fn let_and_fn_persist_across_entries() {
     let lines =
         ok_lines("let x = 20\nfn double(n) { n * 2 }\ndouble(x) + 2\nlet (a, b) = (x, :b)\n(a, b)\nx = x + 1\nx\n");
     // A destructuring `let` shows nil; an assignment shows the new value.
-    assert_eq!(lines, ["20", "<fn double/1>", "42", "nil", "(20, :b)", "21", "21"]);
+    assert_eq!(
+        lines,
+        ["20", "<fn double/1>", "42", "nil", "(20, :b)", "21", "21"]
+    );
 }
 
 #[test]
@@ -92,7 +112,10 @@ classify(-3)
 1 +
   2
 ";
-    assert_eq!(ok_lines(input), ["<fn classify/1>", ":negative", "[1, 2, 3]", "3"]);
+    assert_eq!(
+        ok_lines(input),
+        ["<fn classify/1>", ":negative", "[1, 2, 3]", "3"]
+    );
 }
 
 #[test]
@@ -100,7 +123,11 @@ fn a_compile_error_does_not_end_the_session() {
     let run = repl("let x = 5\nlet y = x + nope\nx + 1\n1 +* 2\nx\n");
     assert_eq!(run.stdout, "5\n6\n5\n");
     assert!(run.stderr.contains("unknown name `nope`"), "{}", run.stderr);
-    assert!(run.stderr.contains("<repl:2>"), "errors point at the entry: {}", run.stderr);
+    assert!(
+        run.stderr.contains("<repl:2>"),
+        "errors point at the entry: {}",
+        run.stderr
+    );
     assert_eq!(run.code, 70);
 }
 
@@ -108,9 +135,17 @@ fn a_compile_error_does_not_end_the_session() {
 fn a_runtime_error_keeps_earlier_bindings() {
     let run = repl("let x = 5\nlet y = 1 / 0\nx\nlet x = [x, 6]\nx[9]\nx\n");
     assert_eq!(run.stdout, "5\n5\n[5, 6]\n[5, 6]\n");
-    assert!(run.stderr.contains(":badarith: division by zero"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(":badarith: division by zero"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains(":badarg"), "{}", run.stderr);
-    assert!(!run.stderr.contains("__weft"), "the shell's own frames are hidden: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("__weft"),
+        "the shell's own frames are hidden: {}",
+        run.stderr
+    );
     assert_eq!(run.code, 70);
 }
 
@@ -132,7 +167,10 @@ flush()
 flush()
 ";
     let lines = ok_lines(input);
-    assert_eq!(lines[2..], ["Shell got (:hi, 1)", "Shell got :there", ":ok", ":ok"]);
+    assert_eq!(
+        lines[2..],
+        ["Shell got (:hi, 1)", "Shell got :there", ":ok", ":ok"]
+    );
 }
 
 #[test]
@@ -228,7 +266,10 @@ x
 ";
     let run = repl(input);
     let out = &run.stdout;
-    assert!(out.contains("PID") && out.contains("REDUCTIONS") && out.contains("MAILBOX"), "{out}");
+    assert!(
+        out.contains("PID") && out.contains("REDUCTIONS") && out.contains("MAILBOX"),
+        "{out}"
+    );
     assert!(out.contains("(shell)"), "{out}");
     assert!(out.contains("42\ntime: "), "{out}");
     assert!(out.contains("reductions: "), "{out}");
@@ -239,7 +280,11 @@ x
     assert!(out.contains("the session is reset"), "{out}");
     // A variable holding a pid names a process; other words are errors.
     assert!(out.contains("killed <0.2>"), "{out}");
-    assert!(run.stderr.contains("`nonsense` is not a pid"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`nonsense` is not a pid"),
+        "{}",
+        run.stderr
+    );
     // After :reset, `x` is unknown.
     assert!(run.stderr.contains("unknown name `x`"), "{}", run.stderr);
     assert_eq!(run.code, 70);
@@ -262,9 +307,16 @@ alive(p)
 fn load_a_file_into_the_session() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("repl_pipe_load");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lib.weft"), "fn square(x) { x * x }\nlet base = 7\nprint(\"loading\")\n").unwrap();
+    std::fs::write(
+        dir.join("lib.weft"),
+        "fn square(x) { x * x }\nlet base = 7\nprint(\"loading\")\n",
+    )
+    .unwrap();
     let run = repl_in(":load lib.weft\nsquare(base)\n:load missing.weft\n", &dir);
-    assert_eq!(run.stdout, "loading\nloaded lib.weft; functions: square; variables: base\n49\n");
+    assert_eq!(
+        run.stdout,
+        "loading\nloaded lib.weft; functions: square; variables: base\n49\n"
+    );
     assert!(run.stderr.contains("missing.weft"), "{}", run.stderr);
     assert_eq!(run.code, 70);
 }

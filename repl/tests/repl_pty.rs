@@ -17,7 +17,9 @@ use rexpect::session::{spawn_with_options, PtySession};
 const TIMEOUT_MS: u64 = 10_000;
 
 fn home(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("repl_pty").join(test);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("repl_pty")
+        .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the test's HOME");
     dir
@@ -26,8 +28,14 @@ fn home(test: &str) -> PathBuf {
 fn start(test: &str) -> (PtySession, PathBuf) {
     let home = home(test);
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    command.env("HOME", &home).env("NO_COLOR", "1").env("TERM", "xterm").current_dir(&home);
-    let options = Options::new().timeout_ms(Some(TIMEOUT_MS)).strip_ansi_escape_codes(true);
+    command
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .current_dir(&home);
+    let options = Options::new()
+        .timeout_ms(Some(TIMEOUT_MS))
+        .strip_ansi_escape_codes(true);
     let session = spawn_with_options(command, options).expect("start weft in a pty");
     (session, home)
 }
@@ -106,7 +114,8 @@ fn lines_typed_ahead_are_kept() {
     expect(&mut p, "weft> ");
     // Three entries in one write: the second and third arrive while the
     // first is being evaluated.
-    p.send("sleep(100); \"one\" ++ \"-ok\"\r\"two\" ++ \"-ok\"\r\"three\" ++ \"-ok\"\r").unwrap();
+    p.send("sleep(100); \"one\" ++ \"-ok\"\r\"two\" ++ \"-ok\"\r\"three\" ++ \"-ok\"\r")
+        .unwrap();
     p.flush().unwrap();
     expect(&mut p, "\"one-ok\"");
     expect(&mut p, "\"two-ok\"");
@@ -192,7 +201,10 @@ fn ctrl_c_breaks_out_of_an_infinite_loop() {
 fn background_process_output_appears_at_the_prompt() {
     let (mut p, _) = start("background");
     expect(&mut p, "weft> ");
-    enter(&mut p, "spawn { for i in 0..3 { sleep(100); print(\"tick\", i) } }");
+    enter(
+        &mut p,
+        "spawn { for i in 0..3 { sleep(100); print(\"tick\", i) } }",
+    );
     expect(&mut p, "<0.");
     expect(&mut p, "tick 0");
     expect(&mut p, "tick 1");
@@ -218,12 +230,21 @@ fn ctrl_d_exits_and_history_is_saved() {
     p.send_control('d').unwrap();
     assert_eq!(exit_code(&mut p), 0);
     let history = std::fs::read_to_string(home.join(".weft_history")).expect("history file");
-    assert!(history.contains("let remembered = 99"), "history: {history:?}");
+    assert!(
+        history.contains("let remembered = 99"),
+        "history: {history:?}"
+    );
 
     // The next session finds it: Up recalls the entry.
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    command.env("HOME", &home).env("NO_COLOR", "1").env("TERM", "xterm").current_dir(&home);
-    let options = Options::new().timeout_ms(Some(TIMEOUT_MS)).strip_ansi_escape_codes(true);
+    command
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .current_dir(&home);
+    let options = Options::new()
+        .timeout_ms(Some(TIMEOUT_MS))
+        .strip_ansi_escape_codes(true);
     let mut p = spawn_with_options(command, options).expect("start weft in a pty");
     expect(&mut p, "weft> ");
     p.send("\x1b[A").unwrap();

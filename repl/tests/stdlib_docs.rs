@@ -48,7 +48,10 @@ fn examples(text: &str) -> Vec<Example> {
             }
         }
     }
-    assert!(current.is_none(), "docs/STDLIB.md: a ```weft block is never closed");
+    assert!(
+        current.is_none(),
+        "docs/STDLIB.md: a ```weft block is never closed"
+    );
     found
 }
 
@@ -98,31 +101,87 @@ fn run(example: &Example, index: usize) -> Result<(), String> {
 /// LANGUAGE.md §9's module table, less `chan` and `process` (documented with
 /// processes and channels).
 const FUNCTIONS: &[&str] = &[
-    "list.map", "list.filter", "list.fold", "list.reverse", "list.sort", "list.sum", "list.range",
-    "list.zip", "list.contains?", "list.push", "list.first", "list.last", "list.take", "list.drop",
-    "list.enumerate", "string.split", "string.join", "string.trim", "string.upper", "string.lower",
-    "string.contains?", "string.starts_with?", "string.ends_with?", "string.replace", "string.chars",
-    "string.slice", "map.get", "map.put", "map.remove", "map.has?", "map.keys", "map.values",
-    "map.to_list", "map.from_list", "map.merge", "math.sqrt", "math.pow", "math.floor", "math.ceil",
-    "math.abs", "math.min", "math.max", "math.sin", "math.cos", "math.pi", "time.now", "random.seed",
-    "random.int", "random.float", "io.open", "io.write", "io.read_line", "io.close", "io.read_file",
-    "io.write_file", "io.lines",
+    "list.map",
+    "list.filter",
+    "list.fold",
+    "list.reverse",
+    "list.sort",
+    "list.sum",
+    "list.range",
+    "list.zip",
+    "list.contains?",
+    "list.push",
+    "list.first",
+    "list.last",
+    "list.take",
+    "list.drop",
+    "list.enumerate",
+    "string.split",
+    "string.join",
+    "string.trim",
+    "string.upper",
+    "string.lower",
+    "string.contains?",
+    "string.starts_with?",
+    "string.ends_with?",
+    "string.replace",
+    "string.chars",
+    "string.slice",
+    "map.get",
+    "map.put",
+    "map.remove",
+    "map.has?",
+    "map.keys",
+    "map.values",
+    "map.to_list",
+    "map.from_list",
+    "map.merge",
+    "math.sqrt",
+    "math.pow",
+    "math.floor",
+    "math.ceil",
+    "math.abs",
+    "math.min",
+    "math.max",
+    "math.sin",
+    "math.cos",
+    "math.pi",
+    "time.now",
+    "random.seed",
+    "random.int",
+    "random.float",
+    "io.open",
+    "io.write",
+    "io.read_line",
+    "io.close",
+    "io.read_file",
+    "io.write_file",
+    "io.lines",
 ];
 
 #[test]
 fn stdlib_doc_examples() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
     let path = root.join("docs/STDLIB.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let examples = examples(&text);
-    assert!(!examples.is_empty(), "docs/STDLIB.md has no ```weft examples");
+    assert!(
+        !examples.is_empty(),
+        "docs/STDLIB.md has no ```weft examples"
+    );
 
     let missing: Vec<&str> = FUNCTIONS
         .iter()
         .copied()
         .filter(|f| !examples.iter().any(|e| e.code.contains(&format!("{f}("))))
         .collect();
-    assert!(missing.is_empty(), "docs/STDLIB.md has no example calling {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/STDLIB.md has no example calling {missing:?}"
+    );
 
     let mut failures = Vec::new();
     for (index, example) in examples.iter().enumerate() {
@@ -133,6 +192,15 @@ fn stdlib_doc_examples() {
     for failure in &failures {
         eprintln!("{failure}\n");
     }
-    eprintln!("stdlib docs: {} passed, {} failed", examples.len() - failures.len(), failures.len());
-    assert!(failures.is_empty(), "{} of {} examples in docs/STDLIB.md failed", failures.len(), examples.len());
+    eprintln!(
+        "stdlib docs: {} passed, {} failed",
+        examples.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} examples in docs/STDLIB.md failed",
+        failures.len(),
+        examples.len()
+    );
 }

@@ -64,7 +64,12 @@ fn table() -> &'static RwLock<Table> {
 impl Atom {
     /// The atom for `name`, interning it on first use.
     pub fn new(name: &str) -> Atom {
-        if let Some(&n) = table().read().unwrap_or_else(|e| e.into_inner()).index.get(name) {
+        if let Some(&n) = table()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .index
+            .get(name)
+        {
             return Atom(n);
         }
         let mut table = table().write().unwrap_or_else(|e| e.into_inner());

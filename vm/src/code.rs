@@ -27,7 +27,6 @@ pub type HostFn = dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync;
 pub(crate) struct LoadedProto {
     pub name: Arc<str>,
     pub arity: u8,
-    pub captures: u8,
     pub self_slot: bool,
     pub registers: u8,
     pub code: Box<[Instr]>,
@@ -43,7 +42,10 @@ pub(crate) enum Global {
     Undefined,
     Weft(u32),
     Native(Native),
-    Host { function: Arc<HostFn>, arity: Option<u8> },
+    Host {
+        function: Arc<HostFn>,
+        arity: Option<u8>,
+    },
 }
 
 #[derive(Default)]
@@ -121,7 +123,6 @@ impl Code {
                 self.protos.push(LoadedProto {
                     name,
                     arity: proto.arity,
-                    captures: proto.captures,
                     self_slot: proto.self_slot,
                     registers: proto.registers,
                     code,
@@ -132,7 +133,10 @@ impl Code {
                 });
             }
             for (name, index) in &module.functions {
-                self.define(&format!("{}.{name}", module.name), Global::Weft(offset + index));
+                self.define(
+                    &format!("{}.{name}", module.name),
+                    Global::Weft(offset + index),
+                );
             }
             entry = offset;
         }

@@ -203,14 +203,16 @@ impl Vm {
     pub fn load(&mut self, name: &str, source: &str) -> Result<(), Error> {
         let file = SourceFile::new(name, source);
         let environment = self.session_environment();
-        let modules = weft_compiler::compile(file, "main", &environment, &mut NoLoader).map_err(Error::Compile)?;
-        let has_statements = modules.last().is_some_and(|m| {
-            m.protos.first().is_some_and(|p| p.code.len() > 2)
-        });
+        let modules = weft_compiler::compile(file, "main", &environment, &mut NoLoader)
+            .map_err(Error::Compile)?;
+        let has_statements = modules
+            .last()
+            .is_some_and(|m| m.protos.first().is_some_and(|p| p.code.len() > 2));
         let entry = self.load_modules(modules);
         if has_statements {
             let registers = self.code.protos[entry.0 as usize].registers as usize;
-            self.scheduler.start_process(entry.0, vec![Value::Nil; 1 + registers]);
+            self.scheduler
+                .start_process(entry.0, vec![Value::Nil; 1 + registers]);
         }
         Ok(())
     }
@@ -234,7 +236,8 @@ impl Vm {
             .global_index
             .iter()
             .filter(|(name, slot)| {
-                name.starts_with("main.") && !matches!(self.code.globals[**slot as usize], Global::Undefined)
+                name.starts_with("main.")
+                    && !matches!(self.code.globals[**slot as usize], Global::Undefined)
             })
             .map(|(name, _)| name["main.".len()..].to_string())
             .collect();
@@ -307,7 +310,11 @@ impl Vm {
     }
 
     fn function(&self, name: &str) -> Result<Value, Error> {
-        let qualified = if name.contains('.') { name.to_string() } else { format!("main.{name}") };
+        let qualified = if name.contains('.') {
+            name.to_string()
+        } else {
+            format!("main.{name}")
+        };
         for candidate in [qualified.as_str(), name] {
             if let Some(&slot) = self.code.global_index.get(candidate) {
                 if !matches!(self.code.globals[slot as usize], Global::Undefined) {
@@ -354,12 +361,22 @@ impl Vm {
             match self.run(100_000) {
                 RunStatus::BudgetSpent => {}
                 RunStatus::Waiting { next_timer } => {
-                    if !self.scheduler.watched.get(&pid).is_some_and(|o| o.is_some()) {
+                    if !self
+                        .scheduler
+                        .watched
+                        .get(&pid)
+                        .is_some_and(|o| o.is_some())
+                    {
                         std::thread::sleep(next_timer.min(Duration::from_millis(50)));
                     }
                 }
                 RunStatus::Idle => {
-                    if !self.scheduler.watched.get(&pid).is_some_and(|o| o.is_some()) {
+                    if !self
+                        .scheduler
+                        .watched
+                        .get(&pid)
+                        .is_some_and(|o| o.is_some())
+                    {
                         self.scheduler.watched.remove(&pid);
                         return Err(Error::Deadlock);
                     }
@@ -442,7 +459,10 @@ impl Vm {
 
     /// The live process shown as `<0.N>`, if any.
     pub fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
-        self.scheduler.pids().into_iter().find(|p| p.serial() == serial)
+        self.scheduler
+            .pids()
+            .into_iter()
+            .find(|p| p.serial() == serial)
     }
 
     /// Is the process alive?
@@ -480,7 +500,8 @@ impl Vm {
     /// ```
     pub fn kill(&mut self, pid: Pid) {
         let host = self.scheduler.host_pid;
-        self.scheduler.signal(pid, host, Value::Atom(Atom::KILL), true, false);
+        self.scheduler
+            .signal(pid, host, Value::Atom(Atom::KILL), true, false);
     }
 
     /// Every live process, by pid.

@@ -77,7 +77,12 @@ macro_rules! set {
 }
 
 /// Runs `process` until it blocks, ends, or spends `budget` reductions.
-pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process, budget: u32) -> SliceEnd {
+pub(crate) fn run(
+    code: &Code,
+    scheduler: &mut Scheduler,
+    process: &mut Process,
+    budget: u32,
+) -> SliceEnd {
     let mut reductions: i64 = budget as i64;
     let spent = |left: i64| (budget as i64 - left).max(0) as u64;
     loop {
@@ -90,7 +95,10 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
         let mut pc = frame.pc as usize;
         let flow: Flow = loop {
             let Some(&instr) = instrs.get(pc) else {
-                break Flow::Error(Atom::BADARG, "execution ran off the end of a function".to_string());
+                break Flow::Error(
+                    Atom::BADARG,
+                    "execution ran off the end of a function".to_string(),
+                );
             };
             pc += 1;
             match instr {
@@ -116,11 +124,15 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                 } => {
                     let target = &code.protos[index as usize];
                     let start = base + first as usize;
-                    let captures: Box<[Value]> = process.stack[start..start + count as usize].to_vec().into();
+                    let captures: Box<[Value]> =
+                        process.stack[start..start + count as usize].to_vec().into();
                     reg!(process, base, dst) = Value::Fn(Arc::new(Function {
                         name: target.name.clone(),
                         arity: Some(target.arity),
-                        kind: FnKind::Weft { proto: index, captures },
+                        kind: FnKind::Weft {
+                            proto: index,
+                            captures,
+                        },
                     }));
                 }
                 Instr::FnRef { dst, global } => {
@@ -145,10 +157,14 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     set!(process, base, dst, Value::map(map));
                 }
                 Instr::Range { dst, a, b } => {
-                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                    if let (Value::Int(x), Value::Int(y)) =
+                        (&reg!(process, base, a), &reg!(process, base, b))
+                    {
                         let length = y.saturating_sub(*x).max(0) as u64;
                         reductions -= (length / 64) as i64;
-                        if length.saturating_mul(VALUE_SIZE as u64) > scheduler.limits.max_heap as u64 {
+                        if length.saturating_mul(VALUE_SIZE as u64)
+                            > scheduler.limits.max_heap as u64
+                        {
                             let limit = scheduler.limits.max_heap;
                             break fail(process, pc, Atom::LIMIT, format!("the range would build a list over the process's limit of {limit} bytes"));
                         }
@@ -159,7 +175,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                 }
                 Instr::Add { dst, a, b } => {
-                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                    if let (Value::Int(x), Value::Int(y)) =
+                        (&reg!(process, base, a), &reg!(process, base, b))
+                    {
                         if let Some(v) = x.checked_add(*y) {
                             set!(process, base, dst, Value::Int(v));
                             continue;
@@ -178,15 +196,18 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     match result {
                         Some(v) => set!(process, base, dst, v),
                         None => {
-                            let (kind, message) = ops::add(&reg!(process, base, a), &Value::Int(value as i64))
-                                .err()
-                                .unwrap_or((Atom::OVERFLOW, "integer overflow".to_string()));
+                            let (kind, message) =
+                                ops::add(&reg!(process, base, a), &Value::Int(value as i64))
+                                    .err()
+                                    .unwrap_or((Atom::OVERFLOW, "integer overflow".to_string()));
                             break fail(process, pc, kind, message);
                         }
                     }
                 }
                 Instr::Sub { dst, a, b } => {
-                    if let (Value::Int(x), Value::Int(y)) = (&reg!(process, base, a), &reg!(process, base, b)) {
+                    if let (Value::Int(x), Value::Int(y)) =
+                        (&reg!(process, base, a), &reg!(process, base, b))
+                    {
                         if let Some(v) = x.checked_sub(*y) {
                             set!(process, base, dst, Value::Int(v));
                             continue;
@@ -229,8 +250,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                             // and stop a value from outgrowing a heap limit.
                             let size = crate::natives::work(&v);
                             reductions -= (size / 64) as i64;
-                            if size.saturating_mul(if matches!(v, Value::Str(_)) { 1 } else { VALUE_SIZE })
-                                > scheduler.limits.max_heap
+                            if size.saturating_mul(if matches!(v, Value::Str(_)) {
+                                1
+                            } else {
+                                VALUE_SIZE
+                            }) > scheduler.limits.max_heap
                             {
                                 let limit = scheduler.limits.max_heap;
                                 break fail(process, pc, Atom::LIMIT, format!("`++` would build a value over the process's limit of {limit} bytes"));
@@ -256,10 +280,12 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     let value = reg!(process, base, a) != reg!(process, base, b);
                     set!(process, base, dst, Value::Bool(value));
                 }
-                Instr::Lt { dst, a, b } => match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
-                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
-                    Err((kind, message)) => break fail(process, pc, kind, message),
-                },
+                Instr::Lt { dst, a, b } => {
+                    match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
+                        Ok(v) => set!(process, base, dst, Value::Bool(v)),
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
                 Instr::Le { dst, a, b } => {
                     match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
                         Ok(v) => set!(process, base, dst, Value::Bool(v)),
@@ -329,18 +355,27 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                 }
                 Instr::JumpIfNotList { src, len, offset } => {
-                    let ok = reg!(process, base, src).as_list().is_some_and(|l| l.len() == len as usize);
+                    let ok = reg!(process, base, src)
+                        .as_list()
+                        .is_some_and(|l| l.len() == len as usize);
                     if !ok {
                         pc = (pc as i64 + offset as i64) as usize;
                     }
                 }
                 Instr::JumpIfNotListFrom { src, len, offset } => {
-                    let ok = reg!(process, base, src).as_list().is_some_and(|l| l.len() >= len as usize);
+                    let ok = reg!(process, base, src)
+                        .as_list()
+                        .is_some_and(|l| l.len() >= len as usize);
                     if !ok {
                         pc = (pc as i64 + offset as i64) as usize;
                     }
                 }
-                Instr::JumpIfNoKey { dst, map, key, offset } => {
+                Instr::JumpIfNoKey {
+                    dst,
+                    map,
+                    key,
+                    offset,
+                } => {
                     let found = match &reg!(process, base, map) {
                         Value::Map(m) => m.get(&reg!(process, base, key)).cloned(),
                         _ => None,
@@ -385,7 +420,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     let shown = ops::describe_value(&reg!(process, base, src));
                     let message = match FailKind::from_u8(kind) {
                         FailKind::NoMatch => format!("no pattern matches {shown}"),
-                        FailKind::LetNoMatch => format!("the pattern of `let` does not match {shown}"),
+                        FailKind::LetNoMatch => {
+                            format!("the pattern of `let` does not match {shown}")
+                        }
                     };
                     break fail(process, pc, Atom::NOMATCH, message);
                 }
@@ -393,10 +430,15 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     let source = reg!(process, base, src).clone();
                     let ok = matches!(
                         source,
-                        Value::List { .. } | Value::Tuple(_) | Value::Map(_) | Value::Str(_) | Value::Chan(_)
+                        Value::List { .. }
+                            | Value::Tuple(_)
+                            | Value::Map(_)
+                            | Value::Str(_)
+                            | Value::Chan(_)
                     );
                     if !ok {
-                        let message = format!("can't iterate over {}", ops::describe_value(&source));
+                        let message =
+                            format!("can't iterate over {}", ops::describe_value(&source));
                         break fail(process, pc, Atom::BADARG, message);
                     }
                     set!(process, base, iter, source);
@@ -412,13 +454,16 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                             let items = reg!(process, base, iter).as_list().unwrap_or(&[]);
                             items.get(position).map(|v| (v.clone(), position + 1))
                         }
-                        Value::Tuple(items) => items.get(position).map(|v| (v.clone(), position + 1)),
+                        Value::Tuple(items) => {
+                            items.get(position).map(|v| (v.clone(), position + 1))
+                        }
                         Value::Map(map) => map
                             .get_index(position)
                             .map(|(k, v)| (Value::tuple(vec![k.clone(), v.clone()]), position + 1)),
-                        Value::Str(s) => s.get(position..).and_then(|rest| rest.chars().next()).map(|c| {
-                            (Value::str(c.to_string()), position + c.len_utf8())
-                        }),
+                        Value::Str(s) => s
+                            .get(position..)
+                            .and_then(|rest| rest.chars().next())
+                            .map(|c| (Value::str(c.to_string()), position + c.len_utf8())),
                         Value::Chan(chan) => {
                             let chan = chan.clone();
                             match receive_from(scheduler, process, &chan) {
@@ -441,7 +486,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         None => pc = (pc as i64 + offset as i64) as usize,
                     }
                 }
-                Instr::CallGlobal { base: b, argc, global } => {
+                Instr::CallGlobal {
+                    base: b,
+                    argc,
+                    global,
+                } => {
                     reductions -= 1;
                     if reductions <= 0 {
                         save_pc(process, pc - 1);
@@ -455,7 +504,8 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         let needed = start + callee.registers as usize;
                         if callee.arity == argc
                             && process.frames.len() < MAX_FRAMES
-                            && (process.stack.len() >= needed || needed <= scheduler.limits.max_heap / VALUE_SIZE)
+                            && (process.stack.len() >= needed
+                                || needed <= scheduler.limits.max_heap / VALUE_SIZE)
                         {
                             if process.stack.len() < needed {
                                 process.stack.resize(needed, Value::Nil);
@@ -475,7 +525,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                             continue;
                         }
                     }
-                    match call_global(code, scheduler, process, global, start, argc, start, pc, false) {
+                    match call_global(
+                        code, scheduler, process, global, start, argc, start, pc, false,
+                    ) {
                         Step::Continue => {
                             // A native may charge for work beyond the call.
                             if process.charge > 0 {
@@ -486,7 +538,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         Step::Flow(flow) => break flow,
                     }
                 }
-                Instr::TailCallGlobal { base: b, argc, global } => {
+                Instr::TailCallGlobal {
+                    base: b,
+                    argc,
+                    global,
+                } => {
                     reductions -= 1;
                     if reductions <= 0 {
                         save_pc(process, pc - 1);
@@ -514,7 +570,9 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                             continue;
                         }
                     }
-                    match call_global(code, scheduler, process, global, start, argc, start, pc, true) {
+                    match call_global(
+                        code, scheduler, process, global, start, argc, start, pc, true,
+                    ) {
                         Step::Continue => {
                             // A native may charge for work beyond the call.
                             if process.charge > 0 {
@@ -537,26 +595,54 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     let callee = match &process.stack[slot] {
                         Value::Fn(f) => f.clone(),
                         other => {
-                            let message = format!("can't call {}: it is not a function", ops::describe_value(other));
+                            let message = format!(
+                                "can't call {}: it is not a function",
+                                ops::describe_value(other)
+                            );
                             break fail(process, pc, Atom::BADARG, message);
                         }
                     };
                     match &callee.kind {
-                        FnKind::Weft { proto: index, captures } => {
-                            match enter(code, scheduler.limits.max_heap, process, *index, Some(&callee), captures, slot + 1, argc, slot, pc, tail) {
+                        FnKind::Weft {
+                            proto: index,
+                            captures,
+                        } => {
+                            match enter(
+                                code,
+                                scheduler.limits.max_heap,
+                                process,
+                                *index,
+                                Some(&callee),
+                                captures,
+                                slot + 1,
+                                argc,
+                                slot,
+                                pc,
+                                tail,
+                            ) {
                                 Ok(()) => break Flow::Reload,
                                 Err(flow) => break flow,
                             }
                         }
                         FnKind::Global(global) => {
-                            match call_global(code, scheduler, process, *global, slot + 1, argc, slot, pc, tail) {
+                            match call_global(
+                                code,
+                                scheduler,
+                                process,
+                                *global,
+                                slot + 1,
+                                argc,
+                                slot,
+                                pc,
+                                tail,
+                            ) {
                                 Step::Continue => {
-                            // A native may charge for work beyond the call.
-                            if process.charge > 0 {
-                                reductions -= process.charge as i64;
-                                process.charge = 0;
-                            }
-                        }
+                                    // A native may charge for work beyond the call.
+                                    if process.charge > 0 {
+                                        reductions -= process.charge as i64;
+                                        process.charge = 0;
+                                    }
+                                }
                                 Step::Flow(flow) => break flow,
                             }
                         }
@@ -580,11 +666,22 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     }
                     break return_value(process, value);
                 }
-                Instr::Spawn { dst, base: b, argc, link } => {
+                Instr::Spawn {
+                    dst,
+                    base: b,
+                    argc,
+                    link,
+                } => {
                     let start = base + b as usize;
                     let function = process.stack[start].clone();
-                    let args: Vec<Value> = process.stack[start + 1..start + 1 + argc as usize].to_vec();
-                    match scheduler.spawn_value(code, &function, args, link.then_some(&mut *process)) {
+                    let args: Vec<Value> =
+                        process.stack[start + 1..start + 1 + argc as usize].to_vec();
+                    match scheduler.spawn_value(
+                        code,
+                        &function,
+                        args,
+                        link.then_some(&mut *process),
+                    ) {
                         Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
@@ -616,7 +713,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                         set!(process, base, cursor + 1, Value::Nil);
                     }
                 }
-                Instr::ReceiveNext { dst, cursor, offset } => {
+                Instr::ReceiveNext {
+                    dst,
+                    cursor,
+                    offset,
+                } => {
                     let position = match reg!(process, base, cursor) {
                         Value::Int(p) => p as usize,
                         _ => 0,
@@ -673,12 +774,20 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                     match process.handoff.take() {
                         Some(Handoff::Sent { .. }) => continue,
                         Some(Handoff::Closed { .. }) => {
-                            break fail(process, pc, Atom::CLOSED, "send on a closed channel".to_string())
+                            break fail(
+                                process,
+                                pc,
+                                Atom::CLOSED,
+                                "send on a closed channel".to_string(),
+                            )
                         }
                         _ => {}
                     }
                     let Value::Chan(channel) = &reg!(process, base, chan) else {
-                        let message = format!("`<-` sends on a channel, got {}", ops::describe_value(&reg!(process, base, chan)));
+                        let message = format!(
+                            "`<-` sends on a channel, got {}",
+                            ops::describe_value(&reg!(process, base, chan))
+                        );
                         break fail(process, pc, Atom::BADARG, message);
                     };
                     let channel = channel.clone();
@@ -691,13 +800,21 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
                             return SliceEnd::Waiting;
                         }
                         ChanOutcome::Closed => {
-                            break fail(process, pc, Atom::CLOSED, "send on a closed channel".to_string())
+                            break fail(
+                                process,
+                                pc,
+                                Atom::CLOSED,
+                                "send on a closed channel".to_string(),
+                            )
                         }
                     }
                 }
                 Instr::ChanRecv { dst, chan } => {
                     let Value::Chan(channel) = &reg!(process, base, chan) else {
-                        let message = format!("`<-` receives from a channel, got {}", ops::describe_value(&reg!(process, base, chan)));
+                        let message = format!(
+                            "`<-` receives from a channel, got {}",
+                            ops::describe_value(&reg!(process, base, chan))
+                        );
                         break fail(process, pc, Atom::BADARG, message);
                     };
                     let channel = channel.clone();
@@ -732,7 +849,11 @@ pub(crate) fn run(code: &Code, scheduler: &mut Scheduler, process: &mut Process,
             }
             Flow::Error(kind, message) => {
                 // Inside a guard, an error just means "no match".
-                while process.guards.last().is_some_and(|g| g.depth as usize > process.frames.len()) {
+                while process
+                    .guards
+                    .last()
+                    .is_some_and(|g| g.depth as usize > process.frames.len())
+                {
                     process.guards.pop();
                 }
                 if let Some(guard) = process.guards.pop() {
@@ -879,7 +1000,19 @@ fn call_global(
     tail: bool,
 ) -> Step {
     match &code.globals[global as usize] {
-        Global::Weft(index) => match enter(code, scheduler.limits.max_heap, process, *index, None, &[], args, argc, ret, pc, tail) {
+        Global::Weft(index) => match enter(
+            code,
+            scheduler.limits.max_heap,
+            process,
+            *index,
+            None,
+            &[],
+            args,
+            argc,
+            ret,
+            pc,
+            tail,
+        ) {
             Ok(()) => Step::Flow(Flow::Reload),
             Err(flow) => Step::Flow(flow),
         },
@@ -895,8 +1028,10 @@ fn call_global(
                 let message = format!("{} takes {expected} arguments, got {argc}", native.name);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let mut values: SmallVec<[Value; 4]> =
-                process.stack[args..args + argc as usize].iter_mut().map(std::mem::take).collect();
+            let mut values: SmallVec<[Value; 4]> = process.stack[args..args + argc as usize]
+                .iter_mut()
+                .map(std::mem::take)
+                .collect();
             let result = {
                 let mut ctx = Ctx {
                     scheduler,
@@ -917,9 +1052,11 @@ fn call_global(
                 );
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let values: SmallVec<[Value; 4]> = process.stack[args..args + argc as usize].to_vec().into();
+            let values: SmallVec<[Value; 4]> =
+                process.stack[args..args + argc as usize].to_vec().into();
             let function = function.clone();
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(&values)));
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(&values)));
             let result = match outcome {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(message)) => Err(Trap::Error(Atom::HOST, message)),
@@ -929,13 +1066,19 @@ fn call_global(
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "the host function panicked".to_string());
-                    Err(Trap::Error(Atom::HOST, format!("host function panicked: {text}")))
+                    Err(Trap::Error(
+                        Atom::HOST,
+                        format!("host function panicked: {text}"),
+                    ))
                 }
             };
             finish_native(process, result, values, args, ret, pc, tail)
         }
         Global::Undefined => {
-            let message = format!("{} is not defined", display_name(&code.global_names[global as usize]));
+            let message = format!(
+                "{} is not defined",
+                display_name(&code.global_names[global as usize])
+            );
             Step::Flow(fail(process, pc, Atom::UNDEF, message))
         }
     }
@@ -1002,7 +1145,11 @@ fn return_value(process: &mut Process, value: Value) -> Flow {
 
 /// Receives from `channel` for the current process: `Some(Some(v))` a
 /// value, `Some(None)` closed and drained, `None` blocked.
-fn receive_from(scheduler: &mut Scheduler, process: &mut Process, channel: &Arc<crate::channel::Channel>) -> Option<Option<Value>> {
+fn receive_from(
+    scheduler: &mut Scheduler,
+    process: &mut Process,
+    channel: &Arc<crate::channel::Channel>,
+) -> Option<Option<Value>> {
     match process.handoff.take() {
         Some(Handoff::Received { value, .. }) => return Some(Some(value)),
         Some(Handoff::Closed { .. }) => return Some(None),
@@ -1022,7 +1169,10 @@ pub(crate) fn function_value(code: &Code, global: u32) -> Value {
             let proto = &code.protos[*index as usize];
             (proto.name.clone(), Some(proto.arity))
         }
-        Global::Native(native) => (Arc::from(native.name), (native.min == native.max).then_some(native.min)),
+        Global::Native(native) => (
+            Arc::from(native.name),
+            (native.min == native.max).then_some(native.min),
+        ),
         Global::Host { arity, .. } => (code.global_names[global as usize].clone(), *arity),
         Global::Undefined => (code.global_names[global as usize].clone(), None),
     };
@@ -1058,7 +1208,11 @@ fn trace(code: &Code, process: &Process) -> Vec<crate::TraceFrame> {
             let proto = &code.protos[frame.proto as usize];
             // Callers stopped after their call instruction; the top frame
             // is at the failing instruction itself.
-            let pc = if i + 1 == count { frame.pc } else { frame.pc.saturating_sub(1) } as usize;
+            let pc = if i + 1 == count {
+                frame.pc
+            } else {
+                frame.pc.saturating_sub(1)
+            } as usize;
             crate::TraceFrame {
                 function: proto.name.clone(),
                 source: code.sources[proto.source as usize].clone(),

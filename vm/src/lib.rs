@@ -124,7 +124,11 @@ pub struct RuntimeError {
 
 impl RuntimeError {
     pub(crate) fn new(kind: Atom, message: String, trace: Vec<TraceFrame>) -> RuntimeError {
-        RuntimeError { kind, message, trace }
+        RuntimeError {
+            kind,
+            message,
+            trace,
+        }
     }
 
     /// The exit reason this error gives its process: `(:error, kind, message)`.
@@ -165,7 +169,11 @@ impl RuntimeError {
     /// assert!(report.contains("in oops at oops.weft:1:13"));
     /// ```
     pub fn to_diagnostic(&self, pid: Pid) -> Diagnostic {
-        let headline = format!("process {pid} crashed: :{}: {}", self.kind.name(), self.message);
+        let headline = format!(
+            "process {pid} crashed: :{}: {}",
+            self.kind.name(),
+            self.message
+        );
         let top = self.trace.first();
         let mut diagnostic = Diagnostic::error(headline, top.map(|f| f.span).unwrap_or_default())
             .with_label(format!(":{} {}", self.kind.name(), self.message));
@@ -257,8 +265,11 @@ pub struct VmBuilder {
     allow_io: bool,
     limits: Limits,
     seed: u64,
-    output: Option<Box<dyn FnMut(&str) + Send>>,
+    output: Option<OutputSink>,
 }
+
+/// Where `print` writes.
+type OutputSink = Box<dyn FnMut(&str) + Send>;
 
 impl VmBuilder {
     /// Lets scripts use the `io` module (files). Off by default.
@@ -520,7 +531,6 @@ impl Vm {
             self.code.protos.push(LoadedProto {
                 name: Arc::from("<spawn>"),
                 arity: 0,
-                captures: 0,
                 self_slot: false,
                 registers: argc + 1,
                 code: vec![Instr::Call { base: 0, argc }, Instr::Return { src: 0 }].into(),
@@ -534,7 +544,12 @@ impl Vm {
         for (module, text) in weft_stdlib::MODULES {
             let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
             let environment = weft_compiler::Environment::new(self.code.environment());
-            match weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports) {
+            match weft_compiler::compile(
+                source,
+                module,
+                &environment,
+                &mut weft_compiler::NoImports,
+            ) {
                 Ok(modules) => {
                     self.code.load(modules);
                 }
@@ -578,7 +593,9 @@ impl Vm {
     /// When the main process ends, `run` returns `Idle` at once.
     pub fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
         let registers = self.code.protos[entry.0 as usize].registers as usize;
-        let pid = self.scheduler.start_process(entry.0, vec![Value::Nil; 1 + registers]);
+        let pid = self
+            .scheduler
+            .start_process(entry.0, vec![Value::Nil; 1 + registers]);
         self.scheduler.main = Some(pid);
         self.scheduler.main_exit = None;
         pid
@@ -674,7 +691,9 @@ impl Vm {
             let Some(pid) = self.scheduler.run_queue.pop_front() else {
                 return match self.scheduler.next_timer() {
                     Some(deadline) => RunStatus::Waiting {
-                        next_timer: Duration::from_nanos(deadline.saturating_sub(self.scheduler.now())),
+                        next_timer: Duration::from_nanos(
+                            deadline.saturating_sub(self.scheduler.now()),
+                        ),
                     },
                     None => RunStatus::Idle,
                 };
@@ -702,7 +721,9 @@ impl Vm {
         self.scheduler.stats.reductions += spent;
         // With a heap limit, a process that holds too much data dies here.
         let end = match end {
-            SliceEnd::Yielded | SliceEnd::Waiting if self.scheduler.limits.max_heap != usize::MAX => {
+            SliceEnd::Yielded | SliceEnd::Waiting
+                if self.scheduler.limits.max_heap != usize::MAX =>
+            {
                 let limit = self.scheduler.limits.max_heap;
                 if process.reachable_bytes(limit) > limit {
                     SliceEnd::Exited(Value::error_reason(
@@ -726,7 +747,9 @@ impl Vm {
                 let top = process
                     .frames
                     .iter()
-                    .map(|f| f.base as usize + self.code.protos[f.proto as usize].registers as usize)
+                    .map(|f| {
+                        f.base as usize + self.code.protos[f.proto as usize].registers as usize
+                    })
                     .max()
                     .unwrap_or(0);
                 process.trim_stack(top);
@@ -737,7 +760,8 @@ impl Vm {
                     let value = process.stack.first().cloned().unwrap_or_default();
                     *outcome = Some(host::Outcome::Returned(value));
                 }
-                self.scheduler.finish(process, Value::Atom(Atom::NORMAL), false)
+                self.scheduler
+                    .finish(process, Value::Atom(Atom::NORMAL), false)
             }
             SliceEnd::Exited(reason) => self.scheduler.finish(process, reason, false),
             SliceEnd::Failed(error) => {

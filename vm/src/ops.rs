@@ -25,7 +25,11 @@ fn describe(v: &Value) -> String {
 }
 
 fn not_numbers(op: &str, a: &Value, b: &Value) -> (Atom, String) {
-    badarg(format!("`{op}` needs numbers, got {} and {}", describe(a), describe(b)))
+    badarg(format!(
+        "`{op}` needs numbers, got {} and {}",
+        describe(a),
+        describe(b)
+    ))
 }
 
 fn overflow(op: &str) -> (Atom, String) {
@@ -35,7 +39,10 @@ fn overflow(op: &str) -> (Atom, String) {
 #[inline]
 pub(crate) fn add(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.checked_add(*y).map(Value::Int).ok_or_else(|| overflow("+")),
+        (Value::Int(x), Value::Int(y)) => x
+            .checked_add(*y)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("+")),
         (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x + y)),
         (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 + y)),
         (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x + *y as f64)),
@@ -51,7 +58,10 @@ pub(crate) fn add(a: &Value, b: &Value) -> OpResult {
 #[inline]
 pub(crate) fn sub(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.checked_sub(*y).map(Value::Int).ok_or_else(|| overflow("-")),
+        (Value::Int(x), Value::Int(y)) => x
+            .checked_sub(*y)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("-")),
         (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x - y)),
         (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 - y)),
         (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x - *y as f64)),
@@ -61,7 +71,10 @@ pub(crate) fn sub(a: &Value, b: &Value) -> OpResult {
 
 pub(crate) fn mul(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.checked_mul(*y).map(Value::Int).ok_or_else(|| overflow("*")),
+        (Value::Int(x), Value::Int(y)) => x
+            .checked_mul(*y)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("*")),
         (Value::Float(x), Value::Float(y)) => Ok(Value::Float(x * y)),
         (Value::Int(x), Value::Float(y)) => Ok(Value::Float(*x as f64 * y)),
         (Value::Float(x), Value::Int(y)) => Ok(Value::Float(x * *y as f64)),
@@ -71,7 +84,9 @@ pub(crate) fn mul(a: &Value, b: &Value) -> OpResult {
 
 fn floats(op: &str, a: &Value, b: &Value) -> Result<(f64, f64), (Atom, String)> {
     match (a.as_float(), b.as_float()) {
-        (Some(x), Some(y)) if !matches!(a, Value::Bool(_)) && !matches!(b, Value::Bool(_)) => Ok((x, y)),
+        (Some(x), Some(y)) if !matches!(a, Value::Bool(_)) && !matches!(b, Value::Bool(_)) => {
+            Ok((x, y))
+        }
         _ => Err(not_numbers(op, a, b)),
     }
 }
@@ -81,7 +96,10 @@ fn floats(op: &str, a: &Value, b: &Value) -> Result<(f64, f64), (Atom, String)> 
 pub(crate) fn div(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
         (Value::Int(_), Value::Int(0)) => Err((Atom::BADARITH, "division by zero".to_string())),
-        (Value::Int(x), Value::Int(y)) => x.checked_div(*y).map(Value::Int).ok_or_else(|| overflow("/")),
+        (Value::Int(x), Value::Int(y)) => x
+            .checked_div(*y)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("/")),
         _ => {
             let (x, y) = floats("/", a, b)?;
             if y == 0.0 {
@@ -96,7 +114,10 @@ pub(crate) fn div(a: &Value, b: &Value) -> OpResult {
 pub(crate) fn rem(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
         (Value::Int(_), Value::Int(0)) => Err((Atom::BADARITH, "modulo by zero".to_string())),
-        (Value::Int(x), Value::Int(y)) => x.checked_rem(*y).map(Value::Int).ok_or_else(|| overflow("%")),
+        (Value::Int(x), Value::Int(y)) => x
+            .checked_rem(*y)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("%")),
         _ => {
             let (x, y) = floats("%", a, b)?;
             if y == 0.0 {
@@ -121,7 +142,13 @@ pub(crate) fn concat(a: Value, b: &Value) -> OpResult {
             Arc::make_mut(&mut x).push_str(y);
             Ok(Value::Str(x))
         }
-        (Value::List { mut start, mut items }, Value::List { .. }) => {
+        (
+            Value::List {
+                mut start,
+                mut items,
+            },
+            Value::List { .. },
+        ) => {
             let extra = b.as_list().unwrap_or(&[]);
             Value::list_make_mut(&mut items, &mut start).extend_from_slice(extra);
             Ok(Value::List { start, items })
@@ -150,7 +177,11 @@ pub(crate) fn order(a: &Value, b: &Value) -> Result<Ordering, (Atom, String)> {
             {
                 return Err((Atom::NIL, String::new()));
             }
-            Err(badarg(format!("can't order {} and {}", describe(a), describe(b))))
+            Err(badarg(format!(
+                "can't order {} and {}",
+                describe(a),
+                describe(b)
+            )))
         }
     }
 }
@@ -178,8 +209,13 @@ pub(crate) fn less_equal(a: &Value, b: &Value) -> Result<bool, (Atom, String)> {
 fn index_of(key: &Value, len: usize, what: &str) -> Result<usize, (Atom, String)> {
     match key {
         Value::Int(i) if *i >= 0 && (*i as u64) < len as u64 => Ok(*i as usize),
-        Value::Int(i) => Err(badarg(format!("index {i} is out of range for a {what} of length {len}"))),
-        other => Err(badarg(format!("a {what} index must be an int, got {}", describe(other)))),
+        Value::Int(i) => Err(badarg(format!(
+            "index {i} is out of range for a {what} of length {len}"
+        ))),
+        other => Err(badarg(format!(
+            "a {what} index must be an int, got {}",
+            describe(other)
+        ))),
     }
 }
 
@@ -191,15 +227,24 @@ pub(crate) fn index(obj: &Value, key: &Value) -> OpResult {
             Ok(items[index_of(key, items.len(), "list")?].clone())
         }
         Value::Tuple(items) => Ok(items[index_of(key, items.len(), "tuple")?].clone()),
-        Value::Map(map) => map
-            .get(key)
-            .cloned()
-            .ok_or_else(|| (Atom::BADKEY, format!("key {} is not in the map", describe(key)))),
+        Value::Map(map) => map.get(key).cloned().ok_or_else(|| {
+            (
+                Atom::BADKEY,
+                format!("key {} is not in the map", describe(key)),
+            )
+        }),
         Value::Str(s) => {
             let Value::Int(i) = key else {
-                return Err(badarg(format!("a string index must be an int, got {}", describe(key))));
+                return Err(badarg(format!(
+                    "a string index must be an int, got {}",
+                    describe(key)
+                )));
             };
-            let found = if *i >= 0 { s.chars().nth(*i as usize) } else { None };
+            let found = if *i >= 0 {
+                s.chars().nth(*i as usize)
+            } else {
+                None
+            };
             match found {
                 Some(c) => Ok(Value::str(c.to_string())),
                 None => Err(badarg(format!(
@@ -218,11 +263,18 @@ pub(crate) fn range(a: &Value, b: &Value) -> OpResult {
         (Value::Int(x), Value::Int(y)) => {
             let len = y.saturating_sub(*x).max(0);
             if len > 100_000_000 {
-                return Err((Atom::LIMIT, format!("the range {x}..{y} is too long to build as a list")));
+                return Err((
+                    Atom::LIMIT,
+                    format!("the range {x}..{y} is too long to build as a list"),
+                ));
             }
             Ok(Value::list((*x..*y).map(Value::Int).collect()))
         }
-        _ => Err(badarg(format!("a range needs two ints, got {} and {}", describe(a), describe(b)))),
+        _ => Err(badarg(format!(
+            "a range needs two ints, got {} and {}",
+            describe(a),
+            describe(b)
+        ))),
     }
 }
 

@@ -99,8 +99,7 @@ pub struct Process {
 
 impl Process {
     pub(crate) fn new(pid: Pid, stack: Vec<Value>, frame: Frame) -> Process {
-        let mut frames = Vec::with_capacity(1);
-        frames.push(frame);
+        let frames = vec![frame];
         Process {
             pid,
             stack,
@@ -130,7 +129,10 @@ impl Process {
             + self.stack.capacity() * std::mem::size_of::<Value>()
             + self.frames.capacity() * std::mem::size_of::<Frame>()
             + self.mailbox.capacity() * std::mem::size_of::<Value>()
-            + self.extra.as_ref().map_or(0, |_| std::mem::size_of::<Extra>())
+            + self
+                .extra
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<Extra>())
     }
 
     /// Bytes of data this process can reach (registers, mailbox, and what

@@ -28,9 +28,9 @@ use crate::interp::set_waiting;
 use crate::ops::describe_value;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
 use crate::value::{FnKind, Pid, Value};
-use crate::{Event, Limits, Stats};
 #[allow(unused_imports)]
 use crate::RuntimeError;
+use crate::{Event, Limits, Stats};
 
 /// What a timer does when it fires.
 #[derive(Debug)]
@@ -165,7 +165,8 @@ impl Scheduler {
 
     /// The deadline `ms` milliseconds from now.
     pub fn deadline(&self, ms: f64) -> u64 {
-        self.now().saturating_add((ms.max(0.0) * 1_000_000.0) as u64)
+        self.now()
+            .saturating_add((ms.max(0.0) * 1_000_000.0) as u64)
     }
 
     pub fn make_ref(&mut self) -> u64 {
@@ -265,7 +266,10 @@ impl Scheduler {
         if self.live >= self.limits.max_processes {
             return Err((
                 Atom::LIMIT,
-                format!("the VM's limit of {} processes is reached", self.limits.max_processes),
+                format!(
+                    "the VM's limit of {} processes is reached",
+                    self.limits.max_processes
+                ),
             ));
         }
         let Value::Fn(f) = function else {
@@ -279,7 +283,10 @@ impl Scheduler {
             FnKind::Global(slot) => match &code.globals[*slot as usize] {
                 Global::Weft(proto) => (Some(*proto), &[]),
                 Global::Undefined => {
-                    return Err((Atom::UNDEF, format!("{} is not defined", code.global_names[*slot as usize])))
+                    return Err((
+                        Atom::UNDEF,
+                        format!("{} is not defined", code.global_names[*slot as usize]),
+                    ))
                 }
                 _ => (None, &[]),
             },
@@ -290,7 +297,12 @@ impl Scheduler {
                 if target.arity as usize != args.len() {
                     return Err((
                         Atom::BADARITY,
-                        format!("{} takes {} arguments, got {}", target.name, target.arity, args.len()),
+                        format!(
+                            "{} takes {} arguments, got {}",
+                            target.name,
+                            target.arity,
+                            args.len()
+                        ),
                     ));
                 }
                 // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
@@ -307,7 +319,10 @@ impl Scheduler {
             None => {
                 // A native: run it through a two-instruction trampoline.
                 let Some(&trampoline) = self.trampolines.get(args.len()) else {
-                    return Err((Atom::BADARG, "too many arguments to spawn a builtin".to_string()));
+                    return Err((
+                        Atom::BADARG,
+                        "too many arguments to spawn a builtin".to_string(),
+                    ));
                 };
                 let mut stack = Vec::with_capacity(2 + args.len());
                 stack.push(Value::Nil);
@@ -332,17 +347,28 @@ impl Scheduler {
         match target {
             Value::Pid(pid) => Ok(*pid),
             Value::Atom(name) => self.registry.get(name).copied().ok_or_else(|| {
-                (Atom::BADARG, format!("no process is registered as :{}", name.name()))
+                (
+                    Atom::BADARG,
+                    format!("no process is registered as :{}", name.name()),
+                )
             }),
             other => Err((
                 Atom::BADARG,
-                format!("`!` sends to a pid or a registered name, got {}", describe_value(other)),
+                format!(
+                    "`!` sends to a pid or a registered name, got {}",
+                    describe_value(other)
+                ),
             )),
         }
     }
 
     /// `target ! message` from the running process.
-    pub fn send_from(&mut self, sender: &mut Process, target: &Value, message: Value) -> Result<(), OpError> {
+    pub fn send_from(
+        &mut self,
+        sender: &mut Process,
+        target: &Value,
+        message: Value,
+    ) -> Result<(), OpError> {
         let pid = self.resolve(target)?;
         self.stats.messages += 1;
         if pid == sender.pid {
@@ -394,10 +420,13 @@ impl Scheduler {
     pub fn block(&mut self, process: &mut Process, wait: Wait, deadline: Option<u64>) {
         set_waiting(process, wait);
         if let Some(deadline) = deadline {
-            self.add_timer(deadline, TimerKind::Wake {
-                pid: process.pid,
-                token: process.wait_token,
-            });
+            self.add_timer(
+                deadline,
+                TimerKind::Wake {
+                    pid: process.pid,
+                    token: process.wait_token,
+                },
+            );
         }
     }
 
@@ -445,7 +474,9 @@ impl Scheduler {
             if timer.deadline > now {
                 break;
             }
-            let Some(Reverse(timer)) = self.timers.pop() else { break };
+            let Some(Reverse(timer)) = self.timers.pop() else {
+                break;
+            };
             match timer.kind {
                 TimerKind::Wake { pid, token } => fired |= self.wake(pid, token, Handoff::TimedOut),
                 TimerKind::Send { to, message } => {
@@ -461,9 +492,9 @@ impl Scheduler {
     pub fn next_timer(&mut self) -> Option<u64> {
         while let Some(Reverse(timer)) = self.timers.peek() {
             let live = match &timer.kind {
-                TimerKind::Wake { pid, token } => self
-                    .get(*pid)
-                    .is_some_and(|p| matches!(p.status, Status::Waiting(_)) && p.wait_token == *token),
+                TimerKind::Wake { pid, token } => self.get(*pid).is_some_and(|p| {
+                    matches!(p.status, Status::Waiting(_)) && p.wait_token == *token
+                }),
                 TimerKind::Send { to, .. } => self.get(*to).is_some() || *to == self.host_pid,
             };
             if live {
@@ -486,7 +517,12 @@ impl Scheduler {
         None
     }
 
-    pub fn chan_send(&mut self, process: &mut Process, channel: &Arc<Channel>, value: Value) -> ChanOutcome {
+    pub fn chan_send(
+        &mut self,
+        process: &mut Process,
+        channel: &Arc<Channel>,
+        value: Value,
+    ) -> ChanOutcome {
         let mut state = channel.lock();
         match self.try_send(&mut state, value) {
             Ok(()) => ChanOutcome::Done(Value::Nil),
@@ -511,7 +547,14 @@ impl Scheduler {
             return Err(None);
         }
         if let Some(receiver) = self.pop_live(&mut state.receivers) {
-            self.wake(receiver.pid, receiver.token, Handoff::Received { arm: receiver.arm, value });
+            self.wake(
+                receiver.pid,
+                receiver.token,
+                Handoff::Received {
+                    arm: receiver.arm,
+                    value,
+                },
+            );
             return Ok(());
         }
         if state.buffer.len() < state.capacity {
@@ -561,14 +604,21 @@ impl Scheduler {
     pub fn close(&mut self, channel: &Arc<Channel>) -> Result<(), OpError> {
         let mut state = channel.lock();
         if state.closed {
-            return Err((Atom::CLOSED, "close of a channel that is already closed".to_string()));
+            return Err((
+                Atom::CLOSED,
+                "close of a channel that is already closed".to_string(),
+            ));
         }
         state.closed = true;
         let receivers: Vec<Waiter> = state.receivers.drain(..).collect();
         let senders: Vec<Waiter> = state.senders.drain(..).collect();
         drop(state);
         for waiter in receivers.into_iter().chain(senders) {
-            self.wake(waiter.pid, waiter.token, Handoff::Closed { arm: waiter.arm });
+            self.wake(
+                waiter.pid,
+                waiter.token,
+                Handoff::Closed { arm: waiter.arm },
+            );
         }
         Ok(())
     }
@@ -576,18 +626,34 @@ impl Scheduler {
     /// Stackless' balance: senders waiting minus receivers waiting.
     pub fn balance(&self, channel: &Channel) -> i64 {
         let state = channel.lock();
-        let senders = state.senders.iter().filter(|w| self.is_live_waiter(w)).count() as i64;
-        let receivers = state.receivers.iter().filter(|w| self.is_live_waiter(w)).count() as i64;
+        let senders = state
+            .senders
+            .iter()
+            .filter(|w| self.is_live_waiter(w))
+            .count() as i64;
+        let receivers = state
+            .receivers
+            .iter()
+            .filter(|w| self.is_live_waiter(w))
+            .count() as i64;
         senders - receivers
     }
 
     /// `select`: the first ready arm in source order, else wait on all.
     /// `Ok(None)` means the process blocked.
-    pub fn select(&mut self, process: &mut Process, base: usize, table: &SelectTable) -> Result<Option<u32>, OpError> {
+    pub fn select(
+        &mut self,
+        process: &mut Process,
+        base: usize,
+        table: &SelectTable,
+    ) -> Result<Option<u32>, OpError> {
         let arm_count = table.arms.len() as u32;
         match process.handoff.take() {
             Some(Handoff::Received { arm, value }) => {
-                if let Some(SelectArm::Recv { value: register, .. }) = table.arms.get(arm as usize) {
+                if let Some(SelectArm::Recv {
+                    value: register, ..
+                }) = table.arms.get(arm as usize)
+                {
                     process.stack[base + *register as usize] = value;
                 }
                 return Ok(Some(arm));
@@ -613,7 +679,10 @@ impl Scheduler {
                 other => {
                     return Err((
                         Atom::BADARG,
-                        format!("a select arm needs a channel, got {}", describe_value(other)),
+                        format!(
+                            "a select arm needs a channel, got {}",
+                            describe_value(other)
+                        ),
                     ))
                 }
             }
@@ -636,7 +705,9 @@ impl Scheduler {
                     let v = process.stack[base + *value as usize].clone();
                     match self.try_send(&mut state, v) {
                         Ok(()) => return Ok(Some(i as u32)),
-                        Err(None) => return Err((Atom::CLOSED, "send on a closed channel".to_string())),
+                        Err(None) => {
+                            return Err((Atom::CLOSED, "send on a closed channel".to_string()))
+                        }
                         Err(Some(_)) => {}
                     }
                 }
@@ -652,7 +723,10 @@ impl Scheduler {
                 other => {
                     return Err((
                         Atom::BADARG,
-                        format!("`after` needs a number of milliseconds, got {}", describe_value(other)),
+                        format!(
+                            "`after` needs a number of milliseconds, got {}",
+                            describe_value(other)
+                        ),
                     ))
                 }
             },
@@ -689,7 +763,10 @@ impl Scheduler {
     pub fn register(&mut self, name: Atom, pid: Pid) -> Result<(), OpError> {
         if let Some(existing) = self.registry.get(&name) {
             if self.is_alive(*existing) && *existing != pid {
-                return Err((Atom::BADARG, format!(":{} is already registered", name.name())));
+                return Err((
+                    Atom::BADARG,
+                    format!(":{} is already registered", name.name()),
+                ));
             }
         }
         if !self.is_alive(pid) {
@@ -701,11 +778,17 @@ impl Scheduler {
     }
 
     pub fn whereis(&self, name: Atom) -> Option<Pid> {
-        self.registry.get(&name).copied().filter(|p| self.is_alive(*p))
+        self.registry
+            .get(&name)
+            .copied()
+            .filter(|p| self.is_alive(*p))
     }
 
     pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.registry.iter().find(|(_, p)| **p == pid).map(|(n, _)| *n)
+        self.registry
+            .iter()
+            .find(|(_, p)| **p == pid)
+            .map(|(n, _)| *n)
     }
 
     /// Links the running process with `other` (both ways). A dead `other`
@@ -746,7 +829,11 @@ impl Scheduler {
                 t.extra().monitored_by.push((reference, process.pid));
                 process.extra().monitoring.push((reference, target));
             }
-            None => process.mailbox.push_back(down_message(reference, target, Value::Atom(Atom::NOPROC))),
+            None => process.mailbox.push_back(down_message(
+                reference,
+                target,
+                Value::Atom(Atom::NOPROC),
+            )),
         }
         reference
     }
@@ -792,7 +879,11 @@ impl Scheduler {
             };
             let normal = signal.reason == Value::Atom(Atom::NORMAL);
             if !signal.untrappable && target.trap_exits() {
-                let message = Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(signal.from), signal.reason]);
+                let message = Value::tuple(vec![
+                    Value::Atom(Atom::EXIT),
+                    Value::Pid(signal.from),
+                    signal.reason,
+                ]);
                 self.deliver(signal.to, message);
                 continue;
             }
@@ -817,7 +908,15 @@ impl Scheduler {
     }
 
     /// Ends a process; `crashed` says a crash event was already recorded.
-    fn finish_with(&mut self, mut process: Box<Process>, reason: Value, crashed: bool, work: &mut VecDeque<Signal>) {
+    /// It takes the box the process lived in: unboxing would copy it.
+    #[allow(clippy::boxed_local)]
+    fn finish_with(
+        &mut self,
+        mut process: Box<Process>,
+        reason: Value,
+        crashed: bool,
+        work: &mut VecDeque<Signal>,
+    ) {
         let pid = process.pid;
         self.live = self.live.saturating_sub(1);
         self.free_slots.push(pid.slot() as u32);
@@ -938,7 +1037,12 @@ impl Scheduler {
 }
 
 fn down_message(reference: u64, pid: Pid, reason: Value) -> Value {
-    Value::tuple(vec![Value::Atom(Atom::DOWN), Value::Ref(reference), Value::Pid(pid), reason])
+    Value::tuple(vec![
+        Value::Atom(Atom::DOWN),
+        Value::Ref(reference),
+        Value::Pid(pid),
+        reason,
+    ])
 }
 
 fn is_down_for(message: &Value, reference: u64) -> bool {
@@ -955,7 +1059,12 @@ pub(crate) fn describe_wait(status: &Status) -> String {
         Status::Waiting(Wait::Select(arms)) => {
             let arms: Vec<String> = arms
                 .iter()
-                .map(|(send, id)| format!("{} <chan {id}>", if *send { "send on" } else { "receive on" }))
+                .map(|(send, id)| {
+                    format!(
+                        "{} <chan {id}>",
+                        if *send { "send on" } else { "receive on" }
+                    )
+                })
                 .collect();
             format!("select ({})", arms.join(", "))
         }

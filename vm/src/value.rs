@@ -298,7 +298,11 @@ impl Value {
 
     /// `(:error, kind, message)`, the exit reason of a runtime error.
     pub fn error_reason(kind: Atom, message: &str) -> Value {
-        Value::tuple(vec![Value::Atom(Atom::ERROR), Value::Atom(kind), Value::str(message)])
+        Value::tuple(vec![
+            Value::Atom(Atom::ERROR),
+            Value::Atom(kind),
+            Value::str(message),
+        ])
     }
 
     /// Holds no heap reference (dropping it does nothing).
@@ -306,7 +310,13 @@ impl Value {
     pub(crate) fn is_scalar(&self) -> bool {
         matches!(
             self,
-            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Atom(_) | Value::Pid(_) | Value::Ref(_)
+            Value::Nil
+                | Value::Bool(_)
+                | Value::Int(_)
+                | Value::Float(_)
+                | Value::Atom(_)
+                | Value::Pid(_)
+                | Value::Ref(_)
         )
     }
 
@@ -474,7 +484,10 @@ impl Value {
     }
 
     /// A list's elements as a mutable vector, copying only if shared.
-    pub(crate) fn list_make_mut<'v>(items: &'v mut Arc<Items>, start: &mut u32) -> &'v mut Vec<Value> {
+    pub(crate) fn list_make_mut<'v>(
+        items: &'v mut Arc<Items>,
+        start: &mut u32,
+    ) -> &'v mut Vec<Value> {
         if *start > 0 {
             let tail: Vec<Value> = items[*start as usize..].to_vec();
             *items = Arc::new(Items(tail));
@@ -681,13 +694,16 @@ impl PartialEq for Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b && b.fract() == 0.0 && float_to_int(*b) == Some(*a),
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b && b.fract() == 0.0 && float_to_int(*b) == Some(*a)
+            }
             (Value::Atom(a), Value::Atom(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => Arc::ptr_eq(a, b) || a == b,
             (Value::List { .. }, Value::List { .. }) => self.as_list() == other.as_list(),
             (Value::Tuple(a), Value::Tuple(b)) => Arc::ptr_eq(a, b) || a == b,
             (Value::Map(a), Value::Map(b)) => {
-                Arc::ptr_eq(a, b) || (a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)))
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)))
             }
             (Value::Fn(a), Value::Fn(b)) => Arc::ptr_eq(a, b),
             (Value::Pid(a), Value::Pid(b)) => a == b,
@@ -704,7 +720,7 @@ impl Eq for Value {}
 
 /// An integral float's int value, when it has one.
 fn float_to_int(f: f64) -> Option<i64> {
-    if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+    if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         Some(f as i64)
     } else {
         None
@@ -788,7 +804,10 @@ mod tests {
         assert_eq!(Value::Float(1e20).to_string(), "1e20");
         assert_eq!(Value::tuple(vec![Value::Int(1)]).to_string(), "(1,)");
         assert_eq!(Value::tuple(vec![]).to_string(), "()");
-        assert_eq!(Value::list(vec![Value::str("a\"b")]).to_string(), "[\"a\\\"b\"]");
+        assert_eq!(
+            Value::list(vec![Value::str("a\"b")]).to_string(),
+            "[\"a\\\"b\"]"
+        );
         assert_eq!(Value::str("hi").to_string(), "hi");
         assert_eq!(Value::str("hi").inspect(), "\"hi\"");
     }

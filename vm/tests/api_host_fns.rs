@@ -15,7 +15,9 @@ fn crashes(vm: &mut Vm) -> Vec<(weft_vm::Pid, String, String)> {
     vm.take_events()
         .into_iter()
         .filter_map(|event| match event {
-            Event::Crash { pid, error } => Some((pid, error.kind.name().to_string(), error.message)),
+            Event::Crash { pid, error } => {
+                Some((pid, error.kind.name().to_string(), error.message))
+            }
             Event::Exit { .. } => None,
         })
         .collect()

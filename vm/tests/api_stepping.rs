@@ -149,11 +149,15 @@ fn the_host_can_kill_a_stuck_process() {
     assert!(vm.processes().is_empty());
     let events = vm.take_events();
     assert!(
-        events.iter().all(|e| matches!(e, weft_vm::Event::Exit { .. })),
+        events
+            .iter()
+            .all(|e| matches!(e, weft_vm::Event::Exit { .. })),
         "a kill is not a crash: {events:?}"
     );
     assert!(
-        events.iter().any(|e| matches!(e, weft_vm::Event::Exit { reason, .. } if reason.to_string() == ":killed")),
+        events.iter().any(
+            |e| matches!(e, weft_vm::Event::Exit { reason, .. } if reason.to_string() == ":killed")
+        ),
         "the kill is reported as an exit with :killed: {events:?}"
     );
 }

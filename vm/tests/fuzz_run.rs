@@ -3,7 +3,7 @@
 //! (crash, deadlock, spin, misuse builtins).
 
 use proptest::prelude::*;
-use weft_vm::{Vm, SourceFile};
+use weft_vm::{SourceFile, Vm};
 
 const PROGRAMS: &[&str] = &[
     "fn fib(n) { if n < 2 { n } else { fib(n - 1) + fib(n - 2) } }\nprint(fib(15), fib(-1), 7 / 2, 7 % -2)\n",
@@ -18,13 +18,56 @@ const PROGRAMS: &[&str] = &[
 ];
 
 const TOKENS: &[&str] = &[
-    "(", ")", "[", "]", "{", "}", ",", "\n", "1", "0", "-1", "x", "n", "nil", ":a", "\"s\"", "+", "-", "*", "/",
-    "%", "==", "<", "!", "<-", "..", "spawn", "receive", "after 0 =>", "self()", "loop { }", "break", "return",
-    "yield()", "len(", "list.sort(", "chan()", "close(", "exit(", "kill(self())", "sleep(1)", "[h, ..t]",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "\n",
+    "1",
+    "0",
+    "-1",
+    "x",
+    "n",
+    "nil",
+    ":a",
+    "\"s\"",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "==",
+    "<",
+    "!",
+    "<-",
+    "..",
+    "spawn",
+    "receive",
+    "after 0 =>",
+    "self()",
+    "loop { }",
+    "break",
+    "return",
+    "yield()",
+    "len(",
+    "list.sort(",
+    "chan()",
+    "close(",
+    "exit(",
+    "kill(self())",
+    "sleep(1)",
+    "[h, ..t]",
 ];
 
 fn run(source: &str) {
-    let mut vm = Vm::builder().max_processes(200).max_mailbox(1000).max_heap(1 << 22).build();
+    let mut vm = Vm::builder()
+        .max_processes(200)
+        .max_mailbox(1000)
+        .max_heap(1 << 22)
+        .build();
     let file = SourceFile::new("fuzz.weft", source);
     let Ok(entry) = vm.load_main(file, &mut weft_compiler::NoImports) else {
         return;

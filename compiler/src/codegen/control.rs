@@ -13,7 +13,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 let falses = self.condition(cond);
                 self.block_body(then, dst, tail);
                 // In tail position each branch returns by itself.
-                let end = if tail { self.emit_return(dst) } else { self.jump() };
+                let end = if tail {
+                    self.emit_return(dst)
+                } else {
+                    self.jump()
+                };
                 for at in falses {
                     self.patch(at);
                 }
@@ -215,7 +219,10 @@ impl<'a> Compiler<'a, '_, '_> {
         match pattern.kind {
             PatternKind::Bind(name) => {
                 let register = self.alloc();
-                self.emit(Instr::Move { dst: register, src: item });
+                self.emit(Instr::Move {
+                    dst: register,
+                    src: item,
+                });
                 self.declare(name, register);
             }
             PatternKind::Wildcard => {}
@@ -226,7 +233,14 @@ impl<'a> Compiler<'a, '_, '_> {
     /// One arm of `match` or `receive`: its tests, guard and body. Returns
     /// the jumps taken when the arm does not match. `accept` is the receive
     /// cursor: a matching message is taken out of the mailbox.
-    fn arm(&mut self, arm: &Arm<'a>, src: u8, dst: u8, tail: bool, accept: Option<u8>) -> Vec<usize> {
+    fn arm(
+        &mut self,
+        arm: &Arm<'a>,
+        src: u8,
+        dst: u8,
+        tail: bool,
+        accept: Option<u8>,
+    ) -> Vec<usize> {
         let scope = self.push_scope();
         let vars = self.pattern_registers(&arm.pattern);
         let mut fails = Vec::new();
@@ -268,17 +282,30 @@ impl<'a> Compiler<'a, '_, '_> {
         vec![begin, failed]
     }
 
-    fn receive(&mut self, arms: &[Arm<'a>], after: Option<&After<'a>>, dst: u8, tail: bool, e: &Expr<'a>) {
+    fn receive(
+        &mut self,
+        arms: &[Arm<'a>],
+        after: Option<&After<'a>>,
+        dst: u8,
+        tail: bool,
+        e: &Expr<'a>,
+    ) {
         let cursor = self.alloc_n(2);
         match after {
             Some(after) => {
                 self.expr(&after.timeout, cursor + 1, false);
                 self.span = after.span;
-                self.emit(Instr::ReceiveStart { cursor, timeout: true });
+                self.emit(Instr::ReceiveStart {
+                    cursor,
+                    timeout: true,
+                });
             }
             None => {
                 self.span = e.span;
-                self.emit(Instr::ReceiveStart { cursor, timeout: false });
+                self.emit(Instr::ReceiveStart {
+                    cursor,
+                    timeout: false,
+                });
             }
         }
         let message = self.alloc();
@@ -318,7 +345,14 @@ impl<'a> Compiler<'a, '_, '_> {
         }
     }
 
-    fn select(&mut self, arms: &[SelectArm<'a>], after: Option<&After<'a>>, dst: u8, tail: bool, e: &Expr<'a>) {
+    fn select(
+        &mut self,
+        arms: &[SelectArm<'a>],
+        after: Option<&After<'a>>,
+        dst: u8,
+        tail: bool,
+        e: &Expr<'a>,
+    ) {
         let mut table = Vec::new();
         for arm in arms {
             self.span = arm.op.span;
@@ -350,8 +384,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 }
                 _ => {
                     self.error(
-                        Diagnostic::error("a select arm must receive or send on a channel", arm.op.span)
-                            .with_help("write `<-ch as x => ...` or `ch <- value => ...`"),
+                        Diagnostic::error(
+                            "a select arm must receive or send on a channel",
+                            arm.op.span,
+                        )
+                        .with_help("write `<-ch as x => ...` or `ch <- value => ...`"),
                     );
                     return;
                 }
@@ -363,7 +400,10 @@ impl<'a> Compiler<'a, '_, '_> {
             register
         });
         let index = self.alloc();
-        let table = self.select_table(SelectTable { arms: table.clone(), timeout });
+        let table = self.select_table(SelectTable {
+            arms: table.clone(),
+            timeout,
+        });
         self.span = e.span;
         self.emit(Instr::Select { dst: index, table });
         let arm_registers: Vec<TableArm> = self.state().proto.selects[table as usize].arms.clone();
@@ -381,7 +421,8 @@ impl<'a> Compiler<'a, '_, '_> {
                 offset: 0,
             });
             let scope = self.push_scope();
-            if let (Some(binding), TableArm::Recv { value, .. }) = (&arm.binding, arm_registers[i]) {
+            if let (Some(binding), TableArm::Recv { value, .. }) = (&arm.binding, arm_registers[i])
+            {
                 self.bind_pattern(binding, value, FailKind::NoMatch);
             }
             self.expr(&arm.body, dst, tail);
@@ -412,9 +453,9 @@ fn cannot_fail(e: &Expr<'_>) -> bool {
         | ExprKind::Float(_)
         | ExprKind::Str(_)
         | ExprKind::Atom(_) => true,
-        ExprKind::Binary(BinOp::Eq | BinOp::Ne, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => {
-            cannot_fail(a) && cannot_fail(b)
-        }
+        ExprKind::Binary(BinOp::Eq | BinOp::Ne, a, b)
+        | ExprKind::And(a, b)
+        | ExprKind::Or(a, b) => cannot_fail(a) && cannot_fail(b),
         ExprKind::Not(a) => cannot_fail(a),
         _ => false,
     }

@@ -80,9 +80,15 @@ impl<'a> Compiler<'a, '_, '_> {
                 self.expr(a, left, false);
                 self.emit(Instr::Move { dst, src: left });
                 let skip = if and {
-                    self.emit(Instr::JumpIfFalse { cond: left, offset: 0 })
+                    self.emit(Instr::JumpIfFalse {
+                        cond: left,
+                        offset: 0,
+                    })
                 } else {
-                    self.emit(Instr::JumpIfTrue { cond: left, offset: 0 })
+                    self.emit(Instr::JumpIfTrue {
+                        cond: left,
+                        offset: 0,
+                    })
                 };
                 self.expr(b, dst, tail);
                 self.patch(skip);
@@ -217,7 +223,9 @@ impl<'a> Compiler<'a, '_, '_> {
         self.release(mark);
         self.error(
             Diagnostic::error(format!("`.{member}` needs a module on its left"), span)
-                .with_help(format!("for a map, write `m[:{member}]`; for a module function, `module.{member}(...)`")),
+                .with_help(format!(
+                "for a map, write `m[:{member}]`; for a module function, `module.{member}(...)`"
+            )),
         );
     }
 
@@ -242,7 +250,11 @@ impl<'a> Compiler<'a, '_, '_> {
         let span = self.span;
         // `x + 1` and `x - 1` take the constant from the instruction.
         if let (BinOp::Add | BinOp::Sub, ExprKind::Int(n)) = (op, b.kind) {
-            let value = if op == BinOp::Add { n } else { n.wrapping_neg() };
+            let value = if op == BinOp::Add {
+                n
+            } else {
+                n.wrapping_neg()
+            };
             if let (Ok(value), false) = (i16::try_from(value), op == BinOp::Sub && n == i64::MIN) {
                 let a = self.expr_any(a);
                 self.span = span;
@@ -281,12 +293,20 @@ impl<'a> Compiler<'a, '_, '_> {
         self.span = cond.span;
         let mark = self.mark();
         let jumps = match cond.kind {
-            ExprKind::Binary(op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq), a, b) => {
+            ExprKind::Binary(
+                op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq),
+                a,
+                b,
+            ) => {
                 if let (BinOp::Lt, ExprKind::Int(n)) = (op, b.kind) {
                     if let Ok(value) = i16::try_from(n) {
                         let a = self.expr_any(a);
                         self.span = cond.span;
-                        let at = self.emit(Instr::JumpIfNotLtInt { a, value, offset: 0 });
+                        let at = self.emit(Instr::JumpIfNotLtInt {
+                            a,
+                            value,
+                            offset: 0,
+                        });
                         self.release(mark);
                         self.span = saved;
                         return vec![at];
@@ -296,11 +316,31 @@ impl<'a> Compiler<'a, '_, '_> {
                 let rb = self.expr_any(b);
                 self.span = cond.span;
                 let at = match op {
-                    BinOp::Lt => self.emit(Instr::JumpIfNotLt { a: ra, b: rb, offset: 0 }),
-                    BinOp::Le => self.emit(Instr::JumpIfNotLe { a: ra, b: rb, offset: 0 }),
-                    BinOp::Gt => self.emit(Instr::JumpIfNotLt { a: rb, b: ra, offset: 0 }),
-                    BinOp::Ge => self.emit(Instr::JumpIfNotLe { a: rb, b: ra, offset: 0 }),
-                    _ => self.emit(Instr::JumpIfNe { a: ra, b: rb, offset: 0 }),
+                    BinOp::Lt => self.emit(Instr::JumpIfNotLt {
+                        a: ra,
+                        b: rb,
+                        offset: 0,
+                    }),
+                    BinOp::Le => self.emit(Instr::JumpIfNotLe {
+                        a: ra,
+                        b: rb,
+                        offset: 0,
+                    }),
+                    BinOp::Gt => self.emit(Instr::JumpIfNotLt {
+                        a: rb,
+                        b: ra,
+                        offset: 0,
+                    }),
+                    BinOp::Ge => self.emit(Instr::JumpIfNotLe {
+                        a: rb,
+                        b: ra,
+                        offset: 0,
+                    }),
+                    _ => self.emit(Instr::JumpIfNe {
+                        a: ra,
+                        b: rb,
+                        offset: 0,
+                    }),
                 };
                 vec![at]
             }
@@ -327,7 +367,10 @@ impl<'a> Compiler<'a, '_, '_> {
         let inherited = self.movable.take();
         let movable = if tail { Some(Movable::All) } else { inherited };
         let Ok(argc) = u8::try_from(args.len()) else {
-            self.error(Diagnostic::error("a call may pass at most 255 arguments", e.span));
+            self.error(Diagnostic::error(
+                "a call may pass at most 255 arguments",
+                e.span,
+            ));
             return;
         };
         // What is being called: a global (by name or module member) or a value.
@@ -457,7 +500,10 @@ impl<'a> Compiler<'a, '_, '_> {
         let index = self.protos.len() as u32;
         self.protos.push(Some(proto));
         let Ok(count) = u8::try_from(captured.len()) else {
-            self.error(Diagnostic::error("a closure may capture at most 255 variables", def.span));
+            self.error(Diagnostic::error(
+                "a closure may capture at most 255 variables",
+                def.span,
+            ));
             return;
         };
         let mark = self.mark();
@@ -482,7 +528,10 @@ impl<'a> Compiler<'a, '_, '_> {
         match target.kind {
             ExprKind::Call(callee, args) => {
                 let Ok(argc) = u8::try_from(args.len()) else {
-                    self.error(Diagnostic::error("a call may pass at most 255 arguments", span));
+                    self.error(Diagnostic::error(
+                        "a call may pass at most 255 arguments",
+                        span,
+                    ));
                     return;
                 };
                 let base = self.alloc_n(args.len() + 1);
@@ -491,7 +540,12 @@ impl<'a> Compiler<'a, '_, '_> {
                     self.expr(arg, base + 1 + i as u8, false);
                 }
                 self.span = span;
-                self.emit(Instr::Spawn { dst, base, argc, link });
+                self.emit(Instr::Spawn {
+                    dst,
+                    base,
+                    argc,
+                    link,
+                });
             }
             ExprKind::Block(block) => {
                 let def = FnDef {

@@ -76,7 +76,9 @@ pub fn expr<'a>(e: &Expr<'a>, names: &mut BTreeSet<&'a str>) {
             expr(k, names);
             expr(v, names);
         }),
-        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::ChanRecv(a) | ExprKind::Spawn(a, _) => expr(a, names),
+        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::ChanRecv(a) | ExprKind::Spawn(a, _) => {
+            expr(a, names)
+        }
         ExprKind::Binary(_, a, b)
         | ExprKind::And(a, b)
         | ExprKind::Or(a, b)

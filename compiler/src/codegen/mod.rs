@@ -197,7 +197,9 @@ impl<'a> Movable<'a> {
         match self {
             Movable::All => Movable::Except(mentioned.clone()),
             Movable::Only(names) => Movable::Only(names.difference(mentioned).copied().collect()),
-            Movable::Except(excluded) => Movable::Except(excluded.union(mentioned).copied().collect()),
+            Movable::Except(excluded) => {
+                Movable::Except(excluded.union(mentioned).copied().collect())
+            }
         }
     }
 }
@@ -272,7 +274,14 @@ pub fn compile_entry(
     module_name: &str,
     session_names: &[String],
 ) -> Result<Vec<String>, Vec<Diagnostic>> {
-    compile_with_mode(session, env, source, module_name, Mode::Entry, session_names)
+    compile_with_mode(
+        session,
+        env,
+        source,
+        module_name,
+        Mode::Entry,
+        session_names,
+    )
 }
 
 fn compile_with_mode(
@@ -289,7 +298,10 @@ fn compile_with_mode(
         // Name errors after a syntax error are mostly its echoes (a broken
         // `let` leaves its name unbound): report the syntax errors alone.
         diagnostics.sort_by_key(|d| d.span.start);
-        return Err(diagnostics.into_iter().map(|d| d.in_file(&source)).collect());
+        return Err(diagnostics
+            .into_iter()
+            .map(|d| d.in_file(&source))
+            .collect());
     }
     let mut compiler = Compiler {
         arena: &arena,
@@ -316,7 +328,10 @@ fn compile_with_mode(
     diagnostics.append(&mut compiler.diagnostics);
     if !diagnostics.is_empty() {
         diagnostics.sort_by_key(|d| d.span.start);
-        return Err(diagnostics.into_iter().map(|d| d.in_file(&source)).collect());
+        return Err(diagnostics
+            .into_iter()
+            .map(|d| d.in_file(&source))
+            .collect());
     }
     let functions = compiler
         .functions
@@ -326,7 +341,11 @@ fn compile_with_mode(
     let module = Module {
         name: module_name.to_string(),
         source: compiler.source.clone(),
-        protos: compiler.protos.into_iter().map(Option::unwrap_or_default).collect(),
+        protos: compiler
+            .protos
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect(),
         functions,
         globals: compiler.globals,
     };
@@ -359,8 +378,11 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     let name = def.name.unwrap_or_default();
                     if self.functions.contains_key(name) {
                         self.error(
-                            Diagnostic::error(format!("function `{name}` is defined twice"), def.name_span)
-                                .with_help("give one of them another name"),
+                            Diagnostic::error(
+                                format!("function `{name}` is defined twice"),
+                                def.name_span,
+                            )
+                            .with_help("give one of them another name"),
                         );
                         continue;
                     }
@@ -405,7 +427,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.fns.push(FnState::new("<entry>", 1, Span::new(0, 0)));
         let bindings = self.alloc();
         if self.session_names.len() > 255 {
-            self.error(Diagnostic::error("a session may hold at most 255 variables", Span::new(0, 0)));
+            self.error(Diagnostic::error(
+                "a session may hold at most 255 variables",
+                Span::new(0, 0),
+            ));
         }
         let session: Vec<String> = self.session_names.iter().take(255).cloned().collect();
         let mut names: Vec<&'a str> = Vec::new();
@@ -430,13 +455,19 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             Some(Stmt::Let(pattern, _)) => {
                 if let PatternKind::Bind(name) = pattern.kind {
                     if let Some(local) = self.local(name) {
-                        self.emit(Instr::Move { dst, src: local.register });
+                        self.emit(Instr::Move {
+                            dst,
+                            src: local.register,
+                        });
                     }
                 }
             }
             Some(Stmt::Assign { name, .. }) => {
                 if let Some(local) = self.local(name) {
-                    self.emit(Instr::Move { dst, src: local.register });
+                    self.emit(Instr::Move {
+                        dst,
+                        src: local.register,
+                    });
                 }
             }
             Some(Stmt::Fn(def)) if self.fns.len() == 1 => {
@@ -446,14 +477,21 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             _ => {}
         }
         // Every top-level variable, latest binding of each name.
-        let scope = self.fns.last().map(|f| f.scopes[0].clone()).unwrap_or_default();
+        let scope = self
+            .fns
+            .last()
+            .map(|f| f.scopes[0].clone())
+            .unwrap_or_default();
         for local in &scope {
             if !names.contains(&local.name) {
                 names.push(local.name);
             }
         }
         if names.len() > 255 {
-            self.error(Diagnostic::error("a session may hold at most 255 variables", Span::new(0, 0)));
+            self.error(Diagnostic::error(
+                "a session may hold at most 255 variables",
+                Span::new(0, 0),
+            ));
             names.truncate(255);
         }
         let first = self.alloc_n(names.len() + 2);
@@ -470,7 +508,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             first: first + 2,
             count: names.len() as u8,
         });
-        self.emit(Instr::Move { dst: first, src: dst });
+        self.emit(Instr::Move {
+            dst: first,
+            src: dst,
+        });
         self.emit(Instr::Tuple {
             dst,
             first,
@@ -497,24 +538,34 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         let loaded = match self.session.loader.load(&self.source, path) {
             Ok(loaded) => loaded,
             Err(message) => {
-                self.error(Diagnostic::error(format!("cannot import \"{path}\": {message}"), span));
+                self.error(Diagnostic::error(
+                    format!("cannot import \"{path}\": {message}"),
+                    span,
+                ));
                 return;
             }
         };
         if let Some((name, functions)) = self.session.done.get(&loaded.key) {
-            self.aliases.insert(alias, (name.clone(), functions.clone()));
+            self.aliases
+                .insert(alias, (name.clone(), functions.clone()));
             return;
         }
         if self.session.in_progress.contains(&loaded.key) {
             let mut chain: Vec<String> = self.session.in_progress.clone();
             chain.push(loaded.key.clone());
             self.error(
-                Diagnostic::error(format!("import cycle: \"{path}\" imports this file again"), span)
-                    .with_help(format!("the cycle: {}", chain.join(" -> "))),
+                Diagnostic::error(
+                    format!("import cycle: \"{path}\" imports this file again"),
+                    span,
+                )
+                .with_help(format!("the cycle: {}", chain.join(" -> "))),
             );
             return;
         }
-        let module_name = format!("{alias}@{}", self.session.done.len() + self.session.in_progress.len() + 1);
+        let module_name = format!(
+            "{alias}@{}",
+            self.session.done.len() + self.session.in_progress.len() + 1
+        );
         self.session.in_progress.push(loaded.key.clone());
         let session: &mut Session<'l> = self.session;
         let result = compile_file(session, self.env, loaded.source.clone(), &module_name);
@@ -527,12 +578,15 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     .last()
                     .map(|m| m.functions.iter().map(|(n, _)| n.clone()).collect())
                     .unwrap_or_default();
-                self.session.done.insert(loaded.key, (module_name.clone(), functions.clone()));
+                self.session
+                    .done
+                    .insert(loaded.key, (module_name.clone(), functions.clone()));
                 self.aliases.insert(alias, (module_name, functions));
             }
             Err(nested) => {
-                let mut diagnostic = Diagnostic::error(format!("the imported file \"{path}\" has errors"), span)
-                    .with_label("imported here");
+                let mut diagnostic =
+                    Diagnostic::error(format!("the imported file \"{path}\" has errors"), span)
+                        .with_label("imported here");
                 diagnostic.nested = nested;
                 self.error(diagnostic);
             }
@@ -540,10 +594,18 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     /// Compiles a function; `captures` become locals after the parameters.
-    fn function(&mut self, def: &FnDef<'a>, captures: &[&'a str], self_name: Option<&'a str>) -> Proto {
+    fn function(
+        &mut self,
+        def: &FnDef<'a>,
+        captures: &[&'a str],
+        self_name: Option<&'a str>,
+    ) -> Proto {
         let name = def.name.unwrap_or("");
         let Ok(arity) = u8::try_from(def.params.len()) else {
-            self.error(Diagnostic::error("a function takes at most 255 parameters", def.span));
+            self.error(Diagnostic::error(
+                "a function takes at most 255 parameters",
+                def.span,
+            ));
             return Proto::default();
         };
         self.fns.push(FnState::new(name, arity, def.span));
@@ -698,16 +760,25 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         }
         candidates.extend(self.functions.keys().map(|f| f.to_string()));
         candidates.extend(self.env.module_functions.iter().cloned());
-        candidates.extend(self.env.globals.iter().filter(|g| !g.contains('.')).cloned());
+        candidates.extend(
+            self.env
+                .globals
+                .iter()
+                .filter(|g| !g.contains('.'))
+                .cloned(),
+        );
         candidates.extend(self.env.modules());
         candidates.extend(self.aliases.keys().map(|a| a.to_string()));
         let mut diagnostic = Diagnostic::error(format!("unknown name `{name}`"), span)
             .with_label("not a variable, function, module or builtin");
         if let Some(best) = closest(name, &candidates) {
             diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
-        } else if self.fns.len() == 1 && !matches!(self.fns[0].proto.name.as_str(), "<main>" | "<entry>") {
-            diagnostic =
-                diagnostic.with_help("a top-level function sees only its parameters, its own locals and globals");
+        } else if self.fns.len() == 1
+            && !matches!(self.fns[0].proto.name.as_str(), "<main>" | "<entry>")
+        {
+            diagnostic = diagnostic.with_help(
+                "a top-level function sees only its parameters, its own locals and globals",
+            );
         }
         self.error(diagnostic);
     }
@@ -718,15 +789,20 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         candidates.extend(self.aliases.keys().map(|a| a.to_string()));
         let mut diagnostic = Diagnostic::error(format!("unknown module `{name}`"), span)
             .with_label("not an imported or standard module");
-        const STANDARD: &[&str] = &["list", "string", "map", "math", "io", "time", "random", "chan", "process"];
+        const STANDARD: &[&str] = &[
+            "list", "string", "map", "math", "io", "time", "random", "chan", "process",
+        ];
         if STANDARD.contains(&name) {
             diagnostic = diagnostic
                 .with_label("a standard module this host does not provide")
-                .with_help(format!("the program's host has not granted the `{name}` module"));
+                .with_help(format!(
+                    "the program's host has not granted the `{name}` module"
+                ));
         } else if let Some(best) = closest(name, &candidates) {
             diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
         } else {
-            diagnostic = diagnostic.with_help(format!("import it: `import \"{name}.weft\" as {name}`"));
+            diagnostic =
+                diagnostic.with_help(format!("import it: `import \"{name}.weft\" as {name}`"));
         }
         self.error(diagnostic);
     }
@@ -738,7 +814,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 return Some(format!("{name}.{member}"));
             }
             let best = closest(member, functions);
-            let mut diagnostic = Diagnostic::error(format!("module `{module}` has no function `{member}`"), span);
+            let mut diagnostic = Diagnostic::error(
+                format!("module `{module}` has no function `{member}`"),
+                span,
+            );
             if let Some(best) = best {
                 diagnostic = diagnostic.with_help(format!("did you mean `{module}.{best}`?"));
             }
@@ -750,7 +829,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             return Some(qualified);
         }
         let members = self.env.members(module);
-        let mut diagnostic = Diagnostic::error(format!("module `{module}` has no function `{member}`"), span);
+        let mut diagnostic = Diagnostic::error(
+            format!("module `{module}` has no function `{member}`"),
+            span,
+        );
         if let Some(best) = closest(member, &members) {
             diagnostic = diagnostic.with_help(format!("did you mean `{module}.{best}`?"));
         }
@@ -937,21 +1019,28 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     fn assign(&mut self, name: &'a str, name_span: Span, op: AssignOp, value: &Expr<'a>) {
         let Some(local) = self.local(name) else {
             if self.resolve_quiet(name) {
-                self.error(
-                    Diagnostic::error(format!("`{name}` is not a variable and can't be assigned"), name_span),
-                );
+                self.error(Diagnostic::error(
+                    format!("`{name}` is not a variable and can't be assigned"),
+                    name_span,
+                ));
             } else {
                 self.error(
-                    Diagnostic::error(format!("assignment to an unbound variable `{name}`"), name_span)
-                        .with_help(format!("declare it first: `let {name} = ...`")),
+                    Diagnostic::error(
+                        format!("assignment to an unbound variable `{name}`"),
+                        name_span,
+                    )
+                    .with_help(format!("declare it first: `let {name} = ...`")),
                 );
             }
             return;
         };
         if local.captured {
             self.error(
-                Diagnostic::error(format!("`{name}` is captured by this closure and can't be assigned"), name_span)
-                    .with_help("closures capture values; return the new value instead"),
+                Diagnostic::error(
+                    format!("`{name}` is captured by this closure and can't be assigned"),
+                    name_span,
+                )
+                .with_help("closures capture values; return the new value instead"),
             );
             return;
         }
@@ -969,7 +1058,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     let temp = self.alloc();
                     self.expr(value, temp, false);
                     self.movable = None;
-                    self.emit(Instr::Move { dst: local.register, src: temp });
+                    self.emit(Instr::Move {
+                        dst: local.register,
+                        src: temp,
+                    });
                 }
             }
             AssignOp::Update(op) => {
@@ -993,7 +1085,11 @@ fn is_simple(e: &Expr<'_>) -> bool {
     let leaf = |e: &Expr<'_>| {
         matches!(
             e.kind,
-            ExprKind::Name(_) | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Nil | ExprKind::Bool(_)
+            ExprKind::Name(_)
+                | ExprKind::Int(_)
+                | ExprKind::Float(_)
+                | ExprKind::Nil
+                | ExprKind::Bool(_)
         )
     };
     match e.kind {
@@ -1013,11 +1109,7 @@ fn same_constant(a: &Constant, b: &Constant) -> bool {
 fn pattern_names<'a>(pattern: &Pattern<'a>) -> Vec<&'a str> {
     fn walk<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
         match p.kind {
-            PatternKind::Bind(n) => {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
+            PatternKind::Bind(n) if !out.contains(&n) => out.push(n),
             PatternKind::Tuple(items) => items.iter().for_each(|i| walk(i, out)),
             PatternKind::List(items, rest) => {
                 items.iter().for_each(|i| walk(i, out));

@@ -33,7 +33,11 @@ impl<'a> Compiler<'a, '_, '_> {
     pub(super) fn pattern_registers(&mut self, pattern: &Pattern<'a>) -> Vec<(&'a str, u8)> {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len());
-        names.into_iter().enumerate().map(|(i, n)| (n, first + i as u8)).collect()
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, first + i as u8))
+            .collect()
     }
 
     /// Emits the tests of `pattern` against R[src]; each mismatch is a jump
@@ -62,7 +66,10 @@ impl<'a> Compiler<'a, '_, '_> {
         match pattern.kind {
             PatternKind::Wildcard => {}
             PatternKind::Bind(name) => {
-                let register = vars.iter().find(|(n, _)| *n == name).map_or(src, |(_, r)| *r);
+                let register = vars
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(src, |(_, r)| *r);
                 if bound.contains(&name) {
                     // A name used twice in one pattern must match equal values.
                     fails.push(self.emit(Instr::JumpIfNe {
@@ -80,8 +87,11 @@ impl<'a> Compiler<'a, '_, '_> {
             PatternKind::Pin(name) => {
                 let Some(local) = self.local(name) else {
                     self.error(
-                        Diagnostic::error(format!("`^{name}` pins a variable, but `{name}` is not one here"), pattern.span)
-                            .with_help("`^name` matches the current value of a variable bound earlier"),
+                        Diagnostic::error(
+                            format!("`^{name}` pins a variable, but `{name}` is not one here"),
+                            pattern.span,
+                        )
+                        .with_help("`^name` matches the current value of a variable bound earlier"),
                     );
                     return;
                 };
@@ -109,7 +119,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 let Some(len) = self.small_len(items.len(), pattern) else {
                     return;
                 };
-                fails.push(self.emit(Instr::JumpIfNotTuple { src, len, offset: 0 }));
+                fails.push(self.emit(Instr::JumpIfNotTuple {
+                    src,
+                    len,
+                    offset: 0,
+                }));
                 self.elements(items, src, vars, bound, fails);
             }
             PatternKind::List(items, rest) => {
@@ -117,9 +131,17 @@ impl<'a> Compiler<'a, '_, '_> {
                     return;
                 };
                 if rest.is_some() {
-                    fails.push(self.emit(Instr::JumpIfNotListFrom { src, len, offset: 0 }));
+                    fails.push(self.emit(Instr::JumpIfNotListFrom {
+                        src,
+                        len,
+                        offset: 0,
+                    }));
                 } else {
-                    fails.push(self.emit(Instr::JumpIfNotList { src, len, offset: 0 }));
+                    fails.push(self.emit(Instr::JumpIfNotList {
+                        src,
+                        len,
+                        offset: 0,
+                    }));
                 }
                 self.elements(items, src, vars, bound, fails);
                 if let Some(rest) = rest {
@@ -150,7 +172,10 @@ impl<'a> Compiler<'a, '_, '_> {
                                 });
                             }
                             None => {
-                                self.error(Diagnostic::error(format!("`{name}` is not a variable here"), key.span));
+                                self.error(Diagnostic::error(
+                                    format!("`{name}` is not a variable here"),
+                                    key.span,
+                                ));
                             }
                         },
                         PatternKind::Nil
@@ -161,8 +186,11 @@ impl<'a> Compiler<'a, '_, '_> {
                         | PatternKind::Atom(_) => self.pattern_literal(key, key_register),
                         _ => {
                             self.error(
-                                Diagnostic::error("a map pattern's key must be a literal or a pinned variable", key.span)
-                                    .with_help("write `%{:key => pattern}` or `%{^k => pattern}`"),
+                                Diagnostic::error(
+                                    "a map pattern's key must be a literal or a pinned variable",
+                                    key.span,
+                                )
+                                .with_help("write `%{:key => pattern}` or `%{^k => pattern}`"),
                             );
                             continue;
                         }
@@ -227,7 +255,10 @@ impl<'a> Compiler<'a, '_, '_> {
         match u8::try_from(len) {
             Ok(len) => Some(len),
             Err(_) => {
-                self.error(Diagnostic::error("a pattern may list at most 255 elements", pattern.span));
+                self.error(Diagnostic::error(
+                    "a pattern may list at most 255 elements",
+                    pattern.span,
+                ));
                 None
             }
         }

@@ -164,7 +164,9 @@ fn main() {
                     "frame {frame:3}: [host] {pid} crashed with {}; the others go on",
                     error.reason()
                 ),
-                Event::Exit { pid, reason } => println!("frame {frame:3}: [host] {pid} exited: {reason}"),
+                Event::Exit { pid, reason } => {
+                    println!("frame {frame:3}: [host] {pid} exited: {reason}")
+                }
             }
         }
 

@@ -36,14 +36,18 @@ pub fn is_command(text: &str) -> bool {
     let Some(rest) = text.strip_prefix(':') else {
         return false;
     };
-    let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     if word.is_empty() {
         return false;
     }
     // `:ok`, `:error` and friends are atoms: an entry like `:ok` evaluates
     // to the atom. Only a known command (or something followed by an
     // argument, which an atom can't be) is taken as a command.
-    find(&word).is_some() || rest[word.len()..].starts_with(' ') && !looks_like_code(&rest[word.len()..])
+    find(&word).is_some()
+        || rest[word.len()..].starts_with(' ') && !looks_like_code(&rest[word.len()..])
 }
 
 /// After `:name `, code-like text means the line is an expression that
@@ -68,7 +72,10 @@ pub fn find(word: &str) -> Option<&'static str> {
 /// Does the command take an expression that may need more lines (`:time`)?
 pub fn expression_argument(text: &str) -> Option<&str> {
     let text = text.trim_start().strip_prefix(':')?;
-    let word: String = text.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let word: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     if find(&word) == Some(":time") {
         Some(&text[word.len()..])
     } else {
@@ -79,10 +86,15 @@ pub fn expression_argument(text: &str) -> Option<&str> {
 pub fn parse(text: &str) -> Command {
     let text = text.trim();
     let rest = text.strip_prefix(':').unwrap_or(text);
-    let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     let argument = rest[word.len()..].trim().to_string();
     let Some(name) = find(&word) else {
-        return Command::Bad(format!("unknown command :{word} (:help lists the commands)"));
+        return Command::Bad(format!(
+            "unknown command :{word} (:help lists the commands)"
+        ));
     };
     let needs = |what: &str| Command::Bad(format!("{name} needs {what}"));
     match name {
@@ -114,7 +126,10 @@ fn unquote(argument: &str) -> String {
 /// Parses `<0.5>`, `0.5` or `5` to the serial number 5.
 pub fn parse_pid(text: &str) -> Option<u32> {
     let text = text.trim();
-    let text = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')).unwrap_or(text);
+    let text = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(text);
     let serial = text.strip_prefix("0.").unwrap_or(text);
     serial.parse().ok()
 }
@@ -128,7 +143,11 @@ pub fn help_text() -> String {
          Commands:\n",
     );
     for (name, argument, what) in COMMANDS {
-        let usage = if argument.is_empty() { name.to_string() } else { format!("{name} {argument}") };
+        let usage = if argument.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} {argument}")
+        };
         text.push_str(&format!("  {usage:<14} {what}\n"));
     }
     text.push_str(
@@ -153,7 +172,10 @@ mod tests {
         assert!(!is_command(":ok == :ok"));
         assert!(!is_command("(:ok, 1)"));
         assert_eq!(parse(":t 1 + 2"), Command::Time("1 + 2".into()));
-        assert_eq!(parse(":load \"a b.weft\""), Command::Load("a b.weft".into()));
+        assert_eq!(
+            parse(":load \"a b.weft\""),
+            Command::Load("a b.weft".into())
+        );
         assert!(matches!(parse(":kill"), Command::Bad(_)));
         assert_eq!(parse_pid("<0.5>"), Some(5));
         assert_eq!(parse_pid("0.7"), Some(7));

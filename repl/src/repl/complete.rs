@@ -58,7 +58,12 @@ fn is_name_char(c: char) -> bool {
 
 /// Completes `line` at byte offset `pos`: the start of the text to replace
 /// and the candidates.
-pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize) -> (usize, Vec<Pair>) {
+pub fn complete(
+    names: &Names,
+    files: &FilenameCompleter,
+    line: &str,
+    pos: usize,
+) -> (usize, Vec<Pair>) {
     let before = &line[..pos];
     let trimmed = before.trim_start();
     // A command name, or a command's argument.
@@ -79,8 +84,13 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
             Some((command, _)) if super::commands::find(command) == Some(":disasm") => {
                 let start = before.rfind(' ').map_or(pos, |i| i + 1);
                 let word = &before[start..];
-                let mut candidates: Vec<String> =
-                    names.functions.iter().chain(&names.globals).filter(|n| n.starts_with(word)).cloned().collect();
+                let mut candidates: Vec<String> = names
+                    .functions
+                    .iter()
+                    .chain(&names.globals)
+                    .filter(|n| n.starts_with(word))
+                    .cloned()
+                    .collect();
                 candidates.sort();
                 candidates.dedup();
                 return (start, candidates.iter().map(|c| pair(c, c)).collect());
@@ -89,8 +99,12 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
         }
     }
     // The word before the cursor: a name, or `module.prefix`.
-    let start =
-        before.char_indices().rev().take_while(|(_, c)| is_name_char(*c) || *c == '.').last().map_or(pos, |(i, _)| i);
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_name_char(*c) || *c == '.')
+        .last()
+        .map_or(pos, |(i, _)| i);
     let word = &before[start..];
     if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return (pos, Vec::new());
@@ -114,8 +128,15 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
         let start = pos - prefix.len();
         return (start, candidates.iter().map(|c| pair(c, c)).collect());
     }
-    let modules = names.globals.iter().filter_map(|g| g.split_once('.').map(|(m, _)| m));
-    let builtins = names.globals.iter().filter(|g| !g.contains('.')).map(String::as_str);
+    let modules = names
+        .globals
+        .iter()
+        .filter_map(|g| g.split_once('.').map(|(m, _)| m));
+    let builtins = names
+        .globals
+        .iter()
+        .filter(|g| !g.contains('.'))
+        .map(String::as_str);
     let all = names
         .variables
         .iter()
@@ -135,7 +156,10 @@ pub fn complete(names: &Names, files: &FilenameCompleter, line: &str, pos: usize
 }
 
 fn pair(display: &str, replacement: &str) -> Pair {
-    Pair { display: display.to_string(), replacement: replacement.to_string() }
+    Pair {
+        display: display.to_string(),
+        replacement: replacement.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +170,12 @@ mod tests {
         Names {
             variables: vec!["total".into(), "tally".into()],
             functions: vec!["twice".into()],
-            globals: vec!["list.map".into(), "list.reverse".into(), "print".into(), "string.trim".into()],
+            globals: vec![
+                "list.map".into(),
+                "list.reverse".into(),
+                "print".into(),
+                "string.trim".into(),
+            ],
         }
     }
 
@@ -157,7 +186,18 @@ mod tests {
 
     #[test]
     fn completes_names_members_and_commands() {
-        assert_eq!(offered("t"), (0, vec!["tally".into(), "total".into(), "true".into(), "twice".into()]));
+        assert_eq!(
+            offered("t"),
+            (
+                0,
+                vec![
+                    "tally".into(),
+                    "total".into(),
+                    "true".into(),
+                    "twice".into()
+                ]
+            )
+        );
         assert_eq!(offered("x = list.re"), (9, vec!["reverse".into()]));
         assert_eq!(offered("list."), (5, vec!["map".into(), "reverse".into()]));
         assert_eq!(offered("pr"), (0, vec!["print".into()]));

@@ -70,7 +70,8 @@ impl Console {
     pub fn process_output(&self, text: &str) {
         if self.backlog.load(Ordering::Relaxed) > BACKLOG {
             let started = Instant::now();
-            while self.backlog.load(Ordering::Relaxed) > BACKLOG / 2 && started.elapsed() < MAX_WAIT {
+            while self.backlog.load(Ordering::Relaxed) > BACKLOG / 2 && started.elapsed() < MAX_WAIT
+            {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
@@ -127,7 +128,11 @@ impl Above {
     }
 }
 
-fn print_loop(rx: Receiver<Out>, printer: Option<Box<dyn ExternalPrinter + Send>>, backlog: &AtomicUsize) {
+fn print_loop(
+    rx: Receiver<Out>,
+    printer: Option<Box<dyn ExternalPrinter + Send>>,
+    backlog: &AtomicUsize,
+) {
     let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::with_capacity(1 << 14, std::io::stdout());
     let above = printer.map(Above::start);
@@ -170,7 +175,9 @@ fn print_loop(rx: Receiver<Out>, printer: Option<Box<dyn ExternalPrinter + Send>
             }
         };
         match message {
-            Out::Stdout(text) | Out::Stderr(text) if at_prompt && above.is_some() => waiting.push_str(&text),
+            Out::Stdout(text) | Out::Stderr(text) if at_prompt && above.is_some() => {
+                waiting.push_str(&text)
+            }
             Out::Stdout(text) => {
                 let _ = out.write_all(text.as_bytes());
                 backlog.fetch_sub(text.len(), Ordering::Relaxed);

@@ -18,8 +18,8 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{
-    Cmd, ConditionalEventHandler, Context, Editor, Event, EventContext, EventHandler, ExternalPrinter, Helper,
-    KeyEvent, RepeatCount,
+    Cmd, ConditionalEventHandler, Context, Editor, Event, EventContext, EventHandler,
+    ExternalPrinter, Helper, KeyEvent, RepeatCount,
 };
 
 use super::complete::{complete, SharedNames};
@@ -45,7 +45,12 @@ struct WeftHelper {
 impl Completer for WeftHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         Ok(complete(&names, &self.files, line, pos))
     }
@@ -93,7 +98,11 @@ pub fn run(color: bool) -> ExitCode {
         .history_ignore_space(true)
         .completion_type(CompletionType::List)
         .completion_show_all_if_ambiguous(true)
-        .color_mode(if color { ColorMode::Enabled } else { ColorMode::Disabled });
+        .color_mode(if color {
+            ColorMode::Enabled
+        } else {
+            ColorMode::Disabled
+        });
     let config = config
         .max_history_size(10_000)
         .and_then(|c| c.history_ignore_dups(true))
@@ -113,17 +122,26 @@ pub fn run(color: bool) -> ExitCode {
         show_bracket: Cell::new(true),
     }));
     let line_was_empty = Arc::new(AtomicBool::new(true));
-    editor.bind_sequence(KeyEvent::ctrl('C'), EventHandler::Conditional(Box::new(CtrlC(line_was_empty.clone()))));
+    editor.bind_sequence(
+        KeyEvent::ctrl('C'),
+        EventHandler::Conditional(Box::new(CtrlC(line_was_empty.clone()))),
+    );
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
 
     // Say hello before anything else can print.
-    println!("Weft {} (:help for help, Ctrl-D to exit)", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Weft {} (:help for help, Ctrl-D to exit)",
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = std::io::stdout().flush();
 
-    let printer = editor.create_external_printer().ok().map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>);
+    let printer = editor
+        .create_external_printer()
+        .ok()
+        .map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>);
     let console = Console::start(printer, color);
     let interrupt = Arc::new(AtomicU32::new(0));
     let handle = session::start(console.clone(), names, interrupt.clone());
@@ -150,7 +168,11 @@ pub fn run(color: bool) -> ExitCode {
     let mut entry = String::new();
     let mut interrupts_on_empty_line = 0;
     loop {
-        let prompt = if entry.is_empty() { PROMPT } else { CONTINUATION };
+        let prompt = if entry.is_empty() {
+            PROMPT
+        } else {
+            CONTINUATION
+        };
         console.sync(SYNC);
         console.at_prompt(true);
         let read = editor.readline(prompt);

@@ -46,7 +46,11 @@ pub fn scan(text: &str) -> Vec<Token> {
         while j < n && b[j].is_ascii_alphabetic() {
             j += 1;
         }
-        tokens.push(Token { start: leading, end: j, class: Class::Command });
+        tokens.push(Token {
+            start: leading,
+            end: j,
+            class: Class::Command,
+        });
         i = j;
     }
     while i < n {
@@ -64,7 +68,9 @@ pub fn scan(text: &str) -> Vec<Token> {
                 while i < n {
                     match b[i] {
                         // Skip the escaped character whole (it may be multi-byte).
-                        b'\\' => i = (i + 1) + text[i + 1..].chars().next().map_or(0, char::len_utf8),
+                        b'\\' => {
+                            i = (i + 1) + text[i + 1..].chars().next().map_or(0, char::len_utf8)
+                        }
                         b'"' => {
                             i += 1;
                             break;
@@ -118,7 +124,11 @@ pub fn scan(text: &str) -> Vec<Token> {
                 continue;
             }
         };
-        tokens.push(Token { start, end: i, class });
+        tokens.push(Token {
+            start,
+            end: i,
+            class,
+        });
     }
     tokens
 }
@@ -160,9 +170,9 @@ fn number_end(b: &[u8], mut i: usize) -> usize {
 
 /// Does `text` end inside a string or a comment (no completion there)?
 pub fn in_string_or_comment(text: &str) -> bool {
-    scan(text)
-        .last()
-        .is_some_and(|t| t.end == text.len() && matches!(t.class, Class::Comment) || unterminated_string(text, t))
+    scan(text).last().is_some_and(|t| {
+        t.end == text.len() && matches!(t.class, Class::Comment) || unterminated_string(text, t)
+    })
 }
 
 fn unterminated_string(text: &str, token: &Token) -> bool {
@@ -172,7 +182,11 @@ fn unterminated_string(text: &str, token: &Token) -> bool {
     let body = &text[token.start..token.end];
     // `"` alone, or no closing quote (an escaped quote does not close).
     body.len() == 1 || !body.ends_with('"') || {
-        let backslashes = body[..body.len() - 1].bytes().rev().take_while(|&b| b == b'\\').count();
+        let backslashes = body[..body.len() - 1]
+            .bytes()
+            .rev()
+            .take_while(|&b| b == b'\\')
+            .count();
         backslashes % 2 == 1
     }
 }
@@ -202,7 +216,10 @@ fn pairs(tokens: &[Token], text: &str) -> Vec<Option<usize>> {
             Class::Open => stack.push(i),
             Class::Close => {
                 if let Some(&open) = stack.last() {
-                    if closes(text.as_bytes()[tokens[open].start], text.as_bytes()[token.start]) {
+                    if closes(
+                        text.as_bytes()[tokens[open].start],
+                        text.as_bytes()[token.start],
+                    ) {
                         stack.pop();
                         partner[open] = Some(i);
                         partner[i] = Some(open);
@@ -241,7 +258,11 @@ pub fn highlight(text: &str, cursor: Option<usize>) -> String {
     let partner = pairs(&tokens, text);
     let mut matched = None;
     if let Some(pos) = cursor {
-        let at = |p: usize| tokens.iter().position(|t| matches!(t.class, Class::Open | Class::Close) && t.start == p);
+        let at = |p: usize| {
+            tokens
+                .iter()
+                .position(|t| matches!(t.class, Class::Open | Class::Close) && t.start == p)
+        };
         let here = at(pos).or_else(|| pos.checked_sub(1).and_then(at));
         matched = here.and_then(|i| partner[i]);
     }
@@ -276,14 +297,21 @@ mod tests {
     use super::*;
 
     fn classes(text: &str) -> Vec<(&str, Class)> {
-        scan(text).into_iter().map(|t| (&text[t.start..t.end], t.class)).collect()
+        scan(text)
+            .into_iter()
+            .map(|t| (&text[t.start..t.end], t.class))
+            .collect()
     }
 
     #[test]
     fn scans_the_token_classes() {
         assert_eq!(
             classes(r#"let x = "a\"b" # note"#),
-            vec![("let", Class::Keyword), ("\"a\\\"b\"", Class::String), ("# note", Class::Comment)]
+            vec![
+                ("let", Class::Keyword),
+                ("\"a\\\"b\"", Class::String),
+                ("# note", Class::Comment)
+            ]
         );
         assert_eq!(
             classes("for i in 0..10 { :ok }"),
@@ -299,10 +327,17 @@ mod tests {
         );
         assert_eq!(
             classes("1.5e-3 0xff nil"),
-            vec![("1.5e-3", Class::Number), ("0xff", Class::Number), ("nil", Class::Constant)]
+            vec![
+                ("1.5e-3", Class::Number),
+                ("0xff", Class::Number),
+                ("nil", Class::Constant)
+            ]
         );
         assert_eq!(classes(":help"), vec![(":help", Class::Command)]);
-        assert_eq!(classes("\"open # not a comment"), vec![("\"open # not a comment", Class::String)]);
+        assert_eq!(
+            classes("\"open # not a comment"),
+            vec![("\"open # not a comment", Class::String)]
+        );
     }
 
     #[test]

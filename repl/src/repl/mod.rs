@@ -88,7 +88,11 @@ fn dispatch(text: &str, handle: &Handle, console: &Console) -> Outcome {
 /// value, exit 0 at the end — or 70 if any entry failed. No prompts.
 fn run_piped(color: bool) -> ExitCode {
     let console = Console::start(None, color);
-    let handle = session::start(console.clone(), Default::default(), Arc::new(AtomicU32::new(0)));
+    let handle = session::start(
+        console.clone(),
+        Default::default(),
+        Arc::new(AtomicU32::new(0)),
+    );
     let mut failed = false;
     let mut entry = String::new();
     let mut input = std::io::stdin().lock();

@@ -117,20 +117,27 @@ pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) ->
 
 fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
-    let mut vm = Vm::builder().allow_io(true).output(move |text: &str| sink.process_output(text)).build();
+    let mut vm = Vm::builder()
+        .allow_io(true)
+        .output(move |text: &str| sink.process_output(text))
+        .build();
     let console = console.clone();
     let slot = done.clone();
-    vm.register_fn("__weft_repl_done", 1, move |args: &[Value]| -> Result<Value, String> {
-        let Some([value, bindings]) = args[0].as_tuple() else {
-            return Err("__weft_repl_done expects (value, bindings)".to_string());
-        };
-        let mut done = slot.lock().unwrap_or_else(|e| e.into_inner());
-        if done.show {
-            console.out(format!("{}\n", value.inspect()));
-        }
-        done.result = Some((value.clone(), bindings.clone()));
-        Ok(Value::atom("ok"))
-    });
+    vm.register_fn(
+        "__weft_repl_done",
+        1,
+        move |args: &[Value]| -> Result<Value, String> {
+            let Some([value, bindings]) = args[0].as_tuple() else {
+                return Err("__weft_repl_done expects (value, bindings)".to_string());
+            };
+            let mut done = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if done.show {
+                console.out(format!("{}\n", value.inspect()));
+            }
+            done.result = Some((value.clone(), bindings.clone()));
+            Ok(Value::atom("ok"))
+        },
+    );
     if let Err(error) = vm.load("<shell>", SHELL_CODE) {
         // Compiled into the binary: failing here is a bug in Weft.
         panic!("the REPL's shell code does not compile: {error}");
@@ -263,7 +270,8 @@ impl Session {
                 self.modules.clear();
                 self.last_entry.clear();
                 self.start_shell();
-                self.console.out("the session is reset: a new VM, no variables, no functions\n");
+                self.console
+                    .out("the session is reset: a new VM, no variables, no functions\n");
                 true
             }
             // A Ctrl-C with no entry running has nothing to interrupt.
@@ -287,7 +295,9 @@ impl Session {
         self.shell_end = None;
         match self.vm.spawn("__weft_shell", vec![]) {
             Ok(shell) => self.shell = shell,
-            Err(error) => self.console.err(format!("weft: cannot start the shell process: {error}\n")),
+            Err(error) => self
+                .console
+                .err(format!("weft: cannot start the shell process: {error}\n")),
         }
     }
 
@@ -311,7 +321,9 @@ impl Session {
     fn report_crash(&self, pid: Pid, error: &weft_vm::RuntimeError) {
         let mut diagnostic = error.to_diagnostic(pid);
         // The shell's own frame is machinery, not the user's code.
-        diagnostic.trace.retain(|line| !line.starts_with("in __weft_"));
+        diagnostic
+            .trace
+            .retain(|line| !line.starts_with("in __weft_"));
         self.console.err(render(&[diagnostic], self.console.color));
     }
 
@@ -341,10 +353,13 @@ impl Session {
         let shell = self.shell;
         match self.shell_end.take() {
             Some(ShellEnd::Crashed) => {}
-            Some(ShellEnd::Exited(reason)) => {
-                self.console.err(format!("** the shell process {shell} exited: {}\n", reason.inspect()))
-            }
-            None if !self.vm.is_alive(shell) => self.console.err(format!("** the shell process {shell} exited\n")),
+            Some(ShellEnd::Exited(reason)) => self.console.err(format!(
+                "** the shell process {shell} exited: {}\n",
+                reason.inspect()
+            )),
+            None if !self.vm.is_alive(shell) => self
+                .console
+                .err(format!("** the shell process {shell} exited\n")),
             None => return false,
         }
         self.start_shell();
@@ -378,7 +393,10 @@ impl Session {
                 if timed {
                     let elapsed = started.elapsed();
                     let spent = self.vm.stats().reductions.saturating_sub(reductions);
-                    self.console.out(format!("time: {}, reductions: {spent}\n", duration_text(elapsed)));
+                    self.console.out(format!(
+                        "time: {}, reductions: {spent}\n",
+                        duration_text(elapsed)
+                    ));
                 }
                 true
             }
@@ -395,7 +413,7 @@ impl Session {
                 return false;
             }
             Err(ReadError::NotText(diagnostic)) => {
-                self.console.err(render(&[diagnostic], self.console.color));
+                self.console.err(render(&[*diagnostic], self.console.color));
                 return false;
             }
         };
@@ -407,7 +425,8 @@ impl Session {
                     .last()
                     .map(|m| m.functions.iter().map(|(name, _)| name.clone()).collect())
                     .unwrap_or_default();
-                let variables: Vec<&String> = self.names.iter().filter(|n| !before.contains(n)).collect();
+                let variables: Vec<&String> =
+                    self.names.iter().filter(|n| !before.contains(n)).collect();
                 let mut summary = format!("loaded {path}");
                 if !functions.is_empty() {
                     summary.push_str(&format!("; functions: {}", functions.join(", ")));
@@ -428,7 +447,13 @@ impl Session {
     /// result. On success the session takes the entry's bindings.
     fn run_entry(&mut self, source: Arc<SourceFile>, show: bool) -> Result<Value, Failure> {
         let environment = self.vm.session_environment();
-        let compiled = weft_compiler::compile_entry(source, "main", &environment, &mut FileLoader, &self.names);
+        let compiled = weft_compiler::compile_entry(
+            source,
+            "main",
+            &environment,
+            &mut FileLoader,
+            &self.names,
+        );
         let (modules, names) = match compiled {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
@@ -442,7 +467,11 @@ impl Session {
         let function = self.vm.entry_function(entry);
         self.collect_events();
         self.replace_dead_shell();
-        let message = Value::tuple(vec![Value::atom("weft_repl_eval"), function, Value::tuple(self.values.clone())]);
+        let message = Value::tuple(vec![
+            Value::atom("weft_repl_eval"),
+            function,
+            Value::tuple(self.values.clone()),
+        ]);
         *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Done { show, result: None };
         self.vm.send(self.shell, message);
         let (value, bindings) = self.wait_for_result()?;
@@ -452,7 +481,9 @@ impl Session {
                 self.values = values.to_vec();
             }
             // Only a call of `__weft_repl_done` from user code gets here.
-            _ => self.console.err("** the entry's variables were lost; the earlier ones are kept\n"),
+            _ => self
+                .console
+                .err("** the entry's variables were lost; the earlier ones are kept\n"),
         }
         Ok(value)
     }
@@ -470,7 +501,12 @@ impl Session {
             }
             let status = self.vm.run(CHUNK);
             self.collect_events();
-            let result = self.done.lock().unwrap_or_else(|e| e.into_inner()).result.take();
+            let result = self
+                .done
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .result
+                .take();
             if let Some(result) = result {
                 // If the shell died since (a linked process crashed, say),
                 // housekeeping reports it.
@@ -491,8 +527,9 @@ impl Session {
                         .find(|(pid, _)| *pid == shell)
                         .map(|(_, wait)| wait)
                         .unwrap_or_else(|| "something".to_string());
-                    self.console
-                        .err(format!("** deadlock: the entry waits on {waits}, and every process is blocked\n"));
+                    self.console.err(format!(
+                        "** deadlock: the entry waits on {waits}, and every process is blocked\n"
+                    ));
                     self.vm.kill(shell);
                     self.start_shell();
                     return Err(Failure::Reported);
@@ -522,7 +559,11 @@ impl Session {
                 None if info.pid == shell => "(shell)".to_string(),
                 None => String::new(),
             };
-            let waiting = if info.status == "runnable" { String::new() } else { info.waiting_on.clone() };
+            let waiting = if info.status == "runnable" {
+                String::new()
+            } else {
+                info.waiting_on.clone()
+            };
             rows.push([
                 info.pid.to_string(),
                 name,
@@ -559,19 +600,32 @@ impl Session {
 
     fn kill(&mut self, text: &str) -> bool {
         // A session variable holding a pid will do too (`:kill worker`).
-        let variable = self.names.iter().position(|n| n == text.trim()).and_then(|i| self.values[i].as_pid());
-        let Some(serial) = variable.map(|pid| pid.serial()).or_else(|| super::commands::parse_pid(text)) else {
-            self.console.err(format!("weft: `{text}` is not a pid (write <0.5>, 5, or a variable holding a pid)\n"));
+        let variable = self
+            .names
+            .iter()
+            .position(|n| n == text.trim())
+            .and_then(|i| self.values[i].as_pid());
+        let Some(serial) = variable
+            .map(|pid| pid.serial())
+            .or_else(|| super::commands::parse_pid(text))
+        else {
+            self.console.err(format!(
+                "weft: `{text}` is not a pid (write <0.5>, 5, or a variable holding a pid)\n"
+            ));
             return false;
         };
         let Some(pid) = self.vm.pid_by_serial(serial) else {
-            self.console.err(format!("weft: no process <0.{serial}> is alive\n"));
+            self.console
+                .err(format!("weft: no process <0.{serial}> is alive\n"));
             return false;
         };
         self.vm.kill(pid);
         if pid == self.shell {
             self.start_shell();
-            self.console.out(format!("killed the shell {pid}; the new shell is {}\n", self.shell));
+            self.console.out(format!(
+                "killed the shell {pid}; the new shell is {}\n",
+                self.shell
+            ));
         } else {
             self.console.out(format!("killed {pid}\n"));
         }
@@ -587,7 +641,9 @@ impl Session {
                     true
                 }
                 None => {
-                    self.console.err("weft: no entry has been compiled yet (:disasm NAME shows a function)\n");
+                    self.console.err(
+                        "weft: no entry has been compiled yet (:disasm NAME shows a function)\n",
+                    );
                     false
                 }
             };
@@ -600,8 +656,12 @@ impl Session {
             if let Some((_, text)) = weft_stdlib::MODULES.iter().find(|(m, _)| *m == module) {
                 let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
                 let environment = self.vm.environment();
-                if let Ok(modules) = weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports)
-                {
+                if let Ok(modules) = weft_compiler::compile(
+                    source,
+                    module,
+                    &environment,
+                    &mut weft_compiler::NoImports,
+                ) {
                     if let Some(text) = weft_compiler::disasm::function_text(&modules, member) {
                         self.console.out(text);
                         return true;
@@ -610,9 +670,12 @@ impl Session {
             }
         }
         if self.vm.environment().globals.contains(name) {
-            self.console.err(format!("weft: `{name}` is a native function (written in Rust): it has no bytecode\n"));
+            self.console.err(format!(
+                "weft: `{name}` is a native function (written in Rust): it has no bytecode\n"
+            ));
         } else {
-            self.console.err(format!("weft: no function `{name}` is defined\n"));
+            self.console
+                .err(format!("weft: no function `{name}` is defined\n"));
         }
         false
     }

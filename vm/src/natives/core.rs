@@ -50,7 +50,12 @@ fn len(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Tuple(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Str(s) => s.chars().count(),
-        other => return Err(badarg(format!("len needs a list, tuple, map or string, got {}", describe_value(other)))),
+        other => {
+            return Err(badarg(format!(
+                "len needs a list, tuple, map or string, got {}",
+                describe_value(other)
+            )))
+        }
     };
     Ok(Value::Int(n as i64))
 }
@@ -70,12 +75,16 @@ fn int(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 Err(badarg(format!("int can't convert {f:?} to an integer")))
             }
         }
-        Value::Str(s) => s
-            .trim()
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| badarg(format!("int can't parse {} as an integer", args[0].inspect()))),
-        other => Err(badarg(format!("int needs a number or a string, got {}", describe_value(other)))),
+        Value::Str(s) => s.trim().parse::<i64>().map(Value::Int).map_err(|_| {
+            badarg(format!(
+                "int can't parse {} as an integer",
+                args[0].inspect()
+            ))
+        }),
+        other => Err(badarg(format!(
+            "int needs a number or a string, got {}",
+            describe_value(other)
+        ))),
     }
 }
 
@@ -85,14 +94,26 @@ fn float(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Float(f) => Ok(Value::Float(*f)),
         Value::Str(s) => {
             let text = s.trim();
-            let plain = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
-            let special = matches!(text.to_ascii_lowercase().as_str(), "inf" | "+inf" | "-inf" | "nan" | "infinity" | "-infinity");
+            let plain = !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+            let special = matches!(
+                text.to_ascii_lowercase().as_str(),
+                "inf" | "+inf" | "-inf" | "nan" | "infinity" | "-infinity"
+            );
             match text.parse::<f64>() {
                 Ok(f) if plain || special => Ok(Value::Float(f)),
-                _ => Err(badarg(format!("float can't parse {} as a number", args[0].inspect()))),
+                _ => Err(badarg(format!(
+                    "float can't parse {} as a number",
+                    args[0].inspect()
+                ))),
             }
         }
-        other => Err(badarg(format!("float needs a number or a string, got {}", describe_value(other)))),
+        other => Err(badarg(format!(
+            "float needs a number or a string, got {}",
+            describe_value(other)
+        ))),
     }
 }
 
@@ -111,7 +132,10 @@ fn assert(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// form; `{{` and `}}` stand for braces.
 fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Str(template) = &args[0] else {
-        return Err(badarg(format!("format needs a template string, got {}", describe_value(&args[0]))));
+        return Err(badarg(format!(
+            "format needs a template string, got {}",
+            describe_value(&args[0])
+        )));
     };
     let mut out = String::with_capacity(template.len() + 16);
     let mut next = 1;
@@ -151,7 +175,13 @@ fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::list(ctx.scheduler.args.iter().map(|a| Value::str(a.as_str())).collect()))
+    Ok(Value::list(
+        ctx.scheduler
+            .args
+            .iter()
+            .map(|a| Value::str(a.as_str()))
+            .collect(),
+    ))
 }
 
 /// Monotonic milliseconds, as a float.

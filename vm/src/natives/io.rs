@@ -61,8 +61,12 @@ fn open(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let path = str_arg(args, 0, "io.open")?;
     let mode = str_arg(args, 1, "io.open")?;
     let state = match mode {
-        "r" => FileState::Reader(BufReader::new(File::open(path).map_err(|e| os_error(path, e))?)),
-        "w" => FileState::Writer(BufWriter::new(File::create(path).map_err(|e| os_error(path, e))?)),
+        "r" => FileState::Reader(BufReader::new(
+            File::open(path).map_err(|e| os_error(path, e))?,
+        )),
+        "w" => FileState::Writer(BufWriter::new(
+            File::create(path).map_err(|e| os_error(path, e))?,
+        )),
         "a" => FileState::Writer(BufWriter::new(
             OpenOptions::new()
                 .append(true)
@@ -102,12 +106,17 @@ fn write(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut file = lock(resource);
     match &mut *file {
         FileState::Writer(writer) => {
-            writer.write_all(text.as_bytes()).map_err(|e| os_error(&resource.path, e))?;
+            writer
+                .write_all(text.as_bytes())
+                .map_err(|e| os_error(&resource.path, e))?;
             Ok(Value::Nil)
         }
         FileState::Reader(_) => Err(Trap::Error(
             Atom::IO,
-            format!("the file {} was opened for reading, not writing", resource.path),
+            format!(
+                "the file {} was opened for reading, not writing",
+                resource.path
+            ),
         )),
         FileState::Closed => Err(closed(resource)),
     }
@@ -131,7 +140,9 @@ fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &mut *file {
         FileState::Reader(reader) => {
             let mut line = String::new();
-            let n = reader.read_line(&mut line).map_err(|e| os_error(&resource.path, e))?;
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| os_error(&resource.path, e))?;
             if n == 0 {
                 return Ok(Value::Nil);
             }
@@ -140,7 +151,10 @@ fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         }
         FileState::Writer(_) => Err(Trap::Error(
             Atom::IO,
-            format!("the file {} was opened for writing, not reading", resource.path),
+            format!(
+                "the file {} was opened for writing, not reading",
+                resource.path
+            ),
         )),
         FileState::Closed => Err(closed(resource)),
     }

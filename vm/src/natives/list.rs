@@ -32,7 +32,10 @@ pub(crate) const NATIVES: &[Native] = &[
 fn push(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let item = std::mem::take(&mut args[1]);
     match std::mem::take(&mut args[0]) {
-        Value::List { mut start, mut items } => {
+        Value::List {
+            mut start,
+            mut items,
+        } => {
             Value::list_make_mut(&mut items, &mut start).push(item);
             Ok(Value::List { start, items })
         }
@@ -44,7 +47,10 @@ fn push(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     ctx.charge(super::work(&args[0]));
     match std::mem::take(&mut args[0]) {
-        Value::List { mut start, mut items } => {
+        Value::List {
+            mut start,
+            mut items,
+        } => {
             Value::list_make_mut(&mut items, &mut start).reverse();
             Ok(Value::List { start, items })
         }
@@ -58,7 +64,10 @@ fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let n = super::work(&args[0]);
     ctx.charge(n * (usize::BITS - n.leading_zeros()) as usize);
     match std::mem::take(&mut args[0]) {
-        Value::List { mut start, mut items } => {
+        Value::List {
+            mut start,
+            mut items,
+        } => {
             let values = Value::list_make_mut(&mut items, &mut start);
             let mut buffer = Vec::with_capacity(values.len() / 2 + 1);
             merge_sort(values, &mut buffer)?;
@@ -138,7 +147,12 @@ fn sum(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         total = match (&total, item) {
             (Value::Int(a), Value::Int(b)) => match a.checked_add(*b) {
                 Some(n) => Value::Int(n),
-                None => return Err(Trap::Error(Atom::OVERFLOW, "integer overflow in list.sum".to_string())),
+                None => {
+                    return Err(Trap::Error(
+                        Atom::OVERFLOW,
+                        "integer overflow in list.sum".to_string(),
+                    ))
+                }
             },
             (Value::Int(a), Value::Float(b)) => Value::Float(*a as f64 + b),
             (Value::Float(a), Value::Int(b)) => Value::Float(a + *b as f64),
@@ -167,7 +181,8 @@ fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             format!("list.range would build a list over the process's limit of {limit} bytes"),
         ));
     }
-    crate::ops::range(&Value::Int(a), &Value::Int(b)).map_err(|(kind, message)| Trap::Error(kind, message))
+    crate::ops::range(&Value::Int(a), &Value::Int(b))
+        .map_err(|(kind, message)| Trap::Error(kind, message))
 }
 
 /// Pairs elements up as tuples; the result is as long as the shorter list.
@@ -176,7 +191,10 @@ fn zip(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let a = list_arg(args, 0, "list.zip")?;
     let b = list_arg(args, 1, "list.zip")?;
     Ok(Value::list(
-        a.iter().zip(b).map(|(x, y)| Value::tuple(vec![x.clone(), y.clone()])).collect(),
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| Value::tuple(vec![x.clone(), y.clone()]))
+            .collect(),
     ))
 }
 
@@ -240,7 +258,10 @@ fn drop(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     };
     let new_start = (start as usize).saturating_add(n).min(items.len());
     match u32::try_from(new_start) {
-        Ok(new_start) => Ok(Value::List { start: new_start, items }),
+        Ok(new_start) => Ok(Value::List {
+            start: new_start,
+            items,
+        }),
         // A window start must fit in 32 bits; past that, copy the tail.
         Err(_) => Ok(Value::list(items[new_start..].to_vec())),
     }

@@ -89,7 +89,9 @@ fn values(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn to_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let map = map_arg(args, 0, "map.to_list")?;
     Ok(Value::list(
-        map.iter().map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()])).collect(),
+        map.iter()
+            .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
+            .collect(),
     ))
 }
 

@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use super::{badarg, expected, number_arg, native, Ctx, Native, NativeResult, Trap};
+use super::{badarg, expected, native, number_arg, Ctx, Native, NativeResult, Trap};
 use crate::atom::Atom;
 use crate::ops::describe_value;
 use crate::value::{compare, Value};
@@ -34,7 +34,10 @@ fn sqrt(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if x < 0.0 {
         return Err(Trap::Error(
             Atom::BADARITH,
-            format!("math.sqrt of a negative number ({})", describe_value(&args[0])),
+            format!(
+                "math.sqrt of a negative number ({})",
+                describe_value(&args[0])
+            ),
         ));
     }
     Ok(Value::Float(x.sqrt()))
@@ -47,10 +50,15 @@ fn pow(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let (Value::Int(base), Value::Int(exponent)) = (&args[0], &args[1]) {
         let (base, exponent) = (*base, *exponent);
         if exponent >= 0 {
-            return int_pow(base, exponent).map(Value::Int).ok_or_else(|| overflow("math.pow"));
+            return int_pow(base, exponent)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("math.pow"));
         }
         if base == 0 {
-            return Err(Trap::Error(Atom::BADARITH, "math.pow: zero to a negative power".to_string()));
+            return Err(Trap::Error(
+                Atom::BADARITH,
+                "math.pow: zero to a negative power".to_string(),
+            ));
         }
     }
     let base = number_arg(args, 0, "math.pow")?;
@@ -99,7 +107,10 @@ fn ceil(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// The absolute value, of the argument's type.
 fn abs(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &args[0] {
-        Value::Int(n) => n.checked_abs().map(Value::Int).ok_or_else(|| overflow("math.abs")),
+        Value::Int(n) => n
+            .checked_abs()
+            .map(Value::Int)
+            .ok_or_else(|| overflow("math.abs")),
         Value::Float(f) => Ok(Value::Float(f.abs())),
         other => Err(expected("a number", "math.abs", other)),
     }
@@ -139,7 +150,10 @@ fn extreme(args: &mut [Value], name: &str, wanted: Ordering) -> NativeResult {
     };
     // A lone value must still be orderable (a NaN or a map is not).
     if compare(best, best).is_none() {
-        return Err(badarg(format!("{name} can't order {}", describe_value(best))));
+        return Err(badarg(format!(
+            "{name} can't order {}",
+            describe_value(best)
+        )));
     }
     for value in rest {
         match compare(value, best) {

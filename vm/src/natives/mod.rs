@@ -80,7 +80,12 @@ pub(crate) struct Native {
 
 /// Shorthand for a table entry: `native("len", 1, 1, len)`.
 pub(crate) const fn native(name: &'static str, min: u8, max: u8, func: NativeFn) -> Native {
-    Native { name, min, max, func }
+    Native {
+        name,
+        min,
+        max,
+        func,
+    }
 }
 
 /// Every native, by qualified name. `io` comes only when the host allows it.
@@ -108,7 +113,10 @@ pub(crate) fn badarg(message: impl Into<String>) -> Trap {
 }
 
 pub(crate) fn expected(what: &str, name: &str, got: &Value) -> Trap {
-    badarg(format!("{name} expects {what}, got {}", describe_value(got)))
+    badarg(format!(
+        "{name} expects {what}, got {}",
+        describe_value(got)
+    ))
 }
 
 pub(crate) fn int_arg(args: &[Value], i: usize, name: &str) -> Result<i64, Trap> {
@@ -134,10 +142,17 @@ pub(crate) fn str_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v
 }
 
 pub(crate) fn list_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v [Value], Trap> {
-    args[i].as_list().ok_or_else(|| expected("a list", name, &args[i]))
+    args[i]
+        .as_list()
+        .ok_or_else(|| expected("a list", name, &args[i]))
 }
 
-pub(crate) fn pid_arg(ctx: &Ctx<'_>, args: &[Value], i: usize, name: &str) -> Result<crate::value::Pid, Trap> {
+pub(crate) fn pid_arg(
+    ctx: &Ctx<'_>,
+    args: &[Value],
+    i: usize,
+    name: &str,
+) -> Result<crate::value::Pid, Trap> {
     match &args[i] {
         Value::Pid(p) => Ok(*p),
         Value::Atom(_) => ctx

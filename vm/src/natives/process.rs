@@ -2,7 +2,9 @@
 //! link unlink monitor demonitor trap_exits register whereis alive make_ref
 //! send_after chan close` and the `process` module.
 
-use super::{badarg, expected, int_arg, native, number_arg, pid_arg, Ctx, Native, NativeResult, Trap};
+use super::{
+    badarg, expected, int_arg, native, number_arg, pid_arg, Ctx, Native, NativeResult, Trap,
+};
 use crate::atom::Atom;
 use crate::process::{Handoff, Status, Wait};
 use crate::value::{Value, WeftMap};
@@ -49,7 +51,8 @@ fn sleep(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(Trap::Yield);
     }
     let deadline = ctx.scheduler.deadline(ms);
-    ctx.scheduler.block(ctx.process, Wait::Sleep, Some(deadline));
+    ctx.scheduler
+        .block(ctx.process, Wait::Sleep, Some(deadline));
     Err(Trap::Block)
 }
 
@@ -149,7 +152,9 @@ fn alive(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Pid(pid) = args[0] else {
         return Err(expected("a pid", "alive", &args[0]));
     };
-    Ok(Value::Bool(pid == ctx.process.pid || ctx.scheduler.is_alive(pid)))
+    Ok(Value::Bool(
+        pid == ctx.process.pid || ctx.scheduler.is_alive(pid),
+    ))
 }
 
 fn make_ref(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
@@ -166,9 +171,15 @@ fn send_after(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `chan()` is unbuffered (rendezvous); `chan(n)` buffers n values.
 fn chan(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    let capacity = if args.is_empty() { 0 } else { int_arg(args, 0, "chan")? };
+    let capacity = if args.is_empty() {
+        0
+    } else {
+        int_arg(args, 0, "chan")?
+    };
     if !(0..=1 << 30).contains(&capacity) {
-        return Err(badarg(format!("chan needs a capacity from 0 to 2^30, got {capacity}")));
+        return Err(badarg(format!(
+            "chan needs a capacity from 0 to 2^30, got {capacity}"
+        )));
     }
     Ok(Value::Chan(ctx.scheduler.new_channel(capacity as usize)))
 }
@@ -202,7 +213,9 @@ fn flush(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
 }
 
 fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::list(ctx.scheduler.pids().into_iter().map(Value::Pid).collect()))
+    Ok(Value::list(
+        ctx.scheduler.pids().into_iter().map(Value::Pid).collect(),
+    ))
 }
 
 /// `process.info(pid)`: `:status`, `:reductions`, `:mailbox` (its length),

@@ -47,7 +47,9 @@ fn int(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let lo = int_arg(args, 0, "random.int")?;
     let hi = int_arg(args, 1, "random.int")?;
     if lo > hi {
-        return Err(badarg(format!("random.int needs lo <= hi, got {lo} and {hi}")));
+        return Err(badarg(format!(
+            "random.int needs lo <= hi, got {lo} and {hi}"
+        )));
     }
     // The number of possible results, minus one; computed in u64 so the
     // full range of i64 does not overflow.

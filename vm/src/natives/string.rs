@@ -30,7 +30,9 @@ fn split(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let s = str_arg(args, 0, "string.split")?;
     let sep = str_arg(args, 1, "string.split")?;
     if sep.is_empty() {
-        return Err(badarg("string.split needs a non-empty separator (string.chars splits into characters)"));
+        return Err(badarg(
+            "string.split needs a non-empty separator (string.chars splits into characters)",
+        ));
     }
     Ok(Value::list(s.split(sep).map(Value::str).collect()))
 }
@@ -123,7 +125,9 @@ fn chars(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     ctx.charge(super::work(&args[0]));
     let s = str_arg(args, 0, "string.chars")?;
     Ok(Value::list(
-        s.chars().map(|c| Value::str(c.encode_utf8(&mut [0; 4]).to_string())).collect(),
+        s.chars()
+            .map(|c| Value::str(c.encode_utf8(&mut [0; 4]).to_string()))
+            .collect(),
     ))
 }
 
@@ -137,7 +141,11 @@ fn slice(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let to = int_arg(args, 2, "string.slice")?;
     // Counting the characters costs a pass, so do it only when a negative
     // position needs the length.
-    let count = if from < 0 || to < 0 { Some(s.chars().count() as i64) } else { None };
+    let count = if from < 0 || to < 0 {
+        Some(s.chars().count() as i64)
+    } else {
+        None
+    };
     let resolve = |position: i64| -> usize {
         match count {
             Some(len) if position < 0 => len.saturating_add(position).max(0) as usize,
@@ -149,7 +157,10 @@ fn slice(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(Value::str(""));
     }
     // Byte offsets of the from-th and to-th characters (or the end).
-    let mut offsets = s.char_indices().map(|(i, _)| i).chain(std::iter::once(s.len()));
+    let mut offsets = s
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(s.len()));
     let Some(start) = offsets.nth(from) else {
         return Ok(Value::str(""));
     };
