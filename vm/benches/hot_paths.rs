@@ -36,7 +36,8 @@ fn rendezvous(n) {
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    vm.load("hot_paths.weft", SOURCE).expect("the benchmark source compiles");
+    vm.load("hot_paths.weft", SOURCE)
+        .expect("the benchmark source compiles");
     vm
 }
 

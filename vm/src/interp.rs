@@ -76,6 +76,26 @@ macro_rules! set {
     }};
 }
 
+/// A binary arithmetic instruction: two ints inline with a checked
+/// operation; anything else (floats, overflow, a zero divisor, bad operands)
+/// through `ops`, which produces the right value or error.
+macro_rules! arith {
+    ($process:ident, $base:ident, $pc:ident, $dst:ident, $a:ident, $b:ident, $checked:ident, $slow:path) => {{
+        if let (Value::Int(x), Value::Int(y)) =
+            (&reg!($process, $base, $a), &reg!($process, $base, $b))
+        {
+            if let Some(v) = x.$checked(*y) {
+                set!($process, $base, $dst, Value::Int(v));
+                continue;
+            }
+        }
+        match $slow(&reg!($process, $base, $a), &reg!($process, $base, $b)) {
+            Ok(v) => set!($process, $base, $dst, v),
+            Err((kind, message)) => break fail($process, $pc, kind, message),
+        }
+    }};
+}
+
 /// Runs `process` until it blocks, ends, or spends `budget` reductions.
 pub(crate) fn run(
     code: &Code,
@@ -175,18 +195,7 @@ pub(crate) fn run(
                     }
                 }
                 Instr::Add { dst, a, b } => {
-                    if let (Value::Int(x), Value::Int(y)) =
-                        (&reg!(process, base, a), &reg!(process, base, b))
-                    {
-                        if let Some(v) = x.checked_add(*y) {
-                            set!(process, base, dst, Value::Int(v));
-                            continue;
-                        }
-                    }
-                    match ops::add(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
+                    arith!(process, base, pc, dst, a, b, checked_add, ops::add)
                 }
                 Instr::AddInt { dst, a, value } => {
                     let result = match &reg!(process, base, a) {
@@ -205,36 +214,16 @@ pub(crate) fn run(
                     }
                 }
                 Instr::Sub { dst, a, b } => {
-                    if let (Value::Int(x), Value::Int(y)) =
-                        (&reg!(process, base, a), &reg!(process, base, b))
-                    {
-                        if let Some(v) = x.checked_sub(*y) {
-                            set!(process, base, dst, Value::Int(v));
-                            continue;
-                        }
-                    }
-                    match ops::sub(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
+                    arith!(process, base, pc, dst, a, b, checked_sub, ops::sub)
                 }
                 Instr::Mul { dst, a, b } => {
-                    match ops::mul(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
+                    arith!(process, base, pc, dst, a, b, checked_mul, ops::mul)
                 }
                 Instr::Div { dst, a, b } => {
-                    match ops::div(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
+                    arith!(process, base, pc, dst, a, b, checked_div, ops::div)
                 }
                 Instr::Rem { dst, a, b } => {
-                    match ops::rem(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
+                    arith!(process, base, pc, dst, a, b, checked_rem, ops::rem)
                 }
                 Instr::Concat { dst, a, b } => {
                     // Take the left operand when it is a temporary about to

@@ -222,10 +222,11 @@ impl<'a> Compiler<'a, '_, '_> {
         self.expr(module, register, false);
         self.release(mark);
         self.error(
-            Diagnostic::error(format!("`.{member}` needs a module on its left"), span)
-                .with_help(format!(
+            Diagnostic::error(format!("`.{member}` needs a module on its left"), span).with_help(
+                format!(
                 "for a map, write `m[:{member}]`; for a module function, `module.{member}(...)`"
-            )),
+            ),
+            ),
         );
     }
 
