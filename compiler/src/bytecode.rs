@@ -256,6 +256,9 @@ pub struct Module {
     pub protos: Vec<Proto>,
     /// The file's top-level functions: name and index into `protos`.
     pub functions: Vec<(String, u32)>,
+    /// The file's imports: alias, the imported module's name, and its
+    /// top-level functions (so a REPL session can keep using the alias).
+    pub imports: Vec<(String, String, Vec<String>)>,
     /// Qualified names of the globals the code refers to; `CallGlobal`,
     /// `TailCallGlobal` and `FnRef` operands index this list until the VM
     /// links them to its own table.

@@ -3,7 +3,7 @@
 //! 70 if any entry failed.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 struct Run {
@@ -325,4 +325,20 @@ fn load_a_file_into_the_session() {
 fn quit_stops_reading() {
     let run = repl("1\n:quit\n2\n");
     assert_eq!((run.code, run.stdout.as_str()), (0, "1\n"));
+}
+
+#[test]
+fn an_import_stays_usable_in_later_entries() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/imports");
+    let run = repl_in(
+        "import \"modules/geometry.weft\" as geo\ngeo.area(2, 3)\nlet f = geo.square\nf(4)\nimport \"modules/geometry.weft\" as geo\ngeo.area(1, 1)\n",
+        &dir,
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines, ["nil", "6", "<fn geo.square/1>", "16", "nil", "1"]);
 }

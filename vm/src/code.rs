@@ -55,6 +55,9 @@ pub(crate) struct Code {
     pub global_names: Vec<Arc<str>>,
     pub global_index: HashMap<String, u32>,
     pub sources: Vec<Arc<SourceFile>>,
+    /// Imports of code loaded as `main` (REPL entries, host loads): later
+    /// compiles may keep using these aliases.
+    pub main_imports: std::collections::BTreeMap<String, (String, Vec<String>)>,
 }
 
 impl Code {
@@ -95,6 +98,12 @@ impl Code {
     pub fn load(&mut self, modules: Vec<Module>) -> u32 {
         let mut entry = 0;
         for module in modules {
+            if module.name == "main" {
+                for (alias, name, functions) in &module.imports {
+                    self.main_imports
+                        .insert(alias.clone(), (name.clone(), functions.clone()));
+                }
+            }
             let source = self.sources.len() as u32;
             self.sources.push(module.source.clone());
             let offset = self.protos.len() as u32;

@@ -241,6 +241,7 @@ impl Vm {
             })
             .map(|(name, _)| name["main.".len()..].to_string())
             .collect();
+        environment.imports = self.code.main_imports.clone();
         environment
     }
 

@@ -32,6 +32,9 @@ pub struct Environment {
     /// Functions of the module being compiled that an earlier compile
     /// defined (a REPL session's earlier entries): callable by bare name.
     pub module_functions: BTreeSet<String>,
+    /// Modules imported by earlier compiles of the same module (a REPL
+    /// session): alias to (module name, its functions).
+    pub imports: std::collections::BTreeMap<String, (String, Vec<String>)>,
 }
 
 impl Environment {
@@ -39,6 +42,7 @@ impl Environment {
         Environment {
             globals: names.into_iter().collect(),
             module_functions: BTreeSet::new(),
+            imports: std::collections::BTreeMap::new(),
         }
     }
 
@@ -323,6 +327,10 @@ fn compile_with_mode(
         take_name: None,
         diagnostics: Vec::new(),
     };
+    for (alias, info) in &env.imports {
+        let alias: &str = arena.alloc_str(alias);
+        compiler.aliases.insert(alias, info.clone());
+    }
     compiler.program(&program);
     let entry_names = std::mem::take(&mut compiler.entry_names);
     diagnostics.append(&mut compiler.diagnostics);
@@ -347,6 +355,13 @@ fn compile_with_mode(
             .map(Option::unwrap_or_default)
             .collect(),
         functions,
+        imports: compiler
+            .aliases
+            .iter()
+            .map(|(alias, (module, functions))| {
+                (alias.to_string(), module.clone(), functions.clone())
+            })
+            .collect(),
         globals: compiler.globals,
     };
     session.modules.push(module);
@@ -528,7 +543,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn import(&mut self, path: &'a str, alias: &'a str, span: Span) {
-        if self.aliases.contains_key(alias) || self.env.is_module(alias) {
+        if self.env.is_module(alias) {
             self.error(
                 Diagnostic::error(format!("the module name `{alias}` is already taken"), span)
                     .with_help("choose another name after `as`"),
@@ -545,6 +560,20 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 return;
             }
         };
+        // Module names are unique per file, so importing a file again (in a
+        // later REPL entry, say) reloads the same module.
+        let module_name = format!("{alias}@{}", loaded.key);
+        if self
+            .aliases
+            .get(alias)
+            .is_some_and(|(name, _)| *name != module_name)
+        {
+            self.error(
+                Diagnostic::error(format!("the module name `{alias}` is already taken"), span)
+                    .with_help("choose another name after `as`"),
+            );
+            return;
+        }
         if let Some((name, functions)) = self.session.done.get(&loaded.key) {
             self.aliases
                 .insert(alias, (name.clone(), functions.clone()));
@@ -562,10 +591,6 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             );
             return;
         }
-        let module_name = format!(
-            "{alias}@{}",
-            self.session.done.len() + self.session.in_progress.len() + 1
-        );
         self.session.in_progress.push(loaded.key.clone());
         let session: &mut Session<'l> = self.session;
         let result = compile_file(session, self.env, loaded.source.clone(), &module_name);
