@@ -105,6 +105,27 @@ pub(crate) fn run(
 ) -> SliceEnd {
     let mut reductions: i64 = budget as i64;
     let spent = |left: i64| (budget as i64 - left).max(0) as u64;
+    // A call spends a reduction; with none left, the process yields and the
+    // call runs first thing next time (the pc stays on it).
+    macro_rules! spend_call {
+        ($pc:expr) => {
+            reductions -= 1;
+            if reductions <= 0 {
+                save_pc(process, $pc - 1);
+                process.reductions += spent(reductions);
+                return SliceEnd::Yielded;
+            }
+        };
+    }
+    // A native may charge for work beyond the call itself.
+    macro_rules! charge {
+        () => {
+            if process.charge > 0 {
+                reductions -= process.charge as i64;
+                process.charge = 0;
+            }
+        };
+    }
     loop {
         let Some(&frame) = process.frames.last() else {
             return SliceEnd::Returned;
@@ -480,12 +501,7 @@ pub(crate) fn run(
                     argc,
                     global,
                 } => {
-                    reductions -= 1;
-                    if reductions <= 0 {
-                        save_pc(process, pc - 1);
-                        process.reductions += spent(reductions);
-                        return SliceEnd::Yielded;
-                    }
+                    spend_call!(pc);
                     let start = base + b as usize;
                     // The common case inline: a Weft function, right arity.
                     if let Global::Weft(index) = code.globals[global as usize] {
@@ -518,11 +534,7 @@ pub(crate) fn run(
                         code, scheduler, process, global, start, argc, start, pc, false,
                     ) {
                         Step::Continue => {
-                            // A native may charge for work beyond the call.
-                            if process.charge > 0 {
-                                reductions -= process.charge as i64;
-                                process.charge = 0;
-                            }
+                            charge!();
                         }
                         Step::Flow(flow) => break flow,
                     }
@@ -532,12 +544,7 @@ pub(crate) fn run(
                     argc,
                     global,
                 } => {
-                    reductions -= 1;
-                    if reductions <= 0 {
-                        save_pc(process, pc - 1);
-                        process.reductions += spent(reductions);
-                        return SliceEnd::Yielded;
-                    }
+                    spend_call!(pc);
                     let start = base + b as usize;
                     // The common case inline: a Weft function, right arity,
                     // its registers within the frame's stack room.
@@ -563,22 +570,13 @@ pub(crate) fn run(
                         code, scheduler, process, global, start, argc, start, pc, true,
                     ) {
                         Step::Continue => {
-                            // A native may charge for work beyond the call.
-                            if process.charge > 0 {
-                                reductions -= process.charge as i64;
-                                process.charge = 0;
-                            }
+                            charge!();
                         }
                         Step::Flow(flow) => break flow,
                     }
                 }
                 Instr::Call { base: b, argc } | Instr::TailCall { base: b, argc } => {
-                    reductions -= 1;
-                    if reductions <= 0 {
-                        save_pc(process, pc - 1);
-                        process.reductions += spent(reductions);
-                        return SliceEnd::Yielded;
-                    }
+                    spend_call!(pc);
                     let tail = matches!(instr, Instr::TailCall { .. });
                     let slot = base + b as usize;
                     let callee = match &process.stack[slot] {
@@ -626,11 +624,7 @@ pub(crate) fn run(
                                 tail,
                             ) {
                                 Step::Continue => {
-                                    // A native may charge for work beyond the call.
-                                    if process.charge > 0 {
-                                        reductions -= process.charge as i64;
-                                        process.charge = 0;
-                                    }
+                                    charge!();
                                 }
                                 Step::Flow(flow) => break flow,
                             }

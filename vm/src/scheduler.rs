@@ -28,8 +28,6 @@ use crate::interp::set_waiting;
 use crate::ops::describe_value;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
 use crate::value::{FnKind, Pid, Value};
-#[allow(unused_imports)]
-use crate::RuntimeError;
 use crate::{Event, Limits, Stats};
 
 /// What a timer does when it fires.
@@ -82,8 +80,8 @@ struct Signal {
     reason: Value,
     /// `kill`: cannot be trapped.
     untrappable: bool,
-    /// From a link (a `:normal` exit is then ignored even by trappers? no:
-    /// trappers receive it) rather than from `exit(pid, reason)`.
+    /// From a link rather than from `exit(pid, reason)`: a `:normal` exit
+    /// from a link is ignored by a process that does not trap exits.
     linked: bool,
 }
 

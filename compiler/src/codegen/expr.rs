@@ -179,12 +179,7 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Compiles `e` only for its effects.
     pub(super) fn expr_effect(&mut self, e: &Expr<'a>) {
-        if let ExprKind::Name(_) = e.kind {
-            // Still resolve it, so an unknown name is reported.
-            let register = self.alloc();
-            self.expr(e, register, false);
-            return;
-        }
+        // Even a bare name is compiled, so an unknown one is reported.
         let register = self.alloc();
         self.expr(e, register, false);
     }

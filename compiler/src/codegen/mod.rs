@@ -301,11 +301,7 @@ fn compile_with_mode(
     if !diagnostics.is_empty() {
         // Name errors after a syntax error are mostly its echoes (a broken
         // `let` leaves its name unbound): report the syntax errors alone.
-        diagnostics.sort_by_key(|d| d.span.start);
-        return Err(diagnostics
-            .into_iter()
-            .map(|d| d.in_file(&source))
-            .collect());
+        return Err(located(diagnostics, &source));
     }
     let mut compiler = Compiler {
         arena: &arena,
@@ -335,11 +331,7 @@ fn compile_with_mode(
     let entry_names = std::mem::take(&mut compiler.entry_names);
     diagnostics.append(&mut compiler.diagnostics);
     if !diagnostics.is_empty() {
-        diagnostics.sort_by_key(|d| d.span.start);
-        return Err(diagnostics
-            .into_iter()
-            .map(|d| d.in_file(&source))
-            .collect());
+        return Err(located(diagnostics, &source));
     }
     let functions = compiler
         .functions
@@ -1103,6 +1095,12 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             || self.env.module_functions.contains(name)
             || self.env.globals.contains(name)
     }
+}
+
+/// Diagnostics in source order, each pointing into `source`.
+fn located(mut diagnostics: Vec<Diagnostic>, source: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| d.span.start);
+    diagnostics.into_iter().map(|d| d.in_file(source)).collect()
 }
 
 /// A value that is cheap and safe to compute straight into its target.
