@@ -89,6 +89,18 @@ pub enum ExprKind<'a> {
     Break(Option<&'a Expr<'a>>),
     Continue,
     Return(Option<&'a Expr<'a>>),
+    /// `name = value`, `name += value`...: its value is the new value.
+    Assign {
+        name: &'a str,
+        name_span: Span,
+        op: AssignOp,
+        value: &'a Expr<'a>,
+    },
+    /// `target[i] = v` and friends: parsed so the error can explain itself.
+    IndexAssign(&'a Expr<'a>),
+    /// `try expr`: `(:ok, value)`, or `(:error, kind, message)` if evaluating
+    /// `expr` raised a runtime error.
+    Try(&'a Expr<'a>),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -106,14 +118,6 @@ pub enum AssignOp {
 #[derive(Clone, Copy, Debug)]
 pub enum Stmt<'a> {
     Let(&'a Pattern<'a>, Expr<'a>),
-    Assign {
-        name: &'a str,
-        name_span: Span,
-        op: AssignOp,
-        value: Expr<'a>,
-    },
-    /// `target[i] = v` and friends: parsed so the error can explain itself.
-    IndexAssign(Span),
     Expr(Expr<'a>),
     Fn(&'a FnDef<'a>),
     Import {

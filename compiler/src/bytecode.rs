@@ -1,29 +1,310 @@
-//! Weft bytecode: the one opcode list, and the compiled forms of functions
-//! and modules.
+//! Weft bytecode: the one opcode list, the kinds of its operands, and the
+//! compiled forms of functions and modules.
 //!
 //! The machine is register-based (like Lua 5): each function activation owns
 //! a window of registers `R[0..registers]` on its process's value stack.
 //! Parameters arrive in `R[0..arity]`, a closure's captured values right
 //! after them (then, for a named inner function, the closure itself), then
-//! locals and temporaries. A frame owns nothing below `R[0]`. Operands named `dst`, `src`,
-//! `a`, `b`, `base`, `cursor`... are register numbers; `offset` is a jump
-//! distance in instructions, relative to the instruction after the jump.
+//! locals and temporaries. A frame owns nothing below `R[0]`.
 //!
-//! Invariants the compiler guarantees and the VM relies on:
-//! - every register operand is below the function's `registers` count;
+//! Every operand has a kind (a register, a count, a jump, an index into one
+//! of the tables...), declared by its type in the opcode list. From the list
+//! and those kinds come the `Instr` enum, the disassembler, jump patching,
+//! the relinking of globals and prototypes when the VM loads a module, and
+//! the verifier (`verify.rs`) that checks a module before the VM runs it.
+//!
+//! Invariants (the verifier checks each of them; the VM relies on them):
+//! - every register operand, and every register window an instruction
+//!   reads or writes (`first..first+count`, a call's arguments), lies below
+//!   the function's `registers` count;
 //! - every jump lands inside the function's code;
-//! - every constant, prototype and global index is in range of its table;
-//! - a function's code ends with `Return`, so execution never runs off it.
+//! - every constant, select-table, prototype and global index is in range
+//!   of its table;
+//! - an instruction is 8 bytes: operands are stored as byte arrays (a
+//!   register in 2 bytes, a jump or a prototype or global index in 3), so
+//!   the enum has no padding; `vm/tests/sizes.rs` pins the size.
 
 use std::sync::Arc;
 
 use crate::diagnostic::{SourceFile, Span};
 
+/// What an operand means, for the disassembler and the verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandKind {
+    /// A register of the current frame.
+    Register,
+    /// A number of registers, elements or arguments.
+    Count,
+    /// A jump distance in instructions, from the instruction after the jump.
+    Jump,
+    /// An index into the function's constants.
+    Constant,
+    /// An index into the function's select tables.
+    Select,
+    /// An index into the module's globals (the VM's, once linked).
+    Global,
+    /// An index into the module's prototypes (the VM's, once linked).
+    Proto,
+    /// A small integer held in the instruction.
+    Int,
+    /// A flag.
+    Flag,
+    /// A code whose meaning the opcode gives (`Fail`'s error kind).
+    Code,
+}
+
+/// A field of an instruction.
+pub trait Operand: Copy {
+    const KIND: OperandKind;
+    /// The operand as a number (jumps are signed).
+    fn value(self) -> i64;
+    /// Offers a mutable view of the operand to a visitor.
+    fn accept<V: OperandVisitor>(&mut self, visitor: &mut V);
+}
+
+/// Visits the operands of one instruction, by kind (see `Instr::visit`).
+#[allow(unused_variables)]
+pub trait OperandVisitor {
+    fn register(&mut self, register: &mut Reg) {}
+    fn jump(&mut self, jump: &mut Jump) {}
+    fn global(&mut self, global: &mut GlobalIndex) {}
+    fn proto(&mut self, proto: &mut ProtoIndex) {}
+}
+
+/// Declares an unsigned operand type stored little-endian in `$bytes` bytes.
+macro_rules! unsigned_operand {
+    ($(#[doc = $doc:literal])* $name:ident, $bytes:literal, $kind:ident, $visit:ident) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub struct $name([u8; $bytes]);
+
+        impl $name {
+            /// The largest value this operand holds.
+            pub const MAX: u32 = ((1u64 << (8 * $bytes)) - 1) as u32;
+
+            /// The operand for `n`, or `None` if it does not fit.
+            #[inline(always)]
+            pub fn try_new(n: u32) -> Option<$name> {
+                (n <= Self::MAX).then(|| {
+                    let bytes = n.to_le_bytes();
+                    let mut out = [0u8; $bytes];
+                    out.copy_from_slice(&bytes[..$bytes]);
+                    $name(out)
+                })
+            }
+
+            /// The operand for `n`, truncated to its width (the compiler
+            /// checks widths before it emits).
+            #[inline(always)]
+            pub fn new(n: u32) -> $name {
+                let bytes = n.to_le_bytes();
+                let mut out = [0u8; $bytes];
+                out.copy_from_slice(&bytes[..$bytes]);
+                $name(out)
+            }
+
+            #[inline(always)]
+            pub fn get(self) -> u32 {
+                let mut bytes = [0u8; 4];
+                bytes[..$bytes].copy_from_slice(&self.0);
+                u32::from_le_bytes(bytes)
+            }
+
+            #[inline(always)]
+            pub fn index(self) -> usize {
+                self.get() as usize
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.get())
+            }
+        }
+
+        impl Operand for $name {
+            const KIND: OperandKind = OperandKind::$kind;
+            fn value(self) -> i64 {
+                self.get() as i64
+            }
+            #[allow(unused_variables)]
+            fn accept<V: OperandVisitor>(&mut self, visitor: &mut V) {
+                unsigned_operand!(@visit $visit, self, visitor);
+            }
+        }
+    };
+    (@visit none, $self:ident, $visitor:ident) => {};
+    (@visit $method:ident, $self:ident, $visitor:ident) => {
+        $visitor.$method($self)
+    };
+}
+
+unsigned_operand!(
+    /// A register number (at most 65,535 registers a function).
+    Reg, 2, Register, register
+);
+unsigned_operand!(
+    /// A count of registers, elements or arguments (at most 65,535).
+    Count, 2, Count, none
+);
+unsigned_operand!(
+    /// An index into the function's constants.
+    ConstIndex, 4, Constant, none
+);
+unsigned_operand!(
+    /// An index into the function's select tables.
+    SelectIndex, 4, Select, none
+);
+unsigned_operand!(
+    /// A global's index (at most 16,777,215 globals in a VM).
+    GlobalIndex, 3, Global, global
+);
+unsigned_operand!(
+    /// A prototype's index (at most 16,777,215 functions in a VM).
+    ProtoIndex, 3, Proto, proto
+);
+
+impl Reg {
+    /// The register `offset` places after this one.
+    #[inline(always)]
+    pub fn at(self, offset: usize) -> Reg {
+        Reg::new(self.get().wrapping_add(offset as u32))
+    }
+}
+
+impl std::ops::Add<u16> for Reg {
+    type Output = Reg;
+    #[inline(always)]
+    fn add(self, offset: u16) -> Reg {
+        self.at(offset as usize)
+    }
+}
+
+impl Count {
+    #[inline(always)]
+    pub fn of(n: usize) -> Count {
+        Count::new(n as u32)
+    }
+}
+
+/// A jump distance: a signed 24-bit count of instructions, relative to the
+/// instruction after the jump (so a function's code may be at most
+/// 8,388,607 instructions long).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Jump([u8; 3]);
+
+impl Jump {
+    pub const MAX: i32 = (1 << 23) - 1;
+    pub const MIN: i32 = -(1 << 23);
+
+    pub fn try_new(offset: i32) -> Option<Jump> {
+        (Self::MIN..=Self::MAX).contains(&offset).then(|| {
+            let bytes = offset.to_le_bytes();
+            Jump([bytes[0], bytes[1], bytes[2]])
+        })
+    }
+
+    #[inline(always)]
+    pub fn get(self) -> i32 {
+        // Sign-extend the 24-bit value.
+        i32::from_le_bytes([self.0[0], self.0[1], self.0[2], 0]) << 8 >> 8
+    }
+}
+
+impl std::fmt::Debug for Jump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+
+impl Operand for Jump {
+    const KIND: OperandKind = OperandKind::Jump;
+    fn value(self) -> i64 {
+        self.get() as i64
+    }
+    fn accept<V: OperandVisitor>(&mut self, visitor: &mut V) {
+        visitor.jump(self)
+    }
+}
+
+/// A 16-bit signed integer held in the instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Imm16([u8; 2]);
+
+impl Imm16 {
+    pub fn new(n: i16) -> Imm16 {
+        Imm16(n.to_le_bytes())
+    }
+    #[inline(always)]
+    pub fn get(self) -> i16 {
+        i16::from_le_bytes(self.0)
+    }
+}
+
+/// A 32-bit signed integer held in the instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Imm32([u8; 4]);
+
+impl Imm32 {
+    pub fn new(n: i32) -> Imm32 {
+        Imm32(n.to_le_bytes())
+    }
+    #[inline(always)]
+    pub fn get(self) -> i32 {
+        i32::from_le_bytes(self.0)
+    }
+}
+
+macro_rules! immediate_operand {
+    ($name:ident) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.get())
+            }
+        }
+        impl Operand for $name {
+            const KIND: OperandKind = OperandKind::Int;
+            fn value(self) -> i64 {
+                self.get() as i64
+            }
+            fn accept<V: OperandVisitor>(&mut self, _: &mut V) {}
+        }
+    };
+}
+immediate_operand!(Imm16);
+immediate_operand!(Imm32);
+
+impl Operand for bool {
+    const KIND: OperandKind = OperandKind::Flag;
+    fn value(self) -> i64 {
+        self as i64
+    }
+    fn accept<V: OperandVisitor>(&mut self, _: &mut V) {}
+}
+
+impl Operand for u8 {
+    const KIND: OperandKind = OperandKind::Code;
+    fn value(self) -> i64 {
+        self as i64
+    }
+    fn accept<V: OperandVisitor>(&mut self, _: &mut V) {}
+}
+
+/// One operand of an instruction, as the disassembler and verifier see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperandInfo {
+    pub name: &'static str,
+    pub kind: OperandKind,
+    pub value: i64,
+}
+
 /// Declares the instruction set once. From this list come the `Instr` enum,
-/// each opcode's name and one-line doc, its operands as (name, value) pairs,
-/// and so the disassembler.
+/// each opcode's name and one-line doc, its operands with their kinds, the
+/// register windows it touches beyond single registers (`window(start,
+/// length)`, the length an expression of its operands), and the operand
+/// visitor that jump patching and relinking use.
 macro_rules! opcodes {
-    ($( #[doc = $doc:literal] $name:ident { $($field:ident : $ty:ty),* } )*) => {
+    ($( #[doc = $doc:literal] $name:ident { $($field:ident : $ty:ty),* } $(window($start:ident, $len:expr))* )*) => {
         /// One instruction: an opcode with its operands, 8 bytes.
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Instr {
@@ -41,11 +322,35 @@ macro_rules! opcodes {
                 match self { $( Instr::$name { .. } => $doc.trim(), )* }
             }
 
-            /// The operands as (name, value) pairs, in declaration order.
+            /// The operands, in declaration order, with their kinds.
             #[allow(unused_variables)]
-            pub fn operands(&self) -> Vec<(&'static str, i64)> {
+            pub fn operands(&self) -> Vec<OperandInfo> {
                 match *self {
-                    $( Instr::$name { $($field),* } => vec![$( (stringify!($field), $field as i64) ),*], )*
+                    $( Instr::$name { $($field),* } => vec![$( OperandInfo {
+                        name: stringify!($field),
+                        kind: <$ty as Operand>::KIND,
+                        value: Operand::value($field),
+                    } ),*], )*
+                }
+            }
+
+            /// The register windows the instruction reads or writes beyond
+            /// its single register operands: (the operand that starts the
+            /// window, its first register, its length). A window's start is
+            /// checked as part of the window, so an empty window may start
+            /// at the frame's end.
+            #[allow(unused_variables, clippy::identity_op)]
+            pub fn windows(&self) -> Vec<(&'static str, u32, u32)> {
+                match *self {
+                    $( Instr::$name { $($field),* } => vec![$( (stringify!($start), $start.get(), $len) ),*], )*
+                }
+            }
+
+            /// Offers every operand to `visitor`, by kind.
+            #[allow(unused_variables)]
+            pub fn visit<V: OperandVisitor>(&mut self, visitor: &mut V) {
+                match self {
+                    $( Instr::$name { $($field),* } => { $( Operand::accept($field, visitor); )* } )*
                 }
             }
         }
@@ -57,127 +362,172 @@ macro_rules! opcodes {
 
 opcodes! {
     /// R[dst] = nil
-    Nil { dst: u8 }
+    Nil { dst: Reg }
     /// R[dst] = value (a bool)
-    Bool { dst: u8, value: bool }
+    Bool { dst: Reg, value: bool }
     /// R[dst] = value (a small integer held in the instruction)
-    Int { dst: u8, value: i32 }
+    Int { dst: Reg, value: Imm32 }
     /// R[dst] = constants[index]
-    Const { dst: u8, index: u32 }
+    Const { dst: Reg, index: ConstIndex }
     /// R[dst] = R[src]
-    Move { dst: u8, src: u8 }
+    Move { dst: Reg, src: Reg }
     /// R[dst] = R[src] and R[src] = nil, handing over the reference so the callee may update in place
-    Take { dst: u8, src: u8 }
-    /// R[dst] = a closure of prototype `proto` capturing R[first..first+count]
-    Closure { dst: u8, first: u8, count: u8, proto: u32 }
+    Take { dst: Reg, src: Reg }
+    /// R[dst] = a closure of prototype `proto` capturing R[first..first+captures of proto]
+    Closure { dst: Reg, first: Reg, proto: ProtoIndex } window(first, 0)
     /// R[dst] = the function currently bound to global `global`
-    FnRef { dst: u8, global: u32 }
+    FnRef { dst: Reg, global: GlobalIndex }
     /// R[dst] = a list of R[first..first+count]
-    List { dst: u8, first: u8, count: u8 }
+    List { dst: Reg, first: Reg, count: Count } window(first, count.get())
+    /// R[dst] = the list R[dst] followed by R[first..first+count] (long literals are built in chunks)
+    ListAppend { dst: Reg, first: Reg, count: Count } window(first, count.get())
     /// R[dst] = a tuple of R[first..first+count]
-    Tuple { dst: u8, first: u8, count: u8 }
+    Tuple { dst: Reg, first: Reg, count: Count } window(first, count.get())
+    /// R[dst] = a tuple of the elements of the list R[src]
+    TupleOfList { dst: Reg, src: Reg }
     /// R[dst] = a map of the key/value pairs in R[first..first+2*count]
-    Map { dst: u8, first: u8, count: u8 }
+    Map { dst: Reg, first: Reg, count: Count } window(first, 2 * count.get())
+    /// R[dst] = the map R[dst] with the key/value pairs in R[first..first+2*count] added
+    MapInsert { dst: Reg, first: Reg, count: Count } window(first, 2 * count.get())
     /// R[dst] = the list of integers R[a]..R[b] (end exclusive)
-    Range { dst: u8, a: u8, b: u8 }
+    Range { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] + R[b]
-    Add { dst: u8, a: u8, b: u8 }
+    Add { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] + value (a small integer)
-    AddInt { dst: u8, a: u8, value: i16 }
+    AddInt { dst: Reg, a: Reg, value: Imm16 }
     /// R[dst] = R[a] - R[b]
-    Sub { dst: u8, a: u8, b: u8 }
+    Sub { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] * R[b]
-    Mul { dst: u8, a: u8, b: u8 }
+    Mul { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] / R[b] (integers truncate toward zero)
-    Div { dst: u8, a: u8, b: u8 }
+    Div { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] % R[b] (the sign of the dividend)
-    Rem { dst: u8, a: u8, b: u8 }
+    Rem { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] ++ R[b] (strings or lists)
-    Concat { dst: u8, a: u8, b: u8 }
+    Concat { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = -R[src]
-    Neg { dst: u8, src: u8 }
+    Neg { dst: Reg, src: Reg }
     /// R[dst] = not R[src]
-    Not { dst: u8, src: u8 }
+    Not { dst: Reg, src: Reg }
     /// R[dst] = R[a] == R[b]
-    Eq { dst: u8, a: u8, b: u8 }
+    Eq { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] != R[b]
-    Ne { dst: u8, a: u8, b: u8 }
+    Ne { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] < R[b]
-    Lt { dst: u8, a: u8, b: u8 }
+    Lt { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] <= R[b]
-    Le { dst: u8, a: u8, b: u8 }
+    Le { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[obj][R[key]]
-    Index { dst: u8, obj: u8, key: u8 }
+    Index { dst: Reg, obj: Reg, key: Reg }
     /// pc += offset
-    Jump { offset: i32 }
+    Jump { offset: Jump }
     /// pc += offset, spending a reduction: every loop's back-edge
-    Loop { offset: i32 }
+    Loop { offset: Jump }
     /// if R[cond] is false or nil: pc += offset
-    JumpIfFalse { cond: u8, offset: i32 }
+    JumpIfFalse { cond: Reg, offset: Jump }
     /// if R[cond] is neither false nor nil: pc += offset
-    JumpIfTrue { cond: u8, offset: i32 }
+    JumpIfTrue { cond: Reg, offset: Jump }
     /// if not (R[a] < R[b]): pc += offset
-    JumpIfNotLt { a: u8, b: u8, offset: i32 }
+    JumpIfNotLt { a: Reg, b: Reg, offset: Jump }
     /// if not (R[a] <= R[b]): pc += offset
-    JumpIfNotLe { a: u8, b: u8, offset: i32 }
+    JumpIfNotLe { a: Reg, b: Reg, offset: Jump }
     /// if not (R[a] < value): pc += offset
-    JumpIfNotLtInt { a: u8, value: i16, offset: i32 }
+    JumpIfNotLtInt { a: Reg, value: Imm16, offset: Jump }
     /// if R[a] != R[b]: pc += offset (pattern literals and pins)
-    JumpIfNe { a: u8, b: u8, offset: i32 }
+    JumpIfNe { a: Reg, b: Reg, offset: Jump }
     /// if R[src] is not a tuple of `len` elements: pc += offset
-    JumpIfNotTuple { src: u8, len: u8, offset: i32 }
+    JumpIfNotTuple { src: Reg, len: Count, offset: Jump }
     /// if R[src] is not a list of exactly `len` elements: pc += offset
-    JumpIfNotList { src: u8, len: u8, offset: i32 }
+    JumpIfNotList { src: Reg, len: Count, offset: Jump }
     /// if R[src] is not a list of at least `len` elements: pc += offset
-    JumpIfNotListFrom { src: u8, len: u8, offset: i32 }
-    /// R[dst] = R[map][R[key]], or if R[map] is not a map holding the key: pc += offset
-    JumpIfNoKey { dst: u8, map: u8, key: u8, offset: i32 }
+    JumpIfNotListFrom { src: Reg, len: Count, offset: Jump }
+    /// R[dst] holds a key: R[dst] = R[map][key], or if R[map] is not a map holding the key: pc += offset
+    JumpIfNoKey { dst: Reg, map: Reg, offset: Jump }
     /// if R[src] is not a map: pc += offset
-    JumpIfNotMap { src: u8, offset: i32 }
+    JumpIfNotMap { src: Reg, offset: Jump }
     /// start a guard: a runtime error until GuardEnd jumps to pc + offset instead of failing
-    GuardBegin { offset: i32 }
-    /// end the innermost guard
+    GuardBegin { offset: Jump }
+    /// start a `try`: a runtime error until GuardEnd puts (:error, kind, message) in R[dst] and jumps to pc + offset
+    TryBegin { dst: Reg, offset: Jump }
+    /// end the innermost guard or `try`
     GuardEnd { }
     /// R[dst] = element `index` of the tuple or list R[src]
-    Element { dst: u8, src: u8, index: u8 }
+    Element { dst: Reg, src: Reg, index: Count }
     /// R[dst] = the list R[src] without its first `from` elements
-    Rest { dst: u8, src: u8, from: u8 }
-    /// raise the runtime error `kind` (see ErrorKind) about the value R[src]
-    Fail { kind: u8, src: u8 }
+    Rest { dst: Reg, src: Reg, from: Count }
+    /// raise the runtime error `kind` (see FailKind) about the value R[src]
+    Fail { kind: u8, src: Reg }
     /// R[iter] = R[src] ready to iterate, R[iter+1] = its position; :badarg if not iterable
-    IterStart { iter: u8, src: u8 }
+    IterStart { iter: Reg, src: Reg } window(iter, 2)
     /// R[dst] = the next item of R[iter] (a channel blocks), or when there is none: pc += offset
-    IterNext { iter: u8, dst: u8, offset: i32 }
+    IterNext { iter: Reg, dst: Reg, offset: Jump } window(iter, 2)
     /// call R[base] with R[base+1..base+1+argc]; result in R[base]
-    Call { base: u8, argc: u8 }
+    Call { base: Reg, argc: Count } window(base, argc.get() + 1)
     /// call global `global` with R[base..base+argc]; result in R[base]
-    CallGlobal { base: u8, argc: u8, global: u32 }
+    CallGlobal { base: Reg, argc: Count, global: GlobalIndex } window(base, argc.get().max(1))
     /// like Call, replacing the current frame
-    TailCall { base: u8, argc: u8 }
+    TailCall { base: Reg, argc: Count } window(base, argc.get() + 1)
     /// like CallGlobal, replacing the current frame
-    TailCallGlobal { base: u8, argc: u8, global: u32 }
+    TailCallGlobal { base: Reg, argc: Count, global: GlobalIndex } window(base, argc.get().max(1))
     /// return R[src] to the caller
-    Return { src: u8 }
+    Return { src: Reg }
     /// R[dst] = the pid of a new process running R[base](R[base+1..base+1+argc]); linked if `link`
-    Spawn { dst: u8, base: u8, argc: u8, link: bool }
+    Spawn { dst: Reg, base: Reg, argc: Count, link: bool } window(base, argc.get() + 1)
     /// send R[msg] to the process (or registered name) R[to]
-    Send { to: u8, msg: u8 }
+    Send { to: Reg, msg: Reg }
     /// start a receive: R[cursor] = 0; R[cursor+1] = the deadline if `timeout` (R[cursor+1] held milliseconds)
-    ReceiveStart { cursor: u8, timeout: bool }
+    ReceiveStart { cursor: Reg, timeout: bool } window(cursor, 2)
     /// R[dst] = the mailbox message at R[cursor], or when there is none: pc += offset
-    ReceiveNext { dst: u8, cursor: u8, offset: i32 }
+    ReceiveNext { dst: Reg, cursor: Reg, offset: Jump }
     /// R[cursor] += 1: the message did not match
-    ReceiveSkip { cursor: u8 }
+    ReceiveSkip { cursor: Reg }
     /// take the message at R[cursor] out of the mailbox: an arm matched
-    ReceiveAccept { cursor: u8 }
-    /// wait for a new message (then fall through) or the deadline (then pc += offset)
-    ReceiveWait { cursor: u8, offset: i32 }
+    ReceiveAccept { cursor: Reg }
+    /// wait for a new message (then fall through) or the deadline in R[cursor+1] (then pc += offset)
+    ReceiveWait { cursor: Reg, offset: Jump } window(cursor, 2)
     /// send R[value] on channel R[chan], waiting for room or a receiver
-    ChanSend { chan: u8, value: u8 }
+    ChanSend { chan: Reg, value: Reg }
     /// R[dst] = a value received from channel R[chan] (nil once closed and drained)
-    ChanRecv { dst: u8, chan: u8 }
+    ChanRecv { dst: Reg, chan: Reg }
     /// run select table `table`: R[dst] = the index of the arm that fired (arm count: the timeout)
-    Select { dst: u8, table: u32 }
+    Select { dst: Reg, table: SelectIndex }
+}
+
+impl Instr {
+    /// The jump distance, if this instruction jumps.
+    pub fn jump_offset(&self) -> Option<i32> {
+        self.operands()
+            .iter()
+            .find(|o| o.kind == OperandKind::Jump)
+            .map(|o| o.value as i32)
+    }
+
+    /// Sets the jump distance; false if this instruction does not jump.
+    pub fn set_jump(&mut self, offset: Jump) -> bool {
+        struct SetJump(Jump, bool);
+        impl OperandVisitor for SetJump {
+            fn jump(&mut self, jump: &mut Jump) {
+                *jump = self.0;
+                self.1 = true;
+            }
+        }
+        let mut visitor = SetJump(offset, false);
+        self.visit(&mut visitor);
+        visitor.1
+    }
+
+    /// Does control never fall through to the next instruction?
+    pub fn ends_flow(&self) -> bool {
+        matches!(
+            self,
+            Instr::Return { .. }
+                | Instr::Jump { .. }
+                | Instr::Loop { .. }
+                | Instr::TailCall { .. }
+                | Instr::TailCallGlobal { .. }
+                | Instr::Fail { .. }
+        )
+    }
 }
 
 /// A constant in a function's table.
@@ -212,16 +562,16 @@ impl FailKind {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SelectArm {
     /// Receive from R[chan] into R[value].
-    Recv { chan: u8, value: u8 },
+    Recv { chan: Reg, value: Reg },
     /// Send R[value] on R[chan].
-    Send { chan: u8, value: u8 },
+    Send { chan: Reg, value: Reg },
 }
 
 /// A `select`'s arms and its optional timeout (milliseconds in R[timeout]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelectTable {
     pub arms: Vec<SelectArm>,
-    pub timeout: Option<u8>,
+    pub timeout: Option<Reg>,
 }
 
 /// A compiled function.
@@ -229,14 +579,14 @@ pub struct SelectTable {
 pub struct Proto {
     /// The function's name; empty for an anonymous function.
     pub name: String,
-    pub arity: u8,
+    pub arity: u16,
     /// How many values it captures (held in R[arity..arity+captures]).
-    pub captures: u8,
+    pub captures: u16,
     /// A named inner function that calls itself finds its own closure in
     /// R[arity+captures], put there by the VM on each call.
     pub self_slot: bool,
     /// How many registers an activation needs.
-    pub registers: u8,
+    pub registers: u16,
     pub code: Vec<Instr>,
     /// The source span of each instruction, for error reports.
     pub spans: Vec<Span>,
@@ -246,13 +596,24 @@ pub struct Proto {
     pub span: Span,
 }
 
+impl Proto {
+    /// The registers the calling convention fills before the body runs:
+    /// parameters, captures and the self slot.
+    pub fn entry_registers(&self) -> u32 {
+        self.arity as u32 + self.captures as u32 + self.self_slot as u32
+    }
+}
+
 /// A compiled source file.
 #[derive(Clone, Debug)]
 pub struct Module {
     /// The name its functions are qualified with (`main` for a script).
     pub name: String,
     pub source: Arc<SourceFile>,
-    /// All functions; `protos[0]` is the file's top-level code (arity 0).
+    /// All functions; `protos[0]` is the file's top-level code (arity 0 for
+    /// a script, 1 for a REPL entry). A prototype's identity is (module
+    /// name, index in this list): it stays the same however many modules
+    /// are loaded before it.
     pub protos: Vec<Proto>,
     /// The file's top-level functions: name and index into `protos`.
     pub functions: Vec<(String, u32)>,

@@ -70,6 +70,9 @@ impl SourceFile {
 pub enum Severity {
     Error,
     Warning,
+    /// A remark about the report itself ("12 more errors are not shown"),
+    /// printed after the errors, without a source excerpt.
+    Note,
 }
 
 /// A secondary label: another span with a message.
@@ -116,6 +119,14 @@ impl Diagnostic {
         }
     }
 
+    /// A note about the report (see `Severity::Note`).
+    pub fn note(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(message, Span::default())
+        }
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
@@ -151,20 +162,114 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
     out
 }
 
-fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
-    let Some(file) = diagnostic.file.as_ref() else {
-        let _ = writeln!(out, "error: {}", diagnostic.message);
-        if let Some(help) = &diagnostic.help {
-            let _ = writeln!(out, "help: {help}");
+/// Orders diagnostics by position, keeps the first `MAX_ERRORS` errors
+/// (counting the rest in a note) and puts the notes last.
+pub fn limit(diagnostics: Vec<Diagnostic>, max: usize) -> Vec<Diagnostic> {
+    let (mut errors, notes): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
+        .into_iter()
+        .partition(|d| d.severity != Severity::Note);
+    errors.sort_by_key(|d| d.span.start);
+    if errors.len() > max {
+        let more = errors.len() - max;
+        errors.truncate(max);
+        errors.push(Diagnostic::note(format!(
+            "{more} more error{} not shown",
+            if more == 1 { " is" } else { "s are" }
+        )));
+    }
+    errors.extend(notes);
+    errors
+}
+
+/// Lines longer than this are shown as an excerpt around the span.
+const LONG_LINE: usize = 240;
+
+/// For a span on a very long line (minified or garbage input), the text
+/// with that line cut down to an excerpt around the span, and a function
+/// mapping the file's offsets into it; so a report stays a few lines long.
+fn excerpt(text: &str, span: Span) -> Option<(String, impl Fn(usize) -> usize)> {
+    let at = (span.start as usize).min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |p| at + p);
+    if line_end - line_start <= LONG_LINE {
+        return None;
+    }
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
         }
-        return;
+        i
     };
+    let from = floor(at.saturating_sub(LONG_LINE / 3).max(line_start));
+    let to = floor(
+        (span.end as usize)
+            .max(at)
+            .saturating_add(LONG_LINE / 3)
+            .min(from + LONG_LINE)
+            .min(line_end),
+    );
+    let mut cut = String::with_capacity(text.len() - (line_end - line_start) + (to - from) + 8);
+    cut.push_str(&text[..line_start]);
+    let head = if from > line_start { "… " } else { "" };
+    let tail = if to < line_end { " …" } else { "" };
+    cut.push_str(head);
+    cut.push_str(&text[from..to]);
+    cut.push_str(tail);
+    cut.push_str(&text[line_end..]);
+    let shift = line_start + head.len();
+    let removed = (line_end - line_start) - (to - from) - head.len() - tail.len();
+    let map = move |offset: usize| {
+        if offset < line_start {
+            offset
+        } else if offset > line_end {
+            offset - removed
+        } else {
+            offset.clamp(from, to) - from + shift
+        }
+    };
+    Some((cut, map))
+}
+
+fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
+    let prefix = match diagnostic.severity {
+        Severity::Note => "note",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    };
+    let file = match diagnostic.file.as_ref() {
+        Some(file) if diagnostic.severity != Severity::Note => file,
+        _ => {
+            let _ = writeln!(out, "{prefix}: {}", diagnostic.message);
+            if let Some(help) = &diagnostic.help {
+                let _ = writeln!(out, "help: {help}");
+            }
+            return;
+        }
+    };
+    if let Some((text, map)) = excerpt(&file.text, diagnostic.span) {
+        let moved = |span: Span| Span::new(map(span.start as usize), map(span.end as usize));
+        let (line, column) = file.line_col(diagnostic.span.start);
+        let mut shown = diagnostic.clone();
+        shown.file = Some(SourceFile::new(file.name.clone(), text));
+        shown.span = moved(diagnostic.span);
+        for note in &mut shown.notes {
+            note.span = moved(note.span);
+        }
+        let label = if shown.label.is_empty() {
+            shown.message.clone()
+        } else {
+            shown.label.clone()
+        };
+        shown.label = format!("{label} (line {line}, column {column})");
+        render_one(&shown, color, out);
+        return;
+    }
     let name = file.name.as_str();
     let len = file.text.len();
     let range = |span: Span| (span.start as usize).min(len)..(span.end as usize).min(len);
     let kind = match diagnostic.severity {
         Severity::Error => ReportKind::Error,
-        Severity::Warning => ReportKind::Warning,
+        Severity::Warning | Severity::Note => ReportKind::Warning,
     };
     let label = if diagnostic.label.is_empty() {
         diagnostic.message.clone()

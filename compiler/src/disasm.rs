@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bytecode::{Constant, Instr, Module, Proto};
+use crate::bytecode::{Constant, Instr, Module, OperandKind, Proto};
 
 /// Disassembles every function of the modules.
 pub fn module_text(modules: &[Module]) -> String {
@@ -71,53 +71,44 @@ fn constant_text(constant: &Constant) -> String {
     }
 }
 
-/// One instruction: its name, then each operand as `name=value`; jump
-/// targets are absolute, globals and constants are shown by name.
+/// One instruction: its name, then each operand as `name=value`, shown by
+/// its kind: registers as `r3`, jump targets absolute (`->0012`), constants,
+/// globals and functions by what they name.
 pub fn instr_text(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> String {
     let mut text = format!("{:<18}", instr.name());
-    for (name, value) in instr.operands() {
-        let shown = match name {
-            "offset" => format!("->{:04}", pc as i64 + 1 + value),
-            "global" => module
+    for operand in instr.operands() {
+        let value = operand.value;
+        let shown = match operand.kind {
+            OperandKind::Register => format!("r{value}"),
+            OperandKind::Jump => format!("->{:04}", pc as i64 + 1 + value),
+            OperandKind::Global => module
                 .globals
                 .get(value as usize)
                 .cloned()
                 .unwrap_or_else(|| value.to_string()),
-            "index" if matches!(instr, Instr::Const { .. }) => proto
+            OperandKind::Constant => proto
                 .constants
                 .get(value as usize)
                 .map(constant_text)
                 .unwrap_or_else(|| value.to_string()),
-            "proto" => {
+            OperandKind::Proto => {
                 let target = module
                     .protos
                     .get(value as usize)
                     .map(|p| p.name.as_str())
                     .unwrap_or("");
-                format!(
-                    "{value}{}",
-                    if target.is_empty() {
-                        String::new()
-                    } else {
-                        format!("({target})")
-                    }
-                )
+                if target.is_empty() {
+                    value.to_string()
+                } else {
+                    format!("{value}({target})")
+                }
             }
-            "dst" | "src" | "a" | "b" | "base" | "obj" | "key" | "map" | "cond" | "first"
-            | "iter" | "cursor" | "chan" | "value" | "to" | "msg"
-                if !matches!(
-                    instr,
-                    Instr::Int { .. }
-                        | Instr::Bool { .. }
-                        | Instr::AddInt { .. }
-                        | Instr::JumpIfNotLtInt { .. }
-                ) || name != "value" =>
-            {
-                format!("r{value}")
+            OperandKind::Flag => (value != 0).to_string(),
+            OperandKind::Count | OperandKind::Select | OperandKind::Int | OperandKind::Code => {
+                value.to_string()
             }
-            _ => value.to_string(),
         };
-        let _ = write!(text, " {name}={shown}");
+        let _ = write!(text, " {}={shown}", operand.name);
     }
     text.trim_end().to_string()
 }

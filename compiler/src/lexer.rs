@@ -13,6 +13,12 @@
 //!   a list may span lines freely; inside `{` blocks the rule applies again.
 //!   A newline right before `else` is dropped so `}` / `else {` may sit on
 //!   separate lines.
+//! - At most `parser::MAX_NESTING` brackets are open at once: past that the
+//!   lexer reports the bracket and stops (`Lexed::too_deep`), so no later
+//!   pass sees deeper nesting from brackets.
+//! - At most `codegen::MAX_ERRORS` lexical errors are recorded; the rest are
+//!   only counted (`Lexed::skipped`), so garbage input costs linear time
+//!   and memory.
 
 use bumpalo::Bump;
 use logos::Logos;
@@ -54,6 +60,7 @@ pub enum Tok<'a> {
     Not,
     Import,
     As,
+    Try,
     // Punctuation and operators.
     LParen,
     RParen,
@@ -153,6 +160,7 @@ impl Tok<'_> {
             Tok::Not => "not",
             Tok::Import => "import",
             Tok::As => "as",
+            Tok::Try => "try",
             Tok::LParen => "(",
             Tok::RParen => ")",
             Tok::LBracket => "[",
@@ -332,8 +340,18 @@ fn keyword(word: &str) -> Option<Tok<'static>> {
         "not" => Tok::Not,
         "import" => Tok::Import,
         "as" => Tok::As,
+        "try" => Tok::Try,
         _ => return None,
     })
+}
+
+/// What `lex` produced besides the tokens.
+#[derive(Debug, Default)]
+pub struct Lexed {
+    /// Lexical errors found but not recorded (past `MAX_ERRORS`).
+    pub skipped: usize,
+    /// Brackets nested deeper than `MAX_NESTING`: lexing stopped there.
+    pub too_deep: bool,
 }
 
 /// Lexes `source` into tokens, applying the newline rule. Errors are pushed
@@ -343,6 +361,36 @@ pub fn lex<'a>(
     arena: &'a Bump,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Spanned<'a>> {
+    lex_with(source, arena, diagnostics, &mut Lexed::default())
+}
+
+/// `lex`, also reporting skipped errors and a nesting overflow.
+pub fn lex_with<'a>(
+    source: &'a str,
+    arena: &'a Bump,
+    diagnostics: &mut Vec<Diagnostic>,
+    lexed: &mut Lexed,
+) -> Vec<Spanned<'a>> {
+    let start = diagnostics.len();
+    let tokens = lex_tokens(source, arena, diagnostics, lexed);
+    let recorded = diagnostics.len() - start;
+    if recorded > crate::codegen::MAX_ERRORS {
+        lexed.skipped += recorded - crate::codegen::MAX_ERRORS;
+        diagnostics.truncate(start + crate::codegen::MAX_ERRORS);
+    }
+    tokens
+}
+
+fn lex_tokens<'a>(
+    source: &'a str,
+    arena: &'a Bump,
+    all_diagnostics: &mut Vec<Diagnostic>,
+    lexed: &mut Lexed,
+) -> Vec<Spanned<'a>> {
+    // Errors go to a local list that stops growing at the cap (the rest are
+    // counted), so a megabyte of bad characters stays cheap.
+    let mut collected: Vec<Diagnostic> = Vec::new();
+    let diagnostics = &mut collected;
     let mut tokens: Vec<Spanned<'a>> = Vec::new();
     // The open brackets; `true` for `{` (newlines significant inside).
     let mut brackets: Vec<bool> = Vec::new();
@@ -351,6 +399,10 @@ pub fn lex<'a>(
     while let Some(raw) = lexer.next() {
         let span = lexer.span();
         let text = lexer.slice();
+        if diagnostics.len() > crate::codegen::MAX_ERRORS {
+            lexed.skipped += diagnostics.len() - crate::codegen::MAX_ERRORS;
+            diagnostics.truncate(crate::codegen::MAX_ERRORS);
+        }
         let raw = match raw {
             Ok(raw) => raw,
             Err(()) => {
@@ -457,8 +509,23 @@ pub fn lex<'a>(
             }
         }
         match tok {
-            Tok::LParen | Tok::LBracket | Tok::MapOpen => brackets.push(false),
-            Tok::LBrace => brackets.push(true),
+            Tok::LParen | Tok::LBracket | Tok::MapOpen | Tok::LBrace => {
+                if brackets.len() >= crate::parser::MAX_NESTING {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!(
+                                "brackets nested too deeply: more than {} are open here",
+                                crate::parser::MAX_NESTING
+                            ),
+                            Span::new(span.start, span.end),
+                        )
+                        .with_help("split the expression or the data into smaller parts"),
+                    );
+                    lexed.too_deep = true;
+                    break;
+                }
+                brackets.push(tok == Tok::LBrace);
+            }
             Tok::RParen | Tok::RBracket | Tok::RBrace => {
                 brackets.pop();
             }
@@ -469,6 +536,7 @@ pub fn lex<'a>(
     if let Some((start, end)) = pending_newline {
         tokens.push((start, Tok::Newline, end));
     }
+    all_diagnostics.append(&mut collected);
     tokens
 }
 

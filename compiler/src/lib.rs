@@ -13,12 +13,14 @@ pub mod diagnostic;
 pub mod disasm;
 pub mod lexer;
 pub mod parser;
+pub mod verify;
 
 use std::sync::Arc;
 
 pub use bytecode::{Constant, Instr, Module, Proto};
 pub use codegen::{Environment, LoadedFile, Loader, NoImports, Session};
 pub use diagnostic::{render, Diagnostic, SourceFile, Span};
+pub use verify::{verify_module, VerifyError};
 
 /// Compiles a program: `source` and everything it imports. Returns the
 /// modules in load order, `source`'s own module (named `module_name`) last.

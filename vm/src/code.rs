@@ -9,12 +9,17 @@
 //!   every call through the slot sees the new binding on its next call.
 //! - After `load`, every `CallGlobal`/`TailCallGlobal`/`FnRef` operand is a
 //!   slot index of this table, and every `Closure` operand a prototype index.
+//! - Only verified code is loaded (`weft_compiler::verify_module`): the
+//!   interpreter may then trust every register, jump and index operand. A
+//!   module that fails is an `Err` and nothing of it is loaded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use weft_compiler::bytecode::{Constant, Instr, Module, SelectTable};
-use weft_compiler::{SourceFile, Span};
+use weft_compiler::bytecode::{
+    Constant, GlobalIndex, Instr, Module, OperandVisitor, ProtoIndex, SelectTable,
+};
+use weft_compiler::{verify_module, SourceFile, Span, VerifyError};
 
 use crate::atom::Atom;
 use crate::natives::Native;
@@ -26,15 +31,20 @@ pub type HostFn = dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync;
 
 pub(crate) struct LoadedProto {
     pub name: Arc<str>,
-    pub arity: u8,
+    pub arity: u16,
+    pub captures: u16,
     pub self_slot: bool,
-    pub registers: u8,
+    pub registers: u16,
     pub code: Box<[Instr]>,
     pub spans: Box<[Span]>,
     pub constants: Box<[Value]>,
     pub selects: Box<[SelectTable]>,
     /// Index into `Code::sources`.
     pub source: u32,
+    /// The prototype's stable identity: its module and its index there (the
+    /// VM-wide index depends on what was loaded before).
+    #[allow(dead_code)]
+    pub id: (Arc<str>, u32),
 }
 
 #[derive(Clone)]
@@ -44,7 +54,7 @@ pub(crate) enum Global {
     Native(Native),
     Host {
         function: Arc<HostFn>,
-        arity: Option<u8>,
+        arity: Option<u16>,
     },
 }
 
@@ -93,9 +103,39 @@ impl Code {
             .collect()
     }
 
-    /// Loads compiled modules (dependencies first). Returns the prototype
-    /// index of the last module's top-level code.
-    pub fn load(&mut self, modules: Vec<Module>) -> u32 {
+    /// Verifies and loads compiled modules (dependencies first). Returns the
+    /// prototype index of the last module's top-level code. If any module
+    /// fails verification, or the VM's tables would outgrow their operands,
+    /// nothing is loaded.
+    pub fn load(&mut self, modules: Vec<Module>) -> Result<u32, VerifyError> {
+        let mut protos = self.protos.len() as u64;
+        let mut new_globals: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for module in &modules {
+            verify_module(module)?;
+            protos += module.protos.len() as u64;
+            new_globals.extend(
+                module
+                    .globals
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|g| !self.global_index.contains_key(*g)),
+            );
+            let too_many = if protos > ProtoIndex::MAX as u64 {
+                Some("functions")
+            } else if (self.globals.len() + new_globals.len()) as u64 > GlobalIndex::MAX as u64 {
+                Some("global names")
+            } else {
+                None
+            };
+            if let Some(what) = too_many {
+                return Err(VerifyError {
+                    module: module.name.clone(),
+                    proto: None,
+                    pc: None,
+                    message: format!("the VM would hold too many {what}"),
+                });
+            }
+        }
         let mut entry = 0;
         for module in modules {
             if module.name == "main" {
@@ -114,13 +154,23 @@ impl Code {
                 Some("main") | None => String::new(),
                 Some(base) => format!("{base}."),
             };
-            let top_level: Vec<u32> = module.functions.iter().map(|(_, i)| *i).collect();
+            let top_level: std::collections::HashSet<u32> =
+                module.functions.iter().map(|(_, i)| *i).collect();
+            let module_name: Arc<str> = Arc::from(module.name.as_str());
             for (index, proto) in module.protos.into_iter().enumerate() {
                 let constants = proto.constants.iter().map(constant_value).collect();
+                let mut relink = Relink {
+                    offset,
+                    links: &links,
+                };
                 let code = proto
                     .code
                     .iter()
-                    .map(|instr| relink(*instr, offset, &links))
+                    .map(|instr| {
+                        let mut instr = *instr;
+                        instr.visit(&mut relink);
+                        instr
+                    })
                     .collect();
                 let name = if proto.name.is_empty() {
                     Arc::from("<fn>")
@@ -132,6 +182,7 @@ impl Code {
                 self.protos.push(LoadedProto {
                     name,
                     arity: proto.arity,
+                    captures: proto.captures,
                     self_slot: proto.self_slot,
                     registers: proto.registers,
                     code,
@@ -139,6 +190,7 @@ impl Code {
                     constants,
                     selects: proto.selects.into_boxed_slice(),
                     source,
+                    id: (module_name.clone(), index as u32),
                 });
             }
             for (name, index) in &module.functions {
@@ -149,7 +201,7 @@ impl Code {
             }
             entry = offset;
         }
-        entry
+        Ok(entry)
     }
 }
 
@@ -162,34 +214,21 @@ fn constant_value(constant: &Constant) -> Value {
     }
 }
 
-fn relink(instr: Instr, offset: u32, links: &[u32]) -> Instr {
-    let link = |g: u32| links.get(g as usize).copied().unwrap_or(0);
-    match instr {
-        Instr::CallGlobal { base, argc, global } => Instr::CallGlobal {
-            base,
-            argc,
-            global: link(global),
-        },
-        Instr::TailCallGlobal { base, argc, global } => Instr::TailCallGlobal {
-            base,
-            argc,
-            global: link(global),
-        },
-        Instr::FnRef { dst, global } => Instr::FnRef {
-            dst,
-            global: link(global),
-        },
-        Instr::Closure {
-            dst,
-            first,
-            count,
-            proto,
-        } => Instr::Closure {
-            dst,
-            first,
-            count,
-            proto: proto + offset,
-        },
-        other => other,
+/// Rewrites a module's global and prototype operands into the VM's tables.
+struct Relink<'l> {
+    /// Where the module's first prototype landed.
+    offset: u32,
+    /// The VM slot of each of the module's globals.
+    links: &'l [u32],
+}
+
+impl OperandVisitor for Relink<'_> {
+    fn global(&mut self, global: &mut GlobalIndex) {
+        let slot = self.links.get(global.index()).copied().unwrap_or(0);
+        *global = GlobalIndex::new(slot);
+    }
+
+    fn proto(&mut self, proto: &mut ProtoIndex) {
+        *proto = ProtoIndex::new(proto.get() + self.offset);
     }
 }

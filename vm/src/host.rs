@@ -52,6 +52,9 @@ pub enum Error {
     /// From [`Vm::call`] when the called process waits for something that
     /// cannot come, such as a message from the host (which is inside `call`).
     Deadlock,
+    /// Modules given to [`Vm::load_modules`] failed the bytecode verifier
+    /// (say, a module built or changed by hand); nothing of them was loaded.
+    Invalid(weft_compiler::VerifyError),
 }
 
 impl fmt::Display for Error {
@@ -63,6 +66,7 @@ impl fmt::Display for Error {
             Error::Exited(reason) => write!(f, "the process exited: {}", reason.inspect()),
             Error::Limit(message) => f.write_str(message),
             Error::Deadlock => f.write_str("the call can never finish: every process is blocked"),
+            Error::Invalid(error) => write!(f, "{error}"),
         }
     }
 }
@@ -159,7 +163,7 @@ impl Vm {
             name,
             Global::Host {
                 function: Arc::new(function),
-                arity: Some(arity),
+                arity: Some(arity as u16),
             },
         );
     }
@@ -208,7 +212,7 @@ impl Vm {
         let has_statements = modules
             .last()
             .is_some_and(|m| m.protos.first().is_some_and(|p| p.code.len() > 2));
-        let entry = self.load_modules(modules);
+        let entry = self.load_modules(modules)?;
         if has_statements {
             let registers = self.code.protos[entry.0 as usize].registers as usize;
             self.scheduler
@@ -217,12 +221,18 @@ impl Vm {
         Ok(())
     }
 
-    /// Loads compiled modules (dependencies first); returns the last one's
-    /// top-level code.
+    /// Verifies and loads compiled modules (dependencies first); returns the
+    /// last one's top-level code. A module that fails the verifier (bad
+    /// register, jump or index operands) is [`Error::Invalid`], and nothing
+    /// is loaded: the VM runs only bytecode it has checked.
     ///
-    /// For the `weft` command and REPL, which compile with `weft-compiler` themselves.
-    pub fn load_modules(&mut self, modules: Vec<Module>) -> EntryPoint {
-        EntryPoint(self.code.load(modules))
+    /// For the `weft` command and REPL, which compile with `weft-compiler`
+    /// themselves, and for hosts that build or store modules.
+    pub fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
+        self.code
+            .load(modules)
+            .map(EntryPoint)
+            .map_err(Error::Invalid)
     }
 
     /// The names a host-loaded file or REPL entry may use: the library and

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use weft_compiler::bytecode::{FailKind, Instr};
+use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
 use crate::atom::Atom;
 use crate::code::{Code, Global};
@@ -52,7 +52,7 @@ enum Flow {
 
 macro_rules! reg {
     ($process:ident, $base:ident, $r:expr) => {
-        $process.stack[$base + $r as usize]
+        $process.stack[$base + ($r).index()]
     };
 }
 
@@ -72,7 +72,7 @@ fn store(slot: &mut Value, value: Value) {
 macro_rules! set {
     ($process:ident, $base:ident, $r:expr, $value:expr) => {{
         let value = $value;
-        store(&mut $process.stack[$base + $r as usize], value)
+        store(&mut $process.stack[$base + ($r).index()], value)
     }};
 }
 
@@ -145,9 +145,11 @@ pub(crate) fn run(
             match instr {
                 Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
                 Instr::Bool { dst, value } => set!(process, base, dst, Value::Bool(value)),
-                Instr::Int { dst, value } => set!(process, base, dst, Value::Int(value as i64)),
+                Instr::Int { dst, value } => {
+                    set!(process, base, dst, Value::Int(value.get() as i64))
+                }
                 Instr::Const { dst, index } => {
-                    set!(process, base, dst, proto.constants[index as usize].clone());
+                    set!(process, base, dst, proto.constants[index.index()].clone());
                 }
                 Instr::Move { dst, src } => {
                     let value = reg!(process, base, src).clone();
@@ -160,42 +162,68 @@ pub(crate) fn run(
                 Instr::Closure {
                     dst,
                     first,
-                    count,
                     proto: index,
                 } => {
-                    let target = &code.protos[index as usize];
-                    let start = base + first as usize;
-                    let captures: Box<[Value]> =
-                        process.stack[start..start + count as usize].to_vec().into();
+                    let target = &code.protos[index.index()];
+                    let start = base + first.index();
+                    let captures: Box<[Value]> = process.stack
+                        [start..start + target.captures as usize]
+                        .to_vec()
+                        .into();
                     reg!(process, base, dst) = Value::Fn(Arc::new(Function {
                         name: target.name.clone(),
                         arity: Some(target.arity),
                         kind: FnKind::Weft {
-                            proto: index,
+                            proto: index.get(),
                             captures,
                         },
                     }));
                 }
                 Instr::FnRef { dst, global } => {
-                    set!(process, base, dst, function_value(code, global));
+                    set!(process, base, dst, function_value(code, global.get()));
                 }
                 Instr::List { dst, first, count } => {
-                    let start = base + first as usize;
-                    let items = process.stack[start..start + count as usize].to_vec();
+                    let start = base + first.index();
+                    let items = process.stack[start..start + count.index()].to_vec();
                     set!(process, base, dst, Value::list(items));
                 }
+                Instr::ListAppend { dst, first, count } => {
+                    let start = base + first.index();
+                    let items = process.stack[start..start + count.index()].to_vec();
+                    let list = std::mem::take(&mut reg!(process, base, dst));
+                    match ops::concat(list, &Value::list(items)) {
+                        Ok(v) => set!(process, base, dst, v),
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
                 Instr::Tuple { dst, first, count } => {
-                    let start = base + first as usize;
-                    let items = process.stack[start..start + count as usize].to_vec();
+                    let start = base + first.index();
+                    let items = process.stack[start..start + count.index()].to_vec();
+                    set!(process, base, dst, Value::tuple(items));
+                }
+                Instr::TupleOfList { dst, src } => {
+                    let items = reg!(process, base, src).as_list().unwrap_or(&[]).to_vec();
                     set!(process, base, dst, Value::tuple(items));
                 }
                 Instr::Map { dst, first, count } => {
-                    let start = base + first as usize;
+                    let start = base + first.index();
                     let mut map = crate::value::WeftMap::default();
-                    for pair in process.stack[start..start + 2 * count as usize].chunks(2) {
+                    for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
                     set!(process, base, dst, Value::map(map));
+                }
+                Instr::MapInsert { dst, first, count } => {
+                    let start = base + first.index();
+                    let mut map = match std::mem::take(&mut reg!(process, base, dst)) {
+                        Value::Map(map) => map,
+                        _ => Arc::default(),
+                    };
+                    let entries = Arc::make_mut(&mut map);
+                    for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
+                        entries.insert(pair[0].clone(), pair[1].clone());
+                    }
+                    set!(process, base, dst, Value::Map(map));
                 }
                 Instr::Range { dst, a, b } => {
                     if let (Value::Int(x), Value::Int(y)) =
@@ -220,14 +248,14 @@ pub(crate) fn run(
                 }
                 Instr::AddInt { dst, a, value } => {
                     let result = match &reg!(process, base, a) {
-                        Value::Int(x) => x.checked_add(value as i64).map(Value::Int),
-                        other => ops::add(other, &Value::Int(value as i64)).ok(),
+                        Value::Int(x) => x.checked_add(value.get() as i64).map(Value::Int),
+                        other => ops::add(other, &Value::Int(value.get() as i64)).ok(),
                     };
                     match result {
                         Some(v) => set!(process, base, dst, v),
                         None => {
                             let (kind, message) =
-                                ops::add(&reg!(process, base, a), &Value::Int(value as i64))
+                                ops::add(&reg!(process, base, a), &Value::Int(value.get() as i64))
                                     .err()
                                     .unwrap_or((Atom::OVERFLOW, "integer overflow".to_string()));
                             break fail(process, pc, kind, message);
@@ -308,9 +336,9 @@ pub(crate) fn run(
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
-                Instr::Jump { offset } => pc = (pc as i64 + offset as i64) as usize,
+                Instr::Jump { offset } => pc = jump(pc, offset),
                 Instr::Loop { offset } => {
-                    pc = (pc as i64 + offset as i64) as usize;
+                    pc = jump(pc, offset);
                     reductions -= 1;
                     if reductions <= 0 {
                         save_pc(process, pc);
@@ -320,90 +348,93 @@ pub(crate) fn run(
                 }
                 Instr::JumpIfFalse { cond, offset } => {
                     if !reg!(process, base, cond).is_truthy() {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::JumpIfTrue { cond, offset } => {
                     if reg!(process, base, cond).is_truthy() {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::JumpIfNotLt { a, b, offset } => {
                     match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
                         Ok(true) => {}
-                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Ok(false) => pc = jump(pc, offset),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::JumpIfNotLe { a, b, offset } => {
                     match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
                         Ok(true) => {}
-                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Ok(false) => pc = jump(pc, offset),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::JumpIfNotLtInt { a, value, offset } => {
                     let less = match &reg!(process, base, a) {
-                        Value::Int(x) => Ok(*x < value as i64),
-                        other => ops::less(other, &Value::Int(value as i64)),
+                        Value::Int(x) => Ok(*x < value.get() as i64),
+                        other => ops::less(other, &Value::Int(value.get() as i64)),
                     };
                     match less {
                         Ok(true) => {}
-                        Ok(false) => pc = (pc as i64 + offset as i64) as usize,
+                        Ok(false) => pc = jump(pc, offset),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
                 Instr::JumpIfNe { a, b, offset } => {
                     if reg!(process, base, a) != reg!(process, base, b) {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::JumpIfNotTuple { src, len, offset } => {
-                    let ok = matches!(&reg!(process, base, src), Value::Tuple(items) if items.len() == len as usize);
+                    let ok = matches!(&reg!(process, base, src), Value::Tuple(items) if items.len() == len.index());
                     if !ok {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::JumpIfNotList { src, len, offset } => {
                     let ok = reg!(process, base, src)
                         .as_list()
-                        .is_some_and(|l| l.len() == len as usize);
+                        .is_some_and(|l| l.len() == len.index());
                     if !ok {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::JumpIfNotListFrom { src, len, offset } => {
                     let ok = reg!(process, base, src)
                         .as_list()
-                        .is_some_and(|l| l.len() >= len as usize);
+                        .is_some_and(|l| l.len() >= len.index());
                     if !ok {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
-                Instr::JumpIfNoKey {
-                    dst,
-                    map,
-                    key,
-                    offset,
-                } => {
+                Instr::JumpIfNoKey { dst, map, offset } => {
                     let found = match &reg!(process, base, map) {
-                        Value::Map(m) => m.get(&reg!(process, base, key)).cloned(),
+                        Value::Map(m) => m.get(&reg!(process, base, dst)).cloned(),
                         _ => None,
                     };
                     match found {
                         Some(v) => set!(process, base, dst, v),
-                        None => pc = (pc as i64 + offset as i64) as usize,
+                        None => pc = jump(pc, offset),
                     }
                 }
                 Instr::JumpIfNotMap { src, offset } => {
                     if !matches!(reg!(process, base, src), Value::Map(_)) {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                     }
                 }
                 Instr::GuardBegin { offset } => {
                     process.guards.push(GuardHandler {
                         depth: process.frames.len() as u32,
-                        pc: (pc as i64 + offset as i64) as u32,
+                        pc: jump(pc, offset) as u32,
+                        dst: None,
+                    });
+                }
+                Instr::TryBegin { dst, offset } => {
+                    process.guards.push(GuardHandler {
+                        depth: process.frames.len() as u32,
+                        pc: jump(pc, offset) as u32,
+                        dst: Some(dst.get() as u16),
                     });
                 }
                 Instr::GuardEnd {} => {
@@ -411,15 +442,15 @@ pub(crate) fn run(
                 }
                 Instr::Element { dst, src, index } => {
                     let value = match &reg!(process, base, src) {
-                        Value::Tuple(items) => items.get(index as usize).cloned(),
-                        list => list.as_list().and_then(|l| l.get(index as usize).cloned()),
+                        Value::Tuple(items) => items.get(index.index()).cloned(),
+                        list => list.as_list().and_then(|l| l.get(index.index()).cloned()),
                     };
                     set!(process, base, dst, value.unwrap_or_default());
                 }
                 Instr::Rest { dst, src, from } => {
                     let value = match &reg!(process, base, src) {
                         Value::List { start, items } => Value::List {
-                            start: (*start + from as u32).min(items.len() as u32),
+                            start: (*start + from.get()).min(items.len() as u32),
                             items: items.clone(),
                         },
                         _ => Value::list(Vec::new()),
@@ -493,7 +524,7 @@ pub(crate) fn run(
                             set!(process, base, dst, value);
                             set!(process, base, iter + 1, Value::Int(next_position as i64));
                         }
-                        None => pc = (pc as i64 + offset as i64) as usize,
+                        None => pc = jump(pc, offset),
                     }
                 }
                 Instr::CallGlobal {
@@ -502,15 +533,20 @@ pub(crate) fn run(
                     global,
                 } => {
                     spend_call!(pc);
-                    let start = base + b as usize;
+                    let start = base + b.index();
+                    let argc = argc.index();
                     // The common case inline: a Weft function, right arity.
-                    if let Global::Weft(index) = code.globals[global as usize] {
+                    if let Global::Weft(index) = code.globals[global.index()] {
                         let callee = &code.protos[index as usize];
                         let needed = start + callee.registers as usize;
-                        if callee.arity == argc
+                        if callee.arity as usize == argc
                             && process.frames.len() < MAX_FRAMES
                             && (process.stack.len() >= needed
-                                || needed <= scheduler.limits.max_heap / VALUE_SIZE)
+                                || stack_fits(
+                                    needed,
+                                    process.frames.len(),
+                                    scheduler.limits.max_heap,
+                                ))
                         {
                             if process.stack.len() < needed {
                                 process.stack.resize(needed, Value::Nil);
@@ -531,7 +567,15 @@ pub(crate) fn run(
                         }
                     }
                     match call_global(
-                        code, scheduler, process, global, start, argc, start, pc, false,
+                        code,
+                        scheduler,
+                        process,
+                        global.get(),
+                        start,
+                        argc,
+                        start,
+                        pc,
+                        false,
                     ) {
                         Step::Continue => {
                             charge!();
@@ -545,14 +589,15 @@ pub(crate) fn run(
                     global,
                 } => {
                     spend_call!(pc);
-                    let start = base + b as usize;
+                    let start = base + b.index();
+                    let argc = argc.index();
                     // The common case inline: a Weft function, right arity,
                     // its registers within the frame's stack room.
-                    if let Global::Weft(index) = code.globals[global as usize] {
+                    if let Global::Weft(index) = code.globals[global.index()] {
                         let callee = &code.protos[index as usize];
                         let needed = base + callee.registers as usize;
-                        if callee.arity == argc && process.stack.len() >= needed {
-                            for i in 0..argc as usize {
+                        if callee.arity as usize == argc && process.stack.len() >= needed {
+                            for i in 0..argc {
                                 let value = std::mem::take(&mut process.stack[start + i]);
                                 store(&mut process.stack[base + i], value);
                             }
@@ -567,7 +612,15 @@ pub(crate) fn run(
                         }
                     }
                     match call_global(
-                        code, scheduler, process, global, start, argc, start, pc, true,
+                        code,
+                        scheduler,
+                        process,
+                        global.get(),
+                        start,
+                        argc,
+                        start,
+                        pc,
+                        true,
                     ) {
                         Step::Continue => {
                             charge!();
@@ -578,7 +631,8 @@ pub(crate) fn run(
                 Instr::Call { base: b, argc } | Instr::TailCall { base: b, argc } => {
                     spend_call!(pc);
                     let tail = matches!(instr, Instr::TailCall { .. });
-                    let slot = base + b as usize;
+                    let slot = base + b.index();
+                    let argc = argc.index();
                     let callee = match &process.stack[slot] {
                         Value::Fn(f) => f.clone(),
                         other => {
@@ -655,10 +709,10 @@ pub(crate) fn run(
                     argc,
                     link,
                 } => {
-                    let start = base + b as usize;
+                    let start = base + b.index();
                     let function = process.stack[start].clone();
                     let args: Vec<Value> =
-                        process.stack[start + 1..start + 1 + argc as usize].to_vec();
+                        process.stack[start + 1..start + 1 + argc.index()].to_vec();
                     match scheduler.spawn_value(
                         code,
                         &function,
@@ -710,7 +764,7 @@ pub(crate) fn run(
                             let message = message.clone();
                             set!(process, base, dst, message);
                         }
-                        None => pc = (pc as i64 + offset as i64) as usize,
+                        None => pc = jump(pc, offset),
                     }
                 }
                 Instr::ReceiveSkip { cursor } => {
@@ -728,7 +782,7 @@ pub(crate) fn run(
                 }
                 Instr::ReceiveWait { cursor, offset } => {
                     if matches!(process.handoff.take(), Some(Handoff::TimedOut)) {
-                        pc = (pc as i64 + offset as i64) as usize;
+                        pc = jump(pc, offset);
                         continue;
                     }
                     let position = match reg!(process, base, cursor) {
@@ -744,7 +798,7 @@ pub(crate) fn run(
                     };
                     if let Some(deadline) = deadline {
                         if scheduler.now() >= deadline {
-                            pc = (pc as i64 + offset as i64) as usize;
+                            pc = jump(pc, offset);
                             continue;
                         }
                     }
@@ -811,7 +865,7 @@ pub(crate) fn run(
                     }
                 }
                 Instr::Select { dst, table } => {
-                    let table = &proto.selects[table as usize];
+                    let table = &proto.selects[table.index()];
                     match scheduler.select(process, base, table) {
                         Ok(Some(arm)) => set!(process, base, dst, Value::Int(arm as i64)),
                         Ok(None) => {
@@ -843,6 +897,13 @@ pub(crate) fn run(
                     process.frames.truncate(guard.depth as usize);
                     if let Some(top) = process.frames.last_mut() {
                         top.pc = guard.pc;
+                        if let Some(dst) = guard.dst {
+                            // A `try`: its value is the error.
+                            let slot = top.base as usize + dst as usize;
+                            if let Some(register) = process.stack.get_mut(slot) {
+                                *register = Value::error_reason(kind, &message);
+                            }
+                        }
                     }
                     continue;
                 }
@@ -858,6 +919,13 @@ enum Step {
     /// The call completed in place (a native); go on with the next instruction.
     Continue,
     Flow(Flow),
+}
+
+/// Where a jump from the instruction before `pc` lands (the verifier has
+/// checked that it is inside the function).
+#[inline(always)]
+fn jump(pc: usize, offset: Jump) -> usize {
+    (pc as isize + offset.get() as isize) as usize
 }
 
 #[inline(always)]
@@ -882,6 +950,16 @@ pub(crate) const MAX_FRAMES: usize = 1_000_000;
 
 const VALUE_SIZE: usize = std::mem::size_of::<Value>();
 
+/// Do `registers` stack slots and `frames` call frames fit in a heap limit
+/// of `max_heap` bytes? (The same measure the end-of-slice check uses.)
+#[inline(always)]
+fn stack_fits(registers: usize, frames: usize, max_heap: usize) -> bool {
+    registers
+        .saturating_mul(VALUE_SIZE)
+        .saturating_add(frames.saturating_mul(std::mem::size_of::<Frame>()))
+        <= max_heap
+}
+
 /// Pushes a frame for Weft prototype `index` whose arguments are at
 /// `stack[args..args+argc]` (or, for a tail call, moves them down to the
 /// current frame's base and reuses the frame). `closure` is the function
@@ -896,25 +974,21 @@ fn enter(
     closure: Option<&Arc<Function>>,
     captures: &[Value],
     args: usize,
-    argc: u8,
+    argc: usize,
     ret: usize,
     pc: usize,
     tail: bool,
 ) -> Result<(), Flow> {
     let callee = &code.protos[index as usize];
-    if callee.arity != argc {
-        let message = format!(
-            "{} takes {} argument{}, got {argc}",
-            display_name(&callee.name),
-            callee.arity,
-            if callee.arity == 1 { "" } else { "s" }
-        );
+    if callee.arity as usize != argc {
+        let arity = callee.arity as usize;
+        let message = arity_message(&display_name(&callee.name), arity, arity, argc);
         return Err(fail(process, pc, Atom::BADARITY, message));
     }
     let new_base = if tail {
         let base = process.frames.last().map_or(args, |f| f.base as usize);
         // Forward copy is safe: the arguments sit at or above `base`.
-        for i in 0..argc as usize {
+        for i in 0..argc {
             let value = std::mem::take(&mut process.stack[args + i]);
             process.stack[base + i] = value;
         }
@@ -932,7 +1006,7 @@ fn enter(
     };
     let needed = new_base + callee.registers as usize;
     if process.stack.len() < needed {
-        if needed > max_heap / VALUE_SIZE {
+        if !stack_fits(needed, process.frames.len(), max_heap) {
             return Err(fail(
                 process,
                 pc,
@@ -942,7 +1016,7 @@ fn enter(
         }
         process.stack.resize(needed, Value::Nil);
     }
-    let first_capture = new_base + argc as usize;
+    let first_capture = new_base + argc;
     for (i, value) in captures.iter().enumerate() {
         process.stack[first_capture + i] = value.clone();
     }
@@ -977,7 +1051,7 @@ fn call_global(
     process: &mut Process,
     global: u32,
     args: usize,
-    argc: u8,
+    argc: usize,
     ret: usize,
     pc: usize,
     tail: bool,
@@ -1000,18 +1074,12 @@ fn call_global(
             Err(flow) => Step::Flow(flow),
         },
         Global::Native(native) => {
-            if argc < native.min || argc > native.max {
-                let expected = if native.min == native.max {
-                    format!("{}", native.min)
-                } else if native.max == u8::MAX {
-                    format!("at least {}", native.min)
-                } else {
-                    format!("{} to {}", native.min, native.max)
-                };
-                let message = format!("{} takes {expected} arguments, got {argc}", native.name);
+            if argc < native.min as usize || argc > native.max as usize {
+                let message =
+                    arity_message(native.name, native.min as usize, native.max as usize, argc);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let mut values: SmallVec<[Value; 4]> = process.stack[args..args + argc as usize]
+            let mut values: SmallVec<[Value; 4]> = process.stack[args..args + argc]
                 .iter_mut()
                 .map(std::mem::take)
                 .collect();
@@ -1027,16 +1095,12 @@ fn call_global(
             finish_native(process, result, values, args, ret, pc, tail)
         }
         Global::Host { function, arity } => {
-            if arity.is_some_and(|a| a != argc) {
-                let message = format!(
-                    "{} takes {} arguments, got {argc}",
-                    code.global_names[global as usize],
-                    arity.unwrap_or(0)
-                );
+            if let Some(arity) = arity.filter(|a| *a as usize != argc) {
+                let name = code.global_names[global as usize].clone();
+                let message = arity_message(&name, arity as usize, arity as usize, argc);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let values: SmallVec<[Value; 4]> =
-                process.stack[args..args + argc as usize].to_vec().into();
+            let values: SmallVec<[Value; 4]> = process.stack[args..args + argc].to_vec().into();
             let function = function.clone();
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(&values)));
@@ -1168,6 +1232,22 @@ pub(crate) fn function_value(code: &Code, global: u32) -> Value {
         arity,
         kind: FnKind::Global(global),
     }))
+}
+
+/// The one message for a call with the wrong number of arguments: "`f`
+/// takes 2 arguments, got 1", "print takes at least 1 argument, got 0",
+/// "math.min takes 1 to 3 arguments, got 0". `max` is `usize::MAX`, or
+/// `u16::MAX`, for any number.
+pub(crate) fn arity_message(name: &str, min: usize, max: usize, got: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let expected = if min == max {
+        format!("{min} argument{}", plural(min))
+    } else if max >= u16::MAX as usize {
+        format!("at least {min} argument{}", plural(min))
+    } else {
+        format!("{min} to {max} arguments")
+    };
+    format!("{name} takes {expected}, got {got}")
 }
 
 fn display_name(name: &str) -> String {

@@ -526,18 +526,28 @@ impl Vm {
             self.code.define(native.name, Global::Native(native));
         }
         // Trampolines let a process start with a native (`spawn print(x)`).
-        for argc in 0..=8u8 {
+        for argc in 0..=8u16 {
             let index = self.code.protos.len() as u32;
+            let r0 = weft_compiler::bytecode::Reg::new(0);
             self.code.protos.push(LoadedProto {
                 name: Arc::from("<spawn>"),
                 arity: 0,
+                captures: 0,
                 self_slot: false,
                 registers: argc + 1,
-                code: vec![Instr::Call { base: 0, argc }, Instr::Return { src: 0 }].into(),
+                code: vec![
+                    Instr::Call {
+                        base: r0,
+                        argc: weft_compiler::bytecode::Count::of(argc as usize),
+                    },
+                    Instr::Return { src: r0 },
+                ]
+                .into(),
                 spans: vec![Span::default(); 2].into(),
                 constants: Box::new([]),
                 selects: Box::new([]),
                 source: 0,
+                id: (Arc::from("<builtin>"), argc as u32),
             });
             self.scheduler.trampolines.push(index);
         }
@@ -551,7 +561,9 @@ impl Vm {
                 &mut weft_compiler::NoImports,
             ) {
                 Ok(modules) => {
-                    self.code.load(modules);
+                    if let Err(error) = self.code.load(modules) {
+                        panic!("the standard library module {module} fails verification: {error}");
+                    }
                 }
                 Err(diagnostics) => {
                     // The standard library is compiled into the binary and
@@ -584,8 +596,15 @@ impl Vm {
         loader: &mut dyn weft_compiler::Loader,
     ) -> Result<EntryPoint, Vec<Diagnostic>> {
         let environment = self.environment();
-        let modules = weft_compiler::compile(source, "main", &environment, loader)?;
-        Ok(EntryPoint(self.code.load(modules)))
+        let modules = weft_compiler::compile(source.clone(), "main", &environment, loader)?;
+        self.code.load(modules).map(EntryPoint).map_err(|error| {
+            // The compiler's own output failing the verifier is a bug in
+            // Weft; report it rather than run it.
+            vec![
+                Diagnostic::error(format!("internal compiler error: {error}"), Span::default())
+                    .in_file(&source),
+            ]
+        })
     }
 
     /// Starts the main process (`<0.1>` for the first) running `entry`.

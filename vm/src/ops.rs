@@ -114,10 +114,9 @@ pub(crate) fn div(a: &Value, b: &Value) -> OpResult {
 pub(crate) fn rem(a: &Value, b: &Value) -> OpResult {
     match (a, b) {
         (Value::Int(_), Value::Int(0)) => Err((Atom::BADARITH, "modulo by zero".to_string())),
-        (Value::Int(x), Value::Int(y)) => x
-            .checked_rem(*y)
-            .map(Value::Int)
-            .ok_or_else(|| overflow("%")),
+        // `i64::MIN % -1` is 0, which fits (only `MIN / -1` overflows), as
+        // in Go and Python.
+        (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_rem(*y))),
         _ => {
             let (x, y) = floats("%", a, b)?;
             if y == 0.0 {

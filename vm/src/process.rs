@@ -60,11 +60,14 @@ pub(crate) enum Handoff {
     TimedOut,
 }
 
-/// A guard in progress: a runtime error jumps to `pc` in frame `depth`.
+/// A guard or `try` in progress: a runtime error jumps to `pc` in frame
+/// `depth`; for a `try`, the error's `(:error, kind, message)` goes to
+/// register `dst` of that frame first.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct GuardHandler {
     pub depth: u32,
     pub pc: u32,
+    pub dst: Option<u16>,
 }
 
 #[derive(Debug, Default)]
@@ -141,7 +144,13 @@ impl Process {
     pub(crate) fn reachable_bytes(&self, limit: usize) -> usize {
         let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
         let mut pending: Vec<&Value> = self.stack.iter().chain(self.mailbox.iter()).collect();
-        let mut total = self.memory();
+        // What the process uses, not what its vectors have reserved: the
+        // register stack grows by doubling, and the limit must not trip on
+        // room the process never filled.
+        let mut total = std::mem::size_of::<Process>()
+            + self.stack.len() * std::mem::size_of::<Value>()
+            + self.frames.len() * std::mem::size_of::<Frame>()
+            + self.mailbox.len() * std::mem::size_of::<Value>();
         while let Some(value) = pending.pop() {
             if total > limit {
                 break;

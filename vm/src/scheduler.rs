@@ -652,7 +652,7 @@ impl Scheduler {
                     value: register, ..
                 }) = table.arms.get(arm as usize)
                 {
-                    process.stack[base + *register as usize] = value;
+                    process.stack[base + register.index()] = value;
                 }
                 return Ok(Some(arm));
             }
@@ -660,7 +660,7 @@ impl Scheduler {
             Some(Handoff::Closed { arm }) => {
                 return match table.arms.get(arm as usize) {
                     Some(SelectArm::Recv { value, .. }) => {
-                        process.stack[base + *value as usize] = Value::Nil;
+                        process.stack[base + value.index()] = Value::Nil;
                         Ok(Some(arm))
                     }
                     _ => Err((Atom::CLOSED, "send on a closed channel".to_string())),
@@ -672,7 +672,7 @@ impl Scheduler {
         let mut channels = Vec::with_capacity(table.arms.len());
         for arm in &table.arms {
             let (SelectArm::Recv { chan, .. } | SelectArm::Send { chan, .. }) = arm;
-            match &process.stack[base + *chan as usize] {
+            match &process.stack[base + chan.index()] {
                 Value::Chan(c) => channels.push(c.clone()),
                 other => {
                     return Err((
@@ -690,17 +690,17 @@ impl Scheduler {
             match arm {
                 SelectArm::Recv { value, .. } => match self.try_recv(&mut state) {
                     Ok(v) => {
-                        process.stack[base + *value as usize] = v;
+                        process.stack[base + value.index()] = v;
                         return Ok(Some(i as u32));
                     }
                     Err(true) => {
-                        process.stack[base + *value as usize] = Value::Nil;
+                        process.stack[base + value.index()] = Value::Nil;
                         return Ok(Some(i as u32));
                     }
                     Err(false) => {}
                 },
                 SelectArm::Send { value, .. } => {
-                    let v = process.stack[base + *value as usize].clone();
+                    let v = process.stack[base + value.index()].clone();
                     match self.try_send(&mut state, v) {
                         Ok(()) => return Ok(Some(i as u32)),
                         Err(None) => {
@@ -713,7 +713,7 @@ impl Scheduler {
         }
         let deadline = match table.timeout {
             None => None,
-            Some(register) => match &process.stack[base + register as usize] {
+            Some(register) => match &process.stack[base + register.index()] {
                 Value::Int(ms) if *ms <= 0 => return Ok(Some(arm_count)),
                 Value::Float(ms) if *ms <= 0.0 => return Ok(Some(arm_count)),
                 Value::Int(ms) => Some(self.deadline(*ms as f64)),
@@ -749,7 +749,7 @@ impl Scheduler {
                     pid: process.pid,
                     token: process.wait_token,
                     arm: i as u32,
-                    value: process.stack[base + *value as usize].clone(),
+                    value: process.stack[base + value.index()].clone(),
                 }),
             }
         }

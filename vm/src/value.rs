@@ -167,7 +167,7 @@ pub enum FnKind {
 #[derive(Debug)]
 pub struct Function {
     pub(crate) name: Arc<str>,
-    pub(crate) arity: Option<u8>,
+    pub(crate) arity: Option<u16>,
     pub(crate) kind: FnKind,
 }
 

@@ -1,13 +1,15 @@
 //! Control flow: `if`, loops, `match`, `receive`, `select`, and the jumps
 //! `break`, `continue` and `return`.
 
-use super::{Compiler, LoopState};
+use super::{deep, Compiler, LoopState};
 use crate::ast::*;
-use crate::bytecode::{FailKind, Instr, SelectArm as TableArm, SelectTable};
+use crate::bytecode::{
+    FailKind, Imm16, Imm32, Instr, Jump, Reg, SelectArm as TableArm, SelectTable,
+};
 use crate::diagnostic::Diagnostic;
 
 impl<'a> Compiler<'a, '_, '_> {
-    pub(super) fn control(&mut self, e: &Expr<'a>, dst: u8, tail: bool) {
+    pub(super) fn control(&mut self, e: &Expr<'a>, dst: Reg, tail: bool) {
         match e.kind {
             ExprKind::If(cond, then, otherwise) => {
                 let falses = self.condition(cond);
@@ -34,10 +36,7 @@ impl<'a> Compiler<'a, '_, '_> {
             ExprKind::While(cond, body) => {
                 let top = self.here();
                 let falses = self.condition(cond);
-                self.loop_body(dst, |c| {
-                    let scratch = c.alloc();
-                    c.block_body(body, scratch, false);
-                });
+                self.loop_body(dst, |c| c.block_effect(body));
                 let cont = self.here();
                 self.loop_back(top);
                 for at in falses {
@@ -47,10 +46,7 @@ impl<'a> Compiler<'a, '_, '_> {
             }
             ExprKind::Loop(body) => {
                 let top = self.here();
-                self.loop_body(dst, |c| {
-                    let scratch = c.alloc();
-                    c.block_body(body, scratch, false);
-                });
+                self.loop_body(dst, |c| c.block_effect(body));
                 let cont = self.here();
                 self.loop_back(top);
                 // A `loop` ends only by `break`; nothing falls out of it.
@@ -83,7 +79,9 @@ impl<'a> Compiler<'a, '_, '_> {
             ExprKind::Receive(arms, after) => self.receive(arms, after, dst, tail, e),
             ExprKind::Select(arms, after) => self.select(arms, after, dst, tail, e),
             ExprKind::Break(value) => {
-                let Some(target) = self.state().loops.last().map(|l| l.dst) else {
+                let Some((target, handlers)) =
+                    self.state().loops.last().map(|l| (l.dst, l.handlers))
+                else {
                     self.error(Diagnostic::error("`break` outside a loop", e.span));
                     return;
                 };
@@ -93,16 +91,18 @@ impl<'a> Compiler<'a, '_, '_> {
                         self.emit(Instr::Nil { dst: target });
                     }
                 }
+                self.end_handlers(handlers);
                 let at = self.jump();
                 if let Some(l) = self.state().loops.last_mut() {
                     l.breaks.push(at);
                 }
             }
             ExprKind::Continue => {
-                if self.state().loops.is_empty() {
+                let Some(handlers) = self.state().loops.last().map(|l| l.handlers) else {
                     self.error(Diagnostic::error("`continue` outside a loop", e.span));
                     return;
-                }
+                };
+                self.end_handlers(handlers);
                 let at = self.jump();
                 if let Some(l) = self.state().loops.last_mut() {
                     l.continues.push(at);
@@ -110,24 +110,39 @@ impl<'a> Compiler<'a, '_, '_> {
             }
             ExprKind::Return(value) => {
                 let register = self.alloc();
+                // Inside a guard or `try`, the call can't replace the frame:
+                // its errors belong to the handler, which must end first.
+                let tail = self.state().handlers == 0;
                 match value {
-                    Some(value) => self.expr(value, register, true),
+                    Some(value) => self.expr(value, register, tail),
                     None => {
                         self.emit(Instr::Nil { dst: register });
                     }
                 }
                 self.span = e.span;
+                self.end_handlers(0);
                 self.emit(Instr::Return { src: register });
             }
             _ => unreachable!("control() only takes control-flow expressions"),
         }
     }
 
+    /// Ends the guard and `try` handlers opened since there were `down_to`
+    /// (before a jump out of them).
+    fn end_handlers(&mut self, down_to: u32) {
+        let open = self.state().handlers;
+        for _ in down_to..open {
+            self.emit(Instr::GuardEnd {});
+        }
+    }
+
     /// Compiles a loop's body with a loop context whose `break` targets `dst`.
-    fn loop_body(&mut self, dst: u8, body: impl FnOnce(&mut Self)) {
+    fn loop_body(&mut self, dst: Reg, body: impl FnOnce(&mut Self)) {
         let depth = self.state().scopes.len();
+        let handlers = self.state().handlers;
         self.state().loops.push(LoopState {
             dst,
+            handlers,
             breaks: Vec::new(),
             continues: Vec::new(),
             scope_depth: depth,
@@ -138,7 +153,7 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// At the loop's normal exit: its value is nil; `break`s land after that.
-    fn end_loop(&mut self, dst: u8, cont: usize) {
+    fn end_loop(&mut self, dst: Reg, cont: usize) {
         self.emit(Instr::Nil { dst });
         self.end_loop_without_exit(cont);
     }
@@ -154,7 +169,7 @@ impl<'a> Compiler<'a, '_, '_> {
         }
     }
 
-    fn for_loop(&mut self, pattern: &Pattern<'a>, iterable: &Expr<'a>, body: &Block<'a>, dst: u8) {
+    fn for_loop(&mut self, pattern: &Pattern<'a>, iterable: &Expr<'a>, body: &Block<'a>, dst: Reg) {
         let mark = self.mark();
         if let ExprKind::Range(from, to) = iterable.kind {
             // A counted loop: no list is built.
@@ -167,13 +182,12 @@ impl<'a> Compiler<'a, '_, '_> {
             let exit = self.emit(Instr::JumpIfNotLt {
                 a: counter,
                 b: end,
-                offset: 0,
+                offset: Jump::default(),
             });
             self.loop_body(dst, |c| {
                 let scope = c.push_scope();
                 c.bind_loop_variable(pattern, counter);
-                let scratch = c.alloc();
-                c.block_body(body, scratch, false);
+                c.block_effect(body);
                 c.pop_scope(scope);
             });
             let cont = self.here();
@@ -181,7 +195,7 @@ impl<'a> Compiler<'a, '_, '_> {
             self.emit(Instr::AddInt {
                 dst: counter,
                 a: counter,
-                value: 1,
+                value: Imm16::new(1),
             });
             self.loop_back(top);
             self.patch(exit);
@@ -196,13 +210,12 @@ impl<'a> Compiler<'a, '_, '_> {
             let exit = self.emit(Instr::IterNext {
                 iter,
                 dst: item,
-                offset: 0,
+                offset: Jump::default(),
             });
             self.loop_body(dst, |c| {
                 let scope = c.push_scope();
                 c.bind_loop_variable(pattern, item);
-                let scratch = c.alloc();
-                c.block_body(body, scratch, false);
+                c.block_effect(body);
                 c.pop_scope(scope);
             });
             let cont = self.here();
@@ -215,7 +228,7 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Binds a `for` loop's pattern to each item (a copy, so assigning the
     /// variable in the body does not disturb the iteration).
-    fn bind_loop_variable(&mut self, pattern: &Pattern<'a>, item: u8) {
+    fn bind_loop_variable(&mut self, pattern: &Pattern<'a>, item: Reg) {
         match pattern.kind {
             PatternKind::Bind(name) => {
                 let register = self.alloc();
@@ -236,10 +249,10 @@ impl<'a> Compiler<'a, '_, '_> {
     fn arm(
         &mut self,
         arm: &Arm<'a>,
-        src: u8,
-        dst: u8,
+        src: Reg,
+        dst: Reg,
         tail: bool,
-        accept: Option<u8>,
+        accept: Option<Reg>,
     ) -> Vec<usize> {
         let scope = self.push_scope();
         let vars = self.pattern_registers(&arm.pattern);
@@ -268,8 +281,12 @@ impl<'a> Compiler<'a, '_, '_> {
             // Nothing in it can raise: no handler needed.
             return self.condition(guard);
         }
-        let begin = self.emit(Instr::GuardBegin { offset: 0 });
+        let begin = self.emit(Instr::GuardBegin {
+            offset: Jump::default(),
+        });
+        self.state().handlers += 1;
         let falses = self.condition(guard);
+        self.state().handlers -= 1;
         self.span = guard.span;
         self.emit(Instr::GuardEnd {});
         let ok = self.jump();
@@ -286,7 +303,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         arms: &[Arm<'a>],
         after: Option<&After<'a>>,
-        dst: u8,
+        dst: Reg,
         tail: bool,
         e: &Expr<'a>,
     ) {
@@ -314,7 +331,7 @@ impl<'a> Compiler<'a, '_, '_> {
         let next = self.emit(Instr::ReceiveNext {
             dst: message,
             cursor,
-            offset: 0,
+            offset: Jump::default(),
         });
         let mut ends = Vec::new();
         for arm in arms {
@@ -330,7 +347,10 @@ impl<'a> Compiler<'a, '_, '_> {
         let back = self.jump();
         self.patch_to(back, top);
         self.patch(next);
-        let wait = self.emit(Instr::ReceiveWait { cursor, offset: 0 });
+        let wait = self.emit(Instr::ReceiveWait {
+            cursor,
+            offset: Jump::default(),
+        });
         let again = self.jump();
         self.patch_to(again, top);
         self.patch(wait);
@@ -349,7 +369,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         arms: &[SelectArm<'a>],
         after: Option<&After<'a>>,
-        dst: u8,
+        dst: Reg,
         tail: bool,
         e: &Expr<'a>,
     ) {
@@ -406,19 +426,19 @@ impl<'a> Compiler<'a, '_, '_> {
         });
         self.span = e.span;
         self.emit(Instr::Select { dst: index, table });
-        let arm_registers: Vec<TableArm> = self.state().proto.selects[table as usize].arms.clone();
+        let arm_registers: Vec<TableArm> = self.state().proto.selects[table.index()].arms.clone();
         let mut ends = Vec::new();
         let number = self.alloc();
         for (i, arm) in arms.iter().enumerate() {
             self.span = arm.op.span;
             self.emit(Instr::Int {
                 dst: number,
-                value: i as i32,
+                value: Imm32::new(i as i32),
             });
             let skip = self.emit(Instr::JumpIfNe {
                 a: index,
                 b: number,
-                offset: 0,
+                offset: Jump::default(),
             });
             let scope = self.push_scope();
             if let (Some(binding), TableArm::Recv { value, .. }) = (&arm.binding, arm_registers[i])
@@ -445,6 +465,10 @@ impl<'a> Compiler<'a, '_, '_> {
 /// Can evaluating this expression never raise a runtime error? (Equality
 /// and truthiness never fail; arithmetic, ordering and calls can.)
 fn cannot_fail(e: &Expr<'_>) -> bool {
+    deep(|| cannot_fail_here(e))
+}
+
+fn cannot_fail_here(e: &Expr<'_>) -> bool {
     match e.kind {
         ExprKind::Name(_)
         | ExprKind::Nil

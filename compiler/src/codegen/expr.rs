@@ -2,15 +2,22 @@
 
 use std::collections::BTreeSet;
 
-use super::{free_names, Compiler, Movable, Resolved};
+use super::{deep, free_names, Compiler, Movable, Resolved, LITERAL_CHUNK};
 use crate::ast::*;
-use crate::bytecode::{Constant, Instr};
+use crate::bytecode::{Constant, Count, Imm16, Imm32, Instr, Jump, ProtoIndex, Reg};
 use crate::diagnostic::{Diagnostic, Span};
+
+/// The most arguments a call passes (its registers are consecutive).
+const MAX_ARGUMENTS: usize = u16::MAX as usize - 1;
 
 impl<'a> Compiler<'a, '_, '_> {
     /// Compiles `e` and leaves its value in R[dst]. In tail position a call
     /// becomes a tail call.
-    pub(super) fn expr(&mut self, e: &Expr<'a>, dst: u8, tail: bool) {
+    pub(super) fn expr(&mut self, e: &Expr<'a>, dst: Reg, tail: bool) {
+        deep(|| self.expr_here(e, dst, tail))
+    }
+
+    fn expr_here(&mut self, e: &Expr<'a>, dst: Reg, tail: bool) {
         let saved = self.span;
         self.span = e.span;
         let mark = self.mark();
@@ -35,32 +42,19 @@ impl<'a> Compiler<'a, '_, '_> {
                 self.emit(Instr::Const { dst, index });
             }
             ExprKind::Name(name) => self.name(name, e.span, dst),
-            ExprKind::List(items) => {
-                let (first, count) = self.sequence(items);
-                self.span = e.span;
-                self.emit(Instr::List { dst, first, count });
-            }
-            ExprKind::Tuple(items) => {
+            ExprKind::List(items) => self.list_literal(items, dst, e.span),
+            ExprKind::Tuple(items) if items.len() <= LITERAL_CHUNK => {
                 let (first, count) = self.sequence(items);
                 self.span = e.span;
                 self.emit(Instr::Tuple { dst, first, count });
             }
-            ExprKind::Map(entries) => {
-                let Ok(count) = u8::try_from(entries.len()) else {
-                    self.error(
-                        Diagnostic::error("a map literal may have at most 255 entries", e.span)
-                            .with_help("build it with `map.put` or `map.from_list`"),
-                    );
-                    return;
-                };
-                let first = self.alloc_n(entries.len() * 2);
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    self.expr(k, first + 2 * i as u8, false);
-                    self.expr(v, first + 2 * i as u8 + 1, false);
-                }
-                self.span = e.span;
-                self.emit(Instr::Map { dst, first, count });
+            ExprKind::Tuple(items) => {
+                // A long tuple is built as a list, then converted.
+                let list = self.alloc();
+                self.list_literal(items, list, e.span);
+                self.emit(Instr::TupleOfList { dst, src: list });
             }
+            ExprKind::Map(entries) => self.map_literal(entries, dst, e.span),
             ExprKind::Neg(a) => {
                 let src = self.expr_any(a);
                 self.span = e.span;
@@ -71,7 +65,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 self.span = e.span;
                 self.emit(Instr::Not { dst, src });
             }
-            ExprKind::Binary(op, a, b) => self.binary(op, a, b, dst),
+            ExprKind::Binary(..) => self.binary_chain(e, dst),
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let and = matches!(e.kind, ExprKind::And(..));
                 // Evaluate the left side into a temporary: writing it to
@@ -82,12 +76,12 @@ impl<'a> Compiler<'a, '_, '_> {
                 let skip = if and {
                     self.emit(Instr::JumpIfFalse {
                         cond: left,
-                        offset: 0,
+                        offset: Jump::default(),
                     })
                 } else {
                     self.emit(Instr::JumpIfTrue {
                         cond: left,
-                        offset: 0,
+                        offset: Jump::default(),
                     })
                 };
                 self.expr(b, dst, tail);
@@ -104,6 +98,25 @@ impl<'a> Compiler<'a, '_, '_> {
                     b: first + 1,
                 });
             }
+            ExprKind::Assign {
+                name,
+                name_span,
+                op,
+                value,
+            } => {
+                if let Some(register) = self.assign(name, name_span, op, value) {
+                    if register != dst {
+                        self.emit(Instr::Move { dst, src: register });
+                    }
+                }
+            }
+            ExprKind::IndexAssign(target) => {
+                self.error(
+                    Diagnostic::error("values can't be changed in place", target.span)
+                        .with_help("build a new one and rebind it: `xs = list.push(xs, v)`, `m = map.put(m, k, v)`"),
+                );
+            }
+            ExprKind::Try(body) => self.try_expr(body, dst, e.span),
             ExprKind::Call(callee, args) => self.call(e, callee, args, dst, tail),
             ExprKind::Member(module, member, member_span) => {
                 let ExprKind::Name(module_name) = module.kind else {
@@ -166,7 +179,7 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Compiles `e` for its value and returns the register holding it: a
     /// local's own register when `e` is a local, else a new temporary.
-    pub(super) fn expr_any(&mut self, e: &Expr<'a>) -> u8 {
+    pub(super) fn expr_any(&mut self, e: &Expr<'a>) -> Reg {
         if let ExprKind::Name(name) = e.kind {
             if let Some(local) = self.local(name) {
                 return local.register;
@@ -179,21 +192,38 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Compiles `e` only for its effects.
     pub(super) fn expr_effect(&mut self, e: &Expr<'a>) {
+        if let ExprKind::Assign {
+            name,
+            name_span,
+            op,
+            value,
+        } = e.kind
+        {
+            // The new value is in the variable: nothing to copy.
+            let saved = self.span;
+            self.span = e.span;
+            self.assign(name, name_span, op, value);
+            self.span = saved;
+            return;
+        }
         // Even a bare name is compiled, so an unknown one is reported.
         let register = self.alloc();
         self.expr(e, register, false);
     }
 
-    pub(super) fn load_int(&mut self, dst: u8, n: i64) {
+    pub(super) fn load_int(&mut self, dst: Reg, n: i64) {
         if let Ok(value) = i32::try_from(n) {
-            self.emit(Instr::Int { dst, value });
+            self.emit(Instr::Int {
+                dst,
+                value: Imm32::new(value),
+            });
         } else {
             let index = self.constant(Constant::Int(n));
             self.emit(Instr::Const { dst, index });
         }
     }
 
-    fn name(&mut self, name: &'a str, span: Span, dst: u8) {
+    fn name(&mut self, name: &'a str, span: Span, dst: Reg) {
         match self.resolve(name, span) {
             Some(Resolved::Local(src)) => {
                 if self.take_name == Some(name) {
@@ -225,25 +255,138 @@ impl<'a> Compiler<'a, '_, '_> {
         );
     }
 
-    /// Evaluates `items` into consecutive new registers.
-    fn sequence(&mut self, items: &[Expr<'a>]) -> (u8, u8) {
-        let Ok(count) = u8::try_from(items.len()) else {
-            let span = self.span;
-            self.error(
-                Diagnostic::error("a literal may list at most 255 elements", span)
-                    .with_help("build longer lists with `list.push` or `++`"),
-            );
-            return (0, 0);
-        };
+    /// Evaluates `items` (at most `LITERAL_CHUNK`, or a call's arguments)
+    /// into consecutive new registers.
+    fn sequence(&mut self, items: &[Expr<'a>]) -> (Reg, Count) {
         let first = self.alloc_n(items.len());
         for (i, item) in items.iter().enumerate() {
-            self.expr(item, first + i as u8, false);
+            self.expr(item, first.at(i), false);
         }
-        (first, count)
+        (first, Count::of(items.len()))
     }
 
-    fn binary(&mut self, op: BinOp, a: &Expr<'a>, b: &Expr<'a>, dst: u8) {
-        let span = self.span;
+    /// The register to build a value in, piece by piece: `dst` itself unless
+    /// a sub-expression might read it (it holds a live local).
+    fn building_register(&mut self, dst: Reg) -> Reg {
+        if self.is_local_register(dst) {
+            self.alloc()
+        } else {
+            dst
+        }
+    }
+
+    /// `[a, b, ...]`: built `LITERAL_CHUNK` elements at a time, so a literal
+    /// of any length needs a bounded number of registers.
+    fn list_literal(&mut self, items: &[Expr<'a>], dst: Reg, span: Span) {
+        let target = self.building_register(dst);
+        let chunks: Vec<&[Expr<'a>]> = if items.is_empty() {
+            vec![items]
+        } else {
+            items.chunks(LITERAL_CHUNK).collect()
+        };
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mark = self.mark();
+            let (first, count) = self.sequence(chunk);
+            self.span = span;
+            if i == 0 {
+                self.emit(Instr::List {
+                    dst: target,
+                    first,
+                    count,
+                });
+            } else {
+                self.emit(Instr::ListAppend {
+                    dst: target,
+                    first,
+                    count,
+                });
+            }
+            self.release(mark);
+        }
+        if target != dst {
+            self.emit(Instr::Move { dst, src: target });
+        }
+    }
+
+    /// `%{k => v, ...}`, in chunks like a list literal.
+    fn map_literal(&mut self, entries: &[(Expr<'a>, Expr<'a>)], dst: Reg, span: Span) {
+        let target = self.building_register(dst);
+        let chunks: Vec<&[(Expr<'a>, Expr<'a>)]> = if entries.is_empty() {
+            vec![entries]
+        } else {
+            entries.chunks(LITERAL_CHUNK).collect()
+        };
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mark = self.mark();
+            let first = self.alloc_n(chunk.len() * 2);
+            for (j, (k, v)) in chunk.iter().enumerate() {
+                self.expr(k, first.at(2 * j), false);
+                self.expr(v, first.at(2 * j + 1), false);
+            }
+            self.span = span;
+            let count = Count::of(chunk.len());
+            if i == 0 {
+                self.emit(Instr::Map {
+                    dst: target,
+                    first,
+                    count,
+                });
+            } else {
+                self.emit(Instr::MapInsert {
+                    dst: target,
+                    first,
+                    count,
+                });
+            }
+            self.release(mark);
+        }
+        if target != dst {
+            self.emit(Instr::Move { dst, src: target });
+        }
+    }
+
+    /// A chain of binary operators, `((a + b) - c) * d`: walked down its
+    /// left operands without recursion, and, when `dst` is free to use,
+    /// computed in place there, so a chain of any length needs two
+    /// registers and no native stack.
+    fn binary_chain(&mut self, e: &Expr<'a>, dst: Reg) {
+        let mut chain: Vec<(BinOp, &Expr<'a>, Span)> = Vec::new();
+        let mut leftmost = e;
+        while let ExprKind::Binary(op, a, b) = leftmost.kind {
+            chain.push((op, b, leftmost.span));
+            leftmost = a;
+        }
+        let in_place = !self.is_local_register(dst);
+        let local = match leftmost.kind {
+            ExprKind::Name(name) => self.local(name).map(|l| l.register),
+            _ => None,
+        };
+        let mut acc = match local {
+            // A variable is read where it is.
+            Some(register) => register,
+            None if in_place => {
+                self.expr(leftmost, dst, false);
+                dst
+            }
+            None => self.expr_any(leftmost),
+        };
+        let count = chain.len();
+        for (i, (op, b, span)) in chain.into_iter().rev().enumerate() {
+            let out = if in_place || i + 1 == count {
+                dst
+            } else {
+                // Not in place: each step writes a new temporary, since the
+                // previous result may be a local's register.
+                self.alloc()
+            };
+            self.binary(op, acc, b, out, span);
+            acc = out;
+        }
+    }
+
+    /// `R[dst] = R[a] op b`.
+    fn binary(&mut self, op: BinOp, a: Reg, b: &Expr<'a>, dst: Reg, span: Span) {
+        let mark = self.mark();
         // `x + 1` and `x - 1` take the constant from the instruction.
         if let (BinOp::Add | BinOp::Sub, ExprKind::Int(n)) = (op, b.kind) {
             let value = if op == BinOp::Add {
@@ -252,19 +395,22 @@ impl<'a> Compiler<'a, '_, '_> {
                 n.wrapping_neg()
             };
             if let (Ok(value), false) = (i16::try_from(value), op == BinOp::Sub && n == i64::MIN) {
-                let a = self.expr_any(a);
                 self.span = span;
-                self.emit(Instr::AddInt { dst, a, value });
+                self.emit(Instr::AddInt {
+                    dst,
+                    a,
+                    value: Imm16::new(value),
+                });
                 return;
             }
         }
-        let ra = self.expr_any(a);
         let rb = self.expr_any(b);
         self.span = span;
-        self.binary_into(op, dst, ra, rb);
+        self.binary_into(op, dst, a, rb);
+        self.release(mark);
     }
 
-    pub(super) fn binary_into(&mut self, op: BinOp, dst: u8, a: u8, b: u8) {
+    pub(super) fn binary_into(&mut self, op: BinOp, dst: Reg, a: Reg, b: Reg) {
         let instr = match op {
             BinOp::Add => Instr::Add { dst, a, b },
             BinOp::Sub => Instr::Sub { dst, a, b },
@@ -285,9 +431,14 @@ impl<'a> Compiler<'a, '_, '_> {
     /// Emits the test of a condition; returns the jumps taken when it is
     /// false. Comparisons fuse with the jump.
     pub(super) fn condition(&mut self, cond: &Expr<'a>) -> Vec<usize> {
+        deep(|| self.condition_here(cond))
+    }
+
+    fn condition_here(&mut self, cond: &Expr<'a>) -> Vec<usize> {
         let saved = self.span;
         self.span = cond.span;
         let mark = self.mark();
+        let offset = Jump::default();
         let jumps = match cond.kind {
             ExprKind::Binary(
                 op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq),
@@ -300,8 +451,8 @@ impl<'a> Compiler<'a, '_, '_> {
                         self.span = cond.span;
                         let at = self.emit(Instr::JumpIfNotLtInt {
                             a,
-                            value,
-                            offset: 0,
+                            value: Imm16::new(value),
+                            offset,
                         });
                         self.release(mark);
                         self.span = saved;
@@ -315,27 +466,27 @@ impl<'a> Compiler<'a, '_, '_> {
                     BinOp::Lt => self.emit(Instr::JumpIfNotLt {
                         a: ra,
                         b: rb,
-                        offset: 0,
+                        offset,
                     }),
                     BinOp::Le => self.emit(Instr::JumpIfNotLe {
                         a: ra,
                         b: rb,
-                        offset: 0,
+                        offset,
                     }),
                     BinOp::Gt => self.emit(Instr::JumpIfNotLt {
                         a: rb,
                         b: ra,
-                        offset: 0,
+                        offset,
                     }),
                     BinOp::Ge => self.emit(Instr::JumpIfNotLe {
                         a: rb,
                         b: ra,
-                        offset: 0,
+                        offset,
                     }),
                     _ => self.emit(Instr::JumpIfNe {
                         a: ra,
                         b: rb,
-                        offset: 0,
+                        offset,
                     }),
                 };
                 vec![at]
@@ -350,7 +501,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 self.span = cond.span;
                 vec![self.emit(Instr::JumpIfFalse {
                     cond: cond_register,
-                    offset: 0,
+                    offset,
                 })]
             }
         };
@@ -359,16 +510,17 @@ impl<'a> Compiler<'a, '_, '_> {
         jumps
     }
 
-    fn call(&mut self, e: &Expr<'a>, callee: &Expr<'a>, args: &[Expr<'a>], dst: u8, tail: bool) {
+    fn call(&mut self, e: &Expr<'a>, callee: &Expr<'a>, args: &[Expr<'a>], dst: Reg, tail: bool) {
         let inherited = self.movable.take();
         let movable = if tail { Some(Movable::All) } else { inherited };
-        let Ok(argc) = u8::try_from(args.len()) else {
+        if args.len() > MAX_ARGUMENTS {
             self.error(Diagnostic::error(
-                "a call may pass at most 255 arguments",
+                format!("a call may pass at most {MAX_ARGUMENTS} arguments"),
                 e.span,
             ));
             return;
-        };
+        }
+        let argc = Count::of(args.len());
         // What is being called: a global (by name or module member) or a value.
         let global = match callee.kind {
             ExprKind::Name(name) => match self.local(name) {
@@ -437,8 +589,8 @@ impl<'a> Compiler<'a, '_, '_> {
     /// Where a call's operands go: right at `dst` when `dst` is the newest
     /// register (nothing live above it), which saves moving the result;
     /// otherwise in fresh registers.
-    fn call_base(&mut self, dst: u8, slots: usize) -> u8 {
-        if dst as u16 + 1 == self.mark() {
+    fn call_base(&mut self, dst: Reg, slots: usize) -> Reg {
+        if dst.get() + 1 == self.mark() && !self.is_local_register(dst) {
             if slots > 1 {
                 self.alloc_n(slots - 1);
             }
@@ -449,26 +601,53 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// Evaluates call arguments into R[base..]. An argument that is a name
-    /// the call may move (see `Movable`) is taken rather than copied.
-    fn arguments(&mut self, args: &[Expr<'a>], base: u8, movable: Option<Movable<'a>>) {
+    /// the call may move (see `Movable`) is taken rather than copied; if a
+    /// later argument still reads that name (`m = map.put(m, k, map.get(m,
+    /// k, 0) + 1)`), it is taken after the later arguments are evaluated,
+    /// so the callee still gets the only reference.
+    fn arguments(&mut self, args: &[Expr<'a>], base: Reg, movable: Option<Movable<'a>>) {
+        let mut deferred: Vec<(usize, Reg)> = Vec::new();
+        // Names whose move waits for the later arguments: those must not
+        // take them first.
+        let mut waiting: BTreeSet<&'a str> = BTreeSet::new();
         for (i, arg) in args.iter().enumerate() {
-            let permitted = movable.as_ref().map(|m| {
-                let mut later = BTreeSet::new();
+            let mut later = BTreeSet::new();
+            if movable.is_some() {
                 for next in &args[i + 1..] {
                     free_names::expr(next, &mut later);
                 }
-                m.without(&later)
-            });
-            match (arg.kind, permitted) {
+                later.extend(waiting.iter().copied());
+            }
+            let permitted = movable.as_ref().map(|m| m.without(&later));
+            match (arg.kind, &permitted) {
                 (ExprKind::Name(name), Some(p)) if p.allows(name) && self.local(name).is_some() => {
                     self.take_name = Some(name);
                 }
-                (ExprKind::Call(..), p) => self.movable = p,
+                (ExprKind::Name(name), Some(_))
+                    if movable.as_ref().is_some_and(|m| m.allows(name))
+                        && !waiting.contains(name)
+                        && !assigns(&args[i + 1..], name) =>
+                {
+                    if let Some(local) = self.local(name) {
+                        if !local.captured {
+                            deferred.push((i, local.register));
+                            waiting.insert(name);
+                            continue;
+                        }
+                    }
+                }
+                (ExprKind::Call(..), p) => self.movable = p.clone(),
                 _ => {}
             }
-            self.expr(arg, base + i as u8, false);
+            self.expr(arg, base.at(i), false);
             self.take_name = None;
             self.movable = None;
+        }
+        for (i, register) in deferred {
+            self.emit(Instr::Take {
+                dst: base.at(i),
+                src: register,
+            });
         }
     }
 
@@ -483,21 +662,28 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Builds a closure of `def` into R[dst], capturing by value every
     /// variable of this function that its body mentions.
-    pub(super) fn lambda(&mut self, def: &FnDef<'a>, dst: u8, self_name: Option<&'a str>) {
+    pub(super) fn lambda(&mut self, def: &FnDef<'a>, dst: Reg, self_name: Option<&'a str>) {
         let mut mentioned = BTreeSet::new();
         free_names::in_function(def, &mut mentioned);
-        let captured: Vec<(&'a str, u8)> = mentioned
+        let captured: Vec<(&'a str, Reg)> = mentioned
             .into_iter()
             .filter(|name| Some(*name) != self_name)
             .filter_map(|name| self.local(name).map(|l| (name, l.register)))
             .collect();
+        if captured.len() > u16::MAX as usize - 1 {
+            self.error(Diagnostic::error(
+                "a closure may capture at most 65534 variables",
+                def.span,
+            ));
+            return;
+        }
         let names: Vec<&'a str> = captured.iter().map(|(n, _)| *n).collect();
         let proto = self.function(def, &names, self_name);
         let index = self.protos.len() as u32;
         self.protos.push(Some(proto));
-        let Ok(count) = u8::try_from(captured.len()) else {
+        let Some(proto) = ProtoIndex::try_new(index) else {
             self.error(Diagnostic::error(
-                "a closure may capture at most 255 variables",
+                "this file defines too many functions",
                 def.span,
             ));
             return;
@@ -506,40 +692,69 @@ impl<'a> Compiler<'a, '_, '_> {
         let first = self.alloc_n(captured.len());
         for (i, (_, register)) in captured.iter().enumerate() {
             self.emit(Instr::Move {
-                dst: first + i as u8,
+                dst: first.at(i),
                 src: *register,
             });
         }
         self.span = def.span;
-        self.emit(Instr::Closure {
-            dst,
-            first,
-            count,
-            proto: index,
-        });
+        self.emit(Instr::Closure { dst, first, proto });
         self.release(mark);
     }
 
-    fn spawn(&mut self, target: &Expr<'a>, link: bool, dst: u8, span: Span) {
+    /// `try e`: `(:ok, value)`, or the `(:error, kind, message)` of a
+    /// runtime error raised while evaluating `e` (the VM writes it to `dst`
+    /// and jumps to the handler).
+    fn try_expr(&mut self, body: &Expr<'a>, dst: Reg, span: Span) {
+        let target = self.building_register(dst);
+        self.span = span;
+        let begin = self.emit(Instr::TryBegin {
+            dst: target,
+            offset: Jump::default(),
+        });
+        self.state().handlers += 1;
+        let pair = self.alloc_n(2);
+        self.expr(body, pair + 1, false);
+        self.state().handlers -= 1;
+        self.span = span;
+        self.emit(Instr::GuardEnd {});
+        let ok = self.constant(Constant::Atom("ok".into()));
+        self.emit(Instr::Const {
+            dst: pair,
+            index: ok,
+        });
+        self.emit(Instr::Tuple {
+            dst: target,
+            first: pair,
+            count: Count::of(2),
+        });
+        let done = self.jump();
+        self.patch(begin);
+        self.patch(done);
+        if target != dst {
+            self.emit(Instr::Move { dst, src: target });
+        }
+    }
+
+    fn spawn(&mut self, target: &Expr<'a>, link: bool, dst: Reg, span: Span) {
         match target.kind {
             ExprKind::Call(callee, args) => {
-                let Ok(argc) = u8::try_from(args.len()) else {
+                if args.len() > MAX_ARGUMENTS {
                     self.error(Diagnostic::error(
-                        "a call may pass at most 255 arguments",
+                        format!("a call may pass at most {MAX_ARGUMENTS} arguments"),
                         span,
                     ));
                     return;
-                };
+                }
                 let base = self.alloc_n(args.len() + 1);
                 self.expr(callee, base, false);
                 for (i, arg) in args.iter().enumerate() {
-                    self.expr(arg, base + 1 + i as u8, false);
+                    self.expr(arg, base.at(1 + i), false);
                 }
                 self.span = span;
                 self.emit(Instr::Spawn {
                     dst,
                     base,
-                    argc,
+                    argc: Count::of(args.len()),
                     link,
                 });
             }
@@ -557,7 +772,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 self.emit(Instr::Spawn {
                     dst,
                     base,
-                    argc: 0,
+                    argc: Count::of(0),
                     link,
                 });
             }
@@ -567,4 +782,14 @@ impl<'a> Compiler<'a, '_, '_> {
             ),
         }
     }
+}
+
+/// Does any of `exprs` assign `name`? (Then a read of `name` before them
+/// can't be moved after them.)
+fn assigns(exprs: &[Expr<'_>], name: &str) -> bool {
+    let mut assigned = BTreeSet::new();
+    for e in exprs {
+        free_names::assigned(e, &mut assigned);
+    }
+    assigned.contains(name)
 }

@@ -4,7 +4,18 @@
 //! Invariants:
 //! - Registers are allocated like a stack: `next_register` only grows while a
 //!   value is being built and is reset to a mark when it is done; locals are
-//!   registers that stay allocated until their scope closes.
+//!   registers that stay allocated until their scope closes, except that a
+//!   local of a function's outermost block whose last use has passed gives
+//!   its register back (`free`), and a `let` that shadows a name of the same
+//!   block reuses that name's register. Temporaries always sit above every
+//!   live local, so a range of consecutive registers (a call's arguments, a
+//!   literal's elements) is always taken from the top.
+//! - A register that holds a live local is counted in `local_registers`;
+//!   only such a register can be read by a sub-expression, so an expression
+//!   may build its value in place in any other `dst`.
+//! - A function has at most 65,535 registers, a literal is built in chunks
+//!   of `LITERAL_CHUNK` elements, and the code generator never recurses on
+//!   the native stack without `deep` (stacker) guarding it.
 //! - A local of one function is never visible in another: a closure sees the
 //!   variables it captures as its own locals (by value), and top-level
 //!   functions see no script locals at all (LANGUAGE.md §3).
@@ -21,7 +32,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::ast::*;
-use crate::bytecode::{Constant, Instr, Module, Proto, SelectTable};
+use crate::bytecode::{
+    ConstIndex, Constant, Count, GlobalIndex, Instr, Jump, Module, Proto, Reg, SelectIndex,
+    SelectTable,
+};
 use crate::diagnostic::{Diagnostic, SourceFile, Span};
 
 /// The names a compile may refer to beyond its own file: the VM's builtins
@@ -118,7 +132,7 @@ impl<'l> Session<'l> {
 #[derive(Clone, Copy, Debug)]
 struct Local<'a> {
     name: &'a str,
-    register: u8,
+    register: Reg,
     /// Captured from an enclosing function: a copy, so it can't be assigned.
     captured: bool,
 }
@@ -126,7 +140,10 @@ struct Local<'a> {
 /// An enclosing `loop`, `while` or `for`.
 struct LoopState {
     /// Where `break value` puts its value.
-    dst: u8,
+    dst: Reg,
+    /// How many guard and `try` handlers were active when the loop began
+    /// (`break` and `continue` end the ones opened since).
+    handlers: u32,
     /// Jumps to patch to the loop's end.
     breaks: Vec<usize>,
     /// Jumps to patch to the loop's continue point.
@@ -139,8 +156,20 @@ struct LoopState {
 struct FnState<'a> {
     proto: Proto,
     scopes: Vec<Vec<Local<'a>>>,
-    next_register: u16,
-    max_register: u16,
+    next_register: u32,
+    max_register: u32,
+    /// Registers of dead locals of the outermost block, free for new locals.
+    free: Vec<Reg>,
+    /// The names of those locals, still offered as "did you mean" hints.
+    dead_names: Vec<&'a str>,
+    /// For each register, how many live locals it holds.
+    local_registers: Vec<u32>,
+    /// Guard and `try` handlers active at this point of the code.
+    handlers: u32,
+    /// Each constant's index, so a constant is stored once.
+    constant_index: HashMap<ConstantKey, u32>,
+    /// A jump did not fit: reported once.
+    too_long: bool,
     loops: Vec<LoopState>,
     /// The highest instruction index any jump lands on, so a peephole
     /// never rewrites an instruction a jump depends on.
@@ -148,7 +177,7 @@ struct FnState<'a> {
 }
 
 impl<'a> FnState<'a> {
-    fn new(name: &str, arity: u8, span: Span) -> FnState<'a> {
+    fn new(name: &str, arity: u16, span: Span) -> FnState<'a> {
         FnState {
             proto: Proto {
                 name: name.to_string(),
@@ -165,6 +194,12 @@ impl<'a> FnState<'a> {
             scopes: vec![Vec::new()],
             next_register: 0,
             max_register: 0,
+            free: Vec::new(),
+            dead_names: Vec::new(),
+            local_registers: Vec::new(),
+            handlers: 0,
+            constant_index: HashMap::new(),
+            too_long: false,
             loops: Vec::new(),
             last_target: 0,
         }
@@ -210,7 +245,7 @@ impl<'a> Movable<'a> {
 
 /// What a name refers to.
 enum Resolved {
-    Local(u8),
+    Local(Reg),
     /// A global function, by qualified name.
     Global(String),
 }
@@ -252,8 +287,25 @@ pub(crate) struct Compiler<'a, 's, 'l> {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// The most registers one function may use (operands are one byte).
-const MAX_REGISTERS: u16 = 255;
+/// The most registers one function may use (a register operand is two bytes).
+const MAX_REGISTERS: u32 = u16::MAX as u32;
+
+/// Elements a list, tuple or map literal evaluates at once before adding
+/// them to the value being built: a literal of any size needs at most this
+/// many registers.
+const LITERAL_CHUNK: usize = 64;
+
+/// The most diagnostics one compile reports; past it the compiler counts the
+/// rest and says how many it left out (as rustc and Gleam stop too).
+pub const MAX_ERRORS: usize = 20;
+
+/// Runs `f` on a stack with room to spare: recursion over a syntax tree
+/// (bounded by `parser::MAX_NESTING`, except along a chain of binary
+/// operators) then never overflows a small thread's stack.
+#[inline(always)]
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, f)
+}
 
 /// Compiles a file (and, through the session's loader, what it imports).
 /// On success the session holds the modules in load order, this one last.
@@ -423,7 +475,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         }
         self.fns.push(FnState::new("<main>", 0, Span::new(0, 0)));
         let dst = self.alloc();
-        self.statements(&body, dst, false);
+        self.statements(&body, dst, false, true);
         self.emit(Instr::Return { src: dst });
         let state = self.fns.pop().expect("the script's function state");
         self.protos[0] = Some(self.finish(state));
@@ -433,20 +485,26 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     fn entry_body(&mut self, program: &Program<'a>, body: &[&Stmt<'a>]) {
         self.fns.push(FnState::new("<entry>", 1, Span::new(0, 0)));
         let bindings = self.alloc();
-        if self.session_names.len() > 255 {
+        const MAX_SESSION: usize = u16::MAX as usize - 8;
+        if self.session_names.len() > MAX_SESSION {
             self.error(Diagnostic::error(
-                "a session may hold at most 255 variables",
+                format!("a session may hold at most {MAX_SESSION} variables"),
                 Span::new(0, 0),
             ));
         }
-        let session: Vec<String> = self.session_names.iter().take(255).cloned().collect();
+        let session: Vec<String> = self
+            .session_names
+            .iter()
+            .take(MAX_SESSION)
+            .cloned()
+            .collect();
         let mut names: Vec<&'a str> = Vec::new();
         for (i, name) in session.iter().enumerate() {
             let register = self.alloc();
             self.emit(Instr::Element {
                 dst: register,
                 src: bindings,
-                index: i as u8,
+                index: Count::of(i),
             });
             // The session's names outlive this compile's arena: leak-free
             // copies come from the arena itself.
@@ -455,9 +513,10 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             names.push(name);
         }
         let dst = self.alloc();
-        self.statements(body, dst, false);
-        // What the entry shows: a trailing `let x = v` shows v; a trailing
-        // function definition shows the function.
+        self.statements(body, dst, false, false);
+        // What the entry shows: a trailing `let x = v` shows v (a trailing
+        // assignment is an expression: it shows its value by itself); a
+        // trailing function definition shows the function.
         match program.stmts.last() {
             Some(Stmt::Let(pattern, _)) => {
                 if let PatternKind::Bind(name) = pattern.kind {
@@ -467,14 +526,6 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                             src: local.register,
                         });
                     }
-                }
-            }
-            Some(Stmt::Assign { name, .. }) => {
-                if let Some(local) = self.local(name) {
-                    self.emit(Instr::Move {
-                        dst,
-                        src: local.register,
-                    });
                 }
             }
             Some(Stmt::Fn(def)) if self.fns.len() == 1 => {
@@ -494,18 +545,18 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 names.push(local.name);
             }
         }
-        if names.len() > 255 {
+        if names.len() > MAX_SESSION {
             self.error(Diagnostic::error(
-                "a session may hold at most 255 variables",
+                format!("a session may hold at most {MAX_SESSION} variables"),
                 Span::new(0, 0),
             ));
-            names.truncate(255);
+            names.truncate(MAX_SESSION);
         }
         let first = self.alloc_n(names.len() + 2);
         for (i, name) in names.iter().enumerate() {
             if let Some(local) = self.local(name) {
                 self.emit(Instr::Move {
-                    dst: first + 2 + i as u8,
+                    dst: first.at(2 + i),
                     src: local.register,
                 });
             }
@@ -513,7 +564,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.emit(Instr::Tuple {
             dst: first + 1,
             first: first + 2,
-            count: names.len() as u8,
+            count: Count::of(names.len()),
         });
         self.emit(Instr::Move {
             dst: first,
@@ -522,7 +573,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.emit(Instr::Tuple {
             dst,
             first,
-            count: 2,
+            count: Count::of(2),
         });
         self.emit(Instr::Return { src: dst });
         self.entry_names = names.iter().map(|n| n.to_string()).collect();
@@ -618,9 +669,9 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self_name: Option<&'a str>,
     ) -> Proto {
         let name = def.name.unwrap_or("");
-        let Ok(arity) = u8::try_from(def.params.len()) else {
+        let Ok(arity) = u16::try_from(def.params.len()) else {
             self.error(Diagnostic::error(
-                "a function takes at most 255 parameters",
+                "a function takes at most 65535 parameters",
                 def.span,
             ));
             return Proto::default();
@@ -638,7 +689,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         let fail_span = self.span;
         self.span = def.span;
         for (i, param) in def.params.iter().enumerate() {
-            let register = params + i as u8;
+            let register = params.at(i);
             match param.kind {
                 PatternKind::Bind(name) => self.declare(name, register),
                 PatternKind::Wildcard => {}
@@ -647,18 +698,23 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         }
         self.span = fail_span;
         let dst = self.alloc();
-        self.block_body(def.body, dst, true);
+        // The body's own block: its locals may give their registers back
+        // once dead.
+        let mark = self.push_scope();
+        let stmts: Vec<&Stmt<'a>> = def.body.stmts.iter().collect();
+        self.statements(&stmts, dst, true, true);
+        self.pop_scope(mark);
         self.span = Span::new(def.body.span.end as usize - 1, def.body.span.end as usize);
         self.emit_return(dst);
         let mut state = self.fns.pop().expect("the function's state");
-        state.proto.captures = captures.len() as u8;
+        state.proto.captures = captures.len() as u16;
         state.proto.self_slot = self_name.is_some();
         self.finish(state)
     }
 
     fn finish(&mut self, state: FnState<'a>) -> Proto {
         let mut proto = state.proto;
-        proto.registers = state.max_register.min(MAX_REGISTERS) as u8;
+        proto.registers = state.max_register.min(MAX_REGISTERS) as u16;
         proto
     }
 
@@ -668,74 +724,144 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.fns.last_mut().expect("a function is being compiled")
     }
 
-    fn alloc(&mut self) -> u8 {
+    fn alloc(&mut self) -> Reg {
         self.alloc_n(1)
     }
 
     /// Allocates `n` consecutive registers and returns the first.
-    fn alloc_n(&mut self, n: usize) -> u8 {
+    fn alloc_n(&mut self, n: usize) -> Reg {
         let span = self.span;
         let state = self.state();
         let first = state.next_register;
-        let next = first + n as u16;
-        if next > MAX_REGISTERS {
+        let next = first as u64 + n as u64;
+        if next > MAX_REGISTERS as u64 {
             let too_many = state.max_register <= MAX_REGISTERS;
             state.max_register = MAX_REGISTERS + 1;
             if too_many {
                 self.error(
-                    Diagnostic::error("this function needs more than 255 registers", span)
-                        .with_help("split it into smaller functions"),
+                    Diagnostic::error(
+                        format!("this function needs more than {MAX_REGISTERS} registers"),
+                        span,
+                    )
+                    .with_help("split it into smaller functions"),
                 );
             }
-            return 0;
+            return Reg::new(0);
         }
+        let next = next as u32;
         state.next_register = next;
         state.max_register = state.max_register.max(next);
-        first as u8
+        Reg::new(first)
     }
 
-    fn mark(&mut self) -> u16 {
+    /// A register for a new local: a dead local's if one is free, else a
+    /// new one (which, like any, is given back when its scope closes).
+    fn alloc_local(&mut self) -> Reg {
+        let state = self.state();
+        let top = state.next_register;
+        while let Some(register) = state.free.pop() {
+            // A register above the stack top was reclaimed by a closing
+            // scope already.
+            if register.get() < top {
+                return register;
+            }
+        }
+        self.alloc()
+    }
+
+    fn mark(&mut self) -> u32 {
         self.state().next_register
     }
 
-    fn release(&mut self, mark: u16) {
+    fn release(&mut self, mark: u32) {
         let state = self.state();
         state.next_register = mark.min(state.next_register);
     }
 
+    /// Does a live local of this function sit in `register`? Only then can
+    /// evaluating an expression read it.
+    fn is_local_register(&self, register: Reg) -> bool {
+        self.fns.last().is_some_and(|state| {
+            state
+                .local_registers
+                .get(register.index())
+                .is_some_and(|n| *n > 0)
+        })
+    }
+
     // --------------------------------------------------------------- scopes
 
-    fn push_scope(&mut self) -> u16 {
+    fn push_scope(&mut self) -> u32 {
         self.state().scopes.push(Vec::new());
         self.mark()
     }
 
-    fn pop_scope(&mut self, mark: u16) {
-        self.state().scopes.pop();
+    fn pop_scope(&mut self, mark: u32) {
+        let state = self.state();
+        if let Some(scope) = state.scopes.pop() {
+            for local in scope {
+                if let Some(n) = state.local_registers.get_mut(local.register.index()) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
         self.release(mark);
     }
 
-    fn declare(&mut self, name: &'a str, register: u8) {
+    fn push_local(&mut self, local: Local<'a>) {
+        let state = self.state();
+        let index = local.register.index();
+        if state.local_registers.len() <= index {
+            state.local_registers.resize(index + 1, 0);
+        }
+        state.local_registers[index] += 1;
+        let scope = state.scopes.last_mut().expect("a scope");
+        scope.push(local);
+    }
+
+    fn declare(&mut self, name: &'a str, register: Reg) {
         if name == "_" {
             return;
         }
-        let state = self.state();
-        let scope = state.scopes.last_mut().expect("a scope");
-        scope.push(Local {
+        self.push_local(Local {
             name,
             register,
             captured: false,
         });
     }
 
-    fn declare_captured(&mut self, name: &'a str, register: u8) {
-        let state = self.state();
-        let scope = state.scopes.last_mut().expect("a scope");
-        scope.push(Local {
+    fn declare_captured(&mut self, name: &'a str, register: Reg) {
+        self.push_local(Local {
             name,
             register,
             captured: true,
         });
+    }
+
+    /// Ends the innermost scope's locals named in `dead` (nothing reads them
+    /// again) and gives their registers back for new locals.
+    fn free_dead(&mut self, dead: &BTreeSet<&'a str>) {
+        let state = self.state();
+        let Some(scope) = state.scopes.last_mut() else {
+            return;
+        };
+        let mut freed = Vec::new();
+        scope.retain(|local| {
+            let dies = !local.captured && dead.contains(local.name);
+            if dies {
+                freed.push(local.register);
+                state.dead_names.push(local.name);
+            }
+            !dies
+        });
+        for register in freed {
+            if let Some(n) = state.local_registers.get_mut(register.index()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    state.free.push(register);
+                }
+            }
+        }
     }
 
     fn local(&self, name: &str) -> Option<Local<'a>> {
@@ -771,9 +897,15 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn unknown_name(&mut self, name: &str, span: Span) {
+        if self.diagnostics.len() >= MAX_ERRORS {
+            // Past the cap only the count is shown: skip the costly hint.
+            self.error(Diagnostic::error(format!("unknown name `{name}`"), span));
+            return;
+        }
         let mut candidates: Vec<String> = Vec::new();
         if let Some(state) = self.fns.last() {
             candidates.extend(state.scopes.iter().flatten().map(|l| l.name.to_string()));
+            candidates.extend(state.dead_names.iter().map(|n| n.to_string()));
         }
         candidates.extend(self.functions.keys().map(|f| f.to_string()));
         candidates.extend(self.env.module_functions.iter().cloned());
@@ -862,14 +994,22 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         self.local(name).is_none() && (self.aliases.contains_key(name) || self.env.is_module(name))
     }
 
-    fn global(&mut self, qualified: String) -> u32 {
+    fn global(&mut self, qualified: String) -> GlobalIndex {
         if let Some(&index) = self.global_index.get(&qualified) {
-            return index;
+            return GlobalIndex::new(index);
         }
         let index = self.globals.len() as u32;
+        if index > GlobalIndex::MAX {
+            let span = self.span;
+            self.error(Diagnostic::error(
+                "this file refers to too many functions",
+                span,
+            ));
+            return GlobalIndex::new(0);
+        }
         self.globals.push(qualified.clone());
         self.global_index.insert(qualified, index);
-        index
+        GlobalIndex::new(index)
     }
 
     // ------------------------------------------------------------- emitting
@@ -893,35 +1033,32 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn patch_to(&mut self, at: usize, target: usize) {
-        let offset = target as i32 - (at as i32 + 1);
+        let distance = target as i64 - (at as i64 + 1);
         let state = self.state();
         state.last_target = state.last_target.max(target);
-        let instr = &mut self.state().proto.code[at];
-        match instr {
-            Instr::Jump { offset: o }
-            | Instr::Loop { offset: o }
-            | Instr::JumpIfFalse { offset: o, .. }
-            | Instr::JumpIfTrue { offset: o, .. }
-            | Instr::JumpIfNotLt { offset: o, .. }
-            | Instr::JumpIfNotLe { offset: o, .. }
-            | Instr::JumpIfNotLtInt { offset: o, .. }
-            | Instr::JumpIfNe { offset: o, .. }
-            | Instr::JumpIfNotTuple { offset: o, .. }
-            | Instr::JumpIfNotList { offset: o, .. }
-            | Instr::JumpIfNotListFrom { offset: o, .. }
-            | Instr::JumpIfNoKey { offset: o, .. }
-            | Instr::JumpIfNotMap { offset: o, .. }
-            | Instr::GuardBegin { offset: o }
-            | Instr::IterNext { offset: o, .. }
-            | Instr::ReceiveNext { offset: o, .. }
-            | Instr::ReceiveWait { offset: o, .. } => *o = offset,
-            other => unreachable!("patching a non-jump {other:?}"),
-        }
+        let Some(offset) = i32::try_from(distance).ok().and_then(Jump::try_new) else {
+            if !std::mem::replace(&mut state.too_long, true) {
+                let span = self.span;
+                self.error(
+                    Diagnostic::error(
+                        format!(
+                            "this function is too long: a jump may span at most {} instructions",
+                            Jump::MAX
+                        ),
+                        span,
+                    )
+                    .with_help("split it into smaller functions"),
+                );
+            }
+            return;
+        };
+        let patched = self.state().proto.code[at].set_jump(offset);
+        debug_assert!(patched, "patching an instruction that does not jump");
     }
 
     /// Emits `Return { src }`; a `Move` into `src` just before it (that no
     /// jump lands after) becomes a return of the moved register instead.
-    pub(super) fn emit_return(&mut self, src: u8) -> usize {
+    pub(super) fn emit_return(&mut self, src: Reg) -> usize {
         let span = self.span;
         let state = self.state();
         let here = state.proto.code.len();
@@ -937,52 +1074,89 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn jump(&mut self) -> usize {
-        self.emit(Instr::Jump { offset: 0 })
+        self.emit(Instr::Jump {
+            offset: Jump::default(),
+        })
     }
 
     fn loop_back(&mut self, target: usize) {
-        let at = self.emit(Instr::Loop { offset: 0 });
+        let at = self.emit(Instr::Loop {
+            offset: Jump::default(),
+        });
         self.patch_to(at, target);
     }
 
-    fn constant(&mut self, constant: Constant) -> u32 {
-        let constants = &mut self.state().proto.constants;
-        if let Some(i) = constants.iter().position(|c| same_constant(c, &constant)) {
-            return i as u32;
+    fn constant(&mut self, constant: Constant) -> ConstIndex {
+        let state = self.state();
+        if let Some(&i) = state.constant_index.get(&ConstantKey::of(&constant)) {
+            return ConstIndex::new(i);
         }
+        let constants = &mut state.proto.constants;
+        let index = constants.len() as u32;
+        state
+            .constant_index
+            .insert(ConstantKey::of(&constant), index);
         constants.push(constant);
-        (constants.len() - 1) as u32
+        ConstIndex::new(index)
     }
 
-    fn select_table(&mut self, table: SelectTable) -> u32 {
+    fn select_table(&mut self, table: SelectTable) -> SelectIndex {
         let selects = &mut self.state().proto.selects;
         selects.push(table);
-        (selects.len() - 1) as u32
+        SelectIndex::new((selects.len() - 1) as u32)
     }
 
     // ----------------------------------------------------------- statements
 
     /// Compiles statements; the value of the last (if an expression) lands
-    /// in `dst`, otherwise nil.
-    fn statements(&mut self, stmts: &[&Stmt<'a>], dst: u8, tail: bool) {
+    /// in `dst`, otherwise nil. With `liveness` (a function's outermost
+    /// block), a local gives its register back after the last statement
+    /// that mentions it.
+    fn statements(&mut self, stmts: &[&Stmt<'a>], dst: Reg, tail: bool, liveness: bool) {
+        let dies_at = if liveness {
+            Some(last_uses(stmts))
+        } else {
+            None
+        };
         let last_expr = matches!(stmts.last(), Some(Stmt::Expr(_)));
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
             self.statement(stmt, dst, tail && is_last, is_last);
+            if let Some((dies_at, last_use)) = &dies_at {
+                let mut dead: BTreeSet<&'a str> = dies_at[i].iter().copied().collect();
+                for name in declared_names(stmt) {
+                    if last_use.get(name).is_none_or(|&j| j <= i) {
+                        dead.insert(name);
+                    }
+                }
+                if !dead.is_empty() && !is_last {
+                    self.free_dead(&dead);
+                }
+            }
         }
         if !last_expr {
             self.emit(Instr::Nil { dst });
         }
     }
 
-    fn block_body(&mut self, block: &Block<'a>, dst: u8, tail: bool) {
+    fn block_body(&mut self, block: &Block<'a>, dst: Reg, tail: bool) {
         let mark = self.push_scope();
         let stmts: Vec<&Stmt<'a>> = block.stmts.iter().collect();
-        self.statements(&stmts, dst, tail);
+        self.statements(&stmts, dst, tail, false);
         self.pop_scope(mark);
     }
 
-    fn statement(&mut self, stmt: &Stmt<'a>, dst: u8, tail: bool, is_last: bool) {
+    /// A block whose value nobody uses (a loop's body): every statement is
+    /// compiled for its effect only.
+    fn block_effect(&mut self, block: &Block<'a>) {
+        let mark = self.push_scope();
+        for stmt in block.stmts {
+            self.statement(stmt, Reg::new(0), false, false);
+        }
+        self.pop_scope(mark);
+    }
+
+    fn statement(&mut self, stmt: &Stmt<'a>, dst: Reg, tail: bool, is_last: bool) {
         match stmt {
             Stmt::Expr(e) => {
                 if is_last {
@@ -997,9 +1171,27 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 self.span = value.span;
                 match pattern.kind {
                     PatternKind::Bind(name) => {
-                        let register = self.alloc();
-                        self.expr(value, register, false);
-                        self.declare(name, register);
+                        // `let x = ...` again in the same block: the old `x`
+                        // can never be read again, so the new one takes its
+                        // register (a closure that captured the old value
+                        // holds its own copy).
+                        let shadowed = self.fns.last().and_then(|state| {
+                            state
+                                .scopes
+                                .last()
+                                .and_then(|scope| scope.iter().rev().find(|l| l.name == name))
+                                .copied()
+                        });
+                        match shadowed {
+                            Some(local) if !local.captured => {
+                                self.assign_to(name, local, AssignOp::Set, value, pattern.span);
+                            }
+                            _ => {
+                                let register = self.alloc_local();
+                                self.expr(value, register, false);
+                                self.declare(name, register);
+                            }
+                        }
                     }
                     _ => {
                         // The temporary holding the value stays below the
@@ -1010,30 +1202,29 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     }
                 }
             }
-            Stmt::Assign {
-                name,
-                name_span,
-                op,
-                value,
-            } => self.assign(name, *name_span, *op, value),
-            Stmt::IndexAssign(span) => self.error(
-                Diagnostic::error("values can't be changed in place", *span)
-                    .with_help("build a new one and rebind it: `xs = list.push(xs, v)`, `m = map.put(m, k, v)`"),
-            ),
             Stmt::Fn(def) => {
                 let name = def.name.unwrap_or_default();
-                let register = self.alloc();
+                let register = self.alloc_local();
                 self.lambda(def, register, Some(name));
                 self.declare(name, register);
             }
-            Stmt::Import { span, .. } => self.error(
-                Diagnostic::error("`import` must be at the top level of a file", *span),
-            ),
+            Stmt::Import { span, .. } => self.error(Diagnostic::error(
+                "`import` must be at the top level of a file",
+                *span,
+            )),
             Stmt::Error(_) => {}
         }
     }
 
-    fn assign(&mut self, name: &'a str, name_span: Span, op: AssignOp, value: &Expr<'a>) {
+    /// `name = value` (or `name += value`...): returns the register of the
+    /// variable, which holds the expression's value afterwards.
+    pub(super) fn assign(
+        &mut self,
+        name: &'a str,
+        name_span: Span,
+        op: AssignOp,
+        value: &Expr<'a>,
+    ) -> Option<Reg> {
         let Some(local) = self.local(name) else {
             if self.resolve_quiet(name) {
                 self.error(Diagnostic::error(
@@ -1049,7 +1240,11 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                     .with_help(format!("declare it first: `let {name} = ...`")),
                 );
             }
-            return;
+            // Still check the value's names.
+            let mark = self.mark();
+            self.expr_effect(value);
+            self.release(mark);
+            return None;
         };
         if local.captured {
             self.error(
@@ -1059,14 +1254,25 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 )
                 .with_help("closures capture values; return the new value instead"),
             );
-            return;
+            return None;
         }
+        self.assign_to(name, local, op, value, name_span);
+        Some(local.register)
+    }
+
+    fn assign_to(
+        &mut self,
+        name: &'a str,
+        local: Local<'a>,
+        op: AssignOp,
+        value: &Expr<'a>,
+        name_span: Span,
+    ) {
         self.span = value.span;
         let mark = self.mark();
         match op {
             AssignOp::Set => {
-                let simple = is_simple(value);
-                if simple {
+                if is_simple(value) {
                     self.expr(value, local.register, false);
                 } else {
                     if matches!(value.kind, ExprKind::Call(..)) {
@@ -1098,9 +1304,12 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
 }
 
 /// Diagnostics in source order, each pointing into `source`.
-fn located(mut diagnostics: Vec<Diagnostic>, source: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    diagnostics.sort_by_key(|d| d.span.start);
-    diagnostics.into_iter().map(|d| d.in_file(source)).collect()
+/// At most `MAX_ERRORS` of them.
+fn located(diagnostics: Vec<Diagnostic>, source: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    crate::diagnostic::limit(diagnostics, MAX_ERRORS)
+        .into_iter()
+        .map(|d| d.in_file(source))
+        .collect()
 }
 
 /// A value that is cheap and safe to compute straight into its target.
@@ -1121,16 +1330,61 @@ fn is_simple(e: &Expr<'_>) -> bool {
     }
 }
 
-fn same_constant(a: &Constant, b: &Constant) -> bool {
-    match (a, b) {
-        (Constant::Float(x), Constant::Float(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
+/// A constant as a table key: floats by their bits, so `0.0` and `-0.0`
+/// (and NaNs) stay distinct constants.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ConstantKey {
+    Int(i64),
+    Float(u64),
+    Str(Arc<str>),
+    Atom(Arc<str>),
+}
+
+impl ConstantKey {
+    fn of(constant: &Constant) -> ConstantKey {
+        match constant {
+            Constant::Int(n) => ConstantKey::Int(*n),
+            Constant::Float(f) => ConstantKey::Float(f.to_bits()),
+            Constant::Str(s) => ConstantKey::Str(s.clone()),
+            Constant::Atom(a) => ConstantKey::Atom(a.clone()),
+        }
+    }
+}
+
+/// For each statement, the names whose last mention is in it; and each
+/// name's last statement.
+#[allow(clippy::type_complexity)]
+fn last_uses<'a>(stmts: &[&Stmt<'a>]) -> (Vec<Vec<&'a str>>, HashMap<&'a str, usize>) {
+    let mut last: HashMap<&'a str, usize> = HashMap::new();
+    for (i, stmt) in stmts.iter().enumerate() {
+        let mut mentioned = BTreeSet::new();
+        free_names::stmt(stmt, &mut mentioned);
+        for name in mentioned {
+            last.insert(name, i);
+        }
+    }
+    let mut dies_at = vec![Vec::new(); stmts.len()];
+    for (name, i) in &last {
+        dies_at[*i].push(*name);
+    }
+    (dies_at, last)
+}
+
+/// The names a statement declares in its block.
+fn declared_names<'a>(stmt: &Stmt<'a>) -> Vec<&'a str> {
+    match stmt {
+        Stmt::Let(pattern, _) => pattern_names(pattern),
+        Stmt::Fn(def) => def.name.into_iter().collect(),
+        _ => Vec::new(),
     }
 }
 
 /// The names a pattern binds, in order, without repeats.
 fn pattern_names<'a>(pattern: &Pattern<'a>) -> Vec<&'a str> {
     fn walk<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
+        deep(|| walk_inner(p, out))
+    }
+    fn walk_inner<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
         match p.kind {
             PatternKind::Bind(n) if !out.contains(&n) => out.push(n),
             PatternKind::Tuple(items) => items.iter().for_each(|i| walk(i, out)),

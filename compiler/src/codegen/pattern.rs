@@ -1,15 +1,15 @@
 //! Pattern matching (LANGUAGE.md §4): tests that jump away on mismatch,
 //! and moves that bind names.
 
-use super::{pattern_names, Compiler};
+use super::{deep, pattern_names, Compiler};
 use crate::ast::{Pattern, PatternKind};
-use crate::bytecode::{Constant, FailKind, Instr};
+use crate::bytecode::{Constant, Count, FailKind, Instr, Jump, Reg};
 use crate::diagnostic::Diagnostic;
 
 impl<'a> Compiler<'a, '_, '_> {
     /// Matches `pattern` against R[src] and declares its names in the
     /// current scope; a mismatch raises `fail`.
-    pub(super) fn bind_pattern(&mut self, pattern: &Pattern<'a>, src: u8, fail: FailKind) {
+    pub(super) fn bind_pattern(&mut self, pattern: &Pattern<'a>, src: Reg, fail: FailKind) {
         let vars = self.pattern_registers(pattern);
         let mut fails = Vec::new();
         self.match_pattern(pattern, src, &vars, &mut fails);
@@ -30,13 +30,13 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// Allocates a register for each name the pattern binds (not declared yet).
-    pub(super) fn pattern_registers(&mut self, pattern: &Pattern<'a>) -> Vec<(&'a str, u8)> {
+    pub(super) fn pattern_registers(&mut self, pattern: &Pattern<'a>) -> Vec<(&'a str, Reg)> {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len());
         names
             .into_iter()
             .enumerate()
-            .map(|(i, n)| (n, first + i as u8))
+            .map(|(i, n)| (n, first.at(i)))
             .collect()
     }
 
@@ -45,8 +45,8 @@ impl<'a> Compiler<'a, '_, '_> {
     pub(super) fn match_pattern(
         &mut self,
         pattern: &Pattern<'a>,
-        src: u8,
-        vars: &[(&'a str, u8)],
+        src: Reg,
+        vars: &[(&'a str, Reg)],
         fails: &mut Vec<usize>,
     ) {
         let mut bound = Vec::new();
@@ -56,8 +56,19 @@ impl<'a> Compiler<'a, '_, '_> {
     fn pattern_into(
         &mut self,
         pattern: &Pattern<'a>,
-        src: u8,
-        vars: &[(&'a str, u8)],
+        src: Reg,
+        vars: &[(&'a str, Reg)],
+        bound: &mut Vec<&'a str>,
+        fails: &mut Vec<usize>,
+    ) {
+        deep(|| self.pattern_here(pattern, src, vars, bound, fails))
+    }
+
+    fn pattern_here(
+        &mut self,
+        pattern: &Pattern<'a>,
+        src: Reg,
+        vars: &[(&'a str, Reg)],
         bound: &mut Vec<&'a str>,
         fails: &mut Vec<usize>,
     ) {
@@ -75,7 +86,7 @@ impl<'a> Compiler<'a, '_, '_> {
                     fails.push(self.emit(Instr::JumpIfNe {
                         a: src,
                         b: register,
-                        offset: 0,
+                        offset: Jump::default(),
                     }));
                 } else {
                     bound.push(name);
@@ -98,7 +109,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 fails.push(self.emit(Instr::JumpIfNe {
                     a: src,
                     b: local.register,
-                    offset: 0,
+                    offset: Jump::default(),
                 }));
             }
             PatternKind::Nil
@@ -112,7 +123,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 fails.push(self.emit(Instr::JumpIfNe {
                     a: src,
                     b: literal,
-                    offset: 0,
+                    offset: Jump::default(),
                 }));
             }
             PatternKind::Tuple(items) => {
@@ -122,7 +133,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 fails.push(self.emit(Instr::JumpIfNotTuple {
                     src,
                     len,
-                    offset: 0,
+                    offset: Jump::default(),
                 }));
                 self.elements(items, src, vars, bound, fails);
             }
@@ -134,13 +145,13 @@ impl<'a> Compiler<'a, '_, '_> {
                     fails.push(self.emit(Instr::JumpIfNotListFrom {
                         src,
                         len,
-                        offset: 0,
+                        offset: Jump::default(),
                     }));
                 } else {
                     fails.push(self.emit(Instr::JumpIfNotList {
                         src,
                         len,
-                        offset: 0,
+                        offset: Jump::default(),
                     }));
                 }
                 self.elements(items, src, vars, bound, fails);
@@ -159,9 +170,13 @@ impl<'a> Compiler<'a, '_, '_> {
             }
             PatternKind::Map(entries) => {
                 if entries.is_empty() {
-                    fails.push(self.emit(Instr::JumpIfNotMap { src, offset: 0 }));
+                    fails.push(self.emit(Instr::JumpIfNotMap {
+                        src,
+                        offset: Jump::default(),
+                    }));
                 }
                 for (key, value) in entries {
+                    // The key goes where the value found under it will be.
                     let key_register = self.alloc();
                     match key.kind {
                         PatternKind::Pin(name) => match self.local(name) {
@@ -195,15 +210,13 @@ impl<'a> Compiler<'a, '_, '_> {
                             continue;
                         }
                     }
-                    let found = self.alloc();
                     self.span = key.span.to(value.span);
                     fails.push(self.emit(Instr::JumpIfNoKey {
-                        dst: found,
+                        dst: key_register,
                         map: src,
-                        key: key_register,
-                        offset: 0,
+                        offset: Jump::default(),
                     }));
-                    self.pattern_into(value, found, vars, bound, fails);
+                    self.pattern_into(value, key_register, vars, bound, fails);
                 }
             }
         }
@@ -213,8 +226,8 @@ impl<'a> Compiler<'a, '_, '_> {
     fn elements(
         &mut self,
         items: &[Pattern<'a>],
-        src: u8,
-        vars: &[(&'a str, u8)],
+        src: Reg,
+        vars: &[(&'a str, Reg)],
         bound: &mut Vec<&'a str>,
         fails: &mut Vec<usize>,
     ) {
@@ -232,7 +245,7 @@ impl<'a> Compiler<'a, '_, '_> {
                         self.emit(Instr::Element {
                             dst: *register,
                             src,
-                            index: i as u8,
+                            index: Count::of(i),
                         });
                         continue;
                     }
@@ -244,19 +257,19 @@ impl<'a> Compiler<'a, '_, '_> {
             self.emit(Instr::Element {
                 dst: element,
                 src,
-                index: i as u8,
+                index: Count::of(i),
             });
             self.pattern_into(item, element, vars, bound, fails);
             self.release(mark);
         }
     }
 
-    fn small_len(&mut self, len: usize, pattern: &Pattern<'a>) -> Option<u8> {
-        match u8::try_from(len) {
-            Ok(len) => Some(len),
+    fn small_len(&mut self, len: usize, pattern: &Pattern<'a>) -> Option<Count> {
+        match u16::try_from(len) {
+            Ok(len) => Some(Count::of(len as usize)),
             Err(_) => {
                 self.error(Diagnostic::error(
-                    "a pattern may list at most 255 elements",
+                    "a pattern may list at most 65535 elements",
                     pattern.span,
                 ));
                 None
@@ -265,7 +278,7 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// Loads a literal pattern's value into R[dst].
-    fn pattern_literal(&mut self, pattern: &Pattern<'a>, dst: u8) {
+    fn pattern_literal(&mut self, pattern: &Pattern<'a>, dst: Reg) {
         match pattern.kind {
             PatternKind::Nil => {
                 self.emit(Instr::Nil { dst });

@@ -463,7 +463,14 @@ impl Session {
         };
         self.modules.extend(modules.iter().cloned());
         self.last_entry = modules.clone();
-        let entry = self.vm.load_modules(modules);
+        let entry = match self.vm.load_modules(modules) {
+            Ok(entry) => entry,
+            Err(error) => {
+                self.console
+                    .err(format!("internal compiler error: {error}\n"));
+                return Err(Failure::Reported);
+            }
+        };
         let function = self.vm.entry_function(entry);
         self.collect_events();
         self.replace_dead_shell();

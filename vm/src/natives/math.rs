@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use super::{badarg, expected, native, number_arg, Ctx, Native, NativeResult, Trap};
+use super::{badarg, expected, native, number_arg, Ctx, Native, NativeResult, Trap, ANY};
 use crate::atom::Atom;
 use crate::ops::describe_value;
 use crate::value::{compare, Value};
@@ -16,8 +16,8 @@ pub(crate) const NATIVES: &[Native] = &[
     native("math.floor", 1, 1, floor),
     native("math.ceil", 1, 1, ceil),
     native("math.abs", 1, 1, abs),
-    native("math.min", 1, u8::MAX, min),
-    native("math.max", 1, u8::MAX, max),
+    native("math.min", 1, ANY, min),
+    native("math.max", 1, ANY, max),
     native("math.sin", 1, 1, sin),
     native("math.cos", 1, 1, cos),
     native("math.pi", 0, 0, pi),

@@ -73,13 +73,17 @@ impl Ctx<'_> {
 #[derive(Clone, Copy)]
 pub(crate) struct Native {
     pub name: &'static str,
-    pub min: u8,
-    pub max: u8,
+    pub min: u16,
+    /// `ANY` for any number.
+    pub max: u16,
     pub func: NativeFn,
 }
 
 /// Shorthand for a table entry: `native("len", 1, 1, len)`.
-pub(crate) const fn native(name: &'static str, min: u8, max: u8, func: NativeFn) -> Native {
+/// A native's `max` when it takes any number of arguments.
+pub(crate) const ANY: u16 = u16::MAX;
+
+pub(crate) const fn native(name: &'static str, min: u16, max: u16, func: NativeFn) -> Native {
     Native {
         name,
         min,
