@@ -231,6 +231,10 @@ fn excerpt(text: &str, span: Span) -> Option<(String, impl Fn(usize) -> usize)> 
 }
 
 fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
+    render_with(diagnostic, color, out, true)
+}
+
+fn render_with(diagnostic: &Diagnostic, color: bool, out: &mut String, cut_long_lines: bool) {
     let prefix = match diagnostic.severity {
         Severity::Note => "note",
         Severity::Warning => "warning",
@@ -246,7 +250,7 @@ fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
             return;
         }
     };
-    if let Some((text, map)) = excerpt(&file.text, diagnostic.span) {
+    if let Some((text, map)) = excerpt(&file.text, diagnostic.span).filter(|_| cut_long_lines) {
         let moved = |span: Span| Span::new(map(span.start as usize), map(span.end as usize));
         let (line, column) = file.line_col(diagnostic.span.start);
         let mut shown = diagnostic.clone();
@@ -261,7 +265,7 @@ fn render_one(diagnostic: &Diagnostic, color: bool, out: &mut String) {
             shown.label.clone()
         };
         shown.label = format!("{label} (line {line}, column {column})");
-        render_one(&shown, color, out);
+        render_with(&shown, color, out, false);
         return;
     }
     let name = file.name.as_str();

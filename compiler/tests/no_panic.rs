@@ -29,6 +29,7 @@ const TOKENS: &[&str] = &[
     "match",
     "receive",
     "after",
+    "try",
     "select",
     "spawn",
     "spawn_link",

@@ -13,9 +13,34 @@ pub enum ReadError {
     NotText(Box<Diagnostic>),
 }
 
+/// The largest source file `weft` reads (docs/LANGUAGE.md, limits). Real
+/// scripts are kilobytes; the cap keeps `import "/dev/zero"` or a stray
+/// multi-gigabyte file from eating the machine.
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a regular file of at most [`MAX_SOURCE_BYTES`] as source text.
+/// Devices, FIFOs and directories are refused before a byte is read, since
+/// reading one may never end.
 pub fn read_source(path: &str) -> Result<Arc<SourceFile>, ReadError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {path}: {e}")))?;
+    use std::io::Read;
+    let cannot = |e: &dyn std::fmt::Display| ReadError::Io(format!("cannot read {path}: {e}"));
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let metadata = file.metadata().map_err(|e| cannot(&e))?;
+    if !metadata.is_file() {
+        return Err(cannot(&"not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    // Read one byte past the cap so a file that grew after `metadata` is
+    // still caught.
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(cannot(&format_args!(
+            "larger than the {} MiB limit for source files",
+            MAX_SOURCE_BYTES >> 20
+        )));
+    }
     decode_source(path, bytes).map_err(ReadError::NotText)
 }
 

@@ -45,7 +45,8 @@ pub fn check_file(path: &str) -> ExitCode {
         Ok(source) => source,
         Err(code) => return code,
     };
-    let vm = Vm::new();
+    // `check` compiles what `run` would run, so it grants what `run` grants.
+    let vm = Vm::builder().allow_io(true).build();
     match weft_compiler::compile(source, "main", &vm.environment(), &mut FileLoader) {
         Ok(_) => ExitCode::SUCCESS,
         Err(diagnostics) => {
@@ -86,12 +87,24 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         std::io::stdout(),
     )));
     let sink = stdout.clone();
+    let before_errors = stdout.clone();
     let mut vm = Vm::builder()
         .allow_io(true)
         .seed(options.seed)
         .output(move |text: &str| {
             let mut out = sink.lock().unwrap_or_else(|e| e.into_inner());
             let _ = out.write_all(text.as_bytes());
+        })
+        // Standard output is buffered; flushing it before each `eprint`
+        // keeps the two streams in the order the script wrote them when
+        // both go to one terminal or file.
+        .error_output(move |text: &str| {
+            let _ = before_errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .flush();
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
         })
         .build();
     vm.set_args(args);
@@ -151,10 +164,17 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     code
 }
 
-/// 0 for a normal end; 70 for a crash (already reported) or any other reason.
+/// 0 for a normal end; `n` for `exit(n)` with an integer 0..=255 (as
+/// Python's `sys.exit(n)` and Erlang's `halt(n)`); 70 for a crash (already
+/// reported) or any other reason.
 fn exit_status(main: weft_vm::Pid, reason: &Value) -> ExitCode {
     if reason.as_atom() == Some("normal") {
         return ExitCode::SUCCESS;
+    }
+    if let Value::Int(code) = reason {
+        if let Ok(code) = u8::try_from(*code) {
+            return ExitCode::from(code);
+        }
     }
     let crashed = matches!(reason.as_tuple(), Some([Value::Atom(_), _, _]) if reason.as_tuple().and_then(|t| t[0].as_atom()) == Some("error"));
     if !crashed {

@@ -98,6 +98,9 @@ fn run(example: &Example, index: usize) -> Result<(), String> {
     }
 }
 
+/// The module constants of LANGUAGE.md §9 (and `math.e`).
+const CONSTANTS: &[&str] = &["math.pi", "math.e"];
+
 /// LANGUAGE.md §9's module table, less `chan` and `process` (documented with
 /// processes and channels).
 const FUNCTIONS: &[&str] = &[
@@ -145,7 +148,6 @@ const FUNCTIONS: &[&str] = &[
     "math.max",
     "math.sin",
     "math.cos",
-    "math.pi",
     "time.now",
     "random.seed",
     "random.int",
@@ -182,6 +184,12 @@ fn stdlib_doc_examples() {
         missing.is_empty(),
         "docs/STDLIB.md has no example calling {missing:?}"
     );
+    for constant in CONSTANTS {
+        assert!(
+            examples.iter().any(|e| e.code.contains(constant)),
+            "docs/STDLIB.md has no example using {constant}"
+        );
+    }
 
     let mut failures = Vec::new();
     for (index, example) in examples.iter().enumerate() {

@@ -63,4 +63,13 @@ impl Channel {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, ChanState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Takes every value the channel holds (queued, or offered by blocked
+    /// senders), for the iterative drop of nested values.
+    pub(crate) fn take_values(&mut self) -> Vec<Value> {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mut values: Vec<Value> = state.buffer.drain(..).collect();
+        values.extend(state.senders.drain(..).map(|w| w.value));
+        values
+    }
 }

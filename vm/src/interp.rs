@@ -26,6 +26,7 @@ use crate::ops;
 use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
 use crate::scheduler::{ChanOutcome, Scheduler};
 use crate::value::{FnKind, Function, Value};
+use crate::walk;
 use crate::RuntimeError;
 
 /// Why a slice ended.
@@ -117,14 +118,61 @@ pub(crate) fn run(
             }
         };
     }
-    // A native may charge for work beyond the call itself.
+    // A native may charge for work beyond the call itself, and for the
+    // nodes of the values it walked.
     macro_rules! charge {
         () => {
             if process.charge > 0 {
                 reductions -= process.charge as i64;
                 process.charge = 0;
             }
+            let visits = walk::take_visits();
+            if visits >= walk::VISITS_PER_REDUCTION {
+                reductions -= (visits / walk::VISITS_PER_REDUCTION) as i64;
+            }
         };
+    }
+    // Compares two containers on the slice's remaining reductions; out of
+    // them, the comparison is kept in the process and the instruction runs
+    // again (resuming it) next slice.
+    macro_rules! walk_registers {
+        ($base:ident, $pc:ident, $a:expr, $b:expr, $mode:expr) => {{
+            let x = reg!(process, $base, $a).clone();
+            let y = reg!(process, $base, $b).clone();
+            match compare_walk(process, $pc, &x, &y, $mode, &mut reductions) {
+                Some(verdict) => (verdict, x, y),
+                None => {
+                    save_pc(process, $pc - 1);
+                    process.reductions += spent(reductions);
+                    return SliceEnd::Yielded;
+                }
+            }
+        }};
+    }
+    // `R[a] == R[b]`: at once unless both are containers.
+    macro_rules! equal {
+        ($base:ident, $pc:ident, $a:expr, $b:expr) => {{
+            let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
+            if walk::is_container(x) && walk::is_container(y) {
+                walk_registers!($base, $pc, $a, $b, walk::Mode::Equal).0 == walk::Verdict::Same
+            } else {
+                walk::leaf_equal(x, y)
+            }
+        }};
+    }
+    // `R[a] < R[b]` (or `<=`, by `$op`): two lists or two tuples walk.
+    macro_rules! ordered {
+        ($base:ident, $pc:ident, $a:expr, $b:expr, $op:path) => {{
+            let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
+            let both_lists = matches!((x, y), (Value::List { .. }, Value::List { .. }));
+            let both_tuples = matches!((x, y), (Value::Tuple(_), Value::Tuple(_)));
+            if both_lists || both_tuples {
+                let (verdict, x, y) = walk_registers!($base, $pc, $a, $b, walk::Mode::Order);
+                ops::verdict_is($op, verdict, &x, &y)
+            } else {
+                $op(x, y)
+            }
+        }};
     }
     loop {
         let Some(&frame) = process.frames.last() else {
@@ -311,25 +359,21 @@ pub(crate) fn run(
                     set!(process, base, dst, Value::Bool(value));
                 }
                 Instr::Eq { dst, a, b } => {
-                    let value = reg!(process, base, a) == reg!(process, base, b);
+                    let value = equal!(base, pc, a, b);
                     set!(process, base, dst, Value::Bool(value));
                 }
                 Instr::Ne { dst, a, b } => {
-                    let value = reg!(process, base, a) != reg!(process, base, b);
+                    let value = !equal!(base, pc, a, b);
                     set!(process, base, dst, Value::Bool(value));
                 }
-                Instr::Lt { dst, a, b } => {
-                    match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, Value::Bool(v)),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
-                }
-                Instr::Le { dst, a, b } => {
-                    match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(v) => set!(process, base, dst, Value::Bool(v)),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
-                }
+                Instr::Lt { dst, a, b } => match ordered!(base, pc, a, b, ops::less) {
+                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
+                    Err((kind, message)) => break fail(process, pc, kind, message),
+                },
+                Instr::Le { dst, a, b } => match ordered!(base, pc, a, b, ops::less_equal) {
+                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
+                    Err((kind, message)) => break fail(process, pc, kind, message),
+                },
                 Instr::Index { dst, obj, key } => {
                     match ops::index(&reg!(process, base, obj), &reg!(process, base, key)) {
                         Ok(v) => set!(process, base, dst, v),
@@ -356,15 +400,13 @@ pub(crate) fn run(
                         pc = jump(pc, offset);
                     }
                 }
-                Instr::JumpIfNotLt { a, b, offset } => {
-                    match ops::less(&reg!(process, base, a), &reg!(process, base, b)) {
-                        Ok(true) => {}
-                        Ok(false) => pc = jump(pc, offset),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
-                    }
-                }
+                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc, a, b, ops::less) {
+                    Ok(true) => {}
+                    Ok(false) => pc = jump(pc, offset),
+                    Err((kind, message)) => break fail(process, pc, kind, message),
+                },
                 Instr::JumpIfNotLe { a, b, offset } => {
-                    match ops::less_equal(&reg!(process, base, a), &reg!(process, base, b)) {
+                    match ordered!(base, pc, a, b, ops::less_equal) {
                         Ok(true) => {}
                         Ok(false) => pc = jump(pc, offset),
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -382,7 +424,7 @@ pub(crate) fn run(
                     }
                 }
                 Instr::JumpIfNe { a, b, offset } => {
-                    if reg!(process, base, a) != reg!(process, base, b) {
+                    if !equal!(base, pc, a, b) {
                         pc = jump(pc, offset);
                     }
                 }
@@ -908,7 +950,10 @@ pub(crate) fn run(
                     continue;
                 }
                 process.reductions += spent(reductions);
-                return SliceEnd::Failed(RuntimeError::new(kind, message, trace(code, process)));
+                let (frames, omitted) = trace(code, process);
+                let mut error = RuntimeError::new(kind, message, frames);
+                error.frames_omitted = omitted;
+                return SliceEnd::Failed(error);
             }
         }
     }
@@ -919,6 +964,45 @@ enum Step {
     /// The call completed in place (a native); go on with the next instruction.
     Continue,
     Flow(Flow),
+}
+
+/// Runs (or resumes) the comparison of `x` and `y` for the instruction
+/// before `pc`, on fuel from `reductions`. `None` when the fuel ran out:
+/// the comparison is kept in the process for the instruction's next try.
+fn compare_walk(
+    process: &mut Process,
+    pc: usize,
+    x: &Value,
+    y: &Value,
+    mode: walk::Mode,
+    reductions: &mut i64,
+) -> Option<walk::Verdict> {
+    let key = (process.frames.len() as u32, pc as u32);
+    let resumed = process
+        .extra
+        .as_mut()
+        .and_then(|e| e.walk.take())
+        .filter(|(k, _)| *k == key);
+    let mut comparison = match resumed {
+        Some((_, comparison)) => comparison,
+        None => match walk::Compare::start(mode, x, y) {
+            Ok(comparison) => Box::new(comparison),
+            Err(verdict) => return Some(verdict),
+        },
+    };
+    let fuel_given = (*reductions).max(1) as u64 * walk::VISITS_PER_REDUCTION;
+    let mut fuel = fuel_given;
+    match comparison.run(&mut fuel) {
+        walk::Poll::Ready(verdict) => {
+            *reductions -= ((fuel_given - fuel) / walk::VISITS_PER_REDUCTION) as i64;
+            Some(verdict)
+        }
+        walk::Poll::Pending => {
+            process.extra().walk = Some((key, comparison));
+            *reductions = 0;
+            None
+        }
+    }
 }
 
 /// Where a jump from the instruction before `pc` lands (the verifier has
@@ -1259,30 +1343,41 @@ fn display_name(name: &str) -> String {
     }
 }
 
-/// The Weft call stack, innermost first, for an error report.
-fn trace(code: &Code, process: &Process) -> Vec<crate::TraceFrame> {
+/// Frames an error report keeps from the innermost end of the call stack,
+/// and from the outermost; between them it says how many it left out (a
+/// `:stack_overflow` has a million).
+const TRACE_INNER: usize = 16;
+const TRACE_OUTER: usize = 4;
+
+/// The Weft call stack, innermost first, for an error report: at most
+/// `TRACE_INNER + TRACE_OUTER` frames, and how many were left out.
+fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
     let count = process.frames.len();
-    process
-        .frames
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, frame)| {
-            let proto = &code.protos[frame.proto as usize];
-            // Callers stopped after their call instruction; the top frame
-            // is at the failing instruction itself.
-            let pc = if i + 1 == count {
-                frame.pc
-            } else {
-                frame.pc.saturating_sub(1)
-            } as usize;
-            crate::TraceFrame {
-                function: proto.name.clone(),
-                source: code.sources[proto.source as usize].clone(),
-                span: proto.spans.get(pc).copied().unwrap_or_default(),
-            }
-        })
-        .collect()
+    let frame = |i: usize| {
+        let frame = &process.frames[i];
+        let proto = &code.protos[frame.proto as usize];
+        // Callers stopped after their call instruction; the top frame is
+        // at the failing instruction itself.
+        let pc = if i + 1 == count {
+            frame.pc
+        } else {
+            frame.pc.saturating_sub(1)
+        } as usize;
+        crate::TraceFrame {
+            function: proto.name.clone(),
+            source: code.sources[proto.source as usize].clone(),
+            span: proto.spans.get(pc).copied().unwrap_or_default(),
+        }
+    };
+    if count <= TRACE_INNER + TRACE_OUTER {
+        return ((0..count).rev().map(frame).collect(), 0);
+    }
+    let inner = (count - TRACE_INNER..count).rev();
+    let outer = (0..TRACE_OUTER).rev();
+    (
+        inner.chain(outer).map(frame).collect(),
+        count - TRACE_INNER - TRACE_OUTER,
+    )
 }
 
 /// Marks a process as blocked (used by the scheduler's blocking helpers).

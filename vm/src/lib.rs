@@ -19,6 +19,7 @@ mod process;
 mod resource;
 mod scheduler;
 mod value;
+mod walk;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,8 +119,12 @@ pub struct RuntimeError {
     pub kind: Atom,
     /// The message, in words.
     pub message: String,
-    /// The Weft call stack, innermost frame first.
+    /// The Weft call stack, innermost frame first: at most 20 frames (the
+    /// 16 innermost, then the 4 outermost), with `frames_omitted` between.
     pub trace: Vec<TraceFrame>,
+    /// How many frames of a deep call stack the trace leaves out, between
+    /// its 16th and 17th entries.
+    pub frames_omitted: usize,
 }
 
 impl RuntimeError {
@@ -128,6 +133,7 @@ impl RuntimeError {
             kind,
             message,
             trace,
+            frames_omitted: 0,
         }
     }
 
@@ -180,7 +186,12 @@ impl RuntimeError {
         if let Some(top) = top {
             diagnostic = diagnostic.in_file(&top.source);
         }
-        for frame in &self.trace {
+        for (i, frame) in self.trace.iter().enumerate() {
+            if i == 16 && self.frames_omitted > 0 {
+                diagnostic
+                    .trace
+                    .push(format!("… {} more frames", self.frames_omitted));
+            }
             let (line, column) = frame.source.line_col(frame.span.start);
             diagnostic.trace.push(format!(
                 "in {} at {}:{line}:{column}",
@@ -266,6 +277,7 @@ pub struct VmBuilder {
     limits: Limits,
     seed: u64,
     output: Option<OutputSink>,
+    error_output: Option<OutputSink>,
 }
 
 /// Where `print` writes.
@@ -391,6 +403,26 @@ impl VmBuilder {
         self
     }
 
+    /// Where `eprint` writes. The default is the process's standard error.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use weft_vm::Vm;
+    ///
+    /// let errors = Arc::new(Mutex::new(String::new()));
+    /// let sink = errors.clone();
+    /// let mut vm = Vm::builder()
+    ///     .error_output(move |text: &str| sink.lock().unwrap().push_str(text))
+    ///     .build();
+    /// vm.load("warn.weft", r#"eprint("careful:", 3)"#).unwrap();
+    /// vm.run_until_idle();
+    /// assert_eq!(*errors.lock().unwrap(), "careful: 3\n");
+    /// ```
+    pub fn error_output(mut self, output: impl FnMut(&str) + Send + 'static) -> VmBuilder {
+        self.error_output = Some(Box::new(output));
+        self
+    }
+
     /// The VM, with the standard library loaded and no processes.
     pub fn build(self) -> Vm {
         let output = self.output.unwrap_or_else(|| {
@@ -400,6 +432,9 @@ impl VmBuilder {
             })
         });
         let mut scheduler = Scheduler::new(self.limits.clone(), output);
+        if let Some(error_output) = self.error_output {
+            scheduler.error_output = error_output;
+        }
         scheduler.rng = natives::random::seed_state(self.seed);
         let mut vm = Vm {
             code: Code::default(),
@@ -517,6 +552,7 @@ impl Vm {
             limits: Limits::default(),
             seed: 0,
             output: None,
+            error_output: None,
         }
     }
 
@@ -553,7 +589,7 @@ impl Vm {
         }
         for (module, text) in weft_stdlib::MODULES {
             let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
-            let environment = weft_compiler::Environment::new(self.code.environment());
+            let environment = self.environment();
             match weft_compiler::compile(
                 source,
                 module,
@@ -581,7 +617,11 @@ impl Vm {
     ///
     /// Used by the `weft` command; a host that embeds the VM does not need it.
     pub fn environment(&self) -> weft_compiler::Environment {
-        weft_compiler::Environment::new(self.code.environment())
+        weft_compiler::Environment::new(self.code.environment()).with_constants(
+            natives::math::CONSTANTS
+                .iter()
+                .map(|(name, value)| (name.to_string(), weft_compiler::Constant::Float(*value))),
+        )
     }
 
     /// Compiles `source` (and its imports, read through `loader`) as the

@@ -15,13 +15,13 @@ fn badarg(message: String) -> (Atom, String) {
 }
 
 fn describe(v: &Value) -> String {
-    let text = v.inspect();
-    if text.len() > 60 {
-        let cut: String = text.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        text
+    // Only the first 60 bytes are shown: print no more than that.
+    let mut text = String::new();
+    if crate::walk::print(&mut text, v, true, 60).is_ok() {
+        return text;
     }
+    let cut: String = text.chars().take(57).collect();
+    format!("{cut}...")
 }
 
 fn not_numbers(op: &str, a: &Value, b: &Value) -> (Atom, String) {
@@ -183,6 +183,33 @@ pub(crate) fn order(a: &Value, b: &Value) -> Result<Ordering, (Atom, String)> {
             )))
         }
     }
+}
+
+/// An ordering operator: `less` or `less_equal`.
+pub(crate) type OrderOperator = fn(&Value, &Value) -> Result<bool, (Atom, String)>;
+
+/// Applies `op` (`less` or `less_equal`) to the verdict of a walked
+/// comparison of `a` and `b` (two lists or two tuples).
+pub(crate) fn verdict_is(
+    op: OrderOperator,
+    verdict: crate::walk::Verdict,
+    a: &Value,
+    b: &Value,
+) -> Result<bool, (Atom, String)> {
+    use crate::walk::Verdict;
+    let ordering = match verdict {
+        Verdict::Same => Ordering::Equal,
+        Verdict::Differ(o) => o,
+        Verdict::Unorderable => {
+            return Err(badarg(format!(
+                "can't order {} and {}",
+                describe(a),
+                describe(b)
+            )))
+        }
+    };
+    // `op` on two ints with the same ordering gives its answer.
+    op(&Value::Int(ordering as i64), &Value::Int(0))
 }
 
 /// `a < b`, with NaN comparing false.

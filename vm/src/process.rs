@@ -14,6 +14,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use indexmap::{IndexMap, IndexSet};
+use rustc_hash::FxBuildHasher;
+
 use crate::atom::Atom;
 use crate::resource::Resource;
 use crate::value::{Pid, Value};
@@ -72,15 +75,21 @@ pub(crate) struct GuardHandler {
 
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
-    pub links: Vec<Pid>,
-    /// Monitors others hold on this process: (ref, watcher).
-    pub monitored_by: Vec<(u64, Pid)>,
-    /// Monitors this process holds: (ref, target).
-    pub monitoring: Vec<(u64, Pid)>,
+    /// Linked processes: a set, so linking, unlinking and a linked exit are
+    /// O(1) however many links a supervisor holds. Insertion-ordered (and
+    /// `swap_remove`d), so the order signals go out in is deterministic.
+    pub links: IndexSet<Pid, FxBuildHasher>,
+    /// Monitors others hold on this process: ref to watcher.
+    pub monitored_by: IndexMap<u64, Pid, FxBuildHasher>,
+    /// Monitors this process holds: ref to target.
+    pub monitoring: IndexMap<u64, Pid, FxBuildHasher>,
     pub trap_exits: bool,
     pub name: Option<Atom>,
     /// Files this process opened; closed when it ends.
     pub files: Vec<Arc<Resource>>,
+    /// A comparison that ran out of reductions, with the (frame depth, pc)
+    /// of the instruction that will resume it.
+    pub walk: Option<((u32, u32), Box<crate::walk::Compare>)>,
 }
 
 pub struct Process {

@@ -104,6 +104,8 @@ pub(crate) struct Scheduler {
     start: Instant,
     pub events: Vec<Event>,
     pub output: Box<dyn FnMut(&str) + Send>,
+    /// Where `eprint` writes.
+    pub error_output: Box<dyn FnMut(&str) + Send>,
     next_ref: u64,
     next_chan: u64,
     pub rng: u64,
@@ -140,6 +142,10 @@ impl Scheduler {
             start: Instant::now(),
             events: Vec::new(),
             output,
+            error_output: Box::new(|text: &str| {
+                use std::io::Write;
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }),
             next_ref: 1,
             next_chan: 1,
             rng: 0x853c_49e6_748f_ea9b,
@@ -330,9 +336,9 @@ impl Scheduler {
             }
         };
         if let Some(parent) = link_parent {
-            parent.extra().links.push(pid);
+            parent.extra().links.insert(pid);
             if let Some(child) = self.get_mut(pid) {
-                child.extra().links.push(parent.pid);
+                child.extra().links.insert(parent.pid);
             }
         }
         Ok(pid)
@@ -797,12 +803,8 @@ impl Scheduler {
         }
         match self.get_mut(other) {
             Some(target) => {
-                if !target.extra().links.contains(&process.pid) {
-                    target.extra().links.push(process.pid);
-                }
-                if !process.extra().links.contains(&other) {
-                    process.extra().links.push(other);
-                }
+                target.extra().links.insert(process.pid);
+                process.extra().links.insert(other);
             }
             None => self.signal(process.pid, other, Value::Atom(Atom::NOPROC), false, true),
         }
@@ -810,11 +812,11 @@ impl Scheduler {
 
     pub fn unlink(&mut self, process: &mut Process, other: Pid) {
         if let Some(extra) = process.extra.as_mut() {
-            extra.links.retain(|p| *p != other);
+            extra.links.swap_remove(&other);
         }
         if let Some(target) = self.get_mut(other) {
             if let Some(extra) = target.extra.as_mut() {
-                extra.links.retain(|p| *p != process.pid);
+                extra.links.swap_remove(&process.pid);
             }
         }
     }
@@ -824,8 +826,8 @@ impl Scheduler {
         let reference = self.make_ref();
         match self.get_mut(target) {
             Some(t) => {
-                t.extra().monitored_by.push((reference, process.pid));
-                process.extra().monitoring.push((reference, target));
+                t.extra().monitored_by.insert(reference, process.pid);
+                process.extra().monitoring.insert(reference, target);
             }
             None => process.mailbox.push_back(down_message(
                 reference,
@@ -840,13 +842,12 @@ impl Scheduler {
         let Some(extra) = process.extra.as_mut() else {
             return false;
         };
-        let Some(position) = extra.monitoring.iter().position(|(r, _)| *r == reference) else {
+        let Some(target) = extra.monitoring.swap_remove(&reference) else {
             return false;
         };
-        let (_, target) = extra.monitoring.remove(position);
         if let Some(t) = self.get_mut(target) {
             if let Some(e) = t.extra.as_mut() {
-                e.monitored_by.retain(|(r, _)| *r != reference);
+                e.monitored_by.swap_remove(&reference);
             }
         }
         // A `:down` already delivered for this ref is dropped too.
@@ -944,21 +945,21 @@ impl Scheduler {
             self.deliver(watcher, down_message(reference, pid, reason.clone()));
             if let Some(w) = self.get_mut(watcher) {
                 if let Some(e) = w.extra.as_mut() {
-                    e.monitoring.retain(|(r, _)| *r != reference);
+                    e.monitoring.swap_remove(&reference);
                 }
             }
         }
         for (reference, target) in extra.monitoring {
             if let Some(t) = self.get_mut(target) {
                 if let Some(e) = t.extra.as_mut() {
-                    e.monitored_by.retain(|(r, _)| *r != reference);
+                    e.monitored_by.swap_remove(&reference);
                 }
             }
         }
         for linked in extra.links {
             if let Some(other) = self.get_mut(linked) {
                 if let Some(e) = other.extra.as_mut() {
-                    e.links.retain(|p| *p != pid);
+                    e.links.swap_remove(&pid);
                 }
             }
             work.push_back(Signal {

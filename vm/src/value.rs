@@ -11,9 +11,12 @@
 //! - A list is a window `[start..]` over a shared vector, so taking a
 //!   list's tail (`[h, ..t]`) is O(1).
 //! - Everything here is `Send + Sync`: no `Rc`, no `RefCell`.
+//! - Nothing here recurses on the native stack over a value's nesting:
+//!   equality, ordering, hashing and printing are the iterative walks of
+//!   `walk.rs`, and dropping frees nested containers from a work list.
 
 use std::cmp::Ordering;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ use rustc_hash::FxBuildHasher;
 use crate::atom::Atom;
 use crate::channel::Channel;
 use crate::resource::Resource;
+use crate::walk;
 
 /// Weft's map: insertion-ordered.
 pub type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
@@ -32,8 +36,9 @@ pub type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
 /// Dropping the last reference to deeply nested data (a list inside a list
 /// a million levels down, built by `x = [x]` in a loop) would recurse once
 /// per level in the default drop and overflow the native stack; this drop
-/// moves nested lists, tuples and maps it owns alone onto a work list and
-/// frees them one at a time instead.
+/// moves nested lists, tuples, maps, closures' captures and channels'
+/// queued values it owns alone onto a work list and frees them one at a
+/// time instead.
 #[derive(Clone, Debug, Default, PartialEq, Hash)]
 pub struct Items(pub Vec<Value>);
 
@@ -106,6 +111,22 @@ fn take_nested(value: &mut Value, pending: &mut Vec<Vec<Value>>) {
             if let Some(inner) = Arc::get_mut(map) {
                 if !inner.is_empty() {
                     pending.push(inner.drain(..).flat_map(|(k, v)| [k, v]).collect());
+                }
+            }
+        }
+        Value::Fn(function) => {
+            if let Some(FnKind::Weft { captures, .. }) = Arc::get_mut(function).map(|f| &mut f.kind)
+            {
+                if !captures.is_empty() {
+                    pending.push(std::mem::take(captures).into_vec());
+                }
+            }
+        }
+        Value::Chan(channel) => {
+            if let Some(channel) = Arc::get_mut(channel) {
+                let held = channel.take_values();
+                if !held.is_empty() {
+                    pending.push(held);
                 }
             }
         }
@@ -199,7 +220,7 @@ pub struct Function {
 /// assert_eq!(Value::from(1), Value::from(1.0));
 /// assert_ne!(Value::from("ok"), Value::atom("ok"));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Value {
     /// `nil`.
     Nil,
@@ -478,9 +499,21 @@ impl Value {
     /// assert_eq!(Value::from("hi").to_string(), "hi");
     /// ```
     pub fn inspect(&self) -> String {
-        let mut out = String::new();
-        write_value(&mut out, self, true);
-        out
+        walk::print_truncated(self, true, walk::MAX_PRINTED)
+    }
+
+    /// The quoted form cut short with `…` after about `max` bytes (the REPL
+    /// shows results this way, so a million-element list is one line).
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// let xs = Value::list((0..1000).map(Value::from).collect());
+    /// let shown = xs.inspect_within(20);
+    /// assert!(shown.starts_with("[0, 1, 2, 3") && shown.ends_with('…'));
+    /// ```
+    pub fn inspect_within(&self, max: usize) -> String {
+        walk::print_truncated(self, true, max)
     }
 
     /// A list's elements as a mutable vector, copying only if shared.
@@ -554,6 +587,7 @@ impl From<Vec<Value>> for Value {
 }
 
 /// The print form (`print`, `str`, `format`): a top-level string is raw.
+/// A form longer than `MAX_PRINTED` bytes is cut short with `…`.
 ///
 /// ```
 /// use weft_vm::Value;
@@ -566,113 +600,16 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Str(s) => f.write_str(s),
-            other => {
-                let mut out = String::new();
-                write_value(&mut out, other, true);
-                f.write_str(&out)
-            }
+            other => f.write_str(&walk::print_truncated(other, true, walk::MAX_PRINTED)),
         }
     }
 }
 
-fn write_value(out: &mut String, value: &Value, quoted: bool) {
-    match value {
-        Value::Nil => out.push_str("nil"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Float(x) => {
-            let _ = write!(out, "{x:?}");
-        }
-        Value::Atom(a) => {
-            out.push(':');
-            out.push_str(a.name());
-        }
-        Value::Str(s) => {
-            if quoted {
-                write_quoted(out, s);
-            } else {
-                out.push_str(s);
-            }
-        }
-        Value::List { .. } => {
-            out.push('[');
-            for (i, item) in value.as_list().unwrap_or(&[]).iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item, true);
-            }
-            out.push(']');
-        }
-        Value::Tuple(items) => {
-            out.push('(');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item, true);
-            }
-            if items.len() == 1 {
-                out.push(',');
-            }
-            out.push(')');
-        }
-        Value::Map(map) => {
-            out.push_str("%{");
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, k, true);
-                out.push_str(" => ");
-                write_value(out, v, true);
-            }
-            out.push('}');
-        }
-        Value::Fn(function) => {
-            let arity = function.arity.map_or("?".to_string(), |a| a.to_string());
-            if function.name.is_empty() || &*function.name == "<fn>" {
-                let _ = write!(out, "<fn/{arity}>");
-            } else {
-                let _ = write!(out, "<fn {}/{arity}>", function.name);
-            }
-        }
-        Value::Pid(p) => {
-            let _ = write!(out, "{p}");
-        }
-        Value::Chan(c) => {
-            let _ = write!(out, "<chan {}>", c.id);
-        }
-        Value::Ref(r) => {
-            let _ = write!(out, "<ref {r}>");
-        }
-        Value::Resource(r) => {
-            let _ = write!(out, "<file {}>", r.describe());
-        }
+/// The quoted form, as `inspect` shows it (and as the REPL prints results).
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&walk::print_truncated(self, true, walk::MAX_PRINTED))
     }
-}
-
-/// A string in double quotes with `\" \\ \n \t \r \0` escaped, and other
-/// control characters as `\u{..}`.
-fn write_quoted(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Structural equality; an int equals a float of the same value.
@@ -689,109 +626,24 @@ fn write_quoted(out: &mut String, s: &str) {
 /// ```
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        match (self, other) {
-            (Value::Nil, Value::Nil) => true,
-            (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
-            (Value::Float(a), Value::Float(b)) => a == b,
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
-                (*a as f64) == *b && b.fract() == 0.0 && float_to_int(*b) == Some(*a)
-            }
-            (Value::Atom(a), Value::Atom(b)) => a == b,
-            (Value::Str(a), Value::Str(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Value::List { .. }, Value::List { .. }) => self.as_list() == other.as_list(),
-            (Value::Tuple(a), Value::Tuple(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Value::Map(a), Value::Map(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)))
-            }
-            (Value::Fn(a), Value::Fn(b)) => Arc::ptr_eq(a, b),
-            (Value::Pid(a), Value::Pid(b)) => a == b,
-            (Value::Chan(a), Value::Chan(b)) => Arc::ptr_eq(a, b),
-            (Value::Ref(a), Value::Ref(b)) => a == b,
-            (Value::Resource(a), Value::Resource(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
+        walk::equal(self, other)
     }
 }
 
 /// Maps need `Eq`; NaN is the one value not equal to itself, as in Python.
 impl Eq for Value {}
 
-/// An integral float's int value, when it has one.
-fn float_to_int(f: f64) -> Option<i64> {
-    if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
-        Some(f as i64)
-    } else {
-        None
-    }
-}
-
 /// Equal values hash alike (`1` and `1.0` too), so values can be map keys.
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Value::Nil => 0u8.hash(state),
-            Value::Bool(b) => b.hash(state),
-            // Equal numbers hash alike: 1 and 1.0 are the same map key.
-            Value::Int(n) => n.hash(state),
-            Value::Float(f) => match float_to_int(*f) {
-                Some(n) => n.hash(state),
-                None => f.to_bits().hash(state),
-            },
-            Value::Atom(a) => a.hash(state),
-            Value::Str(s) => s.hash(state),
-            Value::List { .. } => {
-                4u8.hash(state);
-                self.as_list().unwrap_or(&[]).hash(state);
-            }
-            Value::Tuple(items) => {
-                5u8.hash(state);
-                items.hash(state);
-            }
-            Value::Map(map) => {
-                // Order-independent, as map equality is.
-                let mut sum: u64 = 0;
-                for (k, v) in map.iter() {
-                    let mut h = rustc_hash::FxHasher::default();
-                    k.hash(&mut h);
-                    v.hash(&mut h);
-                    sum = sum.wrapping_add(h.finish());
-                }
-                sum.hash(state);
-            }
-            Value::Fn(f) => (Arc::as_ptr(f) as usize).hash(state),
-            Value::Pid(p) => p.hash(state),
-            Value::Chan(c) => c.id.hash(state),
-            Value::Ref(r) => r.hash(state),
-            Value::Resource(r) => (Arc::as_ptr(r) as usize).hash(state),
-        }
+        state.write_u64(walk::hash(self));
     }
 }
 
 /// LANGUAGE.md's ordering: numbers with numbers, strings by bytes, lists
 /// and tuples lexicographically. `None` for any other pair (`:badarg`).
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
-        (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y),
-        (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
-        (Value::Str(x), Value::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (Value::List { .. }, Value::List { .. }) => compare_seq(a.as_list()?, b.as_list()?),
-        (Value::Tuple(x), Value::Tuple(y)) => compare_seq(x, y),
-        _ => None,
-    }
-}
-
-fn compare_seq(a: &[Value], b: &[Value]) -> Option<Ordering> {
-    for (x, y) in a.iter().zip(b) {
-        match compare(x, y)? {
-            Ordering::Equal => continue,
-            other => return Some(other),
-        }
-    }
-    Some(a.len().cmp(&b.len()))
+    walk::order(a, b)
 }
 
 #[cfg(test)]

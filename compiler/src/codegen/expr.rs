@@ -131,6 +131,14 @@ impl<'a> Compiler<'a, '_, '_> {
                     self.unknown_module(module_name, module.span);
                     return;
                 }
+                if !self.aliases.contains_key(module_name) {
+                    let qualified = format!("{module_name}.{member}");
+                    if let Some(constant) = self.env.constants.get(&qualified).cloned() {
+                        let index = self.constant(constant);
+                        self.emit(Instr::Const { dst, index });
+                        return;
+                    }
+                }
                 if let Some(qualified) = self.member(module_name, member, member_span) {
                     let global = self.global(qualified);
                     self.emit(Instr::FnRef { dst, global });
@@ -536,6 +544,20 @@ impl<'a> Compiler<'a, '_, '_> {
             },
             ExprKind::Member(module, member, member_span) => match module.kind {
                 ExprKind::Name(module_name) if self.local(module_name).is_none() => {
+                    let qualified = format!("{module_name}.{member}");
+                    if !self.aliases.contains_key(module_name)
+                        && self.env.constants.contains_key(&qualified)
+                    {
+                        self.error(
+                            Diagnostic::error(
+                                format!("`{qualified}` is a constant, not a function"),
+                                callee.span,
+                            )
+                            .with_help(format!("write `{qualified}` without parentheses")),
+                        );
+                        self.args_for_errors(args);
+                        return;
+                    }
                     let found = if self.is_module(module_name) {
                         self.member(module_name, member, member_span)
                     } else {

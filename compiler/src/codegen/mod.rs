@@ -49,6 +49,9 @@ pub struct Environment {
     /// Modules imported by earlier compiles of the same module (a REPL
     /// session): alias to (module name, its functions).
     pub imports: std::collections::BTreeMap<String, (String, Vec<String>)>,
+    /// Module constants (`math.pi`), by qualified name; each is also in
+    /// `globals`, so its module is known.
+    pub constants: std::collections::BTreeMap<String, Constant>,
 }
 
 impl Environment {
@@ -57,7 +60,20 @@ impl Environment {
             globals: names.into_iter().collect(),
             module_functions: BTreeSet::new(),
             imports: std::collections::BTreeMap::new(),
+            constants: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Adds module constants (`("math.pi", Constant::Float(..))`).
+    pub fn with_constants(
+        mut self,
+        constants: impl IntoIterator<Item = (String, Constant)>,
+    ) -> Environment {
+        for (name, value) in constants {
+            self.globals.insert(name.clone());
+            self.constants.insert(name, value);
+        }
+        self
     }
 
     pub fn is_module(&self, name: &str) -> bool {

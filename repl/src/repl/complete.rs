@@ -39,6 +39,7 @@ pub const KEYWORDS: &[&str] = &[
     "match",
     "receive",
     "after",
+    "try",
     "select",
     "spawn",
     "spawn_link",
@@ -194,6 +195,7 @@ mod tests {
                     "tally".into(),
                     "total".into(),
                     "true".into(),
+                    "try".into(),
                     "twice".into()
                 ]
             )

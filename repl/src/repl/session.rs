@@ -24,6 +24,11 @@ use super::complete::{Names, SharedNames};
 use super::console::Console;
 use crate::files::{read_source, FileLoader, ReadError};
 
+/// How many bytes of a result the REPL echoes before cutting it with `…`,
+/// as Erlang's shell does: a million-element list is built in a blink but
+/// would scroll for minutes. `print(x)` still shows all of it.
+const RESULT_LIMIT: usize = 4096;
+
 /// Reductions to run between looks at the clock, the requests and Ctrl-C:
 /// a few milliseconds of work.
 const CHUNK: u64 = 100_000;
@@ -132,7 +137,7 @@ fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
             };
             let mut done = slot.lock().unwrap_or_else(|e| e.into_inner());
             if done.show {
-                console.out(format!("{}\n", value.inspect()));
+                console.out(format!("{}\n", value.inspect_within(RESULT_LIMIT)));
             }
             done.result = Some((value.clone(), bindings.clone()));
             Ok(Value::atom("ok"))

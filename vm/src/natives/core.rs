@@ -5,9 +5,11 @@ use super::{badarg, native, Ctx, Native, NativeResult, Trap, ANY};
 use crate::atom::Atom;
 use crate::ops::describe_value;
 use crate::value::Value;
+use crate::walk;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("print", 0, ANY, print),
+    native("eprint", 0, ANY, eprint),
     native("str", 1, 1, str),
     native("inspect", 1, 1, inspect),
     native("len", 1, 1, len),
@@ -20,28 +22,67 @@ pub(crate) const NATIVES: &[Native] = &[
     native("now", 0, 0, now),
 ];
 
+/// Appends the print form (`quoted`: the inspect form) of `value` to `out`,
+/// or the error `:system_limit` if `out` would pass `MAX_PRINTED` bytes.
+pub(crate) fn print_into(out: &mut String, value: &Value, quoted: bool) -> Result<(), Trap> {
+    let room = walk::MAX_PRINTED.saturating_sub(out.len());
+    walk::print(out, value, quoted, room).map_err(|_| {
+        Trap::Error(
+            Atom::SYSTEM_LIMIT,
+            format!(
+                "the printed form would be longer than {} bytes",
+                walk::MAX_PRINTED
+            ),
+        )
+    })
+}
+
 fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut line = String::new();
     for (i, value) in args.iter().enumerate() {
         if i > 0 {
             line.push(' ');
         }
-        line.push_str(&value.to_string());
+        print_into(&mut line, value, false)?;
     }
     line.push('\n');
+    ctx.charge(line.len() / 16);
     (ctx.scheduler.output)(&line);
     Ok(Value::Nil)
 }
 
-fn str(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+/// `eprint(a, b, ...)`: like `print`, to the error output (stderr).
+fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let mut line = String::new();
+    for (i, value) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        print_into(&mut line, value, false)?;
+    }
+    line.push('\n');
+    ctx.charge(line.len() / 16);
+    (ctx.scheduler.error_output)(&line);
+    Ok(Value::Nil)
+}
+
+fn str(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &args[0] {
         Value::Str(_) => Ok(std::mem::take(&mut args[0])),
-        other => Ok(Value::str(other.to_string())),
+        other => {
+            let mut out = String::new();
+            print_into(&mut out, other, false)?;
+            ctx.charge(out.len() / 16);
+            Ok(Value::str(out))
+        }
     }
 }
 
-fn inspect(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    Ok(Value::str(args[0].inspect()))
+fn inspect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let mut out = String::new();
+    print_into(&mut out, &args[0], true)?;
+    ctx.charge(out.len() / 16);
+    Ok(Value::str(out))
 }
 
 fn len(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
@@ -130,7 +171,7 @@ fn assert(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `format("{} + {}", 1, 2)`: each `{}` takes the next argument's print
 /// form; `{{` and `}}` stand for braces.
-fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Str(template) = &args[0] else {
         return Err(badarg(format!(
             "format needs a template string, got {}",
@@ -158,7 +199,7 @@ fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                         args.len() - 1
                     )));
                 };
-                out.push_str(&value.to_string());
+                print_into(&mut out, value, false)?;
                 next += 1;
             }
             other => out.push(other),
@@ -171,6 +212,7 @@ fn format(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             next - 1
         )));
     }
+    ctx.charge(out.len() / 16);
     Ok(Value::str(out))
 }
 

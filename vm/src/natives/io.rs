@@ -18,7 +18,7 @@ use crate::value::Value;
 pub(crate) const NATIVES: &[Native] = &[
     native("io.open", 2, 2, open),
     native("io.write", 2, 2, write),
-    native("io.read_line", 1, 1, read_line),
+    native("io.read_line", 0, 1, read_line),
     native("io.close", 1, 1, close),
     native("io.read_file", 1, 1, read_file),
     native("io.write_file", 2, 2, write_file),
@@ -133,8 +133,21 @@ fn strip_line_ending(line: &mut String) {
 }
 
 /// `io.read_line(file)`: the next line without its ending, or nil at the
-/// end of the file. A line that is not UTF-8 is `:io`.
+/// end of the file. A line that is not UTF-8 is `:io`. `io.read_line()`
+/// reads standard input (like Python's `input()`, but nil at the end).
 fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args.is_empty() {
+        let mut line = String::new();
+        let n = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| os_error("standard input", e))?;
+        if n == 0 {
+            return Ok(Value::Nil);
+        }
+        strip_line_ending(&mut line);
+        return Ok(Value::str(line));
+    }
     let resource = file_arg(args, 0, "io.read_line")?;
     let mut file = lock(resource);
     match &mut *file {

@@ -20,7 +20,6 @@ pub(crate) const NATIVES: &[Native] = &[
     native("math.max", 1, ANY, max),
     native("math.sin", 1, 1, sin),
     native("math.cos", 1, 1, cos),
-    native("math.pi", 0, 0, pi),
 ];
 
 fn overflow(name: &str) -> Trap {
@@ -179,7 +178,9 @@ fn cos(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     Ok(Value::Float(number_arg(args, 0, "math.cos")?.cos()))
 }
 
-/// π, as a function (`math.pi()`), since modules hold only functions.
-fn pi(_: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::Float(std::f64::consts::PI))
-}
+/// The module constants: `math.pi` and `math.e` are floats, as in Python
+/// and Lua (LANGUAGE.md §9), compiled into the code that uses them.
+pub(crate) const CONSTANTS: &[(&str, f64)] = &[
+    ("math.pi", std::f64::consts::PI),
+    ("math.e", std::f64::consts::E),
+];
