@@ -132,6 +132,13 @@ macro_rules! unsigned_operand {
                 unsigned_operand!(@visit $visit, self, visitor);
             }
         }
+
+        #[cfg(feature = "arbitrary")]
+        impl<'a> arbitrary::Arbitrary<'a> for $name {
+            fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<$name> {
+                Ok($name::new(fuzzing::small_biased(u, Self::MAX)?))
+            }
+        }
     };
     (@visit none, $self:ident, $visitor:ident) => {};
     (@visit $method:ident, $self:ident, $visitor:ident) => {
@@ -217,6 +224,20 @@ impl std::fmt::Debug for Jump {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Jump {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Jump> {
+        // Mostly short jumps either way, sometimes anywhere in range.
+        let offset = fuzzing::small_biased(u, (1 << 24) - 1)? as i32;
+        let offset = if offset < 16 {
+            offset - 8
+        } else {
+            offset - (1 << 23)
+        };
+        Ok(Jump::try_new(offset).unwrap_or_default())
+    }
+}
+
 impl Operand for Jump {
     const KIND: OperandKind = OperandKind::Jump;
     fn value(self) -> i64 {
@@ -229,6 +250,7 @@ impl Operand for Jump {
 
 /// A 16-bit signed integer held in the instruction.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Imm16([u8; 2]);
 
 impl Imm16 {
@@ -243,6 +265,7 @@ impl Imm16 {
 
 /// A 32-bit signed integer held in the instruction.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Imm32([u8; 4]);
 
 impl Imm32 {
@@ -307,6 +330,7 @@ macro_rules! opcodes {
     ($( #[doc = $doc:literal] $name:ident { $($field:ident : $ty:ty),* } $(window($start:ident, $len:expr))* )*) => {
         /// One instruction: an opcode with its operands, 8 bytes.
         #[derive(Clone, Copy, Debug, PartialEq)]
+        #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
         pub enum Instr {
             $( #[doc = $doc] $name { $($field: $ty),* }, )*
         }
@@ -532,6 +556,7 @@ impl Instr {
 
 /// A constant in a function's table.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Constant {
     Int(i64),
     Float(f64),
@@ -560,6 +585,7 @@ impl FailKind {
 
 /// One arm of a `select`, as the VM reads it.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum SelectArm {
     /// Receive from R[chan] into R[value].
     Recv { chan: Reg, value: Reg },
@@ -569,6 +595,7 @@ pub enum SelectArm {
 
 /// A `select`'s arms and its optional timeout (milliseconds in R[timeout]).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SelectTable {
     pub arms: Vec<SelectArm>,
     pub timeout: Option<Reg>,
@@ -576,6 +603,7 @@ pub struct SelectTable {
 
 /// A compiled function.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Proto {
     /// The function's name; empty for an anonymous function.
     pub name: String,
@@ -624,4 +652,20 @@ pub struct Module {
     /// `TailCallGlobal` and `FnRef` operands index this list until the VM
     /// links them to its own table.
     pub globals: Vec<String>,
+}
+
+/// Generation of instructions for the fuzz targets (`fuzz/`): operands are
+/// mostly small, so that a useful share of random modules passes the
+/// verifier and reaches the interpreter.
+#[cfg(feature = "arbitrary")]
+mod fuzzing {
+    /// A value in `0..=max`: below 16 seven times in eight, else anywhere.
+    pub fn small_biased(u: &mut arbitrary::Unstructured<'_>, max: u32) -> arbitrary::Result<u32> {
+        let byte: u8 = u.arbitrary()?;
+        if byte < 224 {
+            Ok((byte as u32 % 16).min(max))
+        } else {
+            Ok(u.int_in_range(0..=max)?)
+        }
+    }
 }

@@ -12,6 +12,7 @@ use ariadne::{Config, IndexType, Label, Report, ReportKind, Source};
 
 /// A byte range in one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Span {
     pub start: u32,
     pub end: u32,
@@ -217,12 +218,14 @@ fn excerpt(text: &str, span: Span) -> Option<(String, impl Fn(usize) -> usize)> 
     cut.push_str(tail);
     cut.push_str(&text[line_end..]);
     let shift = line_start + head.len();
-    let removed = (line_end - line_start) - (to - from) - head.len() - tail.len();
+    // Where the text after the cut line starts in the excerpt. The markers
+    // may be longer than what they replace, so no subtraction here.
+    let cut_line_end = shift + (to - from) + tail.len();
     let map = move |offset: usize| {
         if offset < line_start {
             offset
         } else if offset > line_end {
-            offset - removed
+            offset - line_end + cut_line_end
         } else {
             offset.clamp(from, to) - from + shift
         }

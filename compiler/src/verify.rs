@@ -12,7 +12,10 @@
 //!   not fall through;
 //! - parameters, captures and the self slot fit in `registers`;
 //! - every register operand and register window is below `registers`;
-//! - every jump lands on an instruction of the same prototype;
+//! - every jump lands on an instruction of the same prototype, and only
+//!   `Loop` jumps backwards: every cycle in a function's control flow runs
+//!   through a `Loop`, which spends a reduction, so a slice always ends
+//!   (calls spend one too);
 //! - every constant, select table, prototype and global index is in range.
 
 use crate::bytecode::{Instr, Module, OperandKind, Proto, SelectArm};
@@ -125,6 +128,12 @@ fn verify_instr(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> Res
             OperandKind::Register => ((value as u64) < registers, "register"),
             OperandKind::Jump => {
                 let target = pc as i64 + 1 + value;
+                if value < 0 && !matches!(instr, Instr::Loop { .. }) {
+                    return Err(format!(
+                        "{} jumps backwards ({value}); only Loop may, since it spends a reduction",
+                        instr.name()
+                    ));
+                }
                 (
                     target >= 0 && (target as usize) < proto.code.len(),
                     "jump target",

@@ -147,3 +147,42 @@ fn valid_programs_compile() {
         assert!(result.is_ok(), "{program}\n{:?}", result.err());
     }
 }
+
+/// Every input the `compile` fuzz target found a crash with (kept in
+/// `fuzz/regressions/compile/`) compiles or fails cleanly, and its
+/// diagnostics render.
+#[test]
+fn fuzz_regressions_compile_cleanly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/compile");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz/regressions/compile") {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let Ok(source) = decode_source("fuzz.weft", bytes) else {
+            continue;
+        };
+        if let Err(diagnostics) = compile(source, "main", &environment(), &mut NoImports) {
+            let _ = weft_compiler::render(&diagnostics, false);
+        }
+        count += 1;
+    }
+    assert!(count > 0, "no regression inputs in {}", dir.display());
+}
+
+/// Found by the `compile` fuzz target: a span near the end of a line just
+/// over the long-line threshold made the excerpt's markers longer than the
+/// text they replaced, and an offset computation underflowed.
+#[test]
+fn excerpts_of_lines_just_over_the_threshold_render() {
+    for length in 235usize..250 {
+        for at in [0, length / 2, length.saturating_sub(2)] {
+            let line = format!("{}@{}", "é".repeat(at / 2), "x".repeat(length - at / 2));
+            let text = format!("let a = 1\n{line}\nprint(a)\n");
+            let source = SourceFile::new("long.weft", text);
+            if let Err(diagnostics) = compile(source, "main", &environment(), &mut NoImports) {
+                let rendered = weft_compiler::render(&diagnostics, false);
+                assert!(rendered.contains("long.weft"), "{rendered}");
+            }
+        }
+    }
+}

@@ -49,6 +49,17 @@ pub struct Channel {
     pub(crate) state: Mutex<ChanState>,
 }
 
+/// A channel may hold a channel that holds a channel, a million deep; what
+/// it holds is dropped iteratively like a list's items.
+impl Drop for Channel {
+    fn drop(&mut self) {
+        let values = self.take_values();
+        if !values.iter().all(Value::is_scalar) {
+            drop(crate::value::Items(values));
+        }
+    }
+}
+
 impl Channel {
     pub(crate) fn new(id: u64, capacity: usize) -> Channel {
         Channel {

@@ -43,6 +43,11 @@ use crate::scheduler::Scheduler;
 /// busy process cannot hold up a timer or the others noticeably.
 pub const DEFAULT_REDUCTIONS: u32 = 2000;
 
+/// With a heap limit, a process measured at B bytes is measured again after
+/// B / 1024 reductions: about the rate an instruction loop allocates at, so
+/// measuring costs a bounded share of the time the process runs.
+const HEAP_BYTES_PER_REDUCTION: usize = 1024;
+
 /// Limits a host can set on one VM.
 ///
 /// Set them with [`Vm::builder`]. A process over a limit dies with the exit
@@ -779,12 +784,22 @@ impl Vm {
         let spent = process.reductions - before;
         self.scheduler.stats.reductions += spent;
         // With a heap limit, a process that holds too much data dies here.
+        // Measuring walks what the process holds, so it is amortised: after
+        // measuring B bytes the next check waits B / HEAP_BYTES_PER_REDUCTION
+        // reductions. Walking costs about what the process spent meanwhile,
+        // and since an instruction allocates at most about that many bytes
+        // per reduction it charges, a process overshoots its limit by at
+        // most about its own size before it is stopped.
         let end = match end {
             SliceEnd::Yielded | SliceEnd::Waiting
-                if self.scheduler.limits.max_heap != usize::MAX =>
+                if self.scheduler.limits.max_heap != usize::MAX
+                    && process.reductions >= process.extra().heap_check_at =>
             {
                 let limit = self.scheduler.limits.max_heap;
-                if process.reachable_bytes(limit) > limit {
+                let bytes = process.reachable_bytes(limit);
+                process.extra().heap_check_at =
+                    process.reductions + (bytes / HEAP_BYTES_PER_REDUCTION) as u64;
+                if bytes > limit {
                     SliceEnd::Exited(Value::error_reason(
                         Atom::LIMIT,
                         &format!("the process holds more than its limit of {limit} bytes"),

@@ -90,6 +90,9 @@ pub(crate) struct Extra {
     /// A comparison that ran out of reductions, with the (frame depth, pc)
     /// of the instruction that will resume it.
     pub walk: Option<((u32, u32), Box<crate::walk::Compare>)>,
+    /// With a heap limit: the process's reduction count at which its heap
+    /// is measured next (see `Vm::run_slice`).
+    pub heap_check_at: u64,
 }
 
 pub struct Process {
@@ -151,7 +154,7 @@ impl Process {
     /// they refer to, each shared container counted once), counting stops
     /// once past `limit`. Used only when a host sets a heap limit.
     pub(crate) fn reachable_bytes(&self, limit: usize) -> usize {
-        let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        let mut seen: std::collections::HashSet<usize, FxBuildHasher> = Default::default();
         let mut pending: Vec<&Value> = self.stack.iter().chain(self.mailbox.iter()).collect();
         // What the process uses, not what its vectors have reserved: the
         // register stack grows by doubling, and the limit must not trip on

@@ -97,6 +97,19 @@ impl Drop for MapItems {
     }
 }
 
+/// A closure's captures may hold closures that capture closures, a million
+/// deep (`f = fn() { g }` in a loop); they are dropped iteratively like
+/// `Items`, whoever holds the outermost one.
+impl Drop for Function {
+    fn drop(&mut self) {
+        if let FnKind::Weft { captures, .. } = &mut self.kind {
+            if !captures.iter().all(Value::is_scalar) {
+                drop(Items(std::mem::take(captures).into_vec()));
+            }
+        }
+    }
+}
+
 /// Moves the contents of a container only `value` holds onto `pending`.
 fn take_nested(value: &mut Value, pending: &mut Vec<Vec<Value>>) {
     match value {

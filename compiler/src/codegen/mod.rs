@@ -1068,7 +1068,15 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             }
             return;
         };
-        let patched = self.state().proto.code[at].set_jump(offset);
+        let code = &mut self.state().proto.code;
+        // Only `Loop` may jump backwards (the verifier's rule): it spends a
+        // reduction, so a `continue` or a receive that scans the mailbox
+        // again can never spin inside one slice.
+        if distance < 0 && matches!(code[at], Instr::Jump { .. }) {
+            code[at] = Instr::Loop { offset };
+            return;
+        }
+        let patched = code[at].set_jump(offset);
         debug_assert!(patched, "patching an instruction that does not jump");
     }
 
