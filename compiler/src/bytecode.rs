@@ -71,43 +71,71 @@ pub trait OperandVisitor {
     fn proto(&mut self, proto: &mut ProtoIndex) {}
 }
 
-/// Declares an unsigned operand type stored little-endian in `$bytes` bytes.
+/// How an unsigned operand is stored: 16-bit operands as a `u16` (aligned,
+/// so the interpreter reads a register number with one load), wider ones
+/// as little-endian bytes (so they pack into the 8-byte instruction).
+trait Storage: Copy {
+    const BYTES: u32;
+    fn from_u32(n: u32) -> Self;
+    fn to_u32(self) -> u32;
+}
+
+impl Storage for u16 {
+    const BYTES: u32 = 2;
+    #[inline(always)]
+    fn from_u32(n: u32) -> u16 {
+        n as u16
+    }
+    #[inline(always)]
+    fn to_u32(self) -> u32 {
+        self as u32
+    }
+}
+
+impl<const N: usize> Storage for [u8; N] {
+    const BYTES: u32 = N as u32;
+    #[inline(always)]
+    fn from_u32(n: u32) -> [u8; N] {
+        let bytes = n.to_le_bytes();
+        let mut out = [0u8; N];
+        out.copy_from_slice(&bytes[..N]);
+        out
+    }
+    #[inline(always)]
+    fn to_u32(self) -> u32 {
+        let mut bytes = [0u8; 4];
+        bytes[..N].copy_from_slice(&self);
+        u32::from_le_bytes(bytes)
+    }
+}
+
+/// Declares an unsigned operand type held in `$store` (see `Storage`).
 macro_rules! unsigned_operand {
-    ($(#[doc = $doc:literal])* $name:ident, $bytes:literal, $kind:ident, $visit:ident) => {
+    ($(#[doc = $doc:literal])* $name:ident, $store:ty, $kind:ident, $visit:ident) => {
         $(#[doc = $doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-        pub struct $name([u8; $bytes]);
+        pub struct $name($store);
 
         impl $name {
             /// The largest value this operand holds.
-            pub const MAX: u32 = ((1u64 << (8 * $bytes)) - 1) as u32;
+            pub const MAX: u32 = ((1u64 << (8 * <$store as Storage>::BYTES)) - 1) as u32;
 
             /// The operand for `n`, or `None` if it does not fit.
             #[inline(always)]
             pub fn try_new(n: u32) -> Option<$name> {
-                (n <= Self::MAX).then(|| {
-                    let bytes = n.to_le_bytes();
-                    let mut out = [0u8; $bytes];
-                    out.copy_from_slice(&bytes[..$bytes]);
-                    $name(out)
-                })
+                (n <= Self::MAX).then(|| $name(<$store as Storage>::from_u32(n)))
             }
 
             /// The operand for `n`, truncated to its width (the compiler
             /// checks widths before it emits).
             #[inline(always)]
             pub fn new(n: u32) -> $name {
-                let bytes = n.to_le_bytes();
-                let mut out = [0u8; $bytes];
-                out.copy_from_slice(&bytes[..$bytes]);
-                $name(out)
+                $name(<$store as Storage>::from_u32(n))
             }
 
             #[inline(always)]
             pub fn get(self) -> u32 {
-                let mut bytes = [0u8; 4];
-                bytes[..$bytes].copy_from_slice(&self.0);
-                u32::from_le_bytes(bytes)
+                self.0.to_u32()
             }
 
             #[inline(always)]
@@ -148,27 +176,27 @@ macro_rules! unsigned_operand {
 
 unsigned_operand!(
     /// A register number (at most 65,535 registers a function).
-    Reg, 2, Register, register
+    Reg, u16, Register, register
 );
 unsigned_operand!(
     /// A count of registers, elements or arguments (at most 65,535).
-    Count, 2, Count, none
+    Count, u16, Count, none
 );
 unsigned_operand!(
     /// An index into the function's constants.
-    ConstIndex, 4, Constant, none
+    ConstIndex, [u8; 4], Constant, none
 );
 unsigned_operand!(
     /// An index into the function's select tables.
-    SelectIndex, 4, Select, none
+    SelectIndex, [u8; 4], Select, none
 );
 unsigned_operand!(
     /// A global's index (at most 16,777,215 globals in a VM).
-    GlobalIndex, 3, Global, global
+    GlobalIndex, [u8; 3], Global, global
 );
 unsigned_operand!(
     /// A prototype's index (at most 16,777,215 functions in a VM).
-    ProtoIndex, 3, Proto, proto
+    ProtoIndex, [u8; 3], Proto, proto
 );
 
 impl Reg {
@@ -251,15 +279,15 @@ impl Operand for Jump {
 /// A 16-bit signed integer held in the instruction.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct Imm16([u8; 2]);
+pub struct Imm16(i16);
 
 impl Imm16 {
     pub fn new(n: i16) -> Imm16 {
-        Imm16(n.to_le_bytes())
+        Imm16(n)
     }
     #[inline(always)]
     pub fn get(self) -> i16 {
-        i16::from_le_bytes(self.0)
+        self.0
     }
 }
 

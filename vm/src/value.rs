@@ -62,10 +62,14 @@ impl Drop for Items {
         }
         let mut pending: Vec<Vec<Value>> = vec![std::mem::take(&mut self.0)];
         while let Some(mut values) = pending.pop() {
-            for value in values.iter_mut() {
-                take_nested(value, &mut pending);
+            // One at a time: take what a value uniquely owns, then drop it
+            // at once. A container that appears twice (`x = [x, x]`) is
+            // shared at the first drop and unique at the second, so it is
+            // emptied before its last reference goes, and no drop recurses.
+            for mut value in values.drain(..) {
+                take_nested(&mut value, &mut pending);
+                drop(value);
             }
-            // `values` now holds no uniquely owned nesting: a shallow drop.
         }
     }
 }

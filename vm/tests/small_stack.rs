@@ -215,3 +215,29 @@ fn the_compiler_handles_long_flat_programs_on_a_small_stack() {
         assert_eq!(vm.call("g", vec![]).unwrap(), Value::from(10_000));
     });
 }
+
+/// Found by the `verify` fuzz target: a value whose lists each hold the
+/// next one twice (`x = [x, x]`), dropped when its last holder goes. The
+/// inner list was shared while its parent was emptied and became unique
+/// only during the parent's drop, which then recursed once per level.
+#[test]
+fn shared_chains_a_million_deep_drop_on_a_small_stack() {
+    on_small_stack(|| {
+        let mut value = Value::from(0);
+        for _ in 0..DEPTH {
+            value = Value::list(vec![value.clone(), value]);
+        }
+        drop(value);
+        let mut tuple = Value::from(0);
+        for _ in 0..DEPTH {
+            tuple = Value::tuple(vec![tuple.clone(), Value::from(1), tuple]);
+        }
+        drop(tuple);
+    });
+    let (sent, _) = on_small_stack(|| {
+        run_script(
+            "fn main(host) {\n let x = 0\n for _ in 0..1000000 { x = [x, x] }\n host ! :built\n}",
+        )
+    });
+    assert_eq!(sent, [":built"]);
+}
