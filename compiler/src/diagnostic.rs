@@ -189,18 +189,22 @@ const LONG_LINE: usize = 240;
 /// with that line cut down to an excerpt around the span, and a function
 /// mapping the file's offsets into it; so a report stays a few lines long.
 fn excerpt(text: &str, span: Span) -> Option<(String, impl Fn(usize) -> usize)> {
-    let at = (span.start as usize).min(text.len());
-    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
-    let line_end = text[at..].find('\n').map_or(text.len(), |p| at + p);
-    if line_end - line_start <= LONG_LINE {
-        return None;
-    }
+    // A span may end, or even start, inside a multi-byte character (a
+    // lexer error on one byte of it); every cut is moved back to a
+    // character boundary.
     let floor = |mut i: usize| {
+        i = i.min(text.len());
         while !text.is_char_boundary(i) {
             i -= 1;
         }
         i
     };
+    let at = floor(span.start as usize);
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |p| at + p);
+    if line_end - line_start <= LONG_LINE {
+        return None;
+    }
     let from = floor(at.saturating_sub(LONG_LINE / 3).max(line_start));
     let to = floor(
         (span.end as usize)
@@ -273,7 +277,18 @@ fn render_with(diagnostic: &Diagnostic, color: bool, out: &mut String, cut_long_
     }
     let name = file.name.as_str();
     let len = file.text.len();
-    let range = |span: Span| (span.start as usize).min(len)..(span.end as usize).min(len);
+    // ariadne slices the text at the span's bytes, so each end is moved
+    // back to a character boundary: a span from a lexer error may end
+    // inside a multi-byte character, and rendering must never panic.
+    let text = file.text.as_str();
+    let floor = |i: u32| {
+        let mut i = (i as usize).min(len);
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let range = |span: Span| floor(span.start)..floor(span.end).max(floor(span.start));
     let kind = match diagnostic.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning | Severity::Note => ReportKind::Warning,

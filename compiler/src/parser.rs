@@ -91,13 +91,13 @@ pub fn parse<'a>(source: &'a str, arena: &'a Bump) -> (Program<'a>, Vec<Diagnost
     });
     let result = grammar::ProgramParser::new().parse(arena, &recovered, stream);
     for recovery in recovered.into_inner() {
-        diagnostics.push(syntax_error(recovery.error, end));
+        diagnostics.push(syntax_error(recovery.error, source));
     }
     let program = match result {
         Ok(program) => program,
         Err(ParseError::User { error: () }) => empty,
         Err(error) => {
-            diagnostics.push(syntax_error(error, end));
+            diagnostics.push(syntax_error(error, source));
             empty
         }
     };
@@ -323,7 +323,8 @@ fn expected_list(expected: &[String]) -> String {
     }
 }
 
-fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, end: usize) -> Diagnostic {
+fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, source: &str) -> Diagnostic {
+    let end = source.len();
     match error {
         ParseError::UnrecognizedToken {
             token: (l, tok, r),
@@ -346,10 +347,12 @@ fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, end: usize) -> Diagnostic
         ParseError::UnrecognizedEof { location, expected } => {
             let label = expected_list(&expected);
             let at = location.min(end);
-            let mut diagnostic = Diagnostic::error(
-                "unexpected end of file",
-                Span::new(at.saturating_sub(1), at),
-            );
+            // The last character before the end, however many bytes it has.
+            let before = source
+                .get(..at)
+                .and_then(|s| s.char_indices().next_back())
+                .map_or(at, |(i, _)| i);
+            let mut diagnostic = Diagnostic::error("unexpected end of file", Span::new(before, at));
             if !label.is_empty() {
                 diagnostic = diagnostic.with_label(label);
             }
@@ -359,7 +362,11 @@ fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, end: usize) -> Diagnostic
             Diagnostic::error(format!("unexpected {}", tok.describe()), Span::new(l, r))
         }
         ParseError::InvalidToken { location } => {
-            Diagnostic::error("invalid token", Span::new(location, location + 1))
+            let width = source
+                .get(location..)
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8);
+            Diagnostic::error("invalid token", Span::new(location, location + width))
         }
         ParseError::User { error: () } => Diagnostic::error("invalid input", Span::new(0, 0)),
     }
