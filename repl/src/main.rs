@@ -13,7 +13,7 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: weft                          start the interactive REPL
        weft FILE [ARGS...]           run a script
-       weft run [--seed N] [--stats] FILE [ARGS...]
+       weft run [--seed N] [--schedulers N] [--stats] FILE [ARGS...]
        weft check FILE               compile only, report errors
        weft disasm FILE              print the bytecode
        weft --help | --version";
@@ -67,6 +67,19 @@ fn command() -> ExitCode {
             while let Some(option) = rest.first() {
                 match option.as_str() {
                     "--stats" => options.stats = true,
+                    // LANGUAGE.md §8. One scheduler is all this build has
+                    // (several come with issue 11); the option is accepted
+                    // so scripts and CI lines written against the contract
+                    // run, and any count runs on the one, deterministic.
+                    "--schedulers" => {
+                        if !rest
+                            .get(1)
+                            .is_some_and(|s| s.parse::<u32>().is_ok_and(|n| n >= 1))
+                        {
+                            return usage_error("--schedulers needs a number of at least 1");
+                        }
+                        rest = &rest[1..];
+                    }
                     "--seed" => {
                         let Some(seed) = rest.get(1).and_then(|s| s.parse().ok()) else {
                             return usage_error("--seed needs a number");

@@ -777,8 +777,10 @@ pub(crate) fn run(
                     set!(process, base, cursor, Value::Int(0));
                     if timeout {
                         let deadline = match &reg!(process, base, cursor + 1) {
-                            Value::Int(ms) if *ms >= 0 => scheduler.deadline(*ms as f64),
-                            Value::Float(ms) if *ms >= 0.0 => scheduler.deadline(*ms),
+                            // A negative timeout polls, like `after 0` (and
+                            // like `select`'s).
+                            Value::Int(ms) => scheduler.deadline((*ms).max(0) as f64),
+                            Value::Float(ms) if !ms.is_nan() => scheduler.deadline(ms.max(0.0)),
                             other => {
                                 let message = format!(
                                     "`after` needs a number of milliseconds, got {}",

@@ -48,6 +48,11 @@ pub const DEFAULT_REDUCTIONS: u32 = 2000;
 /// measuring costs a bounded share of the time the process runs.
 const HEAP_BYTES_PER_REDUCTION: usize = 1024;
 
+/// How many deferred values `run` frees per reduction spent: the rate at
+/// which walks visit nodes (`walk::VISITS_PER_REDUCTION`), so freeing a
+/// value costs about what comparing it would.
+const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usize;
+
 /// Limits a host can set on one VM.
 ///
 /// Set them with [`Vm::builder`]. A process over a limit dies with the exit
@@ -746,14 +751,25 @@ impl Vm {
     /// }
     /// ```
     pub fn run(&mut self, budget: u64) -> RunStatus {
+        let was_deferring = value::set_deferring(true);
+        let status = self.run_deferring(budget);
+        value::set_deferring(was_deferring);
+        status
+    }
+
+    /// `run`, with freeing deferred: after each slice the VM frees
+    /// `FREED_PER_REDUCTION` values for each reduction the slice spent (so
+    /// freeing keeps pace with what the processes built), and before
+    /// returning it frees more with what is left of the budget.
+    fn run_deferring(&mut self, budget: u64) -> RunStatus {
         let mut left = budget;
-        loop {
+        let status = loop {
             self.scheduler.fire_timers();
             if self.scheduler.main.is_some() && self.scheduler.main_exit.is_some() {
-                return RunStatus::Idle;
+                break RunStatus::Idle;
             }
             let Some(pid) = self.scheduler.run_queue.pop_front() else {
-                return match self.scheduler.next_timer() {
+                break match self.scheduler.next_timer() {
                     Some(deadline) => RunStatus::Waiting {
                         next_timer: Duration::from_nanos(
                             deadline.saturating_sub(self.scheduler.now()),
@@ -764,12 +780,15 @@ impl Vm {
             };
             if left == 0 {
                 self.scheduler.run_queue.push_front(pid);
-                return RunStatus::BudgetSpent;
+                break RunStatus::BudgetSpent;
             }
             let slice = (self.scheduler.limits.reductions as u64).min(left) as u32;
             let spent = self.run_slice(pid, slice);
             left = left.saturating_sub(spent.max(1));
-        }
+            value::drain_deferred((spent as usize + 1).saturating_mul(FREED_PER_REDUCTION));
+        };
+        value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
+        status
     }
 
     /// Runs one process for one slice; returns the reductions it spent.
@@ -856,3 +875,13 @@ impl Vm {
 /// Made by [`Vm::load_main`] and [`Vm::load_modules`] (the `weft` command and REPL).
 #[derive(Clone, Copy, Debug)]
 pub struct EntryPoint(pub(crate) u32);
+
+/// What a VM's processes left to free when it goes is freed now (with
+/// deferring off, iteratively), not held until the thread ends.
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let was_deferring = value::set_deferring(false);
+        value::drain_deferred(usize::MAX);
+        value::set_deferring(was_deferring);
+    }
+}

@@ -55,9 +55,56 @@ impl std::ops::DerefMut for Items {
     }
 }
 
+// Freeing inside `Vm::run` is deferred and budgeted: a container dropped
+// while the VM runs hands its elements to this thread's `DEFERRED` list
+// instead of freeing them, and the VM frees a bounded number of them
+// after each slice (`drain_deferred`), so a process that drops a value of
+// ten million nodes — or exits holding one — cannot stall `run(budget)`.
+// Outside `run` (the host dropping a value, `stop_all`) freeing is
+// immediate and iterative.
+//
+// Invariants: `DEFERRED` holds only values no one else can reach; it is
+// touched only by the thread it belongs to (so a `RefCell` suffices, and
+// no value is shared through it); a borrow of it never spans a drop, so
+// a drop that defers more never finds it borrowed.
+thread_local! {
+    static DEFERRING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static DEFERRED: std::cell::RefCell<Vec<Vec<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Turns deferred freeing on or off for this thread (see `DEFERRED`);
+/// returns the previous setting.
+pub(crate) fn set_deferring(on: bool) -> bool {
+    DEFERRING.with(|d| d.replace(on))
+}
+
+/// Frees up to `budget` deferred values; returns whether any remain.
+pub(crate) fn drain_deferred(mut budget: usize) -> bool {
+    while budget > 0 {
+        let Some(mut values) = DEFERRED.with(|d| d.borrow_mut().pop()) else {
+            return false;
+        };
+        let n = values.len().min(budget);
+        for _ in 0..n {
+            // A nested container this frees defers its own elements.
+            drop(values.pop());
+        }
+        budget -= n;
+        if !values.is_empty() {
+            DEFERRED.with(|d| d.borrow_mut().push(values));
+        }
+    }
+    DEFERRED.with(|d| !d.borrow().is_empty())
+}
+
 impl Drop for Items {
     fn drop(&mut self) {
         if self.0.iter().all(Value::is_scalar) {
+            return;
+        }
+        if DEFERRING.with(|d| d.get()) {
+            let values = std::mem::take(&mut self.0);
+            DEFERRED.with(|d| d.borrow_mut().push(values));
             return;
         }
         let mut pending: Vec<Vec<Value>> = vec![std::mem::take(&mut self.0)];
