@@ -222,6 +222,12 @@ impl Count {
     }
 }
 
+/// The most entries one `Map` or `MapInsert` instruction adds (the
+/// compiler builds bigger map literals in chunks of this size). Each entry
+/// hashes its key, and a hash is not resumable, so the verifier caps what
+/// one instruction may hash; the visits are charged as reductions after.
+pub const MAP_CHUNK: u32 = 64;
+
 /// A jump distance: a signed 24-bit count of instructions, relative to the
 /// instruction after the jump (so a function's code may be at most
 /// 8,388,607 instructions long).

@@ -16,7 +16,9 @@
 //!   `Loop` jumps backwards: every cycle in a function's control flow runs
 //!   through a `Loop`, which spends a reduction, so a slice always ends
 //!   (calls spend one too);
-//! - every constant, select table, prototype and global index is in range.
+//! - every constant, select table, prototype and global index is in range;
+//! - a `Map` or `MapInsert` adds at most `MAP_CHUNK` entries (hashing is
+//!   not resumable, so this bounds the work of one instruction).
 
 use crate::bytecode::{Instr, Module, OperandKind, Proto, SelectArm};
 
@@ -162,6 +164,16 @@ fn verify_instr(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> Res
                 "{} touches registers {first}..{} of {registers}",
                 instr.name(),
                 first as u64 + length as u64
+            ));
+        }
+    }
+    if let Instr::Map { count, .. } | Instr::MapInsert { count, .. } = *instr {
+        if count.get() > crate::bytecode::MAP_CHUNK {
+            return Err(format!(
+                "{} adds {} entries; at most {} may be added by one instruction",
+                instr.name(),
+                count.get(),
+                crate::bytecode::MAP_CHUNK
             ));
         }
     }

@@ -260,6 +260,8 @@ pub(crate) fn run(
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
                     set!(process, base, dst, Value::map(map));
+                    // Hashing big keys visited nodes: charge them.
+                    charge!();
                 }
                 Instr::MapInsert { dst, first, count } => {
                     let start = base + first.index();
@@ -272,6 +274,7 @@ pub(crate) fn run(
                         entries.insert(pair[0].clone(), pair[1].clone());
                     }
                     set!(process, base, dst, Value::Map(map));
+                    charge!();
                 }
                 Instr::Range { dst, a, b } => {
                     if let (Value::Int(x), Value::Int(y)) =

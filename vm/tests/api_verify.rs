@@ -231,3 +231,24 @@ fn a_rejected_module_loads_nothing() {
         Err(Error::NoFunction(_))
     ));
 }
+
+/// Found by the `verify` fuzz target: one `Map` instruction adding 65,535
+/// entries whose keys were big values hashed for minutes in one step. The
+/// compiler builds map literals in chunks of 64, and the verifier holds
+/// every module to that.
+#[test]
+fn a_map_instruction_adds_at_most_one_chunk() {
+    let message = rejected("map chunk", |m| {
+        m.protos[0].registers = 200;
+        m.protos[0].code.insert(
+            0,
+            Instr::Map {
+                dst: Reg::new(0),
+                first: Reg::new(1),
+                count: Count::new(65),
+            },
+        );
+        m.protos[0].spans.insert(0, Default::default());
+    });
+    assert!(message.contains("at most 64"), "{message}");
+}

@@ -46,6 +46,10 @@ const SCRIPTS: &[(&str, &str)] = &[
         "fn main() { let a = 0\n for _ in 0..1000000 { a = [a] }\n assert(len(str(a)) == 2000001)\n assert(len(inspect(a)) == 2000001) }",
     ),
     (
+        "dropping a deep value",
+        "fn main() { let a = 0\n for _ in 0..1000000 { a = [a] }\n a = nil\n let b = %{}\n for _ in 0..300000 { b = %{:k => b, :v => [b]} }\n b = 0\n for _ in 0..1000 { b += 1 } }",
+    ),
+    (
         "a big flat value",
         "fn main() { let xs = list.range(0, 1000000)\n let ys = list.range(0, 1000000)\n for _ in 0..3 { assert(xs == ys) }\n let m = %{xs => 1}\n assert(m[ys] == 1) }",
     ),

@@ -309,7 +309,7 @@ const MAX_REGISTERS: u32 = u16::MAX as u32;
 /// Elements a list, tuple or map literal evaluates at once before adding
 /// them to the value being built: a literal of any size needs at most this
 /// many registers.
-const LITERAL_CHUNK: usize = 64;
+const LITERAL_CHUNK: usize = crate::bytecode::MAP_CHUNK as usize;
 
 /// The most diagnostics one compile reports; past it the compiler counts the
 /// rest and says how many it left out (as rustc and Gleam stop too).
