@@ -254,6 +254,47 @@ fn same_key(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A list window or a tuple (a window from 0) against another: equal
+/// pointers and windows at once, different lengths at once for equality,
+/// a memoised shared pair at once, else a frame to walk.
+fn sequence(
+    mode: Mode,
+    (ia, sa): (&Arc<crate::value::Items>, u32),
+    (ib, sb): (&Arc<crate::value::Items>, u32),
+    memo: &FxHashSet<PairKey>,
+    shared_key: impl Fn(usize, u32, usize, usize, u32, usize) -> Option<PairKey>,
+) -> Step {
+    if Arc::ptr_eq(ia, ib) && sa == sb {
+        return Step::Done(Verdict::Same);
+    }
+    let a_len = ia.len().saturating_sub(sa as usize);
+    let b_len = ib.len().saturating_sub(sb as usize);
+    if mode == Mode::Equal && a_len != b_len {
+        return Step::Done(Verdict::Differ(a_len.cmp(&b_len)));
+    }
+    let shared = shared_key(
+        Arc::as_ptr(ia) as usize,
+        sa,
+        Arc::strong_count(ia),
+        Arc::as_ptr(ib) as usize,
+        sb,
+        Arc::strong_count(ib),
+    );
+    if shared.is_some_and(|k| memo.contains(&k)) {
+        return Step::Done(Verdict::Same);
+    }
+    Step::Push(Frame::Seq {
+        a: ia.clone(),
+        a_start: sa.min(ia.len() as u32),
+        b: ib.clone(),
+        b_start: sb.min(ib.len() as u32),
+        next: 0,
+        a_len,
+        b_len,
+        shared,
+    })
+}
+
 /// Compares one pair: at once for scalars, else a frame to walk.
 fn pair(mode: Mode, a: &Value, b: &Value, memo: &FxHashSet<PairKey>) -> Step {
     let shared_key = |pa: usize, sa: u32, ca: usize, pb: usize, sb: u32, cb: usize| {
@@ -269,66 +310,8 @@ fn pair(mode: Mode, a: &Value, b: &Value, memo: &FxHashSet<PairKey>) -> Step {
                 start: sb,
                 items: ib,
             },
-        ) => {
-            if Arc::ptr_eq(ia, ib) && sa == sb {
-                return Step::Done(Verdict::Same);
-            }
-            let a_len = ia.len().saturating_sub(*sa as usize);
-            let b_len = ib.len().saturating_sub(*sb as usize);
-            if mode == Mode::Equal && a_len != b_len {
-                return Step::Done(Verdict::Differ(a_len.cmp(&b_len)));
-            }
-            let shared = shared_key(
-                Arc::as_ptr(ia) as usize,
-                *sa,
-                Arc::strong_count(ia),
-                Arc::as_ptr(ib) as usize,
-                *sb,
-                Arc::strong_count(ib),
-            );
-            if shared.is_some_and(|k| memo.contains(&k)) {
-                return Step::Done(Verdict::Same);
-            }
-            Step::Push(Frame::Seq {
-                a: ia.clone(),
-                a_start: (*sa).min(ia.len() as u32),
-                b: ib.clone(),
-                b_start: (*sb).min(ib.len() as u32),
-                next: 0,
-                a_len,
-                b_len,
-                shared,
-            })
-        }
-        (Value::Tuple(ia), Value::Tuple(ib)) => {
-            if Arc::ptr_eq(ia, ib) {
-                return Step::Done(Verdict::Same);
-            }
-            if mode == Mode::Equal && ia.len() != ib.len() {
-                return Step::Done(Verdict::Differ(ia.len().cmp(&ib.len())));
-            }
-            let shared = shared_key(
-                Arc::as_ptr(ia) as usize,
-                0,
-                Arc::strong_count(ia),
-                Arc::as_ptr(ib) as usize,
-                0,
-                Arc::strong_count(ib),
-            );
-            if shared.is_some_and(|k| memo.contains(&k)) {
-                return Step::Done(Verdict::Same);
-            }
-            Step::Push(Frame::Seq {
-                a: ia.clone(),
-                a_start: 0,
-                b: ib.clone(),
-                b_start: 0,
-                next: 0,
-                a_len: ia.len(),
-                b_len: ib.len(),
-                shared,
-            })
-        }
+        ) => sequence(mode, (ia, *sa), (ib, *sb), memo, shared_key),
+        (Value::Tuple(ia), Value::Tuple(ib)) => sequence(mode, (ia, 0), (ib, 0), memo, shared_key),
         (Value::Map(ma), Value::Map(mb)) => {
             if mode == Mode::Order {
                 return Step::Done(Verdict::Unorderable);

@@ -37,7 +37,9 @@ pub(crate) fn print_into(out: &mut String, value: &Value, quoted: bool) -> Resul
     })
 }
 
-fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+/// The line `print` and `eprint` write: the values' plain forms, spaced,
+/// with a newline; charged by its length.
+fn printed_line(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<String, Trap> {
     let mut line = String::new();
     for (i, value) in args.iter().enumerate() {
         if i > 0 {
@@ -47,21 +49,18 @@ fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
     line.push('\n');
     ctx.charge(line.len() / 16);
+    Ok(line)
+}
+
+fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let line = printed_line(ctx, args)?;
     (ctx.scheduler.output)(&line);
     Ok(Value::Nil)
 }
 
 /// `eprint(a, b, ...)`: like `print`, to the error output (stderr).
 fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    let mut line = String::new();
-    for (i, value) in args.iter().enumerate() {
-        if i > 0 {
-            line.push(' ');
-        }
-        print_into(&mut line, value, false)?;
-    }
-    line.push('\n');
-    ctx.charge(line.len() / 16);
+    let line = printed_line(ctx, args)?;
     (ctx.scheduler.error_output)(&line);
     Ok(Value::Nil)
 }
