@@ -649,6 +649,12 @@ def write_markdown(pairs, started, elapsed):
                       f"{fmt_s(med(p.weft_runs))} | {med(p.weft_runs, 1) / 1024:.1f} | "
                       f"**{fmt_ratio(ratio(p))}** | {fmt_ratio(ratio(p, 1))} |")
         md.append("")
+    # Sections measured by other scripts (bench/smp.sh writes
+    # docs/benchmarks-smp.md) are kept in the generated page.
+    smp = os.path.join(ROOT, "docs", "benchmarks-smp.md")
+    if os.path.exists(smp):
+        with open(smp) as f:
+            md.append(f.read().rstrip("\n"))
     os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)
     with open(OUT_MD, "w") as f:
         f.write("\n".join(md).rstrip("\n") + "\n")

@@ -32,6 +32,9 @@ fi
 
 (cd "$ROOT" && cargo build --release --quiet)
 WEFT=${CARGO_TARGET_DIR:-$ROOT/target}/release/weft
+# One scheduler (the host-stepped VM): instruction counts of one thread are
+# what callgrind compares; bench/smp.sh measures the threads.
+export WEFT_SCHEDULERS=${WEFT_SCHEDULERS:-1}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -67,17 +67,17 @@ fn command() -> ExitCode {
             while let Some(option) = rest.first() {
                 match option.as_str() {
                     "--stats" => options.stats = true,
-                    // LANGUAGE.md §8. One scheduler is all this build has
-                    // (several come with issue 11); the option is accepted
-                    // so scripts and CI lines written against the contract
-                    // run, and any count runs on the one, deterministic.
+                    // LANGUAGE.md §8: how many schedulers (threads) run
+                    // the processes; 1 is deterministic.
                     "--schedulers" => {
-                        if !rest
+                        let Some(n) = rest
                             .get(1)
-                            .is_some_and(|s| s.parse::<u32>().is_ok_and(|n| n >= 1))
-                        {
-                            return usage_error("--schedulers needs a number of at least 1");
-                        }
+                            .and_then(|s| s.parse::<usize>().ok())
+                            .filter(|n| (1..=1024).contains(n))
+                        else {
+                            return usage_error("--schedulers needs a number from 1 to 1024");
+                        };
+                        options.schedulers = Some(n);
                         rest = &rest[1..];
                     }
                     "--seed" => {

@@ -15,6 +15,25 @@ use crate::{EXIT_COMPILE, EXIT_NO_INPUT, EXIT_RUNTIME};
 pub struct Options {
     pub seed: u64,
     pub stats: bool,
+    /// `--schedulers N`; `None`: `WEFT_SCHEDULERS`, else one per core.
+    pub schedulers: Option<usize>,
+}
+
+/// How many schedulers a run uses (LANGUAGE.md §8): `--schedulers N`, else
+/// the `WEFT_SCHEDULERS` environment variable, else one per core.
+pub fn scheduler_count(options: &Options) -> Result<usize, String> {
+    if let Some(n) = options.schedulers {
+        return Ok(n);
+    }
+    match std::env::var("WEFT_SCHEDULERS") {
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if (1..=1024).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "WEFT_SCHEDULERS must be a number from 1 to 1024, got {text:?}"
+            )),
+        },
+        Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
 }
 
 /// Colour for terminals only (and never when NO_COLOR is set).
@@ -88,9 +107,20 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     )));
     let sink = stdout.clone();
     let before_errors = stdout.clone();
+    let schedulers = match scheduler_count(options) {
+        Ok(n) => n,
+        Err(message) => {
+            eprintln!("weft: {message}");
+            return ExitCode::from(64);
+        }
+    };
+    // One scheduler is the host-stepped VM: one FIFO run queue on this
+    // thread, so the run is exactly reproducible. More start that many
+    // threads.
     let mut vm = Vm::builder()
         .allow_io(true)
         .seed(options.seed)
+        .schedulers(if schedulers <= 1 { 0 } else { schedulers })
         .output(move |text: &str| {
             let mut out = sink.lock().unwrap_or_else(|e| e.into_inner());
             let _ = out.write_all(text.as_bytes());
@@ -134,7 +164,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         }
         if let Some(reason) = vm.main_exit() {
             flush();
-            break exit_status(main, reason);
+            break exit_status(main, &reason);
         }
         match status {
             RunStatus::BudgetSpent => {}

@@ -8,7 +8,13 @@
 //!   `expect error` must state it);
 //! - `# args: A B` — arguments after the file name;
 //! - `# command: check|disasm` — run that subcommand (disasm output is not
-//!   compared).
+//!   compared);
+//! - `# schedulers: 1 — REASON` — run with one scheduler only, for a test
+//!   whose output depends on the interleaving of processes (say why).
+//!
+//! Every test runs twice (LANGUAGE.md §8): with one scheduler
+//! (`WEFT_SCHEDULERS=1`, deterministic) and with the default (one per
+//! core), and must pass both ways.
 //!
 //! Files under a directory named `modules` are imported by other tests and
 //! are not run themselves. Files run in parallel. `WEFT_TEST_FILTER=part`
@@ -25,6 +31,7 @@ struct Expectations {
     exit: Option<i32>,
     args: Vec<String>,
     command: Option<String>,
+    one_scheduler: bool,
 }
 
 fn parse(text: &str) -> Expectations {
@@ -34,11 +41,12 @@ fn parse(text: &str) -> Expectations {
         exit: None,
         args: Vec::new(),
         command: None,
+        one_scheduler: false,
     };
     for line in text.lines() {
         // The directive starts at the last `# expect`/`# args`/`# command`
         // of the line, so a `#` inside a string literal is not mistaken for it.
-        let Some(at) = ["# expect", "# args:", "# command:"]
+        let Some(at) = ["# expect", "# args:", "# command:", "# schedulers:"]
             .iter()
             .filter_map(|k| line.rfind(k))
             .max()
@@ -58,6 +66,8 @@ fn parse(text: &str) -> Expectations {
             e.args = rest.split_whitespace().map(str::to_string).collect();
         } else if let Some(rest) = comment.strip_prefix("command: ") {
             e.command = Some(rest.trim().to_string());
+        } else if let Some(rest) = comment.strip_prefix("schedulers: ") {
+            e.one_scheduler = rest.trim_start().starts_with('1');
         }
     }
     e
@@ -79,13 +89,19 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Runs one test file; returns a description of each mismatch.
-fn run_one(root: &Path, path: &Path) -> Result<(), String> {
+/// Runs one test file (with one scheduler, or with the default number);
+/// returns a description of each mismatch.
+fn run_one(root: &Path, path: &Path, one_scheduler: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let expect = parse(&text);
     let relative = path.strip_prefix(root).unwrap_or(path);
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
     command.current_dir(root).env("NO_COLOR", "1");
+    if one_scheduler || expect.one_scheduler {
+        command.env("WEFT_SCHEDULERS", "1");
+    } else {
+        command.env_remove("WEFT_SCHEDULERS");
+    }
     if let Some(sub) = &expect.command {
         command.arg(sub);
     }
@@ -178,12 +194,20 @@ fn golden_scripts() {
                 let Some(path) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                if let Err(problem) = run_one(&root, &path) {
-                    let name = path
-                        .strip_prefix(&root)
-                        .unwrap_or(&path)
-                        .display()
-                        .to_string();
+                // The two runs of one file take turns: a test may write files.
+                for one in [true, false] {
+                    let Err(problem) = run_one(&root, &path, one) else {
+                        continue;
+                    };
+                    let name = format!(
+                        "{} ({})",
+                        path.strip_prefix(&root).unwrap_or(&path).display(),
+                        if one {
+                            "one scheduler"
+                        } else {
+                            "default schedulers"
+                        }
+                    );
                     failures
                         .lock()
                         .unwrap()
@@ -198,14 +222,15 @@ fn golden_scripts() {
         eprintln!("{failure}\n");
     }
     eprintln!(
-        "golden: {} passed, {} failed",
-        files.len() - failures.len(),
-        failures.len()
+        "golden: {} runs passed, {} failed ({} files, each with one and with the default schedulers)",
+        2 * files.len() - failures.len(),
+        failures.len(),
+        files.len()
     );
     assert!(
         failures.is_empty(),
-        "{} of {} golden tests failed",
+        "{} of {} golden runs failed",
         failures.len(),
-        files.len()
+        2 * files.len()
     );
 }

@@ -4,17 +4,21 @@
 //! of the program; the same name always interns to the same `Atom`, in every
 //! VM of the process (atoms print without a VM at hand, so the table is
 //! global); the atoms below are interned first, at fixed numbers.
+//! Reading a name takes no lock (every scheduler prints atoms): names sit in
+//! an append-only `boxcar::Vec`, and only interning a new name locks the
+//! index.
 
 use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Mutex, OnceLock};
 
 /// An interned name such as `:ok`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Atom(pub(crate) u32);
 
 struct Table {
-    names: Vec<&'static str>,
-    index: HashMap<&'static str, u32>,
+    /// Names by number: appended under `index`'s lock, read without one.
+    names: boxcar::Vec<&'static str>,
+    index: Mutex<HashMap<&'static str, u32>>,
 }
 
 macro_rules! predefined {
@@ -46,52 +50,38 @@ predefined! {
     RUNNING = "running", RUNNABLE = "runnable", WAITING = "waiting", NAME = "name", LINKS = "links",
 }
 
-fn table() -> &'static RwLock<Table> {
-    static TABLE: OnceLock<RwLock<Table>> = OnceLock::new();
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = Table {
-            names: Vec::new(),
-            index: HashMap::new(),
-        };
+        let names = boxcar::Vec::new();
+        let mut index = HashMap::new();
         for name in PREDEFINED {
-            table.index.insert(name, table.names.len() as u32);
-            table.names.push(name);
+            index.insert(*name, names.push(*name) as u32);
         }
-        RwLock::new(table)
+        Table {
+            names,
+            index: Mutex::new(index),
+        }
     })
 }
 
 impl Atom {
     /// The atom for `name`, interning it on first use.
     pub fn new(name: &str) -> Atom {
-        if let Some(&n) = table()
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .index
-            .get(name)
-        {
-            return Atom(n);
-        }
-        let mut table = table().write().unwrap_or_else(|e| e.into_inner());
-        if let Some(&n) = table.index.get(name) {
+        let table = table();
+        let mut index = table.index.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&n) = index.get(name) {
             return Atom(n);
         }
         // Atoms live for the whole program, like the BEAM's atom table.
         let name: &'static str = Box::leak(name.to_string().into_boxed_str());
-        let n = table.names.len() as u32;
-        table.names.push(name);
-        table.index.insert(name, n);
+        let n = table.names.push(name) as u32;
+        index.insert(name, n);
         Atom(n)
     }
 
     /// The atom's name, without the colon.
     pub fn name(self) -> &'static str {
-        table()
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .names
-            .get(self.0 as usize)
-            .copied()
-            .unwrap_or("?")
+        table().names.get(self.0 as usize).copied().unwrap_or("?")
     }
 }

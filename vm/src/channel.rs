@@ -1,52 +1,24 @@
-//! Channels (LANGUAGE.md §7), after Go's chan.go.
-//!
-//! Invariants:
-//! - `buffer.len() <= capacity`; an unbuffered channel (capacity 0) never
-//!   holds a value: a value passes straight from a sender to a receiver.
-//! - If `buffer` is non-empty, no receiver is waiting: a receiver that could
-//!   take a value took it.
-//! - If `buffer` has room, no sender is waiting: a sender that could leave
-//!   its value left it.
-//! - A waiter is live only while its process is still blocked with the same
-//!   wait token; stale waiters (the process woke through another `select`
-//!   arm, timed out, or died) are skipped and dropped lazily, so a process
-//!   never has to find and remove itself from every queue it joined.
-//! - Once `closed`, a channel never reopens; it accepts no sends, and its
-//!   receivers drain the buffer and then get nil.
-//!
-//! The state sits behind a `Mutex` so the `Chan` value is `Send + Sync`;
-//! the VM runs one process at a time, so the lock is never contended.
+//! Channels (LANGUAGE.md §7): the `Channel` value and the operations the
+//! scheduler runs on it. The state and its invariants are in
+//! `channel_state.rs`; here a waiter is a pid, a claim is the process's
+//! `WaitClaim`, and a wake-up is a hand-off signal pushed after unlocking.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::Arc;
 
+use weft_compiler::bytecode::{SelectArm, SelectTable};
+
+use crate::atom::Atom;
+use crate::channel_state::{lock_in_order, ChanState, Wake};
+use crate::ops::describe_value;
+use crate::process::{Handoff, Process, Wait};
+use crate::scheduler::{ChanOutcome, OpError, Scheduler, SignalKind};
+use crate::sync::{Mutex, MutexGuard};
 use crate::value::{Pid, Value};
-
-/// A process blocked on a channel.
-#[derive(Debug)]
-pub(crate) struct Waiter {
-    pub pid: Pid,
-    /// The process's wait token when it blocked.
-    pub token: u32,
-    /// Which `select` arm (0 for a plain send or receive).
-    pub arm: u32,
-    /// The value a blocked sender offers (nil for receivers).
-    pub value: Value,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct ChanState {
-    pub capacity: usize,
-    pub buffer: VecDeque<Value>,
-    pub closed: bool,
-    pub senders: VecDeque<Waiter>,
-    pub receivers: VecDeque<Waiter>,
-}
 
 #[derive(Debug)]
 pub struct Channel {
     pub(crate) id: u64,
-    pub(crate) state: Mutex<ChanState>,
+    pub(crate) state: Mutex<ChanState<Pid, Value>>,
 }
 
 /// A channel may hold a channel that holds a channel, a million deep; what
@@ -64,23 +36,266 @@ impl Channel {
     pub(crate) fn new(id: u64, capacity: usize) -> Channel {
         Channel {
             id,
-            state: Mutex::new(ChanState {
-                capacity,
-                ..ChanState::default()
-            }),
+            state: Mutex::new(ChanState::new(capacity)),
         }
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, ChanState> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ChanState<Pid, Value>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes every value the channel holds (queued, or offered by blocked
-    /// senders), for the iterative drop of nested values.
+    /// Takes every value the channel holds, for the iterative drop.
     pub(crate) fn take_values(&mut self) -> Vec<Value> {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        let mut values: Vec<Value> = state.buffer.drain(..).collect();
-        values.extend(state.senders.drain(..).map(|w| w.value));
-        values
+        self.state
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_values()
+    }
+}
+
+impl Scheduler {
+    /// Delivers the wake-ups claimed under a channel lock (now released).
+    fn deliver_wakes(&mut self) {
+        let wakes = std::mem::take(&mut self.wakes);
+        for wake in wakes {
+            let (who, token, handoff) = match wake {
+                Wake::Received {
+                    who,
+                    token,
+                    arm,
+                    value,
+                } => (who, token, Handoff::Received { arm, value }),
+                Wake::Sent { who, token, arm } => (who, token, Handoff::Sent { arm }),
+                Wake::Closed { who, token, arm } => (who, token, Handoff::Closed { arm }),
+            };
+            self.send_signal(who, SignalKind::Handoff { token, handoff });
+        }
+    }
+
+    /// Blocks the running process in a wait that channels may claim.
+    fn block_claimable(&mut self, process: &mut Process, wait: Wait) {
+        crate::interp::set_waiting(process, wait);
+        self.arm_claim(process);
+    }
+
+    pub fn chan_send(
+        &mut self,
+        process: &mut Process,
+        channel: &Arc<Channel>,
+        value: Value,
+    ) -> ChanOutcome {
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let mut state = channel.lock();
+        let outcome = match state.try_send(value, &mut |p, t| self.claim(p, t), &mut wakes) {
+            Ok(()) => ChanOutcome::Done(Value::Nil),
+            Err(None) => ChanOutcome::Closed,
+            Err(Some(value)) => {
+                self.block_claimable(process, Wait::ChanSend(channel.id));
+                state.wait_to_send(process.pid, process.wait_token, 0, value);
+                ChanOutcome::Blocked
+            }
+        };
+        drop(state);
+        self.wakes = wakes;
+        self.deliver_wakes();
+        outcome
+    }
+
+    pub fn chan_recv(&mut self, process: &mut Process, channel: &Arc<Channel>) -> ChanOutcome {
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let mut state = channel.lock();
+        let outcome = match state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes) {
+            Ok(value) => ChanOutcome::Done(value),
+            Err(true) => ChanOutcome::Closed,
+            Err(false) => {
+                self.block_claimable(process, Wait::ChanRecv(channel.id));
+                state.wait_to_receive(process.pid, process.wait_token, 0);
+                ChanOutcome::Blocked
+            }
+        };
+        drop(state);
+        self.wakes = wakes;
+        self.deliver_wakes();
+        outcome
+    }
+
+    /// Receives without waiting: `Err(true)` closed and drained,
+    /// `Err(false)` nothing there yet.
+    pub fn try_recv(&mut self, channel: &Arc<Channel>) -> Result<Value, bool> {
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let mut state = channel.lock();
+        let result = state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes);
+        drop(state);
+        self.wakes = wakes;
+        self.deliver_wakes();
+        result
+    }
+
+    /// `close(ch)`: wakes every waiter; receivers get nil, senders fail.
+    pub fn close(&mut self, channel: &Arc<Channel>) -> Result<(), OpError> {
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let mut state = channel.lock();
+        let closed = state.close(&mut |p, t| self.claim(p, t), &mut wakes);
+        drop(state);
+        self.wakes = wakes;
+        self.deliver_wakes();
+        if closed {
+            Ok(())
+        } else {
+            Err((
+                Atom::CLOSED,
+                "close of a channel that is already closed".to_string(),
+            ))
+        }
+    }
+
+    /// Stackless' balance: senders waiting minus receivers waiting.
+    pub fn balance(&self, channel: &Channel) -> i64 {
+        let table = &self.shared.table;
+        channel.lock().balance(&|p: Pid, t| {
+            table
+                .slot(p.slot())
+                .is_some_and(|slot| slot.claim.is_armed(p.serial(), t))
+        })
+    }
+
+    /// `select`: the first ready arm in source order, else wait on all.
+    /// `Ok(None)` means the process blocked. Every channel is locked (in
+    /// address order) before deciding, so the choice is atomic.
+    pub fn select(
+        &mut self,
+        process: &mut Process,
+        base: usize,
+        table: &SelectTable,
+    ) -> Result<Option<u32>, OpError> {
+        let arm_count = table.arms.len() as u32;
+        match process.handoff.take() {
+            Some(Handoff::Received { arm, value }) => {
+                if let Some(SelectArm::Recv {
+                    value: register, ..
+                }) = table.arms.get(arm as usize)
+                {
+                    process.stack[base + register.index()] = value;
+                }
+                return Ok(Some(arm));
+            }
+            Some(Handoff::Sent { arm }) => return Ok(Some(arm)),
+            Some(Handoff::Closed { arm }) => {
+                return match table.arms.get(arm as usize) {
+                    Some(SelectArm::Recv { value, .. }) => {
+                        process.stack[base + value.index()] = Value::Nil;
+                        Ok(Some(arm))
+                    }
+                    _ => Err((Atom::CLOSED, "send on a closed channel".to_string())),
+                };
+            }
+            Some(Handoff::TimedOut) => return Ok(Some(arm_count)),
+            None => {}
+        }
+        let mut channels = Vec::with_capacity(table.arms.len());
+        for arm in &table.arms {
+            let (SelectArm::Recv { chan, .. } | SelectArm::Send { chan, .. }) = arm;
+            match &process.stack[base + chan.index()] {
+                Value::Chan(c) => channels.push(c.clone()),
+                other => {
+                    return Err((
+                        Atom::BADARG,
+                        format!(
+                            "a select arm needs a channel, got {}",
+                            describe_value(other)
+                        ),
+                    ))
+                }
+            }
+        }
+        let deadline = match table.timeout {
+            None => None,
+            Some(register) => match &process.stack[base + register.index()] {
+                Value::Int(ms) if *ms <= 0 => Some(None),
+                Value::Float(ms) if *ms <= 0.0 => Some(None),
+                Value::Int(ms) => Some(Some(self.deadline(*ms as f64))),
+                Value::Float(ms) => Some(Some(self.deadline(*ms))),
+                other => {
+                    return Err((
+                        Atom::BADARG,
+                        format!(
+                            "`after` needs a number of milliseconds, got {}",
+                            describe_value(other)
+                        ),
+                    ))
+                }
+            },
+        };
+        let locks: Vec<&Mutex<ChanState<Pid, Value>>> = channels.iter().map(|c| &c.state).collect();
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let (mut guards, guard_of) = lock_in_order(&locks);
+        let mut chosen = None;
+        for (i, arm) in table.arms.iter().enumerate() {
+            let state = &mut guards[guard_of[i]];
+            match arm {
+                SelectArm::Recv { value, .. } => {
+                    match state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes) {
+                        Ok(v) => {
+                            process.stack[base + value.index()] = v;
+                            chosen = Some(Ok(Some(i as u32)));
+                        }
+                        Err(true) => {
+                            process.stack[base + value.index()] = Value::Nil;
+                            chosen = Some(Ok(Some(i as u32)));
+                        }
+                        Err(false) => {}
+                    }
+                }
+                SelectArm::Send { value, .. } => {
+                    let v = process.stack[base + value.index()].clone();
+                    match state.try_send(v, &mut |p, t| self.claim(p, t), &mut wakes) {
+                        Ok(()) => chosen = Some(Ok(Some(i as u32))),
+                        Err(None) => {
+                            chosen =
+                                Some(Err((Atom::CLOSED, "send on a closed channel".to_string())))
+                        }
+                        Err(Some(_)) => {}
+                    }
+                }
+            }
+            if chosen.is_some() {
+                break;
+            }
+        }
+        if chosen.is_none() {
+            match deadline {
+                // `after 0` (or less) polls.
+                Some(None) => chosen = Some(Ok(Some(arm_count))),
+                _ => {
+                    let waits = table
+                        .arms
+                        .iter()
+                        .zip(&channels)
+                        .map(|(arm, c)| (matches!(arm, SelectArm::Send { .. }), c.id))
+                        .collect();
+                    // Arm the claim before joining any queue: from the first
+                    // join on, any of the channels (or the timer) may end it.
+                    self.block(process, Wait::Select(waits), deadline.flatten());
+                    for (i, arm) in table.arms.iter().enumerate() {
+                        let state = &mut guards[guard_of[i]];
+                        match arm {
+                            SelectArm::Recv { .. } => {
+                                state.wait_to_receive(process.pid, process.wait_token, i as u32)
+                            }
+                            SelectArm::Send { value, .. } => state.wait_to_send(
+                                process.pid,
+                                process.wait_token,
+                                i as u32,
+                                process.stack[base + value.index()].clone(),
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        drop(guards);
+        self.wakes = wakes;
+        self.deliver_wakes();
+        chosen.unwrap_or(Ok(None))
     }
 }

@@ -10,7 +10,7 @@ use weft_compiler::{Diagnostic, Module, SourceFile};
 use crate::atom::Atom;
 use crate::code::Global;
 use crate::process::Status;
-use crate::scheduler::describe_wait;
+use crate::scheduler::{describe_wait, lock};
 use crate::value::Value;
 use crate::{EntryPoint, Pid, RunStatus, RuntimeError, Vm};
 
@@ -159,7 +159,7 @@ impl Vm {
     where
         F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
     {
-        self.code.define(
+        self.code_mut().define(
             name,
             Global::Host {
                 function: Arc::new(function),
@@ -214,9 +214,10 @@ impl Vm {
             .is_some_and(|m| m.protos.first().is_some_and(|p| p.code.len() > 2));
         let entry = self.load_modules(modules)?;
         if has_statements {
-            let registers = self.code.protos[entry.0 as usize].registers as usize;
+            let registers = self.code().protos[entry.0 as usize].registers as usize;
             self.scheduler
-                .start_process(entry.0, vec![Value::Nil; 1 + registers]);
+                .start_process(entry.0, vec![Value::Nil; 1 + registers], None)
+                .map_err(|(_, message)| Error::Limit(message))?;
         }
         Ok(())
     }
@@ -229,7 +230,7 @@ impl Vm {
     /// For the `weft` command and REPL, which compile with `weft-compiler`
     /// themselves, and for hosts that build or store modules.
     pub fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
-        self.code
+        self.code_mut()
             .load(modules)
             .map(EntryPoint)
             .map_err(Error::Invalid)
@@ -241,17 +242,17 @@ impl Vm {
     /// Used by the REPL; an embedding host does not need it.
     pub fn session_environment(&self) -> weft_compiler::Environment {
         let mut environment = self.environment();
-        environment.module_functions = self
-            .code
+        let code = self.code();
+        environment.module_functions = code
             .global_index
             .iter()
             .filter(|(name, slot)| {
                 name.starts_with("main.")
-                    && !matches!(self.code.globals[**slot as usize], Global::Undefined)
+                    && !matches!(code.globals[**slot as usize], Global::Undefined)
             })
             .map(|(name, _)| name["main.".len()..].to_string())
             .collect();
-        environment.imports = self.code.main_imports.clone();
+        environment.imports = code.main_imports.clone();
         environment
     }
 
@@ -259,7 +260,8 @@ impl Vm {
     ///
     /// Used by the REPL; an embedding host does not need it.
     pub fn entry_function(&self, entry: EntryPoint) -> Value {
-        let proto = &self.code.protos[entry.0 as usize];
+        let code = self.code();
+        let proto = &code.protos[entry.0 as usize];
         Value::Fn(Arc::new(crate::value::Function {
             name: proto.name.clone(),
             arity: Some(proto.arity),
@@ -311,8 +313,9 @@ impl Vm {
     /// assert_eq!(vm.recv(), Some(Value::from(42)));
     /// ```
     pub fn spawn_value(&mut self, function: &Value, args: Vec<Value>) -> Result<Pid, Error> {
+        let code = self.shared.code.read().unwrap_or_else(|e| e.into_inner());
         self.scheduler
-            .spawn_value(&self.code, function, args, None)
+            .spawn_value(&code, function, args, None)
             .map_err(|(kind, message)| match kind {
                 k if k == Atom::LIMIT => Error::Limit(message),
                 k if k == Atom::UNDEF => Error::NoFunction(message),
@@ -326,10 +329,11 @@ impl Vm {
         } else {
             format!("main.{name}")
         };
+        let code = self.code();
         for candidate in [qualified.as_str(), name] {
-            if let Some(&slot) = self.code.global_index.get(candidate) {
-                if !matches!(self.code.globals[slot as usize], Global::Undefined) {
-                    return Ok(crate::interp::function_value(&self.code, slot));
+            if let Some(&slot) = code.global_index.get(candidate) {
+                if !matches!(code.globals[slot as usize], Global::Undefined) {
+                    return Ok(crate::interp::function_value(&code, slot));
                 }
             }
         }
@@ -363,38 +367,39 @@ impl Vm {
     /// ```
     pub fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
         let function = self.function(name)?;
+        // Watch the process before it can run: with scheduler threads it
+        // may end before `spawn_value` returns.
+        let shared = self.shared.clone();
+        let mut watched = lock(&shared.watched);
         let pid = self.spawn_value(&function, args)?;
-        self.scheduler.watched.insert(pid, None);
+        watched.insert(pid, None);
+        drop(watched);
+        let finished = |vm: &Vm| {
+            lock(&vm.shared.watched)
+                .get(&pid)
+                .is_some_and(|o| o.is_some())
+        };
         loop {
-            if let Some(Some(_)) = self.scheduler.watched.get(&pid) {
+            if finished(self) {
                 break;
             }
             match self.run(100_000) {
                 RunStatus::BudgetSpent => {}
                 RunStatus::Waiting { next_timer } => {
-                    if !self
-                        .scheduler
-                        .watched
-                        .get(&pid)
-                        .is_some_and(|o| o.is_some())
-                    {
+                    if !finished(self) {
                         std::thread::sleep(next_timer.min(Duration::from_millis(50)));
                     }
                 }
                 RunStatus::Idle => {
-                    if !self
-                        .scheduler
-                        .watched
-                        .get(&pid)
-                        .is_some_and(|o| o.is_some())
-                    {
-                        self.scheduler.watched.remove(&pid);
+                    if !finished(self) {
+                        lock(&self.shared.watched).remove(&pid);
                         return Err(Error::Deadlock);
                     }
                 }
             }
         }
-        match self.scheduler.watched.remove(&pid).flatten() {
+        let outcome = lock(&self.shared.watched).remove(&pid).flatten();
+        match outcome {
             Some(Outcome::Returned(value)) => Ok(value),
             Some(Outcome::Crashed(error)) => Err(Error::Runtime(error)),
             Some(Outcome::Exited(reason)) => Err(Error::Exited(reason)),
@@ -432,7 +437,7 @@ impl Vm {
     /// Give it to a process as an argument (`vm.host_pid().into()`): Weft has
     /// no other way to find it. See [`Vm::send`].
     pub fn host_pid(&self) -> Pid {
-        self.scheduler.host_pid
+        self.shared.host_pid
     }
 
     /// Sends a message to a process (dropped if it is dead).
@@ -455,7 +460,7 @@ impl Vm {
     /// assert_eq!(vm.recv(), None);
     /// ```
     pub fn send(&mut self, pid: Pid, message: Value) {
-        self.scheduler.stats.messages += 1;
+        self.scheduler.count_message();
         self.scheduler.deliver(pid, message);
     }
 
@@ -465,12 +470,12 @@ impl Vm {
     /// every frame (`while let Some(m) = vm.recv() { .. }`). There is no limit
     /// on how many wait. See [`Vm::send`].
     pub fn recv(&mut self) -> Option<Value> {
-        self.scheduler.host_inbox.pop_front()
+        lock(&self.shared.host_inbox).pop_front()
     }
 
     /// The live process shown as `<0.N>`, if any.
     pub fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
-        self.scheduler
+        self.shared
             .pids()
             .into_iter()
             .find(|p| p.serial() == serial)
@@ -489,7 +494,7 @@ impl Vm {
     /// assert!(!vm.is_alive(pid));
     /// ```
     pub fn is_alive(&self, pid: Pid) -> bool {
-        self.scheduler.is_alive(pid)
+        self.shared.is_alive(pid)
     }
 
     /// Kills a process (`kill(pid)` from the host).
@@ -510,7 +515,7 @@ impl Vm {
     /// assert!(!vm.is_alive(pid));
     /// ```
     pub fn kill(&mut self, pid: Pid) {
-        let host = self.scheduler.host_pid;
+        let host = self.shared.host_pid;
         self.scheduler
             .signal(pid, host, Value::Atom(Atom::KILL), true, false);
     }
@@ -531,14 +536,16 @@ impl Vm {
     /// assert_eq!(table[0].mailbox, 0);
     /// ```
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        self.scheduler
+        let _world = self.world();
+        self.shared
             .pids()
             .into_iter()
             .filter_map(|pid| {
-                let process = self.scheduler.get(pid)?;
-                Some(ProcessInfo {
+                let slot = self.shared.table.get(pid)?;
+                let name = self.shared.name_of(pid).map(|a| a.name().to_string());
+                slot.peek_body(pid, |process| ProcessInfo {
                     pid,
-                    name: self.scheduler.name_of(pid).map(|a| a.name().to_string()),
+                    name,
                     status: match process.status {
                         Status::Runnable => "runnable",
                         Status::Waiting(_) => "waiting",

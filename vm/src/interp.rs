@@ -839,6 +839,17 @@ pub(crate) fn run(
                     if process.mailbox.len() > position {
                         continue;
                     }
+                    // Messages may have arrived while this process ran (from
+                    // another core): take them before deciding to wait.
+                    if scheduler.has_signals(process.pid) {
+                        if let Err(reason) = scheduler.absorb(process) {
+                            process.reductions += spent(reductions);
+                            return SliceEnd::Exited(reason);
+                        }
+                        if process.mailbox.len() > position {
+                            continue;
+                        }
+                    }
                     let deadline = match reg!(process, base, cursor + 1) {
                         Value::Int(d) => Some(d as u64),
                         _ => None,

@@ -10,14 +10,21 @@
 
 mod atom;
 mod channel;
+mod channel_state;
 mod code;
 mod host;
 mod interp;
 mod natives;
 mod ops;
+mod pool;
 mod process;
 mod resource;
+mod run;
 mod scheduler;
+mod signal_queue;
+mod sync;
+mod table;
+mod timer;
 mod value;
 mod walk;
 
@@ -33,8 +40,7 @@ pub use crate::host::{Error, ProcessInfo};
 pub use crate::value::{Pid, Value, WeftMap};
 
 use crate::code::{Code, Global, LoadedProto};
-use crate::interp::SliceEnd;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{lock, RunQueue, Scheduler, Shared};
 
 /// Reductions a process may spend before it goes to the back of the run
 /// queue (LANGUAGE.md §8). 2000 is Erlang's figure (`CONTEXT_REDS` was
@@ -46,12 +52,12 @@ pub const DEFAULT_REDUCTIONS: u32 = 2000;
 /// With a heap limit, a process measured at B bytes is measured again after
 /// B / 1024 reductions: about the rate an instruction loop allocates at, so
 /// measuring costs a bounded share of the time the process runs.
-const HEAP_BYTES_PER_REDUCTION: usize = 1024;
+pub(crate) const HEAP_BYTES_PER_REDUCTION: usize = 1024;
 
 /// How many deferred values `run` frees per reduction spent: the rate at
 /// which walks visit nodes (`walk::VISITS_PER_REDUCTION`), so freeing a
 /// value costs about what comparing it would.
-const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usize;
+pub(crate) const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usize;
 
 /// Limits a host can set on one VM.
 ///
@@ -284,6 +290,7 @@ pub enum RunStatus {
 /// ```
 pub struct VmBuilder {
     allow_io: bool,
+    schedulers: usize,
     limits: Limits,
     seed: u64,
     output: Option<OutputSink>,
@@ -433,6 +440,28 @@ impl VmBuilder {
         self
     }
 
+    /// How many scheduler threads run the VM's processes (default 0).
+    ///
+    /// With 0 the VM runs only inside [`Vm::run`], on the host's thread: the
+    /// host decides when and for how long (the game-loop case), and with one
+    /// run queue the schedule is deterministic. With `n` ≥ 1 the VM starts
+    /// `n` threads (one per core is what `weft run` uses) that run processes
+    /// in parallel, in the background; `run` then waits for them. See
+    /// docs/EMBEDDING.md, "Threads".
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::builder().schedulers(2).build();
+    /// vm.load("sum.weft", "fn sum(n) { list.sum(1..n + 1) }")?;
+    /// assert_eq!(vm.call("sum", vec![Value::from(100)])?, Value::from(5050));
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn schedulers(mut self, n: usize) -> VmBuilder {
+        self.schedulers = n.min(1024);
+        self
+    }
+
     /// The VM, with the standard library loaded and no processes.
     pub fn build(self) -> Vm {
         let output = self.output.unwrap_or_else(|| {
@@ -441,17 +470,32 @@ impl VmBuilder {
                 let _ = std::io::stdout().write_all(text.as_bytes());
             })
         });
-        let mut scheduler = Scheduler::new(self.limits.clone(), output);
-        if let Some(error_output) = self.error_output {
-            scheduler.error_output = error_output;
-        }
-        scheduler.rng = natives::random::seed_state(self.seed);
+        let error_output = self.error_output.unwrap_or_else(|| {
+            Box::new(|text: &str| {
+                use std::io::Write;
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            })
+        });
+        let pool = (self.schedulers > 0).then(|| pool::Pool::new(self.schedulers));
+        let shared = Arc::new(Shared::new(
+            self.limits,
+            output,
+            error_output,
+            self.seed,
+            pool,
+        ));
+        let run_queue = if shared.pool.is_some() {
+            RunQueue::Host
+        } else {
+            RunQueue::Local(Default::default())
+        };
         let mut vm = Vm {
-            code: Code::default(),
-            scheduler,
+            scheduler: Scheduler::new(shared.clone(), 0, run_queue),
+            shared,
             allow_io: self.allow_io,
         };
         vm.install_library();
+        pool::Pool::start(&vm.shared);
         vm
     }
 }
@@ -517,7 +561,9 @@ impl VmBuilder {
 /// # Ok::<(), weft_vm::Error>(())
 /// ```
 pub struct Vm {
-    code: Code,
+    shared: Arc<Shared>,
+    /// The host's scheduler: it runs processes in `run` when the VM has no
+    /// threads, and otherwise only sends the host's signals.
     scheduler: Scheduler,
     allow_io: bool,
 }
@@ -559,6 +605,7 @@ impl Vm {
     pub fn builder() -> VmBuilder {
         VmBuilder {
             allow_io: false,
+            schedulers: 0,
             limits: Limits::default(),
             seed: 0,
             output: None,
@@ -567,15 +614,18 @@ impl Vm {
     }
 
     fn install_library(&mut self) {
-        self.code.sources.push(SourceFile::new("<builtin>", ""));
-        for native in natives::all(self.allow_io) {
-            self.code.define(native.name, Global::Native(native));
+        let allow_io = self.allow_io;
+        let mut code = self.code_mut();
+        code.sources.push(SourceFile::new("<builtin>", ""));
+        for native in natives::all(allow_io) {
+            code.define(native.name, Global::Native(native));
         }
+        let mut trampolines = Vec::new();
         // Trampolines let a process start with a native (`spawn print(x)`).
         for argc in 0..=8u16 {
-            let index = self.code.protos.len() as u32;
+            let index = code.protos.len() as u32;
             let r0 = weft_compiler::bytecode::Reg::new(0);
-            self.code.protos.push(LoadedProto {
+            code.protos.push(LoadedProto {
                 name: Arc::from("<spawn>"),
                 arity: 0,
                 captures: 0,
@@ -595,11 +645,12 @@ impl Vm {
                 source: 0,
                 id: (Arc::from("<builtin>"), argc as u32),
             });
-            self.scheduler.trampolines.push(index);
+            trampolines.push(index);
         }
+        let _ = self.shared.trampolines.set(trampolines);
         for (module, text) in weft_stdlib::MODULES {
             let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
-            let environment = self.environment();
+            let environment = Self::environment_of(&code);
             match weft_compiler::compile(
                 source,
                 module,
@@ -607,7 +658,7 @@ impl Vm {
                 &mut weft_compiler::NoImports,
             ) {
                 Ok(modules) => {
-                    if let Err(error) = self.code.load(modules) {
+                    if let Err(error) = code.load(modules) {
                         panic!("the standard library module {module} fails verification: {error}");
                     }
                 }
@@ -627,7 +678,11 @@ impl Vm {
     ///
     /// Used by the `weft` command; a host that embeds the VM does not need it.
     pub fn environment(&self) -> weft_compiler::Environment {
-        weft_compiler::Environment::new(self.code.environment()).with_constants(
+        Self::environment_of(&self.code())
+    }
+
+    fn environment_of(code: &Code) -> weft_compiler::Environment {
+        weft_compiler::Environment::new(code.environment()).with_constants(
             natives::math::CONSTANTS
                 .iter()
                 .map(|(name, value)| (name.to_string(), weft_compiler::Constant::Float(*value))),
@@ -647,37 +702,47 @@ impl Vm {
     ) -> Result<EntryPoint, Vec<Diagnostic>> {
         let environment = self.environment();
         let modules = weft_compiler::compile(source.clone(), "main", &environment, loader)?;
-        self.code.load(modules).map(EntryPoint).map_err(|error| {
-            // The compiler's own output failing the verifier is a bug in
-            // Weft; report it rather than run it.
-            vec![
-                Diagnostic::error(format!("internal compiler error: {error}"), Span::default())
-                    .in_file(&source),
-            ]
-        })
+        self.code_mut()
+            .load(modules)
+            .map(EntryPoint)
+            .map_err(|error| {
+                // The compiler's own output failing the verifier is a bug in
+                // Weft; report it rather than run it.
+                vec![Diagnostic::error(
+                    format!("internal compiler error: {error}"),
+                    Span::default(),
+                )
+                .in_file(&source)]
+            })
     }
 
     /// Starts the main process (`<0.1>` for the first) running `entry`.
     ///
     /// When the main process ends, `run` returns `Idle` at once.
     pub fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
-        let registers = self.code.protos[entry.0 as usize].registers as usize;
+        let registers = self.code().protos[entry.0 as usize].registers as usize;
+        *lock(&self.shared.main_exit) = None;
+        self.shared
+            .main_done
+            .store(false, std::sync::atomic::Ordering::Release);
+        // Name the main process before it can run (and end).
+        let mut main = lock(&self.shared.main);
         let pid = self
             .scheduler
-            .start_process(entry.0, vec![Value::Nil; 1 + registers]);
-        self.scheduler.main = Some(pid);
-        self.scheduler.main_exit = None;
+            .start_process(entry.0, vec![Value::Nil; 1 + registers], None)
+            .unwrap_or(self.shared.host_pid);
+        *main = Some(pid);
         pid
     }
 
     /// The arguments `args()` returns.
     pub fn set_args(&mut self, args: Vec<String>) {
-        self.scheduler.args = args;
+        *lock(&self.shared.args) = args;
     }
 
     /// The main process's exit reason, once it has ended.
-    pub fn main_exit(&self) -> Option<&Value> {
-        self.scheduler.main_exit.as_ref()
+    pub fn main_exit(&self) -> Option<Value> {
+        lock(&self.shared.main_exit).clone()
     }
 
     /// Crash reports and other events since the last call.
@@ -703,22 +768,47 @@ impl Vm {
     /// assert!(vm.take_events().is_empty());
     /// ```
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.scheduler.events)
+        std::mem::take(&mut *lock(&self.shared.events))
     }
 
     /// Counters since the VM was built (processes, messages, reductions).
     pub fn stats(&self) -> Stats {
-        self.scheduler.stats.clone()
+        self.shared.stats()
+    }
+
+    /// How many scheduler threads the VM has (0: it runs inside `run`).
+    pub fn scheduler_threads(&self) -> usize {
+        self.shared.pool.as_ref().map_or(0, |p| p.size())
     }
 
     /// Every live process and what it waits on (deadlock reports).
     pub fn blocked_processes(&self) -> Vec<(Pid, String)> {
+        let _world = self.world();
         self.scheduler.blocked_processes()
     }
 
     /// Stops every process.
     pub fn stop_all(&mut self) {
+        let shared = self.shared.clone();
+        let _world = shared.world();
         self.scheduler.stop_all();
+    }
+
+    /// The loaded code, for reading.
+    pub(crate) fn code(&self) -> std::sync::RwLockReadGuard<'_, Code> {
+        self.shared.code.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The whole VM, with every scheduler thread stopped between slices:
+    /// for loading code and for reading every process. Threads stop at their
+    /// next slice boundary (at most one slice, ~2,000 reductions, away).
+    pub(crate) fn world(&self) -> std::sync::RwLockWriteGuard<'_, Code> {
+        self.shared.world()
+    }
+
+    /// The loaded code, for changing (stops the threads, as `world`).
+    pub(crate) fn code_mut(&self) -> std::sync::RwLockWriteGuard<'_, Code> {
+        self.world()
     }
 
     /// Runs processes for at most `budget` reductions. Returns early when
@@ -751,122 +841,27 @@ impl Vm {
     /// }
     /// ```
     pub fn run(&mut self, budget: u64) -> RunStatus {
+        if let Some(pool) = &self.shared.pool {
+            // The threads run the processes; the host waits for them.
+            let start = self.shared.stats().reductions;
+            let shared = &self.shared;
+            return match pool.wait(shared, budget, || {
+                shared.stats().reductions.saturating_sub(start)
+            }) {
+                None => RunStatus::BudgetSpent,
+                Some(None) => RunStatus::Idle,
+                Some(Some(deadline)) => RunStatus::Waiting {
+                    next_timer: Duration::from_nanos(deadline.saturating_sub(shared.now())),
+                },
+            };
+        }
         let was_deferring = value::set_deferring(true);
-        let status = self.run_deferring(budget);
+        let shared = self.shared.clone();
+        let code = shared.code.read().unwrap_or_else(|e| e.into_inner());
+        let status = self.scheduler.run_host(&code, budget);
+        drop(code);
         value::set_deferring(was_deferring);
         status
-    }
-
-    /// `run`, with freeing deferred: after each slice the VM frees
-    /// `FREED_PER_REDUCTION` values for each reduction the slice spent (so
-    /// freeing keeps pace with what the processes built), and before
-    /// returning it frees more with what is left of the budget.
-    fn run_deferring(&mut self, budget: u64) -> RunStatus {
-        let mut left = budget;
-        let status = loop {
-            self.scheduler.fire_timers();
-            if self.scheduler.main.is_some() && self.scheduler.main_exit.is_some() {
-                break RunStatus::Idle;
-            }
-            let Some(pid) = self.scheduler.run_queue.pop_front() else {
-                break match self.scheduler.next_timer() {
-                    Some(deadline) => RunStatus::Waiting {
-                        next_timer: Duration::from_nanos(
-                            deadline.saturating_sub(self.scheduler.now()),
-                        ),
-                    },
-                    None => RunStatus::Idle,
-                };
-            };
-            if left == 0 {
-                self.scheduler.run_queue.push_front(pid);
-                break RunStatus::BudgetSpent;
-            }
-            let slice = (self.scheduler.limits.reductions as u64).min(left) as u32;
-            let spent = self.run_slice(pid, slice);
-            left = left.saturating_sub(spent.max(1));
-            value::drain_deferred((spent as usize + 1).saturating_mul(FREED_PER_REDUCTION));
-        };
-        value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
-        status
-    }
-
-    /// Runs one process for one slice; returns the reductions it spent.
-    fn run_slice(&mut self, pid: Pid, budget: u32) -> u64 {
-        let Some(mut process) = self.scheduler.take(pid) else {
-            return 0;
-        };
-        let before = process.reductions;
-        self.scheduler.current = Some(pid);
-        let end = interp::run(&self.code, &mut self.scheduler, &mut process, budget);
-        self.scheduler.current = None;
-        let spent = process.reductions - before;
-        self.scheduler.stats.reductions += spent;
-        // With a heap limit, a process that holds too much data dies here.
-        // Measuring walks what the process holds, so it is amortised: after
-        // measuring B bytes the next check waits B / HEAP_BYTES_PER_REDUCTION
-        // reductions. Walking costs about what the process spent meanwhile,
-        // and since an instruction allocates at most about that many bytes
-        // per reduction it charges, a process overshoots its limit by at
-        // most about its own size before it is stopped.
-        let end = match end {
-            SliceEnd::Yielded | SliceEnd::Waiting
-                if self.scheduler.limits.max_heap != usize::MAX
-                    && process.reductions >= process.extra().heap_check_at =>
-            {
-                let limit = self.scheduler.limits.max_heap;
-                let bytes = process.reachable_bytes(limit);
-                process.extra().heap_check_at =
-                    process.reductions + (bytes / HEAP_BYTES_PER_REDUCTION) as u64;
-                if bytes > limit {
-                    SliceEnd::Exited(Value::error_reason(
-                        Atom::LIMIT,
-                        &format!("the process holds more than its limit of {limit} bytes"),
-                    ))
-                } else {
-                    end
-                }
-            }
-            other => other,
-        };
-        match end {
-            SliceEnd::Yielded => {
-                process.status = process::Status::Runnable;
-                self.scheduler.settle(process);
-            }
-            SliceEnd::Waiting => {
-                // Keep every frame's registers: a caller's window can reach
-                // above the blocked callee's when the callee uses fewer.
-                let top = process
-                    .frames
-                    .iter()
-                    .map(|f| {
-                        f.base as usize + self.code.protos[f.proto as usize].registers as usize
-                    })
-                    .max()
-                    .unwrap_or(0);
-                process.trim_stack(top);
-                self.scheduler.settle(process);
-            }
-            SliceEnd::Returned => {
-                if let Some(outcome @ None) = self.scheduler.watched.get_mut(&pid) {
-                    let value = process.stack.first().cloned().unwrap_or_default();
-                    *outcome = Some(host::Outcome::Returned(value));
-                }
-                self.scheduler
-                    .finish(process, Value::Atom(Atom::NORMAL), false)
-            }
-            SliceEnd::Exited(reason) => self.scheduler.finish(process, reason, false),
-            SliceEnd::Failed(error) => {
-                let reason = error.reason();
-                if let Some(outcome @ None) = self.scheduler.watched.get_mut(&pid) {
-                    *outcome = Some(host::Outcome::Crashed(error.clone()));
-                }
-                self.scheduler.events.push(Event::Crash { pid, error });
-                self.scheduler.finish(process, reason, true);
-            }
-        }
-        spent
     }
 }
 
@@ -880,6 +875,9 @@ pub struct EntryPoint(pub(crate) u32);
 /// deferring off, iteratively), not held until the thread ends.
 impl Drop for Vm {
     fn drop(&mut self) {
+        if let Some(pool) = &self.shared.pool {
+            pool.stop();
+        }
         let was_deferring = value::set_deferring(false);
         value::drain_deferred(usize::MAX);
         value::set_deferring(was_deferring);

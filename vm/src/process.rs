@@ -17,7 +17,6 @@ use std::sync::Arc;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
 
-use crate::atom::Atom;
 use crate::resource::Resource;
 use crate::value::{Pid, Value};
 
@@ -84,7 +83,6 @@ pub(crate) struct Extra {
     /// Monitors this process holds: ref to target.
     pub monitoring: IndexMap<u64, Pid, FxBuildHasher>,
     pub trap_exits: bool,
-    pub name: Option<Atom>,
     /// Files this process opened; closed when it ends.
     pub files: Vec<Arc<Resource>>,
     /// A comparison that ran out of reductions, with the (frame depth, pc)

@@ -1,65 +1,105 @@
-//! The scheduler: the process table, the run queue, timers, message
-//! delivery, channels' blocking, links, monitors and exit signals.
+//! Schedulers and the signals processes send each other.
+//!
+//! A `Scheduler` runs processes on one thread: the host's (when the host
+//! steps the VM with `run(budget)`) or one of the pool's threads (one per
+//! core). Everything the schedulers share is in `Shared`.
 //!
 //! Invariants:
-//! - A pid is in `run_queue` at most once, and only while its process is
-//!   `Runnable`; a process is runnable iff it is in the queue or running.
-//! - The running process is taken out of its slot; anything addressed to it
-//!   meanwhile (an exit signal, a message from a timer) waits in `deferred`
-//!   and is applied when its slice ends.
-//! - The run queue is FIFO and timers fire in deadline order (ties in the
-//!   order they were set), so a program's schedule depends only on the
-//!   program, its input and the clock.
-//! - Exit signals are processed from a work list, never by recursion, so a
-//!   chain of 100,000 linked processes dies without growing the Rust stack.
+//! - No code touches another process's state. Everything one process does
+//!   to another — a message, an exit signal, link/unlink, monitor/demonitor,
+//!   a `:down`, a channel hand-off — is a `Signal` pushed onto the target's
+//!   inbox (`signal_queue.rs`), applied by whoever holds the target's body:
+//!   the target itself when it runs, or, for exit signals, the sender when
+//!   the target is not running (`apply_pending`), so a process killed while
+//!   it waits dies at once.
+//! - A process applies its signals at the start of each slice and whenever
+//!   its `receive` runs out of messages; a waiting process whose signals did
+//!   not end its wait (a `:down` during a `sleep`) parks again unchanged.
+//! - Signals from one process to another are applied in the order sent.
+//! - With one scheduler the run queue is FIFO, woken processes go to its
+//!   back and timers fire in deadline order (ties in the order set), so a
+//!   run depends only on the program, its input and the clock. With several,
+//!   a process woken by a running one goes to that scheduler's run-next slot
+//!   (the two keep talking on one core), and an idle scheduler steals half
+//!   of a busy one's queue.
+//! - Exit signals that kill are handled from a work list, never by
+//!   recursion, so a chain of 100,000 linked processes dies without growing
+//!   the Rust stack.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Instant;
 
+use crossbeam_utils::CachePadded;
 use rustc_hash::FxHashMap;
-use weft_compiler::bytecode::{SelectArm, SelectTable};
 
 use crate::atom::Atom;
-use crate::channel::{ChanState, Channel, Waiter};
+use crate::channel::Channel;
 use crate::code::{Code, Global};
 use crate::interp::set_waiting;
 use crate::ops::describe_value;
+use crate::pool::Pool;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
+use crate::signal_queue::Pushed;
+use crate::table::Table;
+use crate::timer::{TimerKind, Timers};
 use crate::value::{FnKind, Pid, Value};
-use crate::{Event, Limits, Stats};
+use crate::{Event, Limits};
 
-/// What a timer does when it fires.
-#[derive(Debug)]
-enum TimerKind {
-    /// Wake a process blocked with this wait token (`after`, `sleep`).
-    Wake { pid: Pid, token: u32 },
-    /// `send_after`: deliver a message.
-    Send { to: Pid, message: Value },
-}
+pub(crate) type OpError = (Atom, String);
 
-#[derive(Debug)]
-struct Timer {
-    deadline: u64,
-    sequence: u64,
-    kind: TimerKind,
+/// Where `print` and `eprint` write.
+pub(crate) type OutputSink = Box<dyn FnMut(&str) + Send>;
+
+/// Something one process does to another.
+pub(crate) struct Signal {
+    pub to: Pid,
+    pub kind: SignalKind,
 }
 
-impl PartialEq for Timer {
-    fn eq(&self, other: &Timer) -> bool {
-        (self.deadline, self.sequence) == (other.deadline, other.sequence)
-    }
+pub(crate) enum SignalKind {
+    Message(Value),
+    /// An exit signal (LANGUAGE.md §6). `untrappable`: `kill`. `linked`:
+    /// from a link, so a `:normal` one is ignored by a non-trapping process.
+    Exit {
+        from: Pid,
+        reason: Value,
+        untrappable: bool,
+        linked: bool,
+    },
+    Link(Pid),
+    Unlink(Pid),
+    Monitor {
+        from: Pid,
+        reference: u64,
+    },
+    Demonitor(u64),
+    /// A monitored process ended: becomes a `:down` message if the monitor
+    /// is still on.
+    Down {
+        from: Pid,
+        reference: u64,
+        reason: Value,
+    },
+    /// A channel or timer ended wait `token`.
+    Handoff {
+        token: u32,
+        handoff: Handoff,
+    },
 }
-impl Eq for Timer {}
-impl PartialOrd for Timer {
-    fn partial_cmp(&self, other: &Timer) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timer {
-    fn cmp(&self, other: &Timer) -> std::cmp::Ordering {
-        (self.deadline, self.sequence).cmp(&(other.deadline, other.sequence))
+
+impl SignalKind {
+    /// Whether the signal must wake a parked process. Link and monitor
+    /// bookkeeping waits until the process runs (or ends) anyway.
+    fn wakes(&self) -> bool {
+        !matches!(
+            self,
+            SignalKind::Link(_)
+                | SignalKind::Unlink(_)
+                | SignalKind::Monitor { .. }
+                | SignalKind::Demonitor(_)
+        )
     }
 }
 
@@ -73,98 +113,231 @@ pub(crate) enum ChanOutcome {
     Closed,
 }
 
-/// An exit signal on its way (LANGUAGE.md §6).
-struct Signal {
-    to: Pid,
-    from: Pid,
-    reason: Value,
-    /// `kill`: cannot be trapped.
-    untrappable: bool,
-    /// From a link rather than from `exit(pid, reason)`: a `:normal` exit
-    /// from a link is ignored by a process that does not trap exits.
-    linked: bool,
+/// Counters one scheduler keeps (only its thread writes them).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub reductions: AtomicU64,
+    pub messages: AtomicU64,
+    pub spawned: AtomicU64,
 }
 
-pub(crate) type OpError = (Atom, String);
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
 
-pub(crate) struct Scheduler {
-    slots: Vec<Option<Box<Process>>>,
-    free_slots: Vec<u32>,
-    next_serial: u32,
-    pub run_queue: VecDeque<Pid>,
-    timers: BinaryHeap<Reverse<Timer>>,
-    timer_sequence: u64,
-    registry: FxHashMap<Atom, Pid>,
-    /// The process running now (taken out of its slot).
-    pub current: Option<Pid>,
-    deferred: Vec<Signal>,
-    deferred_messages: Vec<Value>,
-    pub live: usize,
-    pub stats: Stats,
-    start: Instant,
-    pub events: Vec<Event>,
-    pub output: Box<dyn FnMut(&str) + Send>,
-    /// Where `eprint` writes.
-    pub error_output: Box<dyn FnMut(&str) + Send>,
-    next_ref: u64,
-    next_chan: u64,
-    pub rng: u64,
-    pub args: Vec<String>,
+/// What every scheduler of one VM shares.
+pub(crate) struct Shared {
+    /// The loaded code. Schedulers hold a read guard while they run slices;
+    /// the host takes the write guard (stopping them) to load code or read
+    /// every process (`Vm::world`).
+    pub code: RwLock<Code>,
+    pub table: Table,
+    pub timers: Timers,
+    registry: Mutex<FxHashMap<Atom, Pid>>,
+    pub events: Mutex<Vec<Event>>,
+    pub output: Mutex<OutputSink>,
+    pub error_output: Mutex<OutputSink>,
+    next_ref: AtomicU64,
+    next_chan: AtomicU64,
+    pub rng: Mutex<u64>,
+    pub args: Mutex<Vec<String>>,
     pub limits: Limits,
-    pub main: Option<Pid>,
-    /// Set when the main process ends: its exit reason.
-    pub main_exit: Option<Value>,
-    /// The host's own pid: messages sent to it wait in `host_inbox`.
+    pub main: Mutex<Option<Pid>>,
+    /// The main process's exit reason, once it has ended.
+    pub main_exit: Mutex<Option<Value>>,
+    pub main_done: AtomicBool,
     pub host_pid: Pid,
-    pub host_inbox: VecDeque<Value>,
+    pub host_inbox: Mutex<VecDeque<Value>>,
     /// Trampolines that let a process start with a native function.
-    pub trampolines: Vec<u32>,
+    pub trampolines: OnceLock<Vec<u32>>,
     /// Processes whose end a host `call` waits for, and how they ended.
-    pub watched: FxHashMap<Pid, Option<crate::host::Outcome>>,
+    pub watched: Mutex<FxHashMap<Pid, Option<crate::host::Outcome>>>,
+    start: Instant,
+    /// One set per scheduler: index 0 is the host's.
+    pub counters: Box<[CachePadded<Counters>]>,
+    pub peak_live: AtomicU64,
+    /// The scheduler threads, if the VM has any.
+    pub pool: Option<Pool>,
 }
 
-impl Scheduler {
-    pub fn new(limits: Limits, output: Box<dyn FnMut(&str) + Send>) -> Scheduler {
-        Scheduler {
-            slots: Vec::new(),
-            free_slots: Vec::new(),
-            // <0.0> is the host; the first process (the main script) is <0.1>.
-            next_serial: 1,
-            run_queue: VecDeque::new(),
-            timers: BinaryHeap::new(),
-            timer_sequence: 0,
-            registry: FxHashMap::default(),
-            current: None,
-            deferred: Vec::new(),
-            deferred_messages: Vec::new(),
-            live: 0,
-            stats: Stats::default(),
-            start: Instant::now(),
-            events: Vec::new(),
-            output,
-            error_output: Box::new(|text: &str| {
-                use std::io::Write;
-                let _ = std::io::stderr().write_all(text.as_bytes());
-            }),
-            next_ref: 1,
-            next_chan: 1,
-            rng: 0x853c_49e6_748f_ea9b,
-            args: Vec::new(),
+impl Shared {
+    pub fn new(
+        limits: Limits,
+        output: OutputSink,
+        error_output: OutputSink,
+        seed: u64,
+        pool: Option<Pool>,
+    ) -> Shared {
+        let schedulers = pool.as_ref().map_or(0, |p| p.size());
+        Shared {
+            code: RwLock::new(Code::default()),
+            table: Table::new(limits.max_processes),
+            timers: Timers::default(),
+            registry: Mutex::new(FxHashMap::default()),
+            events: Mutex::new(Vec::new()),
+            output: Mutex::new(output),
+            error_output: Mutex::new(error_output),
+            next_ref: AtomicU64::new(1),
+            next_chan: AtomicU64::new(1),
+            rng: Mutex::new(crate::natives::random::seed_state(seed)),
+            args: Mutex::new(Vec::new()),
             limits,
-            main: None,
-            main_exit: None,
+            main: Mutex::new(None),
+            main_exit: Mutex::new(None),
+            main_done: AtomicBool::new(false),
             host_pid: Pid::new(u32::MAX, 0),
-            host_inbox: VecDeque::new(),
-            trampolines: Vec::new(),
-            watched: FxHashMap::default(),
+            host_inbox: Mutex::new(VecDeque::new()),
+            trampolines: OnceLock::new(),
+            watched: Mutex::new(FxHashMap::default()),
+            start: Instant::now(),
+            counters: (0..=schedulers).map(|_| Default::default()).collect(),
+            peak_live: AtomicU64::new(0),
+            pool,
         }
     }
-
-    // ----------------------------------------------------------------- time
 
     /// Nanoseconds since the VM started.
     pub fn now(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.table.get(pid).is_some()
+    }
+
+    /// The pids of all live processes, by serial.
+    pub fn pids(&self) -> Vec<Pid> {
+        let mut pids: Vec<Pid> = self
+            .table
+            .slots()
+            .enumerate()
+            .filter(|(_, slot)| !slot.inbox.is_closed())
+            .map(|(i, slot)| Pid::new(i as u32, slot.serial.load(Ordering::Acquire)))
+            .filter(|pid| pid.serial() != 0)
+            .collect();
+        pids.sort_by_key(|p| p.serial());
+        pids
+    }
+
+    pub fn whereis(&self, name: Atom) -> Option<Pid> {
+        lock(&self.registry)
+            .get(&name)
+            .copied()
+            .filter(|p| self.is_alive(*p))
+    }
+
+    pub fn name_of(&self, pid: Pid) -> Option<Atom> {
+        let slot = self.table.get(pid)?;
+        match slot.name.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Atom(n - 1)),
+        }
+    }
+
+    /// Every scheduler thread stopped between slices, and the code for
+    /// changing: see `Vm::world`.
+    pub fn world(&self) -> std::sync::RwLockWriteGuard<'_, Code> {
+        let pool = self.pool.as_ref();
+        if let Some(pool) = pool {
+            pool.pause.store(true, Ordering::SeqCst);
+        }
+        let guard = self.code.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(pool) = pool {
+            pool.pause.store(false, Ordering::SeqCst);
+        }
+        guard
+    }
+
+    pub fn stats(&self) -> crate::Stats {
+        let sum = |f: fn(&Counters) -> &AtomicU64| {
+            self.counters
+                .iter()
+                .map(|c| f(c).load(Ordering::Relaxed))
+                .sum()
+        };
+        crate::Stats {
+            spawned: sum(|c| &c.spawned),
+            messages: sum(|c| &c.messages),
+            reductions: sum(|c| &c.reductions),
+            peak_live: self.peak_live.load(Ordering::Relaxed),
+        }
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where a scheduler puts the processes it makes runnable.
+pub(crate) enum RunQueue {
+    /// The host steps the VM itself: a plain FIFO.
+    Local(VecDeque<Pid>),
+    /// A pool thread: its deque, which idle threads steal from.
+    Worker(crossbeam_deque::Worker<Pid>),
+    /// The host of a VM with a pool: wake-ups go to the pool's injector.
+    Host,
+}
+
+pub(crate) struct Scheduler {
+    pub shared: Arc<Shared>,
+    /// Which `Counters` are this scheduler's.
+    index: usize,
+    pub run_queue: RunQueue,
+    /// The process a running one just woke (several schedulers only).
+    pub run_next: Option<Pid>,
+    /// Set while a process runs, so its wake-ups may use `run_next`.
+    pub running: bool,
+    /// Whether the process running now came from `run_next`, and the
+    /// reductions the chain of such processes has spent (`next_local`).
+    pub from_next: bool,
+    pub chain: u64,
+    pub limits: Limits,
+    pub host_pid: Pid,
+    /// Exit signals pushed to processes that may not be running: try to
+    /// apply them now (`apply_pending`).
+    pending: VecDeque<Pid>,
+    /// Set while `apply_pending` runs: deaths it causes add to its list.
+    applying: bool,
+    /// Wake-ups claimed under a channel lock, delivered after unlocking.
+    pub wakes: Vec<crate::channel_state::Wake<Pid, Value>>,
+}
+
+impl Scheduler {
+    pub fn new(shared: Arc<Shared>, index: usize, run_queue: RunQueue) -> Scheduler {
+        Scheduler {
+            limits: shared.limits.clone(),
+            host_pid: shared.host_pid,
+            shared,
+            index,
+            run_queue,
+            run_next: None,
+            running: false,
+            from_next: false,
+            chain: 0,
+            pending: VecDeque::new(),
+            applying: false,
+            wakes: Vec::new(),
+        }
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.shared.counters[self.index]
+    }
+
+    pub fn count_reductions(&self, n: u64) {
+        Counters::add(&self.counters().reductions, n);
+    }
+
+    pub fn count_message(&self) {
+        Counters::add(&self.counters().messages, 1);
+    }
+
+    // ----------------------------------------------------------------- time
+
+    pub fn now(&self) -> u64 {
+        self.shared.now()
     }
 
     /// The deadline `ms` milliseconds from now.
@@ -174,89 +347,128 @@ impl Scheduler {
     }
 
     pub fn make_ref(&mut self) -> u64 {
-        let r = self.next_ref;
-        self.next_ref += 1;
-        r
+        self.shared.next_ref.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn new_channel(&mut self, capacity: usize) -> Arc<Channel> {
-        let id = self.next_chan;
-        self.next_chan += 1;
+        let id = self.shared.next_chan.fetch_add(1, Ordering::Relaxed);
         Arc::new(Channel::new(id, capacity))
+    }
+
+    pub fn rng(&self) -> MutexGuard<'_, u64> {
+        lock(&self.shared.rng)
+    }
+
+    pub fn write_output(&self, text: &str) {
+        (lock(&self.shared.output))(text)
+    }
+
+    pub fn write_error(&self, text: &str) {
+        (lock(&self.shared.error_output))(text)
+    }
+
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.shared.is_alive(pid)
+    }
+
+    pub fn pids(&self) -> Vec<Pid> {
+        self.shared.pids()
+    }
+
+    // ---------------------------------------------------------- run queues
+
+    /// Makes a process runnable (the caller won that right: it saw the
+    /// process park, or it owns it).
+    pub fn make_runnable(&mut self, pid: Pid) {
+        match &mut self.run_queue {
+            RunQueue::Local(queue) => queue.push_back(pid),
+            RunQueue::Worker(worker) => {
+                if self.running {
+                    // Go's runnext: the woken process runs next here, on
+                    // the core whose cache holds what it was sent.
+                    match self.run_next.replace(pid) {
+                        Some(previous) => worker.push(previous),
+                        None => return,
+                    }
+                } else {
+                    worker.push(pid);
+                }
+                self.share_work(WAKE_BACKLOG);
+            }
+            RunQueue::Host => {
+                if let Some(pool) = &self.shared.pool {
+                    pool.inject(pid);
+                }
+            }
+        }
+    }
+
+    /// Wakes an idle scheduler to steal once `backlog` processes wait in
+    /// this one's queue. Processes woken by messages wake another core only
+    /// past `WAKE_BACKLOG`: they are most often the other half of a
+    /// conversation, and moving them costs more than they wait. A process
+    /// requeued after its slice (CPU-bound work, a new process) needs only
+    /// one more waiting behind it, so computation spreads within a slice.
+    fn share_work(&self, backlog: usize) {
+        if let (RunQueue::Worker(worker), Some(pool)) = (&self.run_queue, &self.shared.pool) {
+            if worker.len() >= backlog {
+                pool.work_arrived();
+            }
+        }
+    }
+
+    /// Puts a process that keeps running at the back of the queue.
+    pub fn requeue(&mut self, pid: Pid) {
+        match &mut self.run_queue {
+            RunQueue::Local(queue) => queue.push_back(pid),
+            RunQueue::Worker(worker) => {
+                worker.push(pid);
+                self.share_work(2);
+            }
+            RunQueue::Host => {
+                if let Some(pool) = &self.shared.pool {
+                    pool.inject(pid);
+                }
+            }
+        }
     }
 
     // -------------------------------------------------------- process table
 
-    pub fn get(&self, pid: Pid) -> Option<&Process> {
-        match self.slots.get(pid.slot()) {
-            Some(Some(p)) if p.pid == pid => Some(p),
-            _ => None,
-        }
-    }
-
-    pub fn get_mut(&mut self, pid: Pid) -> Option<&mut Process> {
-        match self.slots.get_mut(pid.slot()) {
-            Some(Some(p)) if p.pid == pid => Some(p),
-            _ => None,
-        }
-    }
-
-    pub fn is_alive(&self, pid: Pid) -> bool {
-        self.get(pid).is_some() || self.current == Some(pid)
-    }
-
-    pub fn take(&mut self, pid: Pid) -> Option<Box<Process>> {
-        match self.slots.get_mut(pid.slot()) {
-            Some(slot @ Some(_)) if slot.as_ref().is_some_and(|p| p.pid == pid) => slot.take(),
-            _ => None,
-        }
-    }
-
-    pub fn put_back(&mut self, process: Box<Process>) {
-        let slot = process.pid.slot();
-        self.slots[slot] = Some(process);
-    }
-
-    /// The pids of all live processes, in slot order.
-    pub fn pids(&self) -> Vec<Pid> {
-        let mut pids: Vec<Pid> = self.slots.iter().flatten().map(|p| p.pid).collect();
-        if let Some(current) = self.current {
-            pids.push(current);
-        }
-        pids.sort_by_key(|p| p.serial());
-        pids
-    }
-
-    fn allocate_pid(&mut self) -> Pid {
-        let serial = self.next_serial;
-        self.next_serial = self.next_serial.wrapping_add(1).max(1);
-        let slot = match self.free_slots.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        Pid::new(slot, serial)
-    }
-
     /// Starts a process running prototype `proto` with `stack` laid out for
-    /// a frame at base 1.
-    pub fn start_process(&mut self, proto: u32, stack: Vec<Value>) -> Pid {
-        let pid = self.allocate_pid();
+    /// a frame at base 1; `links` are set before it can run.
+    pub fn start_process(
+        &mut self,
+        proto: u32,
+        stack: Vec<Value>,
+        link: Option<&mut Process>,
+    ) -> Result<Pid, OpError> {
+        let Some((pid, slot)) = self.shared.table.allocate() else {
+            return Err(limit_error(self.limits.max_processes));
+        };
         let frame = Frame {
             proto,
             pc: 0,
             base: 1,
             ret: 0,
         };
-        let process = Process::new(pid, stack, frame);
-        self.slots[pid.slot()] = Some(Box::new(process));
-        self.run_queue.push_back(pid);
-        self.live += 1;
-        self.stats.spawned += 1;
-        self.stats.peak_live = self.stats.peak_live.max(self.live as u64);
-        pid
+        let mut process = Box::new(Process::new(pid, stack, frame));
+        if let Some(parent) = link {
+            parent.extra().links.insert(pid);
+            process.extra().links.insert(parent.pid);
+        }
+        slot.put_body(process);
+        Counters::add(&self.counters().spawned, 1);
+        let live = self.shared.table.live.load(Ordering::Relaxed) as u64;
+        self.shared.peak_live.fetch_max(live, Ordering::Relaxed);
+        // With several schedulers a child spawned by a running process takes
+        // the run-next slot (as Go's `go` does): it runs on this core when
+        // the parent blocks, and the parent's next steps (a monitor, a
+        // first message) usually reach it before it starts. The child it
+        // displaces becomes stealable, so spawning many spreads them out.
+        // With one scheduler it goes to the back of the queue.
+        self.make_runnable(pid);
+        Ok(pid)
     }
 
     /// `spawn f(args)`: a new process calling the function value.
@@ -267,14 +479,8 @@ impl Scheduler {
         args: Vec<Value>,
         link_parent: Option<&mut Process>,
     ) -> Result<Pid, OpError> {
-        if self.live >= self.limits.max_processes {
-            return Err((
-                Atom::LIMIT,
-                format!(
-                    "the VM's limit of {} processes is reached",
-                    self.limits.max_processes
-                ),
-            ));
+        if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
+            return Err(limit_error(self.limits.max_processes));
         }
         let Value::Fn(f) = function else {
             return Err((
@@ -295,7 +501,7 @@ impl Scheduler {
                 _ => (None, &[]),
             },
         };
-        let pid = match proto {
+        match proto {
             Some(index) => {
                 let target = &code.protos[index as usize];
                 if target.arity as usize != args.len() {
@@ -318,11 +524,16 @@ impl Scheduler {
                     stack.push(function.clone());
                 }
                 stack.resize(1 + target.registers as usize, Value::Nil);
-                self.start_process(index, stack)
+                self.start_process(index, stack, link_parent)
             }
             None => {
                 // A native: run it through a two-instruction trampoline.
-                let Some(&trampoline) = self.trampolines.get(args.len()) else {
+                let trampoline = self
+                    .shared
+                    .trampolines
+                    .get()
+                    .and_then(|t| t.get(args.len()).copied());
+                let Some(trampoline) = trampoline else {
                     return Err((
                         Atom::BADARG,
                         "too many arguments to spawn a builtin".to_string(),
@@ -332,30 +543,380 @@ impl Scheduler {
                 stack.push(Value::Nil);
                 stack.push(function.clone());
                 stack.extend(args);
-                self.start_process(trampoline, stack)
-            }
-        };
-        if let Some(parent) = link_parent {
-            parent.extra().links.insert(pid);
-            if let Some(child) = self.get_mut(pid) {
-                child.extra().links.insert(parent.pid);
+                self.start_process(trampoline, stack, link_parent)
             }
         }
-        Ok(pid)
     }
 
-    // ------------------------------------------------------------- messages
+    // -------------------------------------------------------------- signals
+
+    /// Pushes a signal to its target. A dead target answers as Erlang's
+    /// would (`answer_for_dead`).
+    pub fn send_signal(&mut self, to: Pid, kind: SignalKind) {
+        if to == self.host_pid {
+            if let SignalKind::Message(value) = kind {
+                lock(&self.shared.host_inbox).push_back(value);
+            }
+            return;
+        }
+        let Some(slot) = self.shared.table.slot(to.slot()) else {
+            return self.answer_for_dead(Signal { to, kind });
+        };
+        let mut kind = kind;
+        if matches!(kind, SignalKind::Message(_)) && self.limits.max_mailbox != usize::MAX {
+            // Past the mailbox limit the receiver is at fault: it dies (see
+            // EMBEDDING.md), at once if it is not running.
+            let queued = slot.queued.fetch_add(1, Ordering::Relaxed) as usize;
+            let held = slot.mailbox.load(Ordering::Relaxed) as usize + queued;
+            if held >= self.limits.max_mailbox {
+                let max = self.limits.max_mailbox;
+                kind = SignalKind::Exit {
+                    from: to,
+                    reason: Value::error_reason(
+                        Atom::LIMIT,
+                        &format!("mailbox over its limit of {max} messages"),
+                    ),
+                    untrappable: true,
+                    linked: false,
+                };
+            }
+        }
+        let exit = matches!(kind, SignalKind::Exit { .. });
+        let wake = kind.wakes();
+        match slot.inbox.push(Signal { to, kind }, wake) {
+            Pushed::Queued => {
+                if exit {
+                    self.pending.push_back(to);
+                }
+            }
+            Pushed::Wake => {
+                if exit {
+                    // This push owns the parked process: apply the exit
+                    // signal now (it most likely dies).
+                    self.pending.push_back(Pid(to.0 | OWNED));
+                } else {
+                    self.make_runnable(to);
+                }
+            }
+            Pushed::Closed(signal) => self.answer_for_dead(signal),
+        }
+        if exit {
+            self.apply_pending();
+        }
+    }
+
+    /// What a signal to a dead process gets back: a link gets a `:noproc`
+    /// exit signal, a monitor a `:down` with `:noproc`; the rest is dropped.
+    fn answer_for_dead(&mut self, signal: Signal) {
+        let dead = signal.to;
+        match signal.kind {
+            SignalKind::Link(from) => self.send_signal(
+                from,
+                SignalKind::Exit {
+                    from: dead,
+                    reason: Value::Atom(Atom::NOPROC),
+                    untrappable: false,
+                    linked: true,
+                },
+            ),
+            SignalKind::Monitor { from, reference } => self.send_signal(
+                from,
+                SignalKind::Down {
+                    from: dead,
+                    reference,
+                    reason: Value::Atom(Atom::NOPROC),
+                },
+            ),
+            _ => {}
+        }
+    }
+
+    /// Applies pending exit signals to processes that are not running, so
+    /// they take effect at once (as in a single-threaded VM). Iterative: a
+    /// death that signals more processes adds to the work list.
+    pub fn apply_pending(&mut self) {
+        if self.applying {
+            return;
+        }
+        self.applying = true;
+        while let Some(entry) = self.pending.pop_front() {
+            let owned = entry.0 & OWNED != 0;
+            let pid = Pid(entry.0 & !OWNED);
+            let taken = self
+                .shared
+                .table
+                .slot(pid.slot())
+                .and_then(|slot| slot.take_body(pid));
+            let Some(mut process) = taken else {
+                // Running elsewhere (it applies the signal itself soon) or
+                // ended; a parked process we own must still be woken.
+                if owned {
+                    self.make_runnable(pid);
+                }
+                continue;
+            };
+            match self.absorb(&mut process) {
+                Err(reason) => self.finish(process, reason, false),
+                Ok(arrived) => {
+                    if owned {
+                        self.resume_or_park(process, arrived);
+                    } else {
+                        // Not parked, so runnable: its pid is queued. What
+                        // was applied may have ended its wait; the slice it
+                        // gets next must know.
+                        self.resume(&mut process, arrived);
+                        if let Some(slot) = self.shared.table.slot(pid.slot()) {
+                            slot.put_body(process);
+                        }
+                    }
+                }
+            }
+        }
+        self.applying = false;
+    }
+
+    /// Applies every signal in the process's inbox. `Ok(true)` if one
+    /// could end its wait (a message or a hand-off arrived); `Err(reason)`
+    /// if it must die.
+    pub fn absorb(&mut self, process: &mut Process) -> Result<bool, Value> {
+        let Some(slot) = self.shared.table.slot(process.pid.slot()) else {
+            return Ok(false);
+        };
+        if self.limits.max_mailbox != usize::MAX {
+            slot.queued.store(0, Ordering::Relaxed);
+        }
+        let signals = slot.inbox.take_all();
+        let mut arrived = false;
+        let mut death = None;
+        for signal in signals {
+            if death.is_some() {
+                // Dying: what is left is answered when the inbox closes.
+                self.answer_while_exiting(process, signal, &Value::Nil);
+                continue;
+            }
+            match self.apply(process, signal) {
+                Applied::Nothing => {}
+                Applied::Arrived => arrived = true,
+                Applied::Dies(reason) => death = Some(reason),
+            }
+        }
+        match death {
+            Some(reason) => Err(reason),
+            None => Ok(arrived),
+        }
+    }
+
+    fn apply(&mut self, process: &mut Process, signal: Signal) -> Applied {
+        if signal.to != process.pid {
+            // Meant for an earlier process in this slot.
+            self.answer_for_dead(signal);
+            return Applied::Nothing;
+        }
+        match signal.kind {
+            SignalKind::Message(value) => self.enqueue(process, value),
+            SignalKind::Exit {
+                from,
+                reason,
+                untrappable,
+                linked,
+            } => {
+                if linked {
+                    let was_linked = process
+                        .extra
+                        .as_mut()
+                        .is_some_and(|e| e.links.swap_remove(&from));
+                    if !was_linked {
+                        // Unlinked meanwhile: the link's signal is void.
+                        return Applied::Nothing;
+                    }
+                }
+                if !untrappable && process.trap_exits() {
+                    let message =
+                        Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(from), reason]);
+                    return self.enqueue(process, message);
+                }
+                let normal = reason == Value::Atom(Atom::NORMAL);
+                if normal && (linked || from != process.pid) {
+                    return Applied::Nothing;
+                }
+                if untrappable && reason == Value::Atom(Atom::KILL) {
+                    Applied::Dies(Value::Atom(Atom::KILLED))
+                } else {
+                    Applied::Dies(reason)
+                }
+            }
+            SignalKind::Link(from) => {
+                process.extra().links.insert(from);
+                Applied::Nothing
+            }
+            SignalKind::Unlink(from) => {
+                if let Some(extra) = process.extra.as_mut() {
+                    extra.links.swap_remove(&from);
+                }
+                Applied::Nothing
+            }
+            SignalKind::Monitor { from, reference } => {
+                process.extra().monitored_by.insert(reference, from);
+                Applied::Nothing
+            }
+            SignalKind::Demonitor(reference) => {
+                if let Some(extra) = process.extra.as_mut() {
+                    extra.monitored_by.swap_remove(&reference);
+                }
+                Applied::Nothing
+            }
+            SignalKind::Down {
+                from,
+                reference,
+                reason,
+            } => {
+                let active = process
+                    .extra
+                    .as_mut()
+                    .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
+                if !active {
+                    return Applied::Nothing;
+                }
+                self.enqueue(process, down_message(reference, from, reason))
+            }
+            SignalKind::Handoff { token, handoff } => {
+                if token == process.wait_token && matches!(process.status, Status::Waiting(_)) {
+                    process.handoff = Some(handoff);
+                    Applied::Arrived
+                } else {
+                    Applied::Nothing
+                }
+            }
+        }
+    }
+
+    /// A message joins the mailbox; past the mailbox limit the receiver is
+    /// at fault and dies (see EMBEDDING.md).
+    fn enqueue(&mut self, process: &mut Process, message: Value) -> Applied {
+        let max_mailbox = self.limits.max_mailbox;
+        if process.mailbox.len() >= max_mailbox {
+            return Applied::Dies(Value::error_reason(
+                Atom::LIMIT,
+                &format!("mailbox over its limit of {max_mailbox} messages"),
+            ));
+        }
+        process.mailbox.push_back(message);
+        Applied::Arrived
+    }
+
+    /// A signal that reaches a process as it ends: links and monitors
+    /// learn of the end; the rest is dropped.
+    fn answer_while_exiting(&mut self, process: &mut Process, signal: Signal, reason: &Value) {
+        if signal.to != process.pid {
+            return self.answer_for_dead(signal);
+        }
+        match signal.kind {
+            SignalKind::Link(from) => {
+                process.extra().links.insert(from);
+            }
+            SignalKind::Unlink(from) => {
+                if let Some(extra) = process.extra.as_mut() {
+                    extra.links.swap_remove(&from);
+                }
+            }
+            SignalKind::Monitor { from, reference } => self.send_signal(
+                from,
+                SignalKind::Down {
+                    from: process.pid,
+                    reference,
+                    reason: reason.clone(),
+                },
+            ),
+            SignalKind::Demonitor(reference) => {
+                if let Some(extra) = process.extra.as_mut() {
+                    extra.monitored_by.swap_remove(&reference);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After its signals are applied: a process whose wait they ended runs
+    /// again; one still waiting parks again.
+    pub fn resume_or_park(&mut self, mut process: Box<Process>, arrived: bool) {
+        if self.resume(&mut process, arrived) {
+            let pid = process.pid;
+            if let Some(slot) = self.shared.table.slot(pid.slot()) {
+                slot.put_body(process);
+            }
+            self.make_runnable(pid);
+        } else {
+            self.park(process);
+        }
+    }
+
+    /// Whether a waiting process's wait is over (then it is runnable).
+    pub fn resume(&mut self, process: &mut Process, arrived: bool) -> bool {
+        let Status::Waiting(wait) = &process.status else {
+            return true;
+        };
+        let over = match wait {
+            Wait::Mailbox => {
+                if arrived && !process.mailbox.is_empty() {
+                    // A message and the deadline at once: the messages are
+                    // examined first (the deadline is checked again after).
+                    if matches!(process.handoff, Some(Handoff::TimedOut)) {
+                        process.handoff = None;
+                    }
+                    true
+                } else {
+                    process.handoff.is_some()
+                }
+            }
+            _ => process.handoff.is_some(),
+        };
+        if over {
+            process.status = Status::Runnable;
+            // Late hand-offs for this wait (a deadline that fired as a
+            // message woke it) carry the old token and are dropped.
+            process.wait_token = process.wait_token.wrapping_add(1);
+        }
+        over
+    }
+
+    /// Parks a waiting process (its body back in its slot); if signals
+    /// arrived meanwhile it is runnable at once instead.
+    pub fn park(&mut self, process: Box<Process>) {
+        let pid = process.pid;
+        let Some(slot) = self.shared.table.slot(pid.slot()) else {
+            return;
+        };
+        // Park first, then put the body back: a thread that takes the body
+        // of a process that is not parked then only ever finds a runnable
+        // one (a popper that comes too early finds no body and retries).
+        let parked = slot.inbox.park();
+        slot.put_body(process);
+        if !parked {
+            self.make_runnable(pid);
+        }
+    }
+
+    /// Whether signals wait in `pid`'s inbox (one atomic read).
+    pub fn has_signals(&self, pid: Pid) -> bool {
+        self.shared
+            .table
+            .slot(pid.slot())
+            .is_some_and(|slot| !slot.inbox.is_empty())
+    }
 
     /// Resolves a send target: a pid, or an atom registered to one.
     pub fn resolve(&self, target: &Value) -> Result<Pid, OpError> {
         match target {
             Value::Pid(pid) => Ok(*pid),
-            Value::Atom(name) => self.registry.get(name).copied().ok_or_else(|| {
-                (
-                    Atom::BADARG,
-                    format!("no process is registered as :{}", name.name()),
-                )
-            }),
+            Value::Atom(name) => lock(&self.shared.registry)
+                .get(name)
+                .copied()
+                .ok_or_else(|| {
+                    (
+                        Atom::BADARG,
+                        format!("no process is registered as :{}", name.name()),
+                    )
+                }),
             other => Err((
                 Atom::BADARG,
                 format!(
@@ -374,467 +935,168 @@ impl Scheduler {
         message: Value,
     ) -> Result<(), OpError> {
         let pid = self.resolve(target)?;
-        self.stats.messages += 1;
+        self.count_message();
         if pid == sender.pid {
             sender.mailbox.push_back(message);
             return Ok(());
         }
-        self.deliver(pid, message);
+        self.send_signal(pid, SignalKind::Message(message));
         Ok(())
     }
 
-    /// Puts a message in a mailbox, waking the process if it waits for one.
-    /// A dead pid drops the message (LANGUAGE.md §6).
+    /// A message from the host or a timer.
     pub fn deliver(&mut self, pid: Pid, message: Value) {
-        if pid == self.host_pid {
-            self.host_inbox.push_back(message);
-            return;
-        }
-        if self.current == Some(pid) {
-            self.deferred_messages.push(message);
-            return;
-        }
-        let max_mailbox = self.limits.max_mailbox;
-        let Some(process) = self.get_mut(pid) else {
-            return;
-        };
-        if process.mailbox.len() >= max_mailbox {
-            // Past the limit the receiver is at fault: it dies (see EMBEDDING.md).
-            let reason = Value::error_reason(
-                Atom::LIMIT,
-                &format!("mailbox over its limit of {max_mailbox} messages"),
-            );
-            self.signal_now(Signal {
-                to: pid,
-                from: pid,
-                reason,
-                untrappable: true,
-                linked: false,
-            });
-            return;
-        }
-        process.mailbox.push_back(message);
-        if process.status == Status::Waiting(Wait::Mailbox) {
-            process.status = Status::Runnable;
-            self.run_queue.push_back(pid);
-        }
+        self.send_signal(pid, SignalKind::Message(message));
     }
 
     /// Marks the running process blocked; with a deadline, sets a timer.
+    /// `claimable`: the wait can also end by a channel (the timer must
+    /// claim it).
     pub fn block(&mut self, process: &mut Process, wait: Wait, deadline: Option<u64>) {
+        let claimable = matches!(wait, Wait::Select(_));
         set_waiting(process, wait);
+        if claimable {
+            self.arm_claim(process);
+        }
         if let Some(deadline) = deadline {
-            self.add_timer(
+            self.shared.timers.add(
                 deadline,
                 TimerKind::Wake {
                     pid: process.pid,
                     token: process.wait_token,
+                    claimed: claimable,
                 },
             );
         }
     }
 
-    fn add_timer(&mut self, deadline: u64, kind: TimerKind) {
-        self.timer_sequence += 1;
-        self.timers.push(Reverse(Timer {
-            deadline,
-            sequence: self.timer_sequence,
-            kind,
-        }));
+    pub fn arm_claim(&self, process: &Process) {
+        if let Some(slot) = self.shared.table.slot(process.pid.slot()) {
+            slot.claim.arm(process.pid.serial(), process.wait_token);
+        }
+    }
+
+    /// Takes the right to end `pid`'s wait `token` (channels, select timers).
+    pub fn claim(&self, pid: Pid, token: u32) -> bool {
+        self.shared
+            .table
+            .slot(pid.slot())
+            .is_some_and(|slot| slot.claim.claim(pid.serial(), token))
     }
 
     pub fn send_after(&mut self, ms: f64, to: Pid, message: Value) {
         let deadline = self.deadline(ms);
-        self.add_timer(deadline, TimerKind::Send { to, message });
+        self.shared
+            .timers
+            .add(deadline, TimerKind::Send { to, message });
     }
 
-    /// Wakes `pid` if it still waits with `token`, handing it `handoff`.
-    fn wake(&mut self, pid: Pid, token: u32, handoff: Handoff) -> bool {
-        let Some(process) = self.get_mut(pid) else {
-            return false;
-        };
-        if !matches!(process.status, Status::Waiting(_)) || process.wait_token != token {
-            return false;
-        }
-        process.status = Status::Runnable;
-        process.handoff = Some(handoff);
-        self.run_queue.push_back(pid);
-        true
-    }
-
-    fn is_live_waiter(&self, waiter: &Waiter) -> bool {
-        self.get(waiter.pid)
-            .is_some_and(|p| matches!(p.status, Status::Waiting(_)) && p.wait_token == waiter.token)
-    }
-
-    /// Fires every timer that is due. Returns whether any did something.
-    pub fn fire_timers(&mut self) -> bool {
-        let mut fired = false;
-        if self.timers.is_empty() {
-            return false;
+    /// Fires every timer that is due.
+    pub fn fire_timers(&mut self) {
+        if !self.shared.timers.any() {
+            return;
         }
         let now = self.now();
-        while let Some(Reverse(timer)) = self.timers.peek() {
-            if timer.deadline > now {
-                break;
-            }
-            let Some(Reverse(timer)) = self.timers.pop() else {
-                break;
-            };
-            match timer.kind {
-                TimerKind::Wake { pid, token } => fired |= self.wake(pid, token, Handoff::TimedOut),
-                TimerKind::Send { to, message } => {
-                    self.deliver(to, message);
-                    fired = true;
-                }
-            }
-        }
-        fired
-    }
-
-    /// The next deadline that still matters, dropping stale timers.
-    pub fn next_timer(&mut self) -> Option<u64> {
-        while let Some(Reverse(timer)) = self.timers.peek() {
-            let live = match &timer.kind {
-                TimerKind::Wake { pid, token } => self.get(*pid).is_some_and(|p| {
-                    matches!(p.status, Status::Waiting(_)) && p.wait_token == *token
-                }),
-                TimerKind::Send { to, .. } => self.get(*to).is_some() || *to == self.host_pid,
-            };
-            if live {
-                return Some(timer.deadline);
-            }
-            self.timers.pop();
-        }
-        None
-    }
-
-    // ------------------------------------------------------------- channels
-
-    /// Pops the first live waiter of a queue.
-    fn pop_live(&self, queue: &mut VecDeque<Waiter>) -> Option<Waiter> {
-        while let Some(waiter) = queue.pop_front() {
-            if self.is_live_waiter(&waiter) {
-                return Some(waiter);
-            }
-        }
-        None
-    }
-
-    pub fn chan_send(
-        &mut self,
-        process: &mut Process,
-        channel: &Arc<Channel>,
-        value: Value,
-    ) -> ChanOutcome {
-        let mut state = channel.lock();
-        match self.try_send(&mut state, value) {
-            Ok(()) => ChanOutcome::Done(Value::Nil),
-            Err(None) => ChanOutcome::Closed,
-            Err(Some(value)) => {
-                set_waiting(process, Wait::ChanSend(channel.id));
-                state.senders.push_back(Waiter {
-                    pid: process.pid,
-                    token: process.wait_token,
-                    arm: 0,
-                    value,
-                });
-                ChanOutcome::Blocked
-            }
-        }
-    }
-
-    /// Sends without waiting: `Err(None)` if closed, `Err(Some(value))`
-    /// (the value back) if it would have to wait.
-    fn try_send(&mut self, state: &mut ChanState, value: Value) -> Result<(), Option<Value>> {
-        if state.closed {
-            return Err(None);
-        }
-        if let Some(receiver) = self.pop_live(&mut state.receivers) {
-            self.wake(
-                receiver.pid,
-                receiver.token,
-                Handoff::Received {
-                    arm: receiver.arm,
-                    value,
-                },
-            );
-            return Ok(());
-        }
-        if state.buffer.len() < state.capacity {
-            state.buffer.push_back(value);
-            return Ok(());
-        }
-        Err(Some(value))
-    }
-
-    pub fn chan_recv(&mut self, process: &mut Process, channel: &Arc<Channel>) -> ChanOutcome {
-        let mut state = channel.lock();
-        match self.try_recv(&mut state) {
-            Ok(value) => ChanOutcome::Done(value),
-            Err(true) => ChanOutcome::Closed,
-            Err(false) => {
-                set_waiting(process, Wait::ChanRecv(channel.id));
-                state.receivers.push_back(Waiter {
-                    pid: process.pid,
-                    token: process.wait_token,
-                    arm: 0,
-                    value: Value::Nil,
-                });
-                ChanOutcome::Blocked
-            }
-        }
-    }
-
-    /// Receives without waiting: `Err(true)` closed and drained,
-    /// `Err(false)` nothing there yet.
-    pub fn try_recv(&mut self, state: &mut ChanState) -> Result<Value, bool> {
-        if let Some(value) = state.buffer.pop_front() {
-            // Room opened: a waiting sender's value moves into the buffer.
-            if let Some(sender) = self.pop_live(&mut state.senders) {
-                state.buffer.push_back(sender.value);
-                self.wake(sender.pid, sender.token, Handoff::Sent { arm: sender.arm });
-            }
-            return Ok(value);
-        }
-        if let Some(sender) = self.pop_live(&mut state.senders) {
-            self.wake(sender.pid, sender.token, Handoff::Sent { arm: sender.arm });
-            return Ok(sender.value);
-        }
-        Err(state.closed)
-    }
-
-    /// `close(ch)`: wakes every waiter; receivers get nil, senders fail.
-    pub fn close(&mut self, channel: &Arc<Channel>) -> Result<(), OpError> {
-        let mut state = channel.lock();
-        if state.closed {
-            return Err((
-                Atom::CLOSED,
-                "close of a channel that is already closed".to_string(),
-            ));
-        }
-        state.closed = true;
-        let receivers: Vec<Waiter> = state.receivers.drain(..).collect();
-        let senders: Vec<Waiter> = state.senders.drain(..).collect();
-        drop(state);
-        for waiter in receivers.into_iter().chain(senders) {
-            self.wake(
-                waiter.pid,
-                waiter.token,
-                Handoff::Closed { arm: waiter.arm },
-            );
-        }
-        Ok(())
-    }
-
-    /// Stackless' balance: senders waiting minus receivers waiting.
-    pub fn balance(&self, channel: &Channel) -> i64 {
-        let state = channel.lock();
-        let senders = state
-            .senders
-            .iter()
-            .filter(|w| self.is_live_waiter(w))
-            .count() as i64;
-        let receivers = state
-            .receivers
-            .iter()
-            .filter(|w| self.is_live_waiter(w))
-            .count() as i64;
-        senders - receivers
-    }
-
-    /// `select`: the first ready arm in source order, else wait on all.
-    /// `Ok(None)` means the process blocked.
-    pub fn select(
-        &mut self,
-        process: &mut Process,
-        base: usize,
-        table: &SelectTable,
-    ) -> Result<Option<u32>, OpError> {
-        let arm_count = table.arms.len() as u32;
-        match process.handoff.take() {
-            Some(Handoff::Received { arm, value }) => {
-                if let Some(SelectArm::Recv {
-                    value: register, ..
-                }) = table.arms.get(arm as usize)
-                {
-                    process.stack[base + register.index()] = value;
-                }
-                return Ok(Some(arm));
-            }
-            Some(Handoff::Sent { arm }) => return Ok(Some(arm)),
-            Some(Handoff::Closed { arm }) => {
-                return match table.arms.get(arm as usize) {
-                    Some(SelectArm::Recv { value, .. }) => {
-                        process.stack[base + value.index()] = Value::Nil;
-                        Ok(Some(arm))
+        for kind in self.shared.timers.due(now) {
+            match kind {
+                TimerKind::Wake {
+                    pid,
+                    token,
+                    claimed,
+                } => {
+                    if claimed && !self.claim(pid, token) {
+                        continue;
                     }
-                    _ => Err((Atom::CLOSED, "send on a closed channel".to_string())),
-                };
-            }
-            Some(Handoff::TimedOut) => return Ok(Some(arm_count)),
-            None => {}
-        }
-        let mut channels = Vec::with_capacity(table.arms.len());
-        for arm in &table.arms {
-            let (SelectArm::Recv { chan, .. } | SelectArm::Send { chan, .. }) = arm;
-            match &process.stack[base + chan.index()] {
-                Value::Chan(c) => channels.push(c.clone()),
-                other => {
-                    return Err((
-                        Atom::BADARG,
-                        format!(
-                            "a select arm needs a channel, got {}",
-                            describe_value(other)
-                        ),
-                    ))
+                    self.send_signal(
+                        pid,
+                        SignalKind::Handoff {
+                            token,
+                            handoff: Handoff::TimedOut,
+                        },
+                    );
                 }
+                TimerKind::Send { to, message } => self.deliver(to, message),
             }
         }
-        for (i, arm) in table.arms.iter().enumerate() {
-            let mut state = channels[i].lock();
-            match arm {
-                SelectArm::Recv { value, .. } => match self.try_recv(&mut state) {
-                    Ok(v) => {
-                        process.stack[base + value.index()] = v;
-                        return Ok(Some(i as u32));
-                    }
-                    Err(true) => {
-                        process.stack[base + value.index()] = Value::Nil;
-                        return Ok(Some(i as u32));
-                    }
-                    Err(false) => {}
-                },
-                SelectArm::Send { value, .. } => {
-                    let v = process.stack[base + value.index()].clone();
-                    match self.try_send(&mut state, v) {
-                        Ok(()) => return Ok(Some(i as u32)),
-                        Err(None) => {
-                            return Err((Atom::CLOSED, "send on a closed channel".to_string()))
-                        }
-                        Err(Some(_)) => {}
-                    }
-                }
-            }
-        }
-        let deadline = match table.timeout {
-            None => None,
-            Some(register) => match &process.stack[base + register.index()] {
-                Value::Int(ms) if *ms <= 0 => return Ok(Some(arm_count)),
-                Value::Float(ms) if *ms <= 0.0 => return Ok(Some(arm_count)),
-                Value::Int(ms) => Some(self.deadline(*ms as f64)),
-                Value::Float(ms) => Some(self.deadline(*ms)),
-                other => {
-                    return Err((
-                        Atom::BADARG,
-                        format!(
-                            "`after` needs a number of milliseconds, got {}",
-                            describe_value(other)
-                        ),
-                    ))
-                }
-            },
-        };
-        let waits = table
-            .arms
-            .iter()
-            .zip(&channels)
-            .map(|(arm, c)| (matches!(arm, SelectArm::Send { .. }), c.id))
-            .collect();
-        self.block(process, Wait::Select(waits), deadline);
-        for (i, arm) in table.arms.iter().enumerate() {
-            let mut state = channels[i].lock();
-            match arm {
-                SelectArm::Recv { .. } => state.receivers.push_back(Waiter {
-                    pid: process.pid,
-                    token: process.wait_token,
-                    arm: i as u32,
-                    value: Value::Nil,
-                }),
-                SelectArm::Send { value, .. } => state.senders.push_back(Waiter {
-                    pid: process.pid,
-                    token: process.wait_token,
-                    arm: i as u32,
-                    value: process.stack[base + value.index()].clone(),
-                }),
-            }
-        }
-        Ok(None)
+    }
+
+    /// The next deadline that still matters.
+    pub fn next_timer(&self) -> Option<u64> {
+        self.shared.timers.next(&self.shared)
     }
 
     // ---------------------------------------------------- links and signals
 
     pub fn register(&mut self, name: Atom, pid: Pid) -> Result<(), OpError> {
-        if let Some(existing) = self.registry.get(&name) {
-            if self.is_alive(*existing) && *existing != pid {
+        let mut registry = lock(&self.shared.registry);
+        if let Some(existing) = registry.get(&name) {
+            if self.shared.is_alive(*existing) && *existing != pid {
                 return Err((
                     Atom::BADARG,
                     format!(":{} is already registered", name.name()),
                 ));
             }
         }
-        if !self.is_alive(pid) {
+        let Some(slot) = self.shared.table.get(pid) else {
             return Err((Atom::BADARG, format!("{pid} is not alive")));
-        }
-        self.registry.retain(|_, p| *p != pid);
-        self.registry.insert(name, pid);
+        };
+        registry.retain(|_, p| *p != pid);
+        registry.insert(name, pid);
+        slot.name.store(name.0 + 1, Ordering::Relaxed);
         Ok(())
     }
 
     pub fn whereis(&self, name: Atom) -> Option<Pid> {
-        self.registry
-            .get(&name)
-            .copied()
-            .filter(|p| self.is_alive(*p))
-    }
-
-    pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.registry
-            .iter()
-            .find(|(_, p)| **p == pid)
-            .map(|(n, _)| *n)
+        self.shared.whereis(name)
     }
 
     /// Links the running process with `other` (both ways). A dead `other`
-    /// sends the running process a `:noproc` exit signal, as in Erlang.
+    /// sends back a `:noproc` exit signal, as in Erlang.
     pub fn link(&mut self, process: &mut Process, other: Pid) {
         if other == process.pid {
             return;
         }
-        match self.get_mut(other) {
-            Some(target) => {
-                target.extra().links.insert(process.pid);
-                process.extra().links.insert(other);
-            }
-            None => self.signal(process.pid, other, Value::Atom(Atom::NOPROC), false, true),
+        if other == self.host_pid {
+            return self.send_signal(
+                process.pid,
+                SignalKind::Exit {
+                    from: other,
+                    reason: Value::Atom(Atom::NOPROC),
+                    untrappable: false,
+                    linked: true,
+                },
+            );
         }
+        process.extra().links.insert(other);
+        self.send_signal(other, SignalKind::Link(process.pid));
     }
 
     pub fn unlink(&mut self, process: &mut Process, other: Pid) {
         if let Some(extra) = process.extra.as_mut() {
             extra.links.swap_remove(&other);
         }
-        if let Some(target) = self.get_mut(other) {
-            if let Some(extra) = target.extra.as_mut() {
-                extra.links.swap_remove(&process.pid);
-            }
-        }
+        self.send_signal(other, SignalKind::Unlink(process.pid));
     }
 
-    /// `monitor(pid)`: returns the ref; a dead pid gets `:noproc` at once.
+    /// `monitor(pid)`: returns the ref; a dead pid gets `:noproc`.
     pub fn monitor(&mut self, process: &mut Process, target: Pid) -> u64 {
         let reference = self.make_ref();
-        match self.get_mut(target) {
-            Some(t) => {
-                t.extra().monitored_by.insert(reference, process.pid);
-                process.extra().monitoring.insert(reference, target);
+        process.extra().monitoring.insert(reference, target);
+        if target == self.host_pid || target == process.pid {
+            let down = down_message(reference, target, Value::Atom(Atom::NOPROC));
+            if target == self.host_pid {
+                process.extra().monitoring.swap_remove(&reference);
+                process.mailbox.push_back(down);
             }
-            None => process.mailbox.push_back(down_message(
-                reference,
-                target,
-                Value::Atom(Atom::NOPROC),
-            )),
+            return reference;
         }
+        self.send_signal(
+            target,
+            SignalKind::Monitor {
+                from: process.pid,
+                reference,
+            },
+        );
         reference
     }
 
@@ -845,194 +1107,153 @@ impl Scheduler {
         let Some(target) = extra.monitoring.swap_remove(&reference) else {
             return false;
         };
-        if let Some(t) = self.get_mut(target) {
-            if let Some(e) = t.extra.as_mut() {
-                e.monitored_by.swap_remove(&reference);
-            }
-        }
-        // A `:down` already delivered for this ref is dropped too.
+        self.send_signal(target, SignalKind::Demonitor(reference));
+        // A `:down` already delivered for this ref is dropped too (one
+        // still on its way finds the monitor off and is dropped).
         process.mailbox.retain(|m| !is_down_for(m, reference));
         true
     }
 
     /// Sends an exit signal from `from` to `to`.
     pub fn signal(&mut self, to: Pid, from: Pid, reason: Value, untrappable: bool, linked: bool) {
-        self.signal_now(Signal {
+        self.send_signal(
             to,
-            from,
-            reason,
-            untrappable,
-            linked,
-        });
+            SignalKind::Exit {
+                from,
+                reason,
+                untrappable,
+                linked,
+            },
+        );
     }
 
-    fn signal_now(&mut self, first: Signal) {
-        let mut work = VecDeque::from([first]);
-        while let Some(signal) = work.pop_front() {
-            if self.current == Some(signal.to) {
-                self.deferred.push(signal);
-                continue;
-            }
-            let Some(target) = self.get_mut(signal.to) else {
-                continue;
-            };
-            let normal = signal.reason == Value::Atom(Atom::NORMAL);
-            if !signal.untrappable && target.trap_exits() {
-                let message = Value::tuple(vec![
-                    Value::Atom(Atom::EXIT),
-                    Value::Pid(signal.from),
-                    signal.reason,
-                ]);
-                self.deliver(signal.to, message);
-                continue;
-            }
-            if normal && (signal.linked || signal.from != signal.to) {
-                continue;
-            }
-            let reason = if signal.untrappable && signal.reason == Value::Atom(Atom::KILL) {
-                Value::Atom(Atom::KILLED)
-            } else {
-                signal.reason
-            };
-            if let Some(process) = self.take(signal.to) {
-                self.finish_into(process, reason, &mut work);
-            }
-        }
-    }
-
-    /// Ends a process that is out of its slot: frees the slot, tells its
-    /// links and monitors. Further signals go to `work`.
-    fn finish_into(&mut self, process: Box<Process>, reason: Value, work: &mut VecDeque<Signal>) {
-        self.finish_with(process, reason, false, work);
-    }
-
-    /// Ends a process; `crashed` says a crash event was already recorded.
-    /// It takes the box the process lived in: unboxing would copy it.
+    /// Ends a process this scheduler holds: closes its inbox (answering
+    /// what was left in it), tells its links and monitors, frees its slot.
+    /// `crashed` says a crash event was already recorded.
     #[allow(clippy::boxed_local)]
-    fn finish_with(
-        &mut self,
-        mut process: Box<Process>,
-        reason: Value,
-        crashed: bool,
-        work: &mut VecDeque<Signal>,
-    ) {
+    pub fn finish(&mut self, mut process: Box<Process>, reason: Value, crashed: bool) {
         let pid = process.pid;
-        self.live = self.live.saturating_sub(1);
-        self.free_slots.push(pid.slot() as u32);
-        if self.main == Some(pid) {
-            self.main_exit = Some(reason.clone());
+        let Some(slot) = self.shared.table.slot(pid.slot()) else {
+            return;
+        };
+        slot.claim.disarm();
+        let registered = slot.name.load(Ordering::Relaxed) != 0;
+        for signal in slot.inbox.close() {
+            self.answer_while_exiting(&mut process, signal, &reason);
         }
-        if let Some(outcome @ None) = self.watched.get_mut(&pid) {
+        if lock(&self.shared.main).as_ref() == Some(&pid) {
+            *lock(&self.shared.main_exit) = Some(reason.clone());
+            self.shared.main_done.store(true, Ordering::Release);
+            if let Some(pool) = &self.shared.pool {
+                pool.notify_host();
+            }
+        }
+        if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
             *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
         }
         if reason != Value::Atom(Atom::NORMAL) && !crashed {
-            self.events.push(Event::Exit {
+            lock(&self.shared.events).push(Event::Exit {
                 pid,
                 reason: reason.clone(),
             });
         }
-        let Some(extra) = process.extra.take() else {
-            return;
-        };
-        if let Some(name) = extra.name {
-            self.registry.remove(&name);
+        if registered {
+            lock(&self.shared.registry).retain(|_, p| *p != pid);
         }
-        self.registry.retain(|_, p| *p != pid);
-        for file in &extra.files {
-            crate::natives::io::close_resource(file);
-        }
-        for (reference, watcher) in extra.monitored_by {
-            self.deliver(watcher, down_message(reference, pid, reason.clone()));
-            if let Some(w) = self.get_mut(watcher) {
-                if let Some(e) = w.extra.as_mut() {
-                    e.monitoring.swap_remove(&reference);
-                }
+        if let Some(extra) = process.extra.take() {
+            for file in &extra.files {
+                crate::natives::io::close_resource(file);
+            }
+            for (reference, watcher) in extra.monitored_by {
+                self.send_signal(
+                    watcher,
+                    SignalKind::Down {
+                        from: pid,
+                        reference,
+                        reason: reason.clone(),
+                    },
+                );
+            }
+            for (reference, target) in extra.monitoring {
+                self.send_signal(target, SignalKind::Demonitor(reference));
+            }
+            for linked in extra.links {
+                self.send_signal(
+                    linked,
+                    SignalKind::Exit {
+                        from: pid,
+                        reason: reason.clone(),
+                        untrappable: false,
+                        linked: true,
+                    },
+                );
             }
         }
-        for (reference, target) in extra.monitoring {
-            if let Some(t) = self.get_mut(target) {
-                if let Some(e) = t.extra.as_mut() {
-                    e.monitored_by.swap_remove(&reference);
-                }
-            }
-        }
-        for linked in extra.links {
-            if let Some(other) = self.get_mut(linked) {
-                if let Some(e) = other.extra.as_mut() {
-                    e.links.swap_remove(&pid);
-                }
-            }
-            work.push_back(Signal {
-                to: linked,
-                from: pid,
-                reason: reason.clone(),
-                untrappable: false,
-                linked: true,
-            });
-        }
+        drop(process);
+        self.shared.table.release(pid);
+        self.apply_pending();
     }
 
-    /// Ends the process that just ran (it is out of its slot); `crashed`
-    /// says its runtime error was already reported.
-    pub fn finish(&mut self, process: Box<Process>, reason: Value, crashed: bool) {
-        self.deferred.clear();
-        self.deferred_messages.clear();
-        let mut work = VecDeque::new();
-        self.finish_with(process, reason, crashed, &mut work);
-        while let Some(signal) = work.pop_front() {
-            self.signal_now(signal);
-        }
-    }
-
-    /// Puts the process that just ran back, applying what arrived for it
-    /// while it ran. Returns false if a deferred signal killed it.
-    pub fn settle(&mut self, mut process: Box<Process>) -> bool {
-        let pid = process.pid;
-        let messages = std::mem::take(&mut self.deferred_messages);
-        let wake = !messages.is_empty() && process.status == Status::Waiting(Wait::Mailbox);
-        process.mailbox.extend(messages);
-        if wake {
-            process.status = Status::Runnable;
-        }
-        let runnable = process.status == Status::Runnable;
-        self.put_back(process);
-        if runnable {
-            self.run_queue.push_back(pid);
-        }
-        let signals = std::mem::take(&mut self.deferred);
-        for signal in signals {
-            self.signal_now(signal);
-        }
-        self.get(pid).is_some()
-    }
-
-    /// Stops every process (the main process ended).
+    /// Stops every process (the main process ended). Host only, with no
+    /// scheduler running.
     pub fn stop_all(&mut self) {
-        for slot in &mut self.slots {
-            if let Some(process) = slot.take() {
+        for (index, slot) in self.shared.table.slots().enumerate() {
+            let serial = slot.serial.load(Ordering::Acquire);
+            if serial == 0 {
+                continue;
+            }
+            let pid = Pid::new(index as u32, serial);
+            if let Some(process) = slot.take_body(pid) {
+                slot.claim.disarm();
+                drop(slot.inbox.close());
                 if let Some(extra) = &process.extra {
                     for file in &extra.files {
                         crate::natives::io::close_resource(file);
                     }
                 }
+                drop(process);
+                self.shared.table.release(pid);
             }
         }
-        self.run_queue.clear();
-        self.timers.clear();
-        self.live = 0;
+        if let RunQueue::Local(queue) = &mut self.run_queue {
+            queue.clear();
+        }
+        self.run_next = None;
+        self.shared.timers.clear();
     }
 
-    /// Every live process with what it waits on (for deadlock reports).
+    /// Every live process with what it waits on (host only, with no
+    /// scheduler running).
     pub fn blocked_processes(&self) -> Vec<(Pid, String)> {
-        let mut list: Vec<(Pid, String)> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|p| (p.pid, describe_wait(&p.status)))
-            .collect();
-        list.sort_by_key(|(p, _)| p.serial());
-        list
+        self.shared
+            .pids()
+            .into_iter()
+            .filter_map(|pid| {
+                let slot = self.shared.table.get(pid)?;
+                slot.peek_body(pid, |p| (pid, describe_wait(&p.status)))
+            })
+            .collect()
     }
+}
+
+/// How many processes woken by messages may wait in one scheduler's queue
+/// before an idle scheduler is woken to steal some (see `share_work`).
+const WAKE_BACKLOG: usize = 8;
+
+/// Marks a pending entry whose pusher owns the (parked) process.
+const OWNED: u64 = 1 << 31;
+
+enum Applied {
+    Nothing,
+    Arrived,
+    Dies(Value),
+}
+
+fn limit_error(max: usize) -> OpError {
+    (
+        Atom::LIMIT,
+        format!("the VM's limit of {max} processes is reached"),
+    )
 }
 
 fn down_message(reference: u64, pid: Pid, reason: Value) -> Value {

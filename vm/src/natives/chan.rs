@@ -45,8 +45,7 @@ fn recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `(:ok, v)`, `:empty` or `:closed`, without waiting.
 fn try_recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let channel = channel(args, "chan.try_recv")?;
-    let mut state = channel.lock();
-    Ok(match ctx.scheduler.try_recv(&mut state) {
+    Ok(match ctx.scheduler.try_recv(&channel) {
         Ok(value) => ok(value),
         Err(true) => Value::Atom(Atom::CLOSED),
         Err(false) => Value::Atom(Atom::EMPTY),

@@ -54,14 +54,14 @@ fn printed_line(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<String, Trap> {
 
 fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let line = printed_line(ctx, args)?;
-    (ctx.scheduler.output)(&line);
+    ctx.scheduler.write_output(&line);
     Ok(Value::Nil)
 }
 
 /// `eprint(a, b, ...)`: like `print`, to the error output (stderr).
 fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let line = printed_line(ctx, args)?;
-    (ctx.scheduler.error_output)(&line);
+    ctx.scheduler.write_error(&line);
     Ok(Value::Nil)
 }
 
@@ -217,8 +217,7 @@ fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     Ok(Value::list(
-        ctx.scheduler
-            .args
+        crate::scheduler::lock(&ctx.scheduler.shared.args)
             .iter()
             .map(|a| Value::str(a.as_str()))
             .collect(),

@@ -133,11 +133,6 @@ fn register(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     ctx.scheduler
         .register(name, pid)
         .map_err(|(kind, message)| Trap::Error(kind, message))?;
-    if pid == ctx.process.pid {
-        ctx.process.extra().name = Some(name);
-    } else if let Some(p) = ctx.scheduler.get_mut(pid) {
-        p.extra().name = Some(name);
-    }
     Ok(Value::Bool(true))
 }
 
@@ -207,7 +202,7 @@ fn flush(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     let messages: Vec<Value> = ctx.process.mailbox.drain(..).collect();
     for message in messages {
         let line = format!("Shell got {}\n", message.inspect());
-        (ctx.scheduler.output)(&line);
+        ctx.scheduler.write_output(&line);
     }
     Ok(Value::Atom(Atom::OK))
 }
@@ -226,14 +221,30 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         let p = &*ctx.process;
         (Atom::RUNNING, p.reductions, p.mailbox.len(), p.memory())
     } else {
-        let Some(p) = ctx.scheduler.get(pid) else {
+        // Another process is read from what it published when it last
+        // parked or yielded: it may be running on another core.
+        let Some(slot) = ctx.scheduler.shared.table.get(pid) else {
             return Ok(Value::Nil);
         };
-        let status = match p.status {
-            Status::Runnable => Atom::RUNNABLE,
-            Status::Waiting(_) => Atom::WAITING,
+        let read = |p: &crate::process::Process| {
+            let status = match p.status {
+                Status::Runnable => Atom::RUNNABLE,
+                Status::Waiting(_) => Atom::WAITING,
+            };
+            (status, p.reductions, p.mailbox.len(), p.memory())
         };
-        (status, p.reductions, p.mailbox.len(), p.memory())
+        match slot.peek_body(pid, read) {
+            Some(info) => info,
+            None => {
+                use std::sync::atomic::Ordering::Relaxed;
+                (
+                    Atom::RUNNING,
+                    slot.reductions.load(Relaxed),
+                    slot.mailbox.load(Relaxed) as usize,
+                    std::mem::size_of::<crate::process::Process>(),
+                )
+            }
+        }
     };
     let mut map = WeftMap::default();
     map.insert(Value::Atom(Atom::STATUS), Value::Atom(status));

@@ -37,7 +37,7 @@ fn next(state: &mut u64) -> u64 {
 /// `random.seed(n)`: restarts the generator, so the draws after it repeat.
 fn seed(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let n = int_arg(args, 0, "random.seed")?;
-    ctx.scheduler.rng = seed_state(n as u64);
+    *ctx.scheduler.rng() = seed_state(n as u64);
     Ok(Value::Nil)
 }
 
@@ -55,12 +55,12 @@ fn int(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     // full range of i64 does not overflow.
     let span = (hi as u64).wrapping_sub(lo as u64);
     if span == u64::MAX {
-        return Ok(Value::Int(next(&mut ctx.scheduler.rng) as i64));
+        return Ok(Value::Int(next(&mut ctx.scheduler.rng()) as i64));
     }
     let range = span + 1;
     let threshold = range.wrapping_neg() % range;
     loop {
-        let product = next(&mut ctx.scheduler.rng) as u128 * range as u128;
+        let product = next(&mut ctx.scheduler.rng()) as u128 * range as u128;
         if (product as u64) >= threshold {
             let offset = (product >> 64) as u64;
             return Ok(Value::Int((lo as u64).wrapping_add(offset) as i64));
@@ -70,6 +70,6 @@ fn int(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `random.float()`: a float in [0, 1), from the top 53 bits.
 fn float(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    let bits = next(&mut ctx.scheduler.rng) >> 11;
+    let bits = next(&mut ctx.scheduler.rng()) >> 11;
     Ok(Value::Float(bits as f64 * (1.0 / (1u64 << 53) as f64)))
 }

@@ -1,0 +1,190 @@
+//! Running slices: what one scheduler does with a runnable process, and the
+//! host-stepped loop behind `Vm::run(budget)` when the VM has no threads.
+
+use std::time::Duration;
+
+use crate::atom::Atom;
+use crate::code::Code;
+use crate::interp::{self, SliceEnd};
+use crate::process::{self, Process};
+use crate::scheduler::{lock, RunQueue, Scheduler};
+use crate::value::{self, Pid, Value};
+use crate::{Event, RunStatus, FREED_PER_REDUCTION, HEAP_BYTES_PER_REDUCTION};
+
+impl Scheduler {
+    /// The next process to run from this scheduler's own queue: the
+    /// run-next slot while the chain of processes run through it has not
+    /// spent a slice's reductions (Go's time-slice inheritance, so two
+    /// processes passing a message back and forth cannot starve the rest),
+    /// then the queue in FIFO order.
+    pub fn next_local(&mut self) -> Option<Pid> {
+        if let Some(pid) = self.run_next.take() {
+            if self.chain < self.limits.reductions as u64 {
+                self.from_next = true;
+                return Some(pid);
+            }
+            self.chain = 0;
+            self.requeue(pid);
+        }
+        self.from_next = false;
+        self.chain = 0;
+        match &mut self.run_queue {
+            RunQueue::Local(queue) => queue.pop_front(),
+            RunQueue::Worker(worker) => worker.pop(),
+            RunQueue::Host => None,
+        }
+    }
+
+    /// Runs one process for at most one slice; returns the reductions it
+    /// spent. Its signals are applied first: they may end it, or leave it
+    /// waiting (then it parks again without running).
+    pub fn run_slice(&mut self, code: &Code, pid: Pid, budget: u32) -> u64 {
+        let Some(slot) = self.shared.table.slot(pid.slot()) else {
+            return 0;
+        };
+        let taken = slot.take_body(pid);
+        let Some(mut process) = taken else {
+            if self
+                .shared
+                .table
+                .slot(pid.slot())
+                .is_some_and(|s| s.is_live(pid))
+            {
+                // Another thread holds the body for a moment (applying an
+                // exit signal, or parking it): try again later.
+                self.requeue(pid);
+            }
+            return 0;
+        };
+        match self.absorb(&mut process) {
+            Err(reason) => {
+                self.finish(process, reason, false);
+                return 0;
+            }
+            Ok(arrived) => {
+                if !self.resume(&mut process, arrived) {
+                    self.park(process);
+                    return 0;
+                }
+            }
+        }
+        let before = process.reductions;
+        self.running = true;
+        let end = interp::run(code, self, &mut process, budget);
+        self.running = false;
+        let spent = process.reductions - before;
+        self.count_reductions(spent);
+        if self.from_next {
+            self.chain += spent.max(1);
+        }
+        let end = self.check_heap(&mut process, end);
+        match end {
+            SliceEnd::Yielded => {
+                process.status = process::Status::Runnable;
+                if let Some(slot) = self.shared.table.slot(pid.slot()) {
+                    slot.put_body(process);
+                }
+                self.requeue(pid);
+            }
+            SliceEnd::Waiting => {
+                // Keep every frame's registers: a caller's window can reach
+                // above the blocked callee's when the callee uses fewer.
+                let top = process
+                    .frames
+                    .iter()
+                    .map(|f| f.base as usize + code.protos[f.proto as usize].registers as usize)
+                    .max()
+                    .unwrap_or(0);
+                process.trim_stack(top);
+                self.park(process);
+            }
+            SliceEnd::Returned => {
+                if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
+                    let value = process.stack.first().cloned().unwrap_or_default();
+                    *outcome = Some(crate::host::Outcome::Returned(value));
+                }
+                self.finish(process, Value::Atom(Atom::NORMAL), false)
+            }
+            SliceEnd::Exited(reason) => self.finish(process, reason, false),
+            SliceEnd::Failed(error) => {
+                let reason = error.reason();
+                if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
+                    *outcome = Some(crate::host::Outcome::Crashed(error.clone()));
+                }
+                lock(&self.shared.events).push(Event::Crash { pid, error });
+                self.finish(process, reason, true);
+            }
+        }
+        self.apply_pending();
+        spent
+    }
+
+    /// With a heap limit, a process that holds too much data dies here.
+    /// Measuring walks what the process holds, so it is amortised: after
+    /// measuring B bytes the next check waits B / HEAP_BYTES_PER_REDUCTION
+    /// reductions. Walking costs about what the process spent meanwhile,
+    /// and since an instruction allocates at most about that many bytes
+    /// per reduction it charges, a process overshoots its limit by at most
+    /// about its own size before it is stopped.
+    fn check_heap(&self, process: &mut Process, end: SliceEnd) -> SliceEnd {
+        match end {
+            SliceEnd::Yielded | SliceEnd::Waiting
+                if self.limits.max_heap != usize::MAX
+                    && process.reductions >= process.extra().heap_check_at =>
+            {
+                let limit = self.limits.max_heap;
+                let bytes = process.reachable_bytes(limit);
+                process.extra().heap_check_at =
+                    process.reductions + (bytes / HEAP_BYTES_PER_REDUCTION) as u64;
+                if bytes > limit {
+                    SliceEnd::Exited(Value::error_reason(
+                        Atom::LIMIT,
+                        &format!("the process holds more than its limit of {limit} bytes"),
+                    ))
+                } else {
+                    end
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// `Vm::run` without threads: runs processes on the host's thread for
+    /// at most `budget` reductions, with freeing deferred — after each
+    /// slice the VM frees `FREED_PER_REDUCTION` values for each reduction
+    /// the slice spent (so freeing keeps pace with what the processes
+    /// built), and before returning it frees more with what is left.
+    pub fn run_host(&mut self, code: &Code, budget: u64) -> RunStatus {
+        let mut left = budget;
+        let status = loop {
+            self.fire_timers();
+            if self
+                .shared
+                .main_done
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                break RunStatus::Idle;
+            }
+            let Some(pid) = self.next_local() else {
+                break match self.next_timer() {
+                    Some(deadline) => RunStatus::Waiting {
+                        next_timer: Duration::from_nanos(deadline.saturating_sub(self.now())),
+                    },
+                    None => RunStatus::Idle,
+                };
+            };
+            if left == 0 {
+                if let RunQueue::Local(queue) = &mut self.run_queue {
+                    queue.push_front(pid);
+                }
+                break RunStatus::BudgetSpent;
+            }
+            let slice = (self.limits.reductions as u64).min(left) as u32;
+            let spent = self.run_slice(code, pid, slice);
+            left = left.saturating_sub(spent.max(1));
+            value::drain_deferred((spent as usize + 1).saturating_mul(FREED_PER_REDUCTION));
+        };
+        value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
+        status
+    }
+}

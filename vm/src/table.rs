@@ -1,0 +1,213 @@
+//! The process table: one slot per live process, reachable by every
+//! scheduler thread without a lock.
+//!
+//! Invariants:
+//! - Slots live in chunks that are allocated once and never move or go
+//!   until the table is dropped, so a `&Slot` stays valid for the VM's life.
+//! - A slot's `serial` is the serial of the process living in it, or 0 when
+//!   free; a pid `(slot, serial)` names that process only while they match.
+//!   A pid that no longer matches reaches a queue that is closed (the slot is
+//!   free) or belongs to a later process, which answers the signal as the
+//!   dead pid would (`Scheduler::answer_for_dead`).
+//! - The process's state is its inbox head (`SignalQueue`): *running* — a
+//!   scheduler holds the body; *runnable* — the pid is in exactly one run
+//!   queue (or a scheduler's run-next slot); *waiting* — the body is in the
+//!   slot and the inbox is parked; *exited* — the inbox is closed. Moving
+//!   out of *waiting* takes the push that saw the park (`Pushed::Wake`).
+//! - `body` holds the process whenever no scheduler runs it. Taking it is
+//!   one atomic swap, so two threads never hold one process: whoever holds
+//!   the body owns the process (runs it, applies its signals, or ends it)
+//!   and puts it back before making it runnable or parking it. A taker must
+//!   check the body's pid: the slot may have been reused.
+//! - `token`, `reductions` and `mailbox` are published copies (written by
+//!   the owner when it parks or yields) for readers that do not own the
+//!   process: stale-timer checks, `process.info`, the process list.
+
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crossbeam_utils::atomic::AtomicCell;
+
+use crate::process::Process;
+use crate::scheduler::Signal;
+use crate::signal_queue::{SignalQueue, WaitClaim};
+use crate::value::Pid;
+
+/// Slots per chunk: a chunk is allocated when the table first needs it.
+const CHUNK: usize = 1024;
+
+pub(crate) struct Slot {
+    pub serial: AtomicU32,
+    pub inbox: SignalQueue<Signal>,
+    pub claim: WaitClaim,
+    body: AtomicCell<Option<Box<Process>>>,
+    /// The wait token the process parked with.
+    pub token: AtomicU32,
+    pub reductions: AtomicU64,
+    pub mailbox: AtomicU32,
+    /// Messages pushed since the owner last drained its inbox (kept only
+    /// when the VM has a mailbox limit).
+    pub queued: AtomicU32,
+    /// 1 + the atom the process is registered as, or 0.
+    pub name: AtomicU32,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            serial: AtomicU32::new(0),
+            inbox: SignalQueue::closed(),
+            claim: WaitClaim::default(),
+            body: AtomicCell::new(None),
+            token: AtomicU32::new(0),
+            reductions: AtomicU64::new(0),
+            mailbox: AtomicU32::new(0),
+            queued: AtomicU32::new(0),
+            name: AtomicU32::new(0),
+        }
+    }
+
+    /// Takes the body if it is there and belongs to `pid`.
+    pub fn take_body(&self, pid: Pid) -> Option<Box<Process>> {
+        let process = self.body.take()?;
+        if process.pid == pid {
+            Some(process)
+        } else {
+            // Someone else's (a reused slot): it was never ours to take.
+            self.body.store(Some(process));
+            None
+        }
+    }
+
+    /// Puts a body back, publishing what non-owners may read.
+    pub fn put_body(&self, process: Box<Process>) {
+        self.token.store(process.wait_token, Ordering::Relaxed);
+        self.reductions.store(process.reductions, Ordering::Relaxed);
+        self.mailbox
+            .store(process.mailbox.len() as u32, Ordering::Relaxed);
+        self.body.store(Some(process));
+    }
+
+    /// Reads the body without owning it (the host, with every scheduler
+    /// stopped; see `Vm::world`).
+    pub fn peek_body<R>(&self, pid: Pid, read: impl FnOnce(&Process) -> R) -> Option<R> {
+        let process = self.take_body(pid)?;
+        let result = read(&process);
+        self.body.store(Some(process));
+        Some(result)
+    }
+
+    pub fn is_live(&self, pid: Pid) -> bool {
+        self.serial.load(Ordering::Acquire) == pid.serial() && !self.inbox.is_closed()
+    }
+}
+
+struct Allocator {
+    free: Vec<u32>,
+    next_slot: u32,
+    next_serial: u32,
+}
+
+pub(crate) struct Table {
+    chunks: Box<[AtomicPtr<Slot>]>,
+    allocator: Mutex<Allocator>,
+    pub live: AtomicUsize,
+}
+
+impl Table {
+    pub fn new(max_processes: usize) -> Table {
+        let chunks = max_processes.saturating_add(CHUNK) / CHUNK + 1;
+        Table {
+            chunks: (0..chunks)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            allocator: Mutex::new(Allocator {
+                free: Vec::new(),
+                next_slot: 0,
+                // <0.0> is the host; the first process (the main script) is <0.1>.
+                next_serial: 1,
+            }),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    /// The slot at `index`, if it was ever allocated.
+    pub fn slot(&self, index: usize) -> Option<&Slot> {
+        let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null chunk pointer is a leaked `Box<[Slot; CHUNK]>`
+        // that lives until `drop`, and `index % CHUNK < CHUNK`.
+        Some(unsafe { &*chunk.add(index % CHUNK) })
+    }
+
+    /// The slot of a live pid.
+    pub fn get(&self, pid: Pid) -> Option<&Slot> {
+        self.slot(pid.slot()).filter(|slot| slot.is_live(pid))
+    }
+
+    /// A slot for a new process, with its queue open; `None` when the
+    /// table is full.
+    pub fn allocate(&self) -> Option<(Pid, &Slot)> {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        let index = match allocator.free.pop() {
+            Some(index) => index as usize,
+            None => {
+                let index = allocator.next_slot as usize;
+                let chunk = self.chunks.get(index / CHUNK)?;
+                if chunk.load(Ordering::Acquire).is_null() {
+                    let slots: Box<[Slot]> = (0..CHUNK).map(|_| Slot::new()).collect();
+                    chunk.store(Box::into_raw(slots) as *mut Slot, Ordering::Release);
+                }
+                allocator.next_slot += 1;
+                index
+            }
+        };
+        let serial = allocator.next_serial;
+        allocator.next_serial = allocator.next_serial.wrapping_add(1).max(1);
+        drop(allocator);
+        let slot = self.slot(index)?;
+        slot.serial.store(serial, Ordering::Release);
+        slot.name.store(0, Ordering::Relaxed);
+        slot.reductions.store(0, Ordering::Relaxed);
+        slot.mailbox.store(0, Ordering::Relaxed);
+        slot.queued.store(0, Ordering::Relaxed);
+        slot.inbox.reopen();
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Some((Pid::new(index as u32, serial), slot))
+    }
+
+    /// Frees the slot of a process whose inbox is closed.
+    pub fn release(&self, pid: Pid) {
+        if let Some(slot) = self.slot(pid.slot()) {
+            slot.serial.store(0, Ordering::Release);
+        }
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        allocator.free.push(pid.slot() as u32);
+    }
+
+    /// Every slot ever allocated, in index order.
+    pub fn slots(&self) -> impl Iterator<Item = &Slot> {
+        let used = self
+            .allocator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_slot as usize;
+        (0..used).filter_map(|i| self.slot(i))
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for chunk in self.chunks.iter() {
+            let pointer = chunk.load(Ordering::Acquire);
+            if !pointer.is_null() {
+                // SAFETY: made by `Box::into_raw` of a `Box<[Slot]>` of
+                // `CHUNK` slots in `allocate`, and freed only here.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(pointer, CHUNK)) });
+            }
+        }
+    }
+}
