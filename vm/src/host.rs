@@ -371,9 +371,29 @@ impl Vm {
         // may end before `spawn_value` returns.
         let shared = self.shared.clone();
         let mut watched = lock(&shared.watched);
-        let pid = self.spawn_value(&function, args)?;
+        shared
+            .watching
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let pid = match self.spawn_value(&function, args) {
+            Ok(pid) => pid,
+            Err(error) => {
+                shared
+                    .watching
+                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                return Err(error);
+            }
+        };
         watched.insert(pid, None);
         drop(watched);
+        let result = self.wait_for(pid);
+        shared
+            .watching
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        result
+    }
+
+    /// The rest of `call`: runs the VM until the watched `pid` has ended.
+    fn wait_for(&mut self, pid: Pid) -> Result<Value, Error> {
         let finished = |vm: &Vm| {
             lock(&vm.shared.watched)
                 .get(&pid)

@@ -145,6 +145,9 @@ pub(crate) struct Shared {
     pub args: Mutex<Vec<String>>,
     pub limits: Limits,
     pub main: Mutex<Option<Pid>>,
+    /// The main pid's bits (`u64::MAX`: none), read without the lock when
+    /// any process ends.
+    pub main_pid: AtomicU64,
     /// The main process's exit reason, once it has ended.
     pub main_exit: Mutex<Option<Value>>,
     pub main_done: AtomicBool,
@@ -154,6 +157,8 @@ pub(crate) struct Shared {
     pub trampolines: OnceLock<Vec<u32>>,
     /// Processes whose end a host `call` waits for, and how they ended.
     pub watched: Mutex<FxHashMap<Pid, Option<crate::host::Outcome>>>,
+    /// How many entries `watched` has: ending processes skip its lock at 0.
+    pub watching: std::sync::atomic::AtomicUsize,
     start: Instant,
     /// One set per scheduler: index 0 is the host's.
     pub counters: Box<[CachePadded<Counters>]>,
@@ -185,12 +190,14 @@ impl Shared {
             args: Mutex::new(Vec::new()),
             limits,
             main: Mutex::new(None),
+            main_pid: AtomicU64::new(u64::MAX),
             main_exit: Mutex::new(None),
             main_done: AtomicBool::new(false),
             host_pid: Pid::new(u32::MAX, 0),
             host_inbox: Mutex::new(VecDeque::new()),
             trampolines: OnceLock::new(),
             watched: Mutex::new(FxHashMap::default()),
+            watching: std::sync::atomic::AtomicUsize::new(0),
             start: Instant::now(),
             counters: (0..=schedulers).map(|_| Default::default()).collect(),
             peak_live: AtomicU64::new(0),
@@ -559,10 +566,19 @@ impl Scheduler {
             }
             return;
         }
-        let Some(slot) = self.shared.table.slot(to.slot()) else {
+        if self.shared.table.slot(to.slot()).is_none() {
             return self.answer_for_dead(Signal { to, kind });
-        };
+        }
         let mut kind = kind;
+        if let SignalKind::Message(_) = kind {
+            match self.deliver_directly(to, kind) {
+                None => return,
+                Some(back) => kind = back,
+            }
+        }
+        let Some(slot) = self.shared.table.slot(to.slot()) else {
+            return;
+        };
         if matches!(kind, SignalKind::Message(_)) && self.limits.max_mailbox != usize::MAX {
             // Past the mailbox limit the receiver is at fault: it dies (see
             // EMBEDDING.md), at once if it is not running.
@@ -605,6 +621,48 @@ impl Scheduler {
         }
     }
 
+    /// Puts a message straight into the mailbox of a process that is not
+    /// running and has nothing queued, holding its body meanwhile (the
+    /// sender delivers, as BEAM's does): no queue node, and the same order
+    /// as a push (nothing of this sender's is still queued ahead of it).
+    /// Gives the signal back when the process is running or its inbox is
+    /// not empty.
+    fn deliver_directly(&mut self, to: Pid, kind: SignalKind) -> Option<SignalKind> {
+        let table = &self.shared.table;
+        let Some(slot) = table.slot(to.slot()) else {
+            return Some(kind);
+        };
+        if !slot.inbox.is_empty() {
+            return Some(kind);
+        }
+        let Some(mut process) = slot.take_body(to) else {
+            return Some(kind);
+        };
+        if !slot.inbox.is_empty() || slot.inbox.is_closed() {
+            slot.put_body(process);
+            return Some(kind);
+        }
+        let SignalKind::Message(value) = kind else {
+            slot.put_body(process);
+            return Some(kind);
+        };
+        if let Applied::Dies(reason) = enqueue(self.limits.max_mailbox, &mut process, value) {
+            self.finish(process, reason, false);
+            return None;
+        }
+        if matches!(process.status, Status::Waiting(Wait::Mailbox)) {
+            resume(&mut process, true);
+            let unparked = slot.inbox.unpark();
+            slot.put_body(process);
+            if unparked {
+                self.make_runnable(to);
+            }
+        } else {
+            slot.put_body(process);
+        }
+        None
+    }
+
     /// What a signal to a dead process gets back: a link gets a `:noproc`
     /// exit signal, a monitor a `:down` with `:noproc`; the rest is dropped.
     fn answer_for_dead(&mut self, signal: Signal) {
@@ -634,7 +692,15 @@ impl Scheduler {
     /// Applies pending exit signals to processes that are not running, so
     /// they take effect at once (as in a single-threaded VM). Iterative: a
     /// death that signals more processes adds to the work list.
+    #[inline]
     pub fn apply_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.apply_pending_slow();
+    }
+
+    fn apply_pending_slow(&mut self) {
         if self.applying {
             return;
         }
@@ -678,7 +744,15 @@ impl Scheduler {
     /// Applies every signal in the process's inbox. `Ok(true)` if one
     /// could end its wait (a message or a hand-off arrived); `Err(reason)`
     /// if it must die.
+    #[inline]
     pub fn absorb(&mut self, process: &mut Process) -> Result<bool, Value> {
+        if !self.has_signals(process.pid) {
+            return Ok(false);
+        }
+        self.absorb_slow(process)
+    }
+
+    fn absorb_slow(&mut self, process: &mut Process) -> Result<bool, Value> {
         let Some(slot) = self.shared.table.slot(process.pid.slot()) else {
             return Ok(false);
         };
@@ -793,15 +867,7 @@ impl Scheduler {
     /// A message joins the mailbox; past the mailbox limit the receiver is
     /// at fault and dies (see EMBEDDING.md).
     fn enqueue(&mut self, process: &mut Process, message: Value) -> Applied {
-        let max_mailbox = self.limits.max_mailbox;
-        if process.mailbox.len() >= max_mailbox {
-            return Applied::Dies(Value::error_reason(
-                Atom::LIMIT,
-                &format!("mailbox over its limit of {max_mailbox} messages"),
-            ));
-        }
-        process.mailbox.push_back(message);
-        Applied::Arrived
+        enqueue(self.limits.max_mailbox, process, message)
     }
 
     /// A signal that reaches a process as it ends: links and monitors
@@ -851,32 +917,9 @@ impl Scheduler {
     }
 
     /// Whether a waiting process's wait is over (then it is runnable).
+    #[inline]
     pub fn resume(&mut self, process: &mut Process, arrived: bool) -> bool {
-        let Status::Waiting(wait) = &process.status else {
-            return true;
-        };
-        let over = match wait {
-            Wait::Mailbox => {
-                if arrived && !process.mailbox.is_empty() {
-                    // A message and the deadline at once: the messages are
-                    // examined first (the deadline is checked again after).
-                    if matches!(process.handoff, Some(Handoff::TimedOut)) {
-                        process.handoff = None;
-                    }
-                    true
-                } else {
-                    process.handoff.is_some()
-                }
-            }
-            _ => process.handoff.is_some(),
-        };
-        if over {
-            process.status = Status::Runnable;
-            // Late hand-offs for this wait (a deadline that fired as a
-            // message woke it) carry the old token and are dropped.
-            process.wait_token = process.wait_token.wrapping_add(1);
-        }
-        over
+        matches!(process.status, Status::Runnable) || resume(process, arrived)
     }
 
     /// Parks a waiting process (its body back in its slot); if signals
@@ -897,6 +940,7 @@ impl Scheduler {
     }
 
     /// Whether signals wait in `pid`'s inbox (one atomic read).
+    #[inline]
     pub fn has_signals(&self, pid: Pid) -> bool {
         self.shared
             .table
@@ -1141,15 +1185,17 @@ impl Scheduler {
         for signal in slot.inbox.close() {
             self.answer_while_exiting(&mut process, signal, &reason);
         }
-        if lock(&self.shared.main).as_ref() == Some(&pid) {
+        if self.shared.main_pid.load(Ordering::Acquire) == pid.0 {
             *lock(&self.shared.main_exit) = Some(reason.clone());
             self.shared.main_done.store(true, Ordering::Release);
             if let Some(pool) = &self.shared.pool {
                 pool.notify_host();
             }
         }
-        if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
-            *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
+        if self.shared.watching.load(Ordering::Acquire) > 0 {
+            if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
+                *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
+            }
         }
         if reason != Value::Atom(Atom::NORMAL) && !crashed {
             lock(&self.shared.events).push(Event::Exit {
@@ -1242,6 +1288,48 @@ const WAKE_BACKLOG: usize = 8;
 
 /// Marks a pending entry whose pusher owns the (parked) process.
 const OWNED: u64 = 1 << 31;
+
+/// Whether a waiting process's wait is over (then it is runnable).
+pub(crate) fn resume(process: &mut Process, arrived: bool) -> bool {
+    let Status::Waiting(wait) = &process.status else {
+        return true;
+    };
+    let over = match wait {
+        Wait::Mailbox => {
+            if arrived && !process.mailbox.is_empty() {
+                // A message and the deadline at once: the messages are
+                // examined first (the deadline is checked again after).
+                if matches!(process.handoff, Some(Handoff::TimedOut)) {
+                    process.handoff = None;
+                }
+                true
+            } else {
+                process.handoff.is_some()
+            }
+        }
+        _ => process.handoff.is_some(),
+    };
+    if over {
+        process.status = Status::Runnable;
+        // Late hand-offs for this wait (a deadline that fired as a
+        // message woke it) carry the old token and are dropped.
+        process.wait_token = process.wait_token.wrapping_add(1);
+    }
+    over
+}
+
+/// A message joins the mailbox; past the mailbox limit the receiver is at
+/// fault and dies (see EMBEDDING.md).
+fn enqueue(max_mailbox: usize, process: &mut Process, message: Value) -> Applied {
+    if process.mailbox.len() >= max_mailbox {
+        return Applied::Dies(Value::error_reason(
+            Atom::LIMIT,
+            &format!("mailbox over its limit of {max_mailbox} messages"),
+        ));
+    }
+    process.mailbox.push_back(message);
+    Applied::Arrived
+}
 
 enum Applied {
     Nothing,

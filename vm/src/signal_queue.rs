@@ -18,7 +18,9 @@
 //!   the `PARKED` bit clears it and returns `Pushed::Wake`: exactly one push
 //!   sees each park, so that producer, and no one else, makes the owner
 //!   runnable. No wake-up is lost (a push before the park makes the park
-//!   fail; a push after it sees the bit) and none is doubled.
+//!   fail; a push after it sees the bit) and none is doubled. `unpark`
+//!   takes the wake-up the same way for a producer that delivered without
+//!   pushing.
 //!
 //! The second word another thread may touch is the process's `WaitClaim`:
 //! - It holds `serial << 32 | token` while the process waits in a way that
@@ -123,13 +125,11 @@ impl<T> SignalQueue<T> {
         if self.head.load(Ordering::Relaxed) == EMPTY {
             return Drain::empty();
         }
-        let head = self
-            .head
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
-                (h != CLOSED).then_some(EMPTY)
-            })
-            .unwrap_or(CLOSED);
+        // Only the owner closes the queue, so it is not closed now.
+        let head = self.head.swap(EMPTY, Ordering::AcqRel);
+        debug_assert!(head != CLOSED, "take_all on a closed queue");
         if head == CLOSED {
+            self.head.store(CLOSED, Ordering::Release);
             return Drain::empty();
         }
         Drain::reversed((head & !PARKED) as *mut Node<T>)
@@ -141,6 +141,28 @@ impl<T> SignalQueue<T> {
         self.head
             .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// Clears the parked bit on behalf of a producer that delivered to the
+    /// owner another way (straight into its mailbox, holding its body):
+    /// true means this caller took the wake-up and must make the owner
+    /// runnable, exactly as a push that returned `Wake`.
+    pub(crate) fn unpark(&self) -> bool {
+        let mut head = self.head.load(Ordering::Acquire);
+        loop {
+            if head & PARKED == 0 {
+                return false;
+            }
+            match self.head.compare_exchange_weak(
+                head,
+                head & !PARKED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => head = actual,
+            }
+        }
     }
 
     /// Closes the queue for good (the owner ends) and takes what is left.
