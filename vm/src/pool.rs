@@ -10,7 +10,9 @@
 //!   earliest timer, or to stop.
 //! - Work is stolen only by a thread that found its own queue and run-next
 //!   slot empty, half a queue at a time (`steal_batch_and_pop`), so
-//!   processes that talk keep running on one core.
+//!   processes that talk keep running on one core. A busy thread looks at
+//!   the injector (the host's wake-ups) every `INJECTOR_EVERY` slices, so
+//!   those are never starved.
 //! - `idle.committed` counts threads past their last check and asleep; all
 //!   of them committed with the injector empty means nothing can run until a
 //!   timer fires or the host acts. It changes only under `idle`'s lock, which
@@ -29,6 +31,10 @@ use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::scheduler::{lock, RunQueue, Scheduler, Shared};
 use crate::value::{self, Pid};
+
+/// How many slices a thread runs between looks at the injector when its own
+/// queue keeps it busy (Go's figure).
+const INJECTOR_EVERY: u32 = 61;
 
 struct Idle {
     sleepers: Vec<usize>,
@@ -181,6 +187,17 @@ impl Pool {
         }
     }
 
+    /// One process from the injector, if any.
+    fn take_injected(&self) -> Option<Pid> {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(pid) => return Some(pid),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
     /// Takes work for an idle thread: the injector first, then half of
     /// another thread's queue.
     fn steal(&self, index: usize, worker: &Worker<Pid>) -> Option<Pid> {
@@ -243,12 +260,22 @@ fn thread_main(shared: Arc<Shared>, index: usize, worker: Worker<Pid>, parker: P
     let mut scheduler = Scheduler::new(shared.clone(), index + 1, RunQueue::Worker(worker));
     value::set_deferring(true);
     let slice = shared.limits.reductions;
+    let mut ticks: u32 = 0;
     while !pool.shutdown.load(Ordering::Acquire) {
         {
             let code = shared.code.read().unwrap_or_else(|e| e.into_inner());
             while !pool.pause.load(Ordering::Relaxed) && !pool.shutdown.load(Ordering::Relaxed) {
                 scheduler.fire_timers();
-                let pid = match scheduler.next_local() {
+                ticks = ticks.wrapping_add(1);
+                // Now and then the injector (the host's wake-ups) goes
+                // first, or a thread kept busy by its own queue would never
+                // look there (Go checks its global queue every 61 ticks).
+                let injected = if ticks % INJECTOR_EVERY == 0 {
+                    pool.take_injected()
+                } else {
+                    None
+                };
+                let pid = match injected.or_else(|| scheduler.next_local()) {
                     Some(pid) => Some(pid),
                     None => match &scheduler.run_queue {
                         RunQueue::Worker(worker) => pool.steal(index, worker),

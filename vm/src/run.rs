@@ -99,9 +99,14 @@ impl Scheduler {
                 self.park(process);
             }
             SliceEnd::Returned => {
-                let watching = self.shared.watching.load(std::sync::atomic::Ordering::Acquire);
-                if let Some(outcome @ None) =
-                    (watching > 0).then(|| lock(&self.shared.watched)).as_mut().and_then(|w| w.get_mut(&pid))
+                let watching = self
+                    .shared
+                    .watching
+                    .load(std::sync::atomic::Ordering::Acquire);
+                if let Some(outcome @ None) = (watching > 0)
+                    .then(|| lock(&self.shared.watched))
+                    .as_mut()
+                    .and_then(|w| w.get_mut(&pid))
                 {
                     let value = process.stack.first().cloned().unwrap_or_default();
                     *outcome = Some(crate::host::Outcome::Returned(value));
@@ -111,9 +116,14 @@ impl Scheduler {
             SliceEnd::Exited(reason) => self.finish(process, reason, false),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
-                let watching = self.shared.watching.load(std::sync::atomic::Ordering::Acquire);
-                if let Some(outcome @ None) =
-                    (watching > 0).then(|| lock(&self.shared.watched)).as_mut().and_then(|w| w.get_mut(&pid))
+                let watching = self
+                    .shared
+                    .watching
+                    .load(std::sync::atomic::Ordering::Acquire);
+                if let Some(outcome @ None) = (watching > 0)
+                    .then(|| lock(&self.shared.watched))
+                    .as_mut()
+                    .and_then(|w| w.get_mut(&pid))
                 {
                     *outcome = Some(crate::host::Outcome::Crashed(error.clone()));
                 }

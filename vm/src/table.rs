@@ -17,8 +17,13 @@
 //! - `body` holds the process whenever no scheduler runs it. Taking it is
 //!   one atomic swap, so two threads never hold one process: whoever holds
 //!   the body owns the process (runs it, applies its signals, or ends it)
-//!   and puts it back before making it runnable or parking it. A taker must
-//!   check the body's pid: the slot may have been reused.
+//!   and puts it back before making it runnable; a process that waits
+//!   parks first and puts its body back after, so a thread that takes the
+//!   body of a process that is not parked only ever finds a runnable one.
+//!   A sender may also hold a parked or runnable body for a moment to put a
+//!   message straight into its mailbox or apply an exit signal; a scheduler
+//!   that pops a pid and finds no body requeues it. A taker must check the
+//!   body's pid: the slot may have been reused.
 //! - `token`, `reductions` and `mailbox` are published copies (written by
 //!   the owner when it parks or yields) for readers that do not own the
 //!   process: stale-timer checks, `process.info`, the process list.
