@@ -11,7 +11,7 @@ use crate::atom::Atom;
 use crate::channel_state::{lock_in_order, ChanState, Wake};
 use crate::ops::describe_value;
 use crate::process::{Handoff, Process, Wait};
-use crate::scheduler::{ChanOutcome, OpError, Scheduler, SignalKind};
+use crate::scheduler::{ChanOutcome, OpError, Scheduler, Shared, SignalKind};
 use crate::sync::{Mutex, MutexGuard};
 use crate::value::{Pid, Value};
 
@@ -72,10 +72,34 @@ impl Scheduler {
         }
     }
 
-    /// Blocks the running process in a wait that channels may claim.
-    fn block_claimable(&mut self, process: &mut Process, wait: Wait) {
-        crate::interp::set_waiting(process, wait);
-        self.arm_claim(process);
+    /// Runs `operation` on the channel's state under its lock, with the
+    /// claim closure and the wake-up list, then delivers the wake-ups it
+    /// claimed once the lock is released.
+    fn locked<R>(
+        &mut self,
+        channel: &Channel,
+        operation: impl FnOnce(
+            &mut ChanState<Pid, Value>,
+            &mut dyn FnMut(Pid, u32) -> bool,
+            &mut Vec<Wake<Pid, Value>>,
+            &Shared,
+        ) -> R,
+    ) -> R {
+        let mut wakes = std::mem::take(&mut self.wakes);
+        let result = {
+            let shared = &*self.shared;
+            let table = &shared.table;
+            let mut claim = |p: Pid, t: u32| {
+                table
+                    .slot(p.slot())
+                    .is_some_and(|slot| slot.claim.claim(p.serial(), t))
+            };
+            let mut state = channel.lock();
+            operation(&mut state, &mut claim, &mut wakes, shared)
+        };
+        self.wakes = wakes;
+        self.deliver_wakes();
+        result
     }
 
     pub fn chan_send(
@@ -84,61 +108,44 @@ impl Scheduler {
         channel: &Arc<Channel>,
         value: Value,
     ) -> ChanOutcome {
-        let mut wakes = std::mem::take(&mut self.wakes);
-        let mut state = channel.lock();
-        let outcome = match state.try_send(value, &mut |p, t| self.claim(p, t), &mut wakes) {
-            Ok(()) => ChanOutcome::Done(Value::Nil),
-            Err(None) => ChanOutcome::Closed,
-            Err(Some(value)) => {
-                self.block_claimable(process, Wait::ChanSend(channel.id));
-                state.wait_to_send(process.pid, process.wait_token, 0, value);
-                ChanOutcome::Blocked
+        self.locked(channel, |state, claim, wakes, claims| {
+            match state.try_send(value, claim, wakes) {
+                Ok(()) => ChanOutcome::Done(Value::Nil),
+                Err(None) => ChanOutcome::Closed,
+                Err(Some(value)) => {
+                    block_claimable(claims, process, Wait::ChanSend(channel.id));
+                    state.wait_to_send(process.pid, process.wait_token, 0, value);
+                    ChanOutcome::Blocked
+                }
             }
-        };
-        drop(state);
-        self.wakes = wakes;
-        self.deliver_wakes();
-        outcome
+        })
     }
 
     pub fn chan_recv(&mut self, process: &mut Process, channel: &Arc<Channel>) -> ChanOutcome {
-        let mut wakes = std::mem::take(&mut self.wakes);
-        let mut state = channel.lock();
-        let outcome = match state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes) {
-            Ok(value) => ChanOutcome::Done(value),
-            Err(true) => ChanOutcome::Closed,
-            Err(false) => {
-                self.block_claimable(process, Wait::ChanRecv(channel.id));
-                state.wait_to_receive(process.pid, process.wait_token, 0);
-                ChanOutcome::Blocked
+        self.locked(channel, |state, claim, wakes, claims| {
+            match state.try_recv(claim, wakes) {
+                Ok(value) => ChanOutcome::Done(value),
+                Err(true) => ChanOutcome::Closed,
+                Err(false) => {
+                    block_claimable(claims, process, Wait::ChanRecv(channel.id));
+                    state.wait_to_receive(process.pid, process.wait_token, 0);
+                    ChanOutcome::Blocked
+                }
             }
-        };
-        drop(state);
-        self.wakes = wakes;
-        self.deliver_wakes();
-        outcome
+        })
     }
 
     /// Receives without waiting: `Err(true)` closed and drained,
     /// `Err(false)` nothing there yet.
     pub fn try_recv(&mut self, channel: &Arc<Channel>) -> Result<Value, bool> {
-        let mut wakes = std::mem::take(&mut self.wakes);
-        let mut state = channel.lock();
-        let result = state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes);
-        drop(state);
-        self.wakes = wakes;
-        self.deliver_wakes();
-        result
+        self.locked(channel, |state, claim, wakes, _| {
+            state.try_recv(claim, wakes)
+        })
     }
 
     /// `close(ch)`: wakes every waiter; receivers get nil, senders fail.
     pub fn close(&mut self, channel: &Arc<Channel>) -> Result<(), OpError> {
-        let mut wakes = std::mem::take(&mut self.wakes);
-        let mut state = channel.lock();
-        let closed = state.close(&mut |p, t| self.claim(p, t), &mut wakes);
-        drop(state);
-        self.wakes = wakes;
-        self.deliver_wakes();
+        let closed = self.locked(channel, |state, claim, wakes, _| state.close(claim, wakes));
         if closed {
             Ok(())
         } else {
@@ -297,5 +304,14 @@ impl Scheduler {
         self.wakes = wakes;
         self.deliver_wakes();
         chosen.unwrap_or(Ok(None))
+    }
+}
+
+/// Blocks the running process in a wait that channels may claim: from the
+/// first queue it joins on, any of them may end it.
+fn block_claimable(shared: &Shared, process: &mut Process, wait: Wait) {
+    crate::interp::set_waiting(process, wait);
+    if let Some(slot) = shared.table.slot(process.pid.slot()) {
+        slot.claim.arm(process.pid.serial(), process.wait_token);
     }
 }

@@ -99,40 +99,38 @@ impl Scheduler {
                 self.park(process);
             }
             SliceEnd::Returned => {
-                let watching = self
-                    .shared
-                    .watching
-                    .load(std::sync::atomic::Ordering::Acquire);
-                if let Some(outcome @ None) = (watching > 0)
-                    .then(|| lock(&self.shared.watched))
-                    .as_mut()
-                    .and_then(|w| w.get_mut(&pid))
-                {
+                self.record_outcome(pid, || {
                     let value = process.stack.first().cloned().unwrap_or_default();
-                    *outcome = Some(crate::host::Outcome::Returned(value));
-                }
+                    crate::host::Outcome::Returned(value)
+                });
                 self.finish(process, Value::Atom(Atom::NORMAL), false)
             }
             SliceEnd::Exited(reason) => self.finish(process, reason, false),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
-                let watching = self
-                    .shared
-                    .watching
-                    .load(std::sync::atomic::Ordering::Acquire);
-                if let Some(outcome @ None) = (watching > 0)
-                    .then(|| lock(&self.shared.watched))
-                    .as_mut()
-                    .and_then(|w| w.get_mut(&pid))
-                {
-                    *outcome = Some(crate::host::Outcome::Crashed(error.clone()));
-                }
+                self.record_outcome(pid, || crate::host::Outcome::Crashed(error.clone()));
                 lock(&self.shared.events).push(Event::Crash { pid, error });
                 self.finish(process, reason, true);
             }
         }
         self.apply_pending();
         spent
+    }
+
+    /// Records how a process a host `call` waits for ended (the first
+    /// outcome wins); without such a call no lock is taken.
+    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::host::Outcome) {
+        if self
+            .shared
+            .watching
+            .load(std::sync::atomic::Ordering::Acquire)
+            == 0
+        {
+            return;
+        }
+        if let Some(slot @ None) = lock(&self.shared.watched).get_mut(&pid) {
+            *slot = Some(outcome());
+        }
     }
 
     /// With a heap limit, a process that holds too much data dies here.
