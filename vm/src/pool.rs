@@ -270,7 +270,7 @@ fn thread_main(shared: Arc<Shared>, index: usize, worker: Worker<Pid>, parker: P
                 // Now and then the injector (the host's wake-ups) goes
                 // first, or a thread kept busy by its own queue would never
                 // look there (Go checks its global queue every 61 ticks).
-                let injected = if ticks % INJECTOR_EVERY == 0 {
+                let injected = if ticks.is_multiple_of(INJECTOR_EVERY) {
                     pool.take_injected()
                 } else {
                     None

@@ -135,10 +135,12 @@ impl Timers {
                     // slice) is not a reason to drop the timer.
                     let published = slot.token.load(Ordering::Relaxed);
                     let moved_on = (published.wrapping_sub(*token) as i32) > 0;
-                    !moved_on
-                        && !(*claimed
-                            && published == *token
-                            && !slot.claim.is_armed(pid.serial(), *token))
+                    // A select's deadline is also stale once its wait was
+                    // claimed (a channel ended it first).
+                    let claimed_already = *claimed
+                        && published == *token
+                        && !slot.claim.is_armed(pid.serial(), *token);
+                    !moved_on && !claimed_already
                 }),
                 TimerKind::Send { to, .. } => shared.is_alive(*to) || *to == shared.host_pid,
             };
