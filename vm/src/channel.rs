@@ -88,12 +88,7 @@ impl Scheduler {
         let mut wakes = std::mem::take(&mut self.wakes);
         let result = {
             let shared = &*self.shared;
-            let table = &shared.table;
-            let mut claim = |p: Pid, t: u32| {
-                table
-                    .slot(p.slot())
-                    .is_some_and(|slot| slot.claim.claim(p.serial(), t))
-            };
+            let mut claim = |p: Pid, t: u32| shared.claim(p, t);
             let mut state = channel.lock();
             operation(&mut state, &mut claim, &mut wakes, shared)
         };
@@ -241,7 +236,7 @@ impl Scheduler {
             let state = &mut guards[guard_of[i]];
             match arm {
                 SelectArm::Recv { value, .. } => {
-                    match state.try_recv(&mut |p, t| self.claim(p, t), &mut wakes) {
+                    match state.try_recv(&mut |p, t| self.shared.claim(p, t), &mut wakes) {
                         Ok(v) => {
                             process.stack[base + value.index()] = v;
                             chosen = Some(Ok(Some(i as u32)));
@@ -255,7 +250,7 @@ impl Scheduler {
                 }
                 SelectArm::Send { value, .. } => {
                     let v = process.stack[base + value.index()].clone();
-                    match state.try_send(v, &mut |p, t| self.claim(p, t), &mut wakes) {
+                    match state.try_send(v, &mut |p, t| self.shared.claim(p, t), &mut wakes) {
                         Ok(()) => chosen = Some(Ok(Some(i as u32))),
                         Err(None) => {
                             chosen =
@@ -311,7 +306,5 @@ impl Scheduler {
 /// first queue it joins on, any of them may end it.
 fn block_claimable(shared: &Shared, process: &mut Process, wait: Wait) {
     crate::interp::set_waiting(process, wait);
-    if let Some(slot) = shared.table.slot(process.pid.slot()) {
-        slot.claim.arm(process.pid.serial(), process.wait_token);
-    }
+    shared.arm_claim(process);
 }

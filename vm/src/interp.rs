@@ -841,14 +841,13 @@ pub(crate) fn run(
                     }
                     // Messages may have arrived while this process ran (from
                     // another core): take them before deciding to wait.
-                    if scheduler.has_signals(process.pid) {
-                        if let Err(reason) = scheduler.absorb(process) {
+                    match scheduler.absorb(process) {
+                        Err(reason) => {
                             process.reductions += spent(reductions);
                             return SliceEnd::Exited(reason);
                         }
-                        if process.mailbox.len() > position {
-                            continue;
-                        }
+                        Ok(true) if process.mailbox.len() > position => continue,
+                        Ok(_) => {}
                     }
                     let deadline = match reg!(process, base, cursor + 1) {
                         Value::Int(d) => Some(d as u64),

@@ -729,16 +729,13 @@ impl Vm {
         // they wait at their slice boundaries meanwhile.
         let shared = self.shared.clone();
         let world = shared.world();
-        let mut main = lock(&self.shared.main);
         let pid = self
             .scheduler
             .start_process(entry.0, vec![Value::Nil; 1 + registers], None)
             .unwrap_or(self.shared.host_pid);
-        *main = Some(pid);
         self.shared
             .main_pid
             .store(pid.0, std::sync::atomic::Ordering::Release);
-        drop(main);
         drop(world);
         pid
     }

@@ -144,9 +144,7 @@ pub(crate) struct Shared {
     pub rng: Mutex<u64>,
     pub args: Mutex<Vec<String>>,
     pub limits: Limits,
-    pub main: Mutex<Option<Pid>>,
-    /// The main pid's bits (`u64::MAX`: none), read without the lock when
-    /// any process ends.
+    /// The main process's pid bits (`u64::MAX`: none).
     pub main_pid: AtomicU64,
     /// The main process's exit reason, once it has ended.
     pub main_exit: Mutex<Option<Value>>,
@@ -189,7 +187,6 @@ impl Shared {
             rng: Mutex::new(crate::natives::random::seed_state(seed)),
             args: Mutex::new(Vec::new()),
             limits,
-            main: Mutex::new(None),
             main_pid: AtomicU64::new(u64::MAX),
             main_exit: Mutex::new(None),
             main_done: AtomicBool::new(false),
@@ -241,6 +238,22 @@ impl Shared {
             0 => None,
             n => Some(Atom(n - 1)),
         }
+    }
+
+    /// Opens a claimable wait for the running process (before it joins
+    /// any channel's queue: from then on any of them, or its timer, may
+    /// end it).
+    pub fn arm_claim(&self, process: &Process) {
+        if let Some(slot) = self.table.slot(process.pid.slot()) {
+            slot.claim.arm(process.pid.serial(), process.wait_token);
+        }
+    }
+
+    /// Takes the right to end `pid`'s wait `token` (channels, select timers).
+    pub fn claim(&self, pid: Pid, token: u32) -> bool {
+        self.table
+            .slot(pid.slot())
+            .is_some_and(|slot| slot.claim.claim(pid.serial(), token))
     }
 
     /// Every scheduler thread stopped between slices, and the code for
@@ -570,10 +583,10 @@ impl Scheduler {
             return self.answer_for_dead(Signal { to, kind });
         }
         let mut kind = kind;
-        if let SignalKind::Message(_) = kind {
-            match self.deliver_directly(to, kind) {
+        if let SignalKind::Message(value) = kind {
+            match self.deliver_directly(to, value) {
                 None => return,
-                Some(back) => kind = back,
+                Some(value) => kind = SignalKind::Message(value),
             }
         }
         let Some(slot) = self.shared.table.slot(to.slot()) else {
@@ -627,25 +640,23 @@ impl Scheduler {
     /// as a push (nothing of this sender's is still queued ahead of it).
     /// Gives the signal back when the process is running or its inbox is
     /// not empty.
-    fn deliver_directly(&mut self, to: Pid, kind: SignalKind) -> Option<SignalKind> {
+    fn deliver_directly(&mut self, to: Pid, value: Value) -> Option<Value> {
         let table = &self.shared.table;
         let Some(slot) = table.slot(to.slot()) else {
-            return Some(kind);
+            return Some(value);
         };
         if !slot.inbox.is_empty() {
-            return Some(kind);
+            return Some(value);
         }
         let Some(mut process) = slot.take_body(to) else {
-            return Some(kind);
+            return Some(value);
         };
-        if !slot.inbox.is_empty() || slot.inbox.is_closed() {
+        // Holding the body, the process cannot have ended; look again for
+        // signals pushed before we took it.
+        if !slot.inbox.is_empty() {
             slot.put_body(process);
-            return Some(kind);
+            return Some(value);
         }
-        let SignalKind::Message(value) = kind else {
-            slot.put_body(process);
-            return Some(kind);
-        };
         if let Applied::Dies(reason) = enqueue(self.limits.max_mailbox, &mut process, value) {
             self.finish(process, reason, false);
             return None;
@@ -787,7 +798,7 @@ impl Scheduler {
             return Applied::Nothing;
         }
         match signal.kind {
-            SignalKind::Message(value) => self.enqueue(process, value),
+            SignalKind::Message(value) => enqueue(self.limits.max_mailbox, process, value),
             SignalKind::Exit {
                 from,
                 reason,
@@ -807,7 +818,7 @@ impl Scheduler {
                 if !untrappable && process.trap_exits() {
                     let message =
                         Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(from), reason]);
-                    return self.enqueue(process, message);
+                    return enqueue(self.limits.max_mailbox, process, message);
                 }
                 let normal = reason == Value::Atom(Atom::NORMAL);
                 if normal && (linked || from != process.pid) {
@@ -851,7 +862,11 @@ impl Scheduler {
                 if !active {
                     return Applied::Nothing;
                 }
-                self.enqueue(process, down_message(reference, from, reason))
+                enqueue(
+                    self.limits.max_mailbox,
+                    process,
+                    down_message(reference, from, reason),
+                )
             }
             SignalKind::Handoff { token, handoff } => {
                 if token == process.wait_token && matches!(process.status, Status::Waiting(_)) {
@@ -862,12 +877,6 @@ impl Scheduler {
                 }
             }
         }
-    }
-
-    /// A message joins the mailbox; past the mailbox limit the receiver is
-    /// at fault and dies (see EMBEDDING.md).
-    fn enqueue(&mut self, process: &mut Process, message: Value) -> Applied {
-        enqueue(self.limits.max_mailbox, process, message)
     }
 
     /// A signal that reaches a process as it ends: links and monitors
@@ -1000,7 +1009,7 @@ impl Scheduler {
         let claimable = matches!(wait, Wait::Select(_));
         set_waiting(process, wait);
         if claimable {
-            self.arm_claim(process);
+            self.shared.arm_claim(process);
         }
         if let Some(deadline) = deadline {
             self.shared.timers.add(
@@ -1012,20 +1021,6 @@ impl Scheduler {
                 },
             );
         }
-    }
-
-    pub fn arm_claim(&self, process: &Process) {
-        if let Some(slot) = self.shared.table.slot(process.pid.slot()) {
-            slot.claim.arm(process.pid.serial(), process.wait_token);
-        }
-    }
-
-    /// Takes the right to end `pid`'s wait `token` (channels, select timers).
-    pub fn claim(&self, pid: Pid, token: u32) -> bool {
-        self.shared
-            .table
-            .slot(pid.slot())
-            .is_some_and(|slot| slot.claim.claim(pid.serial(), token))
     }
 
     pub fn send_after(&mut self, ms: f64, to: Pid, message: Value) {
@@ -1048,7 +1043,7 @@ impl Scheduler {
                     token,
                     claimed,
                 } => {
-                    if claimed && !self.claim(pid, token) {
+                    if claimed && !self.shared.claim(pid, token) {
                         continue;
                     }
                     self.send_signal(
