@@ -841,13 +841,14 @@ pub(crate) fn run(
                     }
                     // Messages may have arrived while this process ran (from
                     // another core): take them before deciding to wait.
-                    match scheduler.absorb(process) {
-                        Err(reason) => {
+                    if scheduler.has_signals(process.pid) {
+                        if let Err(reason) = scheduler.absorb(process) {
                             process.reductions += spent(reductions);
                             return SliceEnd::Exited(reason);
                         }
-                        Ok(true) if process.mailbox.len() > position => continue,
-                        Ok(_) => {}
+                        if process.mailbox.len() > position {
+                            continue;
+                        }
                     }
                     let deadline = match reg!(process, base, cursor + 1) {
                         Value::Int(d) => Some(d as u64),
