@@ -650,11 +650,15 @@ def write_markdown(pairs, started, elapsed):
                       f"**{fmt_ratio(ratio(p))}** | {fmt_ratio(ratio(p, 1))} |")
         md.append("")
     # Sections measured by other scripts (bench/smp.sh writes
-    # docs/benchmarks-smp.md) are kept in the generated page.
-    smp = os.path.join(ROOT, "docs", "benchmarks-smp.md")
-    if os.path.exists(smp):
-        with open(smp) as f:
-            md.append(f.read().rstrip("\n"))
+    # docs/benchmarks-smp.md, bench/dist/run.sh docs/benchmarks-dist.md) are
+    # kept in the generated page.
+    for section in ("benchmarks-smp.md", "benchmarks-dist.md"):
+        path = os.path.join(ROOT, "docs", section)
+        if os.path.exists(path):
+            with open(path) as f:
+                if md[-1] != "":
+                    md.append("")
+                md.append(f.read().rstrip("\n"))
     os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)
     with open(OUT_MD, "w") as f:
         f.write("\n".join(md).rstrip("\n") + "\n")

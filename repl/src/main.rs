@@ -5,18 +5,21 @@
 //! the main process or a deadlock.
 
 mod files;
+mod node;
 mod repl;
 mod run;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: weft                          start the interactive REPL
+usage: weft [NODE]                   start the interactive REPL
        weft FILE [ARGS...]           run a script
-       weft run [--seed N] [--schedulers N] [--stats] FILE [ARGS...]
+       weft run [--seed N] [--schedulers N] [--stats] [NODE] FILE [ARGS...]
        weft check FILE               compile only, report errors
        weft disasm FILE              print the bytecode
-       weft --help | --version";
+       weft --help | --version
+NODE:  --sname NAME | --name NAME@HOST, and --cookie COOKIE (default
+       ~/.erlang.cookie): run as a node of an Erlang cluster";
 
 pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_COMPILE: u8 = 65;
@@ -48,8 +51,20 @@ fn main() -> ExitCode {
 }
 
 fn command() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(first) = args.first() else {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // Node flags before anything else apply to the REPL or the script.
+    let mut node_args = node::NodeArgs::default();
+    loop {
+        match node_args.take(&args) {
+            Ok(0) => break,
+            Ok(n) => {
+                args.drain(..n);
+            }
+            Err(message) => return usage_error(&message),
+        }
+    }
+    let Some(first) = args.first().cloned() else {
+        let _ = node::NODE_ARGS.set(node_args);
         return repl::main();
     };
     match first.as_str() {
@@ -65,6 +80,14 @@ fn command() -> ExitCode {
             let mut options = run::Options::default();
             let mut rest = &args[1..];
             while let Some(option) = rest.first() {
+                match node_args.take(rest) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        rest = &rest[n..];
+                        continue;
+                    }
+                    Err(message) => return usage_error(&message),
+                }
                 match option.as_str() {
                     "--stats" => options.stats = true,
                     // LANGUAGE.md §8: how many schedulers (threads) run
@@ -101,6 +124,7 @@ fn command() -> ExitCode {
             let Some(file) = rest.first() else {
                 return usage_error("`weft run` needs a file");
             };
+            let _ = node::NODE_ARGS.set(node_args);
             run::run_file(file, rest[1..].to_vec(), &options)
         }
         "check" | "disasm" => {
@@ -114,6 +138,9 @@ fn command() -> ExitCode {
             }
         }
         option if option.starts_with('-') => usage_error(&format!("unknown option {option}")),
-        file => run::run_file(file, args[1..].to_vec(), &run::Options::default()),
+        file => {
+            let _ = node::NODE_ARGS.set(node_args);
+            run::run_file(file, args[1..].to_vec(), &run::Options::default())
+        }
     }
 }

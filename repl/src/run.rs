@@ -11,6 +11,10 @@ use weft_vm::{Event, RunStatus, Value, Vm};
 use crate::files::{read_source, FileLoader, ReadError};
 use crate::{EXIT_COMPILE, EXIT_NO_INPUT, EXIT_RUNTIME};
 
+/// How long an idle node waits for the network before looking again (a
+/// signal that arrives ends the wait at once).
+const NODE_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Default)]
 pub struct Options {
     pub seed: u64,
@@ -138,6 +142,13 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         })
         .build();
     vm.set_args(args);
+    let node = match crate::node::start(&mut vm) {
+        Ok(node) => node,
+        Err(message) => {
+            eprintln!("weft: {message}");
+            return ExitCode::from(crate::node::EXIT_UNAVAILABLE);
+        }
+    };
     let entry = match vm.load_main(source, &mut FileLoader) {
         Ok(entry) => entry,
         Err(diagnostics) => {
@@ -168,9 +179,21 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         }
         match status {
             RunStatus::BudgetSpent => {}
+            // A node's processes may be woken from the network: wait for
+            // that as well as for the timer.
+            RunStatus::Waiting { next_timer } if node.is_some() => {
+                flush();
+                vm.wait_for_work(next_timer);
+            }
             RunStatus::Waiting { next_timer } => {
                 flush();
                 std::thread::sleep(next_timer);
+            }
+            // Every process is blocked, but on a node that is not a
+            // deadlock: a message from another node may come.
+            RunStatus::Idle if node.is_some() => {
+                flush();
+                vm.wait_for_work(NODE_IDLE_WAIT);
             }
             RunStatus::Idle => {
                 flush();
@@ -183,6 +206,9 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         }
     };
     vm.stop_all();
+    if let Some(node) = &node {
+        node.stop();
+    }
     flush();
     if options.stats {
         let stats = vm.stats();

@@ -12,6 +12,7 @@ mod atom;
 mod channel;
 mod channel_state;
 mod code;
+mod dist;
 mod host;
 mod interp;
 mod natives;
@@ -36,6 +37,7 @@ pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, Sourc
 
 pub use crate::atom::Atom;
 pub use crate::code::HostFn;
+pub use crate::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
 pub use crate::host::{Error, ProcessInfo};
 pub use crate::value::{Pid, Value, WeftMap};
 

@@ -41,6 +41,8 @@ pub(crate) enum Wait {
     ChanSend(u64),
     Select(Vec<(bool, u64)>),
     Sleep,
+    /// `node.connect` waits for the network.
+    Node,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -31,7 +31,7 @@ impl Scheduler {
         match &mut self.run_queue {
             RunQueue::Local(queue) => queue.pop_front(),
             RunQueue::Worker(worker) => worker.pop(),
-            RunQueue::Host => None,
+            RunQueue::Host | RunQueue::External => None,
         }
     }
 
@@ -172,6 +172,7 @@ impl Scheduler {
         let mut left = budget;
         let status = loop {
             self.fire_timers();
+            self.take_external();
             if self
                 .shared
                 .main_done

@@ -37,6 +37,7 @@ use rustc_hash::FxHashMap;
 use crate::atom::Atom;
 use crate::channel::Channel;
 use crate::code::{Code, Global};
+use crate::dist::{Distribution, External, RemotePid, DIST_PID, RESERVED_SLOT};
 use crate::interp::set_waiting;
 use crate::ops::describe_value;
 use crate::pool::Pool;
@@ -79,6 +80,19 @@ pub(crate) enum SignalKind {
     /// is still on.
     Down {
         from: Pid,
+        reference: u64,
+        reason: Value,
+    },
+    /// An exit signal from a process on another node (`NodeHandle::exit`);
+    /// a linked one's link was checked and removed by the distribution.
+    RemoteExit {
+        from: Arc<RemotePid>,
+        reason: Value,
+        untrappable: bool,
+    },
+    /// A monitored process on another node ended (or its node went away).
+    RemoteDown {
+        from: Arc<RemotePid>,
         reference: u64,
         reason: Value,
     },
@@ -163,6 +177,10 @@ pub(crate) struct Shared {
     pub peak_live: AtomicU64,
     /// The scheduler threads, if the VM has any.
     pub pool: Option<Pool>,
+    /// The other nodes, once the VM is a node (`Vm::start_distribution`).
+    pub dist: OnceLock<Arc<dyn Distribution>>,
+    /// Wake-ups from network threads for a host-stepped VM.
+    pub external: External,
 }
 
 impl Shared {
@@ -199,6 +217,8 @@ impl Shared {
             counters: (0..=schedulers).map(|_| Default::default()).collect(),
             peak_live: AtomicU64::new(0),
             pool,
+            dist: OnceLock::new(),
+            external: External::default(),
         }
     }
 
@@ -298,6 +318,9 @@ pub(crate) enum RunQueue {
     Worker(crossbeam_deque::Worker<Pid>),
     /// The host of a VM with a pool: wake-ups go to the pool's injector.
     Host,
+    /// A network thread of a host-stepped VM: wake-ups wait in
+    /// `Shared::external` for the host's next `run`.
+    External,
 }
 
 pub(crate) struct Scheduler {
@@ -420,6 +443,7 @@ impl Scheduler {
                     pool.inject(pid);
                 }
             }
+            RunQueue::External => self.shared.external.push(pid),
         }
     }
 
@@ -450,6 +474,7 @@ impl Scheduler {
                     pool.inject(pid);
                 }
             }
+            RunQueue::External => self.shared.external.push(pid),
         }
     }
 
@@ -573,7 +598,10 @@ impl Scheduler {
     /// Pushes a signal to its target. A dead target answers as Erlang's
     /// would (`answer_for_dead`).
     pub fn send_signal(&mut self, to: Pid, kind: SignalKind) {
-        if to == self.host_pid {
+        if to.slot() >= RESERVED_SLOT {
+            if to == DIST_PID {
+                return self.signal_distribution(kind);
+            }
             if let SignalKind::Message(value) = kind {
                 lock(&self.shared.host_inbox).push_back(value);
             }
@@ -610,7 +638,10 @@ impl Scheduler {
                 };
             }
         }
-        let exit = matches!(kind, SignalKind::Exit { .. });
+        let exit = matches!(
+            kind,
+            SignalKind::Exit { .. } | SignalKind::RemoteExit { .. }
+        );
         let wake = kind.wakes();
         match slot.inbox.push(Signal { to, kind }, wake) {
             Pushed::Queued => {
@@ -868,6 +899,47 @@ impl Scheduler {
                     down_message(reference, from, reason),
                 )
             }
+            SignalKind::RemoteExit {
+                from,
+                reason,
+                untrappable,
+            } => {
+                if !untrappable && process.trap_exits() {
+                    let message = Value::tuple(vec![
+                        Value::Atom(Atom::EXIT),
+                        Value::RemotePid(from),
+                        reason,
+                    ]);
+                    return enqueue(self.limits.max_mailbox, process, message);
+                }
+                if reason == Value::Atom(Atom::NORMAL) {
+                    Applied::Nothing
+                } else if untrappable && reason == Value::Atom(Atom::KILL) {
+                    Applied::Dies(Value::Atom(Atom::KILLED))
+                } else {
+                    Applied::Dies(reason)
+                }
+            }
+            SignalKind::RemoteDown {
+                from,
+                reference,
+                reason,
+            } => {
+                let active = process
+                    .extra
+                    .as_mut()
+                    .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
+                if !active {
+                    return Applied::Nothing;
+                }
+                let message = Value::tuple(vec![
+                    Value::Atom(Atom::DOWN),
+                    Value::Ref(reference),
+                    Value::RemotePid(from),
+                    reason,
+                ]);
+                enqueue(self.limits.max_mailbox, process, message)
+            }
             SignalKind::Handoff { token, handoff } => {
                 if token == process.wait_token && matches!(process.status, Status::Waiting(_)) {
                     process.handoff = Some(handoff);
@@ -987,7 +1059,13 @@ impl Scheduler {
         target: &Value,
         message: Value,
     ) -> Result<(), OpError> {
-        let pid = self.resolve(target)?;
+        let pid = match target {
+            Value::Pid(pid) => *pid,
+            Value::RemotePid(_) | Value::Tuple(_) => {
+                return self.send_remote(sender, target, message);
+            }
+            _ => self.resolve(target)?,
+        };
         self.count_message();
         if pid == sender.pid {
             sender.mailbox.push_back(message);
@@ -1359,6 +1437,7 @@ pub(crate) fn describe_wait(status: &Status) -> String {
         Status::Waiting(Wait::ChanRecv(id)) => format!("receive on <chan {id}>"),
         Status::Waiting(Wait::ChanSend(id)) => format!("send on <chan {id}>"),
         Status::Waiting(Wait::Sleep) => "sleep".to_string(),
+        Status::Waiting(Wait::Node) => "node.connect".to_string(),
         Status::Waiting(Wait::Select(arms)) => {
             let arms: Vec<String> = arms
                 .iter()

@@ -25,6 +25,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::atom::Atom;
 use crate::channel::Channel;
+use crate::dist::{RemotePid, RemoteRef};
 use crate::resource::Resource;
 use crate::walk;
 
@@ -319,6 +320,10 @@ pub enum Value {
     Ref(u64),
     /// An open file (with `allow_io`); opaque to the host.
     Resource(Arc<Resource>),
+    /// A process on another node (`<index.id.serial>`, as Erlang prints it).
+    RemotePid(Arc<RemotePid>),
+    /// A reference made on another node.
+    RemoteRef(Arc<RemoteRef>),
 }
 
 impl Default for Value {
@@ -551,6 +556,8 @@ impl Value {
             Value::Chan(_) => Atom::CHAN,
             Value::Ref(_) => Atom::REF,
             Value::Resource(_) => Atom::FILE,
+            Value::RemotePid(_) => Atom::PID,
+            Value::RemoteRef(_) => Atom::REF,
         }
     }
 

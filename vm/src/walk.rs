@@ -365,6 +365,8 @@ pub(crate) fn leaf_equal(a: &Value, b: &Value) -> bool {
         (Value::Fn(x), Value::Fn(y)) => Arc::ptr_eq(x, y),
         (Value::Chan(x), Value::Chan(y)) => Arc::ptr_eq(x, y),
         (Value::Resource(x), Value::Resource(y)) => Arc::ptr_eq(x, y),
+        (Value::RemotePid(x), Value::RemotePid(y)) => x == y,
+        (Value::RemoteRef(x), Value::RemoteRef(y)) => x == y,
         _ => scalar_equal(a, b),
     }
 }
@@ -472,6 +474,16 @@ fn leaf_hash(v: &Value) -> u64 {
         Value::Chan(c) => fx(&[8, c.id]),
         Value::Ref(r) => fx(&[9, *r]),
         Value::Resource(r) => fx(&[10, Arc::as_ptr(r) as usize as u64]),
+        Value::RemotePid(p) => {
+            let mut h = FxHasher::default();
+            std::hash::Hash::hash(&**p, &mut h);
+            fx(&[11, h.finish()])
+        }
+        Value::RemoteRef(r) => {
+            let mut h = FxHasher::default();
+            std::hash::Hash::hash(&**r, &mut h);
+            fx(&[12, h.finish()])
+        }
         Value::List { .. } | Value::Tuple(_) | Value::Map(_) => 0,
     }
 }
@@ -781,6 +793,12 @@ fn leaf_print(out: &mut String, value: &Value, quoted: bool) {
         }
         Value::Resource(r) => {
             let _ = write!(out, "<file {}>", r.describe());
+        }
+        Value::RemotePid(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::RemoteRef(r) => {
+            let _ = write!(out, "{r}");
         }
         Value::List { .. } | Value::Tuple(_) | Value::Map(_) => {}
     }

@@ -120,6 +120,35 @@ pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) ->
     Handle { requests, replies }
 }
 
+/// How often an idle node's REPL looks for signals from the network.
+const NODE_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Makes the session's VM a node if the command line asked; `old` is the
+/// node of the VM it replaces (`:reset`), stopped first. A node that
+/// cannot start ends the REPL (status 69), as `weft run` does.
+fn start_node(vm: &mut Vm, old: Option<weft_node::Node>) -> Option<weft_node::Node> {
+    let restarting = old.is_some();
+    if let Some(old) = old {
+        old.stop();
+    }
+    let mut attempts = 0;
+    loop {
+        match crate::node::start(vm) {
+            Ok(node) => return node,
+            // EPMD lets go of the old registration a moment after its
+            // connection closes.
+            Err(_) if restarting && attempts < 50 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(message) => {
+                eprintln!("weft: {message}");
+                std::process::exit(crate::node::EXIT_UNAVAILABLE.into());
+            }
+        }
+    }
+}
+
 fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
     let mut vm = Vm::builder()
@@ -187,6 +216,8 @@ struct Session {
     /// Requests that arrived while an entry was running.
     deferred: VecDeque<Request>,
     done: DoneSlot,
+    /// The node this VM is, with `--sname` or `--name`.
+    node: Option<weft_node::Node>,
 }
 
 impl Session {
@@ -198,8 +229,10 @@ impl Session {
         interrupt: Arc<AtomicU32>,
     ) -> Session {
         let done = DoneSlot::default();
-        let vm = new_vm(&console, &done);
+        let mut vm = new_vm(&console, &done);
+        let node = start_node(&mut vm, None);
         let mut session = Session {
+            node,
             done,
             shell: vm.host_pid(),
             shell_end: None,
@@ -242,6 +275,15 @@ impl Session {
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
                 },
+                // A node's processes may be woken from the network, which
+                // does not write to this channel: look again soon.
+                RunStatus::Idle if self.node.is_some() => {
+                    match self.requests.recv_timeout(NODE_POLL) {
+                        Ok(request) => Some(request),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
                 RunStatus::Idle => match self.requests.recv() {
                     Ok(request) => Some(request),
                     Err(_) => return,
@@ -270,6 +312,7 @@ impl Session {
             Request::Reset => {
                 self.vm.stop_all();
                 self.vm = new_vm(&self.console, &self.done);
+                self.node = start_node(&mut self.vm, self.node.take());
                 self.names.clear();
                 self.values.clear();
                 self.modules.clear();
@@ -531,6 +574,9 @@ impl Session {
             let request = match status {
                 RunStatus::BudgetSpent => self.requests.try_recv().ok(),
                 RunStatus::Waiting { next_timer } => self.requests.recv_timeout(next_timer).ok(),
+                RunStatus::Idle if self.node.is_some() => {
+                    self.requests.recv_timeout(NODE_POLL).ok()
+                }
                 RunStatus::Idle => {
                     let waits = self
                         .vm

@@ -13,6 +13,7 @@ pub(crate) mod io;
 pub(crate) mod list;
 pub(crate) mod map;
 pub(crate) mod math;
+pub(crate) mod node;
 pub(crate) mod process;
 pub(crate) mod random;
 pub(crate) mod string;
@@ -104,6 +105,7 @@ pub(crate) fn all(allow_io: bool) -> Vec<Native> {
     all.extend_from_slice(math::NATIVES);
     all.extend_from_slice(random::NATIVES);
     all.extend_from_slice(time::NATIVES);
+    all.extend_from_slice(node::NATIVES);
     if allow_io {
         all.extend_from_slice(io::NATIVES);
     }

@@ -61,12 +61,24 @@ fn exit(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if args.len() == 1 {
         return Err(Trap::Exit(std::mem::take(&mut args[0])));
     }
+    if let Value::RemotePid(to) = &args[0] {
+        ctx.scheduler
+            .exit_remote(ctx.process, to, &args[1])
+            .map_err(op_error)?;
+        return Ok(Value::Bool(true));
+    }
     let pid = pid_arg(ctx, args, 0, "exit")?;
     let reason = std::mem::take(&mut args[1]);
     signal(ctx, pid, reason)
 }
 
 fn kill(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Value::RemotePid(to) = &args[0] {
+        ctx.scheduler
+            .exit_remote(ctx.process, to, &Value::Atom(Atom::KILL))
+            .map_err(op_error)?;
+        return Ok(Value::Bool(true));
+    }
     let pid = pid_arg(ctx, args, 0, "kill")?;
     signal(ctx, pid, Value::Atom(Atom::KILL))
 }
@@ -90,18 +102,37 @@ fn signal(ctx: &mut Ctx<'_>, pid: crate::value::Pid, reason: Value) -> NativeRes
 }
 
 fn link(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Value::RemotePid(to) = &args[0] {
+        ctx.scheduler
+            .link_remote(ctx.process, to)
+            .map_err(op_error)?;
+        return Ok(Value::Bool(true));
+    }
     let pid = pid_arg(ctx, args, 0, "link")?;
     ctx.scheduler.link(ctx.process, pid);
     Ok(Value::Bool(true))
 }
 
 fn unlink(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Value::RemotePid(to) = &args[0] {
+        ctx.scheduler
+            .unlink_remote(ctx.process, to)
+            .map_err(op_error)?;
+        return Ok(Value::Bool(true));
+    }
     let pid = pid_arg(ctx, args, 0, "unlink")?;
     ctx.scheduler.unlink(ctx.process, pid);
     Ok(Value::Bool(true))
 }
 
 fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Value::RemotePid(to) = &args[0] {
+        let reference = ctx
+            .scheduler
+            .monitor_remote(ctx.process, to)
+            .map_err(op_error)?;
+        return Ok(Value::Ref(reference));
+    }
     let pid = pid_arg(ctx, args, 0, "monitor")?;
     Ok(Value::Ref(ctx.scheduler.monitor(ctx.process, pid)))
 }
@@ -144,6 +175,9 @@ fn whereis(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 fn alive(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Value::RemotePid(to) = &args[0] {
+        return Ok(Value::Bool(ctx.scheduler.remote_alive(to)));
+    }
     let Value::Pid(pid) = args[0] else {
         return Err(expected("a pid", "alive", &args[0]));
     };
@@ -252,4 +286,8 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     map.insert(Value::Atom(Atom::MAILBOX), Value::Int(mailbox as i64));
     map.insert(Value::Atom(Atom::MEMORY), Value::Int(memory as i64));
     Ok(Value::map(map))
+}
+
+fn op_error((kind, message): crate::scheduler::OpError) -> Trap {
+    Trap::Error(kind, message)
 }

@@ -1,0 +1,722 @@
+//! Connections to other nodes: the listener, connecting, the handshake
+//! (by `erl_dist`), and each connection's reader and writer threads.
+//!
+//! Invariants:
+//! - A connection is Pending (frames wait, in order, for the handshake),
+//!   then Up (frames go to its writer thread), then Down (frames are
+//!   dropped, as Erlang drops signals to a node it cannot reach). It never
+//!   goes back: a new connection to the same node is a new `Conn`.
+//! - Only the thread that read a frame acts on it, in the order read.
+//! - A frame longer than `MAX_FRAME`, or one that does not decode, ends
+//!   the connection before anything in it is delivered.
+//! - Silence longer than four tick intervals (60 s, Erlang's default
+//!   `net_ticktime`) ends the connection; the writer sends a tick after
+//!   each tick interval without traffic.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use erl_dist::epmd::EpmdClient;
+use erl_dist::handshake::{
+    ClientSideHandshake, HandshakeError, HandshakeStatus, ServerSideHandshake,
+};
+use erl_dist::node::PeerNode;
+use weft_vm::{Atom, NodeHandle, Pid, RemotePid, Value, Waiter};
+
+use crate::blocking::{self, Blocking};
+use crate::{etf, lock, MonitorIn, NodeState, CONNECT_TIMEOUT};
+
+/// The tag after a frame's length that says "control message follows".
+pub const PASS_THROUGH: u8 = 112;
+
+pub const LINK: i64 = 1;
+pub const SEND: i64 = 2;
+pub const EXIT: i64 = 3;
+const UNLINK: i64 = 4;
+pub const REG_SEND: i64 = 6;
+const GROUP_LEADER: i64 = 7;
+pub const EXIT2: i64 = 8;
+const SEND_TT: i64 = 12;
+const EXIT_TT: i64 = 13;
+const REG_SEND_TT: i64 = 16;
+const EXIT2_TT: i64 = 18;
+pub const MONITOR_P: i64 = 19;
+pub const DEMONITOR_P: i64 = 20;
+pub const MONITOR_P_EXIT: i64 = 21;
+const SEND_SENDER: i64 = 22;
+const SEND_SENDER_TT: i64 = 23;
+const PAYLOAD_EXIT: i64 = 24;
+const PAYLOAD_EXIT_TT: i64 = 25;
+const PAYLOAD_EXIT2: i64 = 26;
+const PAYLOAD_EXIT2_TT: i64 = 27;
+const PAYLOAD_MONITOR_P_EXIT: i64 = 28;
+pub const UNLINK_ID: i64 = 35;
+const UNLINK_ID_ACK: i64 = 36;
+
+/// The longest frame accepted: past it the length prefix is taken for
+/// garbage (or an attack) and the connection closes.
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// How often a quiet connection sends a tick, and how long a read waits
+/// before counting one interval of silence.
+const TICK: Duration = Duration::from_secs(15);
+const SILENT_TICKS: u32 = 4;
+
+pub(crate) enum ConnState {
+    Pending {
+        frames: Vec<Vec<u8>>,
+        waiters: Vec<Waiter>,
+    },
+    Up {
+        writer: mpsc::Sender<Vec<u8>>,
+        stream: TcpStream,
+        /// The writer thread, joined by `finish` so queued frames are sent.
+        written: Option<std::thread::JoinHandle<()>>,
+    },
+    Down,
+}
+
+/// One connection to another node.
+pub(crate) struct Conn {
+    pub node: Atom,
+    state: Mutex<ConnState>,
+}
+
+impl Conn {
+    pub fn new(node: Atom) -> Conn {
+        Conn {
+            node,
+            state: Mutex::new(ConnState::Pending {
+                frames: Vec::new(),
+                waiters: Vec::new(),
+            }),
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        matches!(*lock(&self.state), ConnState::Up { .. })
+    }
+
+    /// Queues a frame for the peer (dropped once the connection is down).
+    pub fn queue(&self, frame: Vec<u8>) {
+        match &mut *lock(&self.state) {
+            ConnState::Pending { frames, .. } => frames.push(frame),
+            ConnState::Up { writer, .. } => {
+                let _ = writer.send(frame);
+            }
+            ConnState::Down => {}
+        }
+    }
+
+    /// Waits for the handshake; `Err` gives the waiter back if the
+    /// connection is up already.
+    pub fn add_waiter(&self, waiter: Waiter) -> Result<(), Waiter> {
+        match &mut *lock(&self.state) {
+            ConnState::Pending { waiters, .. } => {
+                waiters.push(waiter);
+                Ok(())
+            }
+            ConnState::Up { .. } => Err(waiter),
+            // Being torn down: its teardown answers nobody new; say no.
+            ConnState::Down => Ok(()),
+        }
+    }
+
+    /// Ends the connection. Returns whether it was up, and the waiters a
+    /// pending one had.
+    pub fn close(&self) -> (bool, Vec<Waiter>) {
+        match std::mem::replace(&mut *lock(&self.state), ConnState::Down) {
+            ConnState::Pending { waiters, .. } => (false, waiters),
+            ConnState::Up { stream, .. } => {
+                let _ = stream.shutdown(Shutdown::Both);
+                (true, Vec::new())
+            }
+            ConnState::Down => (false, Vec::new()),
+        }
+    }
+
+    /// Ends the connection after sending what is queued (the node stops):
+    /// the writer drains its queue and exits, then the socket closes. A
+    /// peer that reads nothing holds this up for at most the write timeout.
+    pub fn finish(&self) {
+        let state = std::mem::replace(&mut *lock(&self.state), ConnState::Down);
+        if let ConnState::Up {
+            writer,
+            stream,
+            written,
+        } = state
+        {
+            drop(writer);
+            let _ = stream.set_write_timeout(Some(CONNECT_TIMEOUT));
+            if let Some(written) = written {
+                let _ = written.join();
+            }
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+// ------------------------------------------------------------ listening
+
+pub(crate) fn listen(state: Arc<NodeState>, listener: TcpListener, handle: NodeHandle) {
+    for stream in listener.incoming() {
+        if state.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let state = state.clone();
+        let handle = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("weft-dist-conn".into())
+            .spawn(move || accept(state, stream, handle));
+    }
+}
+
+/// The server side of a handshake, then the connection's reader.
+fn accept(state: Arc<NodeState>, stream: TcpStream, handle: NodeHandle) {
+    let peer_address = stream.peer_addr().ok();
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(CONNECT_TIMEOUT));
+    let Ok(clone) = stream.try_clone() else {
+        return;
+    };
+    let mut handshake =
+        ServerSideHandshake::new(Blocking(clone), state.local.clone(), &state.cookie);
+    let peer_name = match blocking::run(handshake.execute_recv_name()) {
+        Ok(Some(name)) => name,
+        Ok(None) => {
+            state.log("refused a connection that asked for a dynamic name");
+            return;
+        }
+        Err(e) => {
+            state.log(&format!("refused a connection from {peer_address:?}: {e}"));
+            return;
+        }
+    };
+    let node = Atom::new(&peer_name.to_string());
+    // Who goes on: with no connection to the peer, this one; with one
+    // being made at the same time, the node with the greater name keeps
+    // its own attempt (Erlang's rule); a connection already up is taken
+    // for dead (the peer would not connect again otherwise) and replaced.
+    let (status, conn, replaced) = {
+        let mut connections = lock(&state.connections);
+        match connections.get(&node).cloned() {
+            None => {
+                let conn = Arc::new(Conn::new(node));
+                connections.insert(node, conn.clone());
+                (HandshakeStatus::Ok, conn, None)
+            }
+            Some(conn) if conn.is_up() => {
+                let fresh = Arc::new(Conn::new(node));
+                connections.insert(node, fresh.clone());
+                (HandshakeStatus::Ok, fresh, Some(conn))
+            }
+            Some(conn) => {
+                if state.name_text.as_str() > peer_name.to_string().as_str() {
+                    (HandshakeStatus::Nok, conn, None)
+                } else {
+                    (HandshakeStatus::OkSimultaneous, conn, None)
+                }
+            }
+        }
+    };
+    if let Some(old) = replaced {
+        state.connection_lost(&old, Some("the peer connected again"));
+    }
+    let refused = status == HandshakeStatus::Nok;
+    match blocking::run(handshake.execute_rest(status)) {
+        Ok((Blocking(_), peer)) if !refused => {
+            let _ = stream.set_read_timeout(None);
+            up(state, conn, stream, peer, handle);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            if !refused {
+                state.log(&format!(
+                    "refused a connection from {}: {}",
+                    node.name(),
+                    handshake_failure(&e)
+                ));
+                state.connection_lost(&conn, None);
+            }
+        }
+    }
+}
+
+fn handshake_failure(e: &HandshakeError) -> String {
+    match e {
+        HandshakeError::CookieMismatch => "the handshake failed: wrong cookie".to_string(),
+        HandshakeError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the peer closed the connection during the handshake (are the cookies the same?)"
+                .to_string()
+        }
+        other => format!("the handshake failed: {other}"),
+    }
+}
+
+// ----------------------------------------------------------- connecting
+
+/// The client side: find the node through its host's EPMD, connect,
+/// handshake, then read.
+pub(crate) fn connect(state: Arc<NodeState>, conn: Arc<Conn>) {
+    let handle = match lock(&state.handle).as_ref() {
+        Some(handle) => handle.clone(),
+        None => return,
+    };
+    let text = conn.node.name();
+    let stream = match open(text, state.epmd_port) {
+        Ok(stream) => stream,
+        Err(why) => return state.connection_lost(&conn, Some(&why)),
+    };
+    let Ok(clone) = stream.try_clone() else {
+        return state.connection_lost(&conn, Some("cannot clone the socket"));
+    };
+    let mut handshake =
+        ClientSideHandshake::new(Blocking(clone), state.local.clone(), &state.cookie);
+    let status = match blocking::run(
+        handshake.execute_send_name(erl_dist::HIGHEST_DISTRIBUTION_PROTOCOL_VERSION),
+    ) {
+        Ok(status) => status,
+        Err(e) => return state.connection_lost(&conn, Some(&handshake_failure(&e))),
+    };
+    if status == HandshakeStatus::Nok {
+        // The peer is connecting to us at the same time and its attempt
+        // wins: that one completes this `Conn`.
+        return;
+    }
+    match blocking::run(handshake.execute_rest(true)) {
+        Ok((Blocking(_), peer)) => {
+            let _ = stream.set_read_timeout(None);
+            up(state, conn, stream, peer, handle);
+        }
+        Err(HandshakeError::OngoingHandshake) => {}
+        Err(e) => state.connection_lost(&conn, Some(&handshake_failure(&e))),
+    }
+}
+
+/// A socket to node `name@host`, through the EPMD on `host`.
+fn open(node: &str, epmd_port: u16) -> Result<TcpStream, String> {
+    let Some((alive, host)) = node.split_once('@') else {
+        return Err(format!("{node:?} is not a node name (name@host)"));
+    };
+    let ip = resolve(host)?;
+    let epmd = TcpStream::connect_timeout(&SocketAddr::new(ip, epmd_port), CONNECT_TIMEOUT)
+        .map_err(|e| format!("EPMD on {host}: {e}"))?;
+    let _ = epmd.set_read_timeout(Some(CONNECT_TIMEOUT));
+    let entry = blocking::run(EpmdClient::new(Blocking(epmd)).get_node(alive))
+        .map_err(|e| format!("EPMD on {host}: {e}"))?
+        .ok_or_else(|| format!("no node {alive} is registered on {host}"))?;
+    let stream = TcpStream::connect_timeout(&SocketAddr::new(ip, entry.port), CONNECT_TIMEOUT)
+        .map_err(|e| format!("{ip}:{}: {e}", entry.port))?;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(CONNECT_TIMEOUT));
+    Ok(stream)
+}
+
+/// A host's address, IPv4 first (EPMD and `erl` listen on IPv4).
+fn resolve(host: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let addresses: Vec<SocketAddr> = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addresses.first())
+        .map(|a| a.ip())
+        .ok_or_else(|| format!("{host} has no address"))
+}
+
+// ----------------------------------------------------------------- up
+
+/// The handshake is done: start the writer, send what waited, tell the
+/// callers of `node.connect`, and read on this thread until the end.
+fn up(
+    state: Arc<NodeState>,
+    conn: Arc<Conn>,
+    stream: TcpStream,
+    peer: PeerNode,
+    mut handle: NodeHandle,
+) {
+    let peer_name = Atom::new(&peer.name.to_string());
+    if peer_name != conn.node {
+        let _ = stream.shutdown(Shutdown::Both);
+        return state.connection_lost(
+            &conn,
+            Some(&format!("the peer says it is {}", peer_name.name())),
+        );
+    }
+    let (Ok(write_half), Ok(keep)) = (stream.try_clone(), stream.try_clone()) else {
+        return state.connection_lost(&conn, Some("cannot clone the socket"));
+    };
+    let (writer, frames) = mpsc::channel::<Vec<u8>>();
+    let waiters = {
+        let mut guard = lock(&conn.state);
+        let ConnState::Pending {
+            frames: queued,
+            waiters,
+        } = std::mem::replace(&mut *guard, ConnState::Down)
+        else {
+            // Closed meanwhile, or up through another socket.
+            let up_already = matches!(*guard, ConnState::Up { .. });
+            drop(guard);
+            let _ = stream.shutdown(Shutdown::Both);
+            if !up_already {
+                state.connection_lost(&conn, Some("closed during the handshake"));
+            }
+            return;
+        };
+        for frame in queued {
+            let _ = writer.send(frame);
+        }
+        let started = std::thread::Builder::new()
+            .name("weft-dist-write".into())
+            .spawn(move || write_loop(write_half, frames));
+        let Ok(written) = started else {
+            drop(guard);
+            return state.connection_lost(&conn, Some("cannot start a thread"));
+        };
+        *guard = ConnState::Up {
+            writer,
+            stream: keep,
+            written: Some(written),
+        };
+        waiters
+    };
+    for waiter in waiters {
+        handle.complete(waiter, Value::Bool(true));
+    }
+    let why = read_loop(&state, &stream, &mut handle).err();
+    let _ = stream.shutdown(Shutdown::Both);
+    state.connection_lost(&conn, why.as_deref());
+}
+
+fn write_loop(stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>) {
+    let mut out = BufWriter::with_capacity(1 << 16, &stream);
+    let result: std::io::Result<()> = (|| loop {
+        match frames.recv_timeout(TICK) {
+            Ok(frame) => {
+                out.write_all(&frame)?;
+                // Everything queued meanwhile goes in the same write.
+                while let Ok(frame) = frames.try_recv() {
+                    out.write_all(&frame)?;
+                }
+                out.flush()?;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                out.write_all(&[0, 0, 0, 0])?;
+                out.flush()?;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    })();
+    if result.is_err() {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Reads `buf.len()` bytes, counting read timeouts as silent intervals.
+fn read_full(reader: &mut impl Read, buf: &mut [u8], silent: &mut u32) -> Result<bool, String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
+            Ok(0) => return Err("the peer closed it mid-frame".to_string()),
+            Ok(n) => {
+                filled += n;
+                *silent = 0;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                *silent += 1;
+                if *silent >= SILENT_TICKS {
+                    return Err(format!(
+                        "no tick for {} s",
+                        TICK.as_secs() * SILENT_TICKS as u64
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(true)
+}
+
+/// Reads frames until the connection ends; `Ok` for a clean close.
+fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> Result<(), String> {
+    let _ = stream.set_read_timeout(Some(TICK));
+    let mut reader = BufReader::with_capacity(1 << 16, stream);
+    let mut silent = 0;
+    let mut body = Vec::new();
+    loop {
+        let mut length = [0u8; 4];
+        if !read_full(&mut reader, &mut length, &mut silent)? {
+            return Ok(());
+        }
+        let length = u32::from_be_bytes(length) as usize;
+        if length == 0 {
+            continue; // a tick
+        }
+        if length > MAX_FRAME {
+            return Err(format!(
+                "a frame of {length} bytes is over the limit of {MAX_FRAME}"
+            ));
+        }
+        body.clear();
+        body.resize(length, 0);
+        if !read_full(&mut reader, &mut body, &mut silent)? {
+            return Err("the peer closed it mid-frame".to_string());
+        }
+        if body[0] != PASS_THROUGH {
+            return Err(format!(
+                "a frame starts with {} (expected {PASS_THROUGH})",
+                body[0]
+            ));
+        }
+        let (control, used) = etf::decode(&body[1..], state)
+            .map_err(|e| format!("a control message does not decode: {e}"))?;
+        let rest = &body[1 + used..];
+        let message = if rest.is_empty() {
+            None
+        } else {
+            Some(
+                etf::decode(rest, state)
+                    .map_err(|e| format!("a message does not decode: {e}"))?
+                    .0,
+            )
+        };
+        dispatch(state, handle, control, message)?;
+    }
+}
+
+// ------------------------------------------------------------ dispatch
+
+fn remote(value: &Value) -> Option<Arc<RemotePid>> {
+    match value {
+        Value::RemotePid(pid) => Some(pid.clone()),
+        _ => None,
+    }
+}
+
+fn local(value: &Value) -> Option<Pid> {
+    value.as_pid()
+}
+
+/// Acts on one control message (and its message, for the kinds that
+/// carry one). Unknown kinds are ignored, as Erlang ignores them.
+fn dispatch(
+    state: &NodeState,
+    handle: &mut NodeHandle,
+    control: Value,
+    message: Option<Value>,
+) -> Result<(), String> {
+    let Some(fields) = control.as_tuple() else {
+        return Err(format!("a control message is not a tuple: {control}"));
+    };
+    let Some(op) = fields.first().and_then(Value::as_int) else {
+        return Err(format!("a control message has no operation: {control}"));
+    };
+    let field = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    let payload =
+        |message: Option<Value>| message.ok_or_else(|| format!("operation {op} lacks its payload"));
+    match op {
+        SEND | SEND_TT | SEND_SENDER | SEND_SENDER_TT => {
+            let message = payload(message)?;
+            if let Some(to) = local(&field(2)) {
+                handle.send(to, message);
+            }
+        }
+        REG_SEND | REG_SEND_TT => {
+            let message = payload(message)?;
+            if let Value::Atom(name) = field(3) {
+                if let Some(to) = handle.whereis(name) {
+                    handle.send(to, message);
+                }
+            }
+        }
+        LINK => {
+            if let (Some(from), Some(to)) = (remote(&field(1)), local(&field(2))) {
+                {
+                    let mut tables = lock(&state.tables);
+                    let remotes = tables.links.entry(to).or_default();
+                    if !remotes.contains(&from) {
+                        remotes.push(from);
+                    }
+                }
+                handle.link(to);
+            }
+        }
+        UNLINK | UNLINK_ID => {
+            let (from, to) = if op == UNLINK {
+                (field(1), field(2))
+            } else {
+                (field(2), field(3))
+            };
+            if let (Some(from), Some(to)) = (remote(&from), local(&to)) {
+                remove_link(state, to, &from);
+                if op == UNLINK_ID {
+                    let id = field(1);
+                    let frame = state.frame(
+                        |out| {
+                            // {UNLINK_ID_ACK, Id, FromPid, ToPid}
+                            etf::put_tuple_header(out, 4);
+                            etf::put_int(out, UNLINK_ID_ACK);
+                            etf::encode_bare(out, &id, state);
+                            etf::put_local_pid(out, to, state);
+                            etf::put_remote_pid(out, &from);
+                        },
+                        None,
+                    );
+                    if let Some(conn) = state.existing(from.node) {
+                        conn.queue(frame);
+                    }
+                }
+            }
+        }
+        UNLINK_ID_ACK | GROUP_LEADER => {}
+        EXIT | EXIT_TT | PAYLOAD_EXIT | PAYLOAD_EXIT_TT => {
+            let reason = match op {
+                EXIT => field(3),
+                EXIT_TT => field(4),
+                _ => payload(message)?,
+            };
+            if let (Some(from), Some(to)) = (remote(&field(1)), local(&field(2))) {
+                // Void if the link is gone (unlinked meanwhile).
+                if remove_link(state, to, &from) {
+                    handle.exit(to, from, reason, true);
+                }
+            }
+        }
+        EXIT2 | EXIT2_TT | PAYLOAD_EXIT2 | PAYLOAD_EXIT2_TT => {
+            let reason = match op {
+                EXIT2 => field(3),
+                EXIT2_TT => field(4),
+                _ => payload(message)?,
+            };
+            if let (Some(from), Some(to)) = (remote(&field(1)), local(&field(2))) {
+                handle.exit(to, from, reason, false);
+            }
+        }
+        MONITOR_P => {
+            let (Some(watcher), target, reference) = (remote(&field(1)), field(2), field(3)) else {
+                return Ok(());
+            };
+            let (pid, name) = match &target {
+                Value::Atom(name) => (handle.whereis(*name), Some(*name)),
+                other => (local(other), None),
+            };
+            let key = handle.make_ref();
+            let Some(pid) = pid else {
+                // No process has that name: the monitor fires at once.
+                let frame = monitor_exit_frame(
+                    state,
+                    &target,
+                    &watcher,
+                    &reference,
+                    &Value::atom("noproc"),
+                );
+                if let Some(conn) = state.existing(watcher.node) {
+                    conn.queue(frame);
+                }
+                return Ok(());
+            };
+            {
+                let mut tables = lock(&state.tables);
+                tables
+                    .monitor_keys
+                    .insert((watcher.clone(), reference.clone()), key);
+                tables.monitors_in.insert(
+                    key,
+                    MonitorIn {
+                        watcher,
+                        reference,
+                        target: pid,
+                        name,
+                    },
+                );
+            }
+            handle.monitor(pid, key);
+        }
+        DEMONITOR_P => {
+            if let Some(watcher) = remote(&field(1)) {
+                let found = {
+                    let mut tables = lock(&state.tables);
+                    tables
+                        .monitor_keys
+                        .remove(&(watcher, field(3)))
+                        .and_then(|key| tables.monitors_in.remove(&key).map(|m| (m.target, key)))
+                };
+                if let Some((target, key)) = found {
+                    handle.demonitor(target, key);
+                }
+            }
+        }
+        MONITOR_P_EXIT | PAYLOAD_MONITOR_P_EXIT => {
+            let reason = if op == MONITOR_P_EXIT {
+                field(4)
+            } else {
+                payload(message)?
+            };
+            let (Some(to), Value::Ref(reference)) = (local(&field(2)), field(3)) else {
+                return Ok(());
+            };
+            let found = lock(&state.tables).monitors_out.remove(&reference);
+            if let Some((watcher, target)) = found {
+                if watcher == to {
+                    handle.down(to, reference, target, reason);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Removes the link between local `local` and remote `remote`; whether
+/// there was one.
+fn remove_link(state: &NodeState, local: Pid, remote: &RemotePid) -> bool {
+    let mut tables = lock(&state.tables);
+    let Some(remotes) = tables.links.get_mut(&local) else {
+        return false;
+    };
+    let before = remotes.len();
+    remotes.retain(|r| **r != *remote);
+    let removed = remotes.len() < before;
+    if remotes.is_empty() {
+        tables.links.remove(&local);
+    }
+    removed
+}
+
+fn monitor_exit_frame(
+    state: &NodeState,
+    target: &Value,
+    watcher: &RemotePid,
+    reference: &Value,
+    reason: &Value,
+) -> Vec<u8> {
+    state.frame(
+        |out| {
+            // {MONITOR_P_EXIT, FromProc, ToPid, Ref, Reason}
+            etf::put_tuple_header(out, 5);
+            etf::put_int(out, MONITOR_P_EXIT);
+            etf::encode_bare(out, target, state);
+            etf::put_remote_pid(out, watcher);
+            etf::encode_bare(out, reference, state);
+            etf::encode_bare(out, reason, state);
+        },
+        None,
+    )
+}

@@ -1,0 +1,207 @@
+//! Bad input from the network (a truncated frame, a 2 GiB length prefix,
+//! a term nested a million deep, a control message that is not one, a
+//! wrong cookie) closes that connection with a log line; the node and its
+//! processes go on, and the next connection is served.
+//!
+//! The peer is a fake node written with `erl_dist`'s client handshake,
+//! talking to a real Weft node through a private EPMD on loopback.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use erl_dist::handshake::ClientSideHandshake;
+use erl_dist::node::{Creation, LocalNode};
+use weft_node::blocking::{run, Blocking};
+use weft_node::etf::{self, NodeContext};
+use weft_node::testing::Epmd;
+use weft_node::VmBuilderExt;
+use weft_vm::{Atom, Pid, RemotePid, Value, Vm};
+
+const COOKIE: &str = "bad-input-cookie";
+const EVIL_CREATION: u32 = 99;
+
+/// The fake node: its own pids are "local" to the codec.
+struct Evil;
+
+impl NodeContext for Evil {
+    fn local_node(&self) -> Atom {
+        Atom::new("evil@localhost")
+    }
+    fn creation(&self) -> u32 {
+        EVIL_CREATION
+    }
+    fn index_of(&self, _: Atom) -> u32 {
+        1
+    }
+}
+
+/// A connection from the fake node, after the handshake; with the target
+/// node's creation.
+fn connect(port: u16, cookie: &str) -> Result<(TcpStream, u32), String> {
+    let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut local = LocalNode::new(
+        "evil@localhost".parse().unwrap(),
+        Creation::new(EVIL_CREATION),
+    );
+    local.flags |= erl_dist::DistributionFlags::DIST_MONITOR;
+    let mut handshake =
+        ClientSideHandshake::new(Blocking(stream.try_clone().unwrap()), local, cookie);
+    run(handshake.execute_send_name(6)).map_err(|e| e.to_string())?;
+    let (_, peer) = run(handshake.execute_rest(true)).map_err(|e| e.to_string())?;
+    Ok((stream, peer.creation.map_or(0, |c| c.get())))
+}
+
+/// `{SEND, '', To}` with `message`, framed.
+fn send_frame(to: &RemotePid, message: &[u8]) -> Vec<u8> {
+    let mut body = vec![112, 131];
+    etf::put_tuple_header(&mut body, 3);
+    etf::put_int(&mut body, 2);
+    etf::put_atom_name(&mut body, "");
+    etf::put_remote_pid(&mut body, to);
+    body.extend_from_slice(message);
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Reads frames until one is not a tick; decodes its message.
+fn read_message(stream: &mut TcpStream) -> Value {
+    loop {
+        let mut length = [0u8; 4];
+        stream
+            .read_exact(&mut length)
+            .expect("a frame from the node");
+        let length = u32::from_be_bytes(length) as usize;
+        if length == 0 {
+            continue;
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+        let (_, used) = etf::decode(&body[1..], &Evil).unwrap();
+        return etf::decode(&body[1 + used..], &Evil).unwrap().0;
+    }
+}
+
+/// Waits (bounded by the read timeout) for the node to close the socket.
+fn closed_by_node(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // ticks
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+/// One echo round trip over a fresh connection.
+fn echo(port: u16, echo: &RemotePid, word: &str) -> Value {
+    let (mut stream, _) = connect(port, COOKIE).expect("a good connection is served");
+    let from = Value::Pid(Pid::from_erlang_parts(1, 0).unwrap());
+    let mut message = Vec::new();
+    etf::encode(
+        &mut message,
+        &Value::tuple(vec![from, Value::atom(word)]),
+        &Evil,
+    );
+    stream.write_all(&send_frame(echo, &message)).unwrap();
+    let reply = read_message(&mut stream);
+    let _ = stream.shutdown(Shutdown::Both);
+    reply
+}
+
+#[test]
+fn bad_input_closes_only_that_connection() {
+    let epmd = Epmd::start();
+    let logs = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = logs.clone();
+    let (mut vm, node) = Vm::builder()
+        .schedulers(2)
+        .node("target@localhost", COOKIE)
+        .options(|o| {
+            o.epmd_port = Some(epmd.port);
+            o.log = Some(Arc::new(move |line: &str| {
+                sink.lock().unwrap().push(line.to_string())
+            }));
+        })
+        .build()
+        .expect("the node starts");
+    vm.load(
+        "echo.weft",
+        "fn echo() { receive { (from, m) => from ! (:echoed, m) }; echo() }",
+    )
+    .unwrap();
+    let pid = vm.spawn("echo", vec![]).unwrap();
+    let port = node.port();
+    let (_, creation) = connect(port, COOKIE).unwrap();
+    let (id, serial) = pid.erlang_parts();
+    let target = RemotePid {
+        node: Atom::new("target@localhost"),
+        id,
+        serial,
+        creation,
+        index: 0,
+    };
+    let echoed = |word: &str| Value::tuple(vec![Value::atom("echoed"), Value::atom(word)]);
+    assert_eq!(echo(port, &target, "first"), echoed("first"));
+
+    let saw = |needle: &str| {
+        weft_node::testing::wait_until(Duration::from_secs(10), || {
+            logs.lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains(needle))
+        })
+    };
+
+    // A frame cut short: 100 bytes promised, 10 sent, then the end.
+    let (mut stream, _) = connect(port, COOKIE).unwrap();
+    stream
+        .write_all(&[0, 0, 0, 100, 112, 131, 97, 1, 0, 0, 0, 0, 0, 0])
+        .unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    assert!(closed_by_node(&mut stream));
+    saw("mid-frame");
+
+    // A 2 GiB length prefix.
+    let (mut stream, _) = connect(port, COOKIE).unwrap();
+    stream.write_all(&[0x80, 0, 0, 0]).unwrap();
+    assert!(closed_by_node(&mut stream));
+    saw("over the limit");
+
+    // A message nested a million deep.
+    let (mut stream, _) = connect(port, COOKIE).unwrap();
+    let mut deep = vec![131];
+    for _ in 0..1_000_000 {
+        deep.extend_from_slice(&[108, 0, 0, 0, 1]);
+    }
+    deep.extend(std::iter::repeat_n(106, 1_000_001));
+    let _ = stream.write_all(&send_frame(&target, &deep));
+    assert!(closed_by_node(&mut stream));
+    saw("nests deeper");
+
+    // A control message that is not a tuple.
+    let (mut stream, _) = connect(port, COOKIE).unwrap();
+    stream.write_all(&[0, 0, 0, 4, 112, 131, 97, 7]).unwrap();
+    assert!(closed_by_node(&mut stream));
+    saw("not a tuple");
+
+    // A wrong cookie: the handshake fails, and the node says why.
+    assert!(connect(port, "not-the-cookie").is_err());
+    saw("wrong cookie");
+
+    // The node, and the process behind it, go on.
+    assert_eq!(echo(port, &target, "after"), echoed("after"));
+    assert!(vm.is_alive(pid));
+    node.stop();
+}

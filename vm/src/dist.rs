@@ -1,0 +1,514 @@
+//! The VM's side of distribution (LANGUAGE.md §12): remote pids and refs,
+//! the hooks a node implementation provides (`Distribution`, implemented
+//! by the `weft-node` crate), and the handle its network threads deliver
+//! signals through (`NodeHandle`).
+//!
+//! Invariants:
+//! - The VM does no network I/O of its own. Everything that leaves the node
+//!   goes out through a `Distribution`; everything that arrives comes in
+//!   through a `NodeHandle`, which pushes signals onto inboxes exactly as a
+//!   local sender does (so order and wake-ups follow `scheduler.rs`).
+//! - A local process with links or monitors across nodes holds the reserved
+//!   pid `DIST_PID` in its link set or monitor maps; the distribution keeps
+//!   which remote processes they are. So the end of a local process reaches
+//!   the distribution as a signal to `DIST_PID`, sent by the same code that
+//!   tells its local links and monitors — `DIST_PID` is never a value a
+//!   script can hold.
+//! - No `Distribution` method blocks or calls back into the VM: each one
+//!   encodes, queues bytes for a connection's writer thread and returns.
+//!   What it learns later (a connection lost, a connect that finished)
+//!   comes back through a `NodeHandle`, on the network's own threads.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::atom::Atom;
+use crate::ops::describe_value;
+use crate::process::{Handoff, Process};
+use crate::scheduler::{lock, OpError, RunQueue, Scheduler, Shared, SignalKind};
+use crate::value::{Pid, Value};
+
+/// The reserved pid that stands for "the other nodes" in link sets and
+/// monitor maps (the host's pid is the slot above it).
+pub(crate) const DIST_PID: Pid = Pid((u32::MAX - 1) as u64);
+
+/// The first reserved slot: pids at or above it are not processes.
+pub(crate) const RESERVED_SLOT: usize = (u32::MAX - 1) as usize;
+
+/// A process on another node: Erlang's pid, `<index.id.serial>`.
+///
+/// `index` is this VM's number for the node (as Erlang's printed first
+/// part), so it takes no part in equality; `node`, `id`, `serial` and
+/// `creation` are the pid.
+#[derive(Clone, Debug)]
+pub struct RemotePid {
+    pub node: Atom,
+    pub id: u32,
+    pub serial: u32,
+    pub creation: u32,
+    pub index: u32,
+}
+
+impl PartialEq for RemotePid {
+    fn eq(&self, other: &RemotePid) -> bool {
+        (self.node, self.id, self.serial, self.creation)
+            == (other.node, other.id, other.serial, other.creation)
+    }
+}
+
+impl Eq for RemotePid {}
+
+impl Hash for RemotePid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.node, self.id, self.serial, self.creation).hash(state)
+    }
+}
+
+/// `<index.id.serial>`, as Erlang prints a pid of another node.
+impl fmt::Display for RemotePid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}.{}.{}>", self.index, self.id, self.serial)
+    }
+}
+
+/// A reference made on another node (or an Erlang reference of a shape
+/// Weft's own refs never have).
+#[derive(Clone, Debug)]
+pub struct RemoteRef {
+    pub node: Atom,
+    pub creation: u32,
+    pub ids: Box<[u32]>,
+    pub index: u32,
+}
+
+impl PartialEq for RemoteRef {
+    fn eq(&self, other: &RemoteRef) -> bool {
+        (self.node, self.creation, &self.ids) == (other.node, other.creation, &other.ids)
+    }
+}
+
+impl Eq for RemoteRef {}
+
+impl Hash for RemoteRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.node, self.creation, &self.ids).hash(state)
+    }
+}
+
+/// `<ref index.a.b.c>`: Weft's ref form with Erlang's numbers.
+impl fmt::Display for RemoteRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<ref {}", self.index)?;
+        for id in self.ids.iter().rev() {
+            write!(f, ".{id}")?;
+        }
+        f.write_str(">")
+    }
+}
+
+/// A process waiting in a call that the network finishes (`node.connect`):
+/// hand it to [`NodeHandle::complete`] with the call's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub(crate) pid: Pid,
+    pub(crate) token: u32,
+}
+
+/// What a node implementation provides. The VM calls these from scheduler
+/// threads, often while holding a process's body: none may block, and none
+/// may call back into the VM (see the invariants above).
+pub trait Distribution: Send + Sync {
+    /// This node's name, as an atom (`weft@localhost`).
+    fn node_name(&self) -> Atom;
+    /// `to ! message` from local process `from`.
+    fn send(&self, from: Pid, to: &RemotePid, message: &Value);
+    /// `(:name, "node@host") ! message` from local process `from`.
+    fn send_named(&self, from: Pid, name: Atom, node: Atom, message: &Value);
+    /// Local `from` links to `to` (the VM has put `DIST_PID` in its links).
+    fn link(&self, from: Pid, to: &RemotePid);
+    fn unlink(&self, from: Pid, to: &RemotePid);
+    /// `exit(to, reason)` from `from`.
+    fn exit(&self, from: Pid, to: &RemotePid, reason: &Value);
+    /// Local `from` monitors `to` under `reference`.
+    fn monitor(&self, from: Pid, to: &RemotePid, reference: u64);
+    /// The monitor `reference` a local process held on a remote one is off.
+    fn demonitor(&self, reference: u64);
+    /// A local process that had links to remote processes ended (or was
+    /// already dead when one linked to it).
+    fn ended(&self, pid: Pid, reason: &Value);
+    /// The monitor a remote process holds on local `pid` (under the key
+    /// the distribution gave it) fired.
+    fn down(&self, pid: Pid, key: u64, reason: &Value);
+    /// Whether a connection to `node` is up.
+    fn is_connected(&self, node: Atom) -> bool;
+    /// The nodes connected now.
+    fn nodes(&self) -> Vec<Atom>;
+    /// Connects to `node` in the background; finishes `waiter` with `true`
+    /// or `false` through [`NodeHandle::complete`].
+    fn connect(&self, node: Atom, waiter: Waiter);
+    /// Sends `(:nodedown, name)` to `pid` when the connection to `node` is
+    /// lost (at once if it is not up).
+    fn monitor_node(&self, pid: Pid, node: Atom);
+}
+
+/// Wake-ups from network threads: for a VM the host steps itself, the
+/// processes they made runnable wait here (its run queue is the host
+/// thread's) until `run` takes them; for any VM, a host waiting in
+/// `Vm::wait_for_work` is woken.
+#[derive(Default)]
+pub(crate) struct External {
+    /// Set once something is in `runnable`; cleared by `take_external`.
+    pub has_runnable: AtomicBool,
+    pub runnable: Mutex<Vec<Pid>>,
+    /// Set when a signal arrived since the host last waited.
+    woke: AtomicBool,
+    sleep: Mutex<()>,
+    arrived: Condvar,
+}
+
+impl External {
+    pub fn push(&self, pid: Pid) {
+        lock(&self.runnable).push(pid);
+        self.has_runnable.store(true, Ordering::Release);
+    }
+
+    /// Wakes a host waiting in `Vm::wait_for_work`. Only the first notice
+    /// after a wait takes the lock.
+    pub fn notify(&self) {
+        if !self.woke.swap(true, Ordering::AcqRel) {
+            let _guard = lock(&self.sleep);
+            self.arrived.notify_all();
+        }
+    }
+
+    /// Waits until a signal arrived or `timeout` passed.
+    pub fn wait(&self, timeout: Duration) {
+        let guard = lock(&self.sleep);
+        if self.woke.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let guard = self
+            .arrived
+            .wait_timeout(guard, timeout)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|e| e.into_inner().0);
+        self.woke.store(false, Ordering::Release);
+        drop(guard);
+    }
+}
+
+/// How a node's network threads reach the VM's processes. Each thread
+/// keeps its own handle (cloning one gives a new one): a handle holds a
+/// scheduler of its own, which is not shared between threads.
+pub struct NodeHandle {
+    scheduler: Scheduler,
+}
+
+impl Clone for NodeHandle {
+    fn clone(&self) -> NodeHandle {
+        NodeHandle::new(self.scheduler.shared.clone())
+    }
+}
+
+impl NodeHandle {
+    pub(crate) fn new(shared: Arc<Shared>) -> NodeHandle {
+        let run_queue = if shared.pool.is_some() {
+            RunQueue::Host
+        } else {
+            RunQueue::External
+        };
+        NodeHandle {
+            scheduler: Scheduler::new(shared, 0, run_queue),
+        }
+    }
+
+    fn done(&mut self) {
+        self.scheduler.shared.external.notify();
+    }
+
+    /// Whether `pid` is a live local process.
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.scheduler.is_alive(pid)
+    }
+
+    /// The local process registered as `name`.
+    pub fn whereis(&self, name: Atom) -> Option<Pid> {
+        self.scheduler.whereis(name)
+    }
+
+    /// A fresh number from the VM's ref counter (for monitor keys).
+    pub fn make_ref(&mut self) -> u64 {
+        self.scheduler.make_ref()
+    }
+
+    /// A message from another node to local `to`.
+    pub fn send(&mut self, to: Pid, message: Value) {
+        self.scheduler.count_message();
+        self.scheduler.send_signal(to, SignalKind::Message(message));
+        self.done();
+    }
+
+    /// An exit signal from remote `from` to local `to`. `linked`: through a
+    /// link (the distribution has checked the link exists and removed it).
+    pub fn exit(&mut self, to: Pid, from: Arc<RemotePid>, reason: Value, linked: bool) {
+        let untrappable = !linked && reason == Value::Atom(Atom::KILL);
+        self.scheduler.send_signal(
+            to,
+            SignalKind::RemoteExit {
+                from,
+                reason,
+                untrappable,
+            },
+        );
+        self.done();
+    }
+
+    /// A remote process linked to local `to`. A dead `to` answers with
+    /// [`Distribution::ended`] (`:noproc`).
+    pub fn link(&mut self, to: Pid) {
+        self.scheduler.send_signal(to, SignalKind::Link(DIST_PID));
+        self.done();
+    }
+
+    /// A remote process monitors local `to` under `key`. A dead `to`
+    /// answers with [`Distribution::down`] (`:noproc`).
+    pub fn monitor(&mut self, to: Pid, key: u64) {
+        self.scheduler.send_signal(
+            to,
+            SignalKind::Monitor {
+                from: DIST_PID,
+                reference: key,
+            },
+        );
+        self.done();
+    }
+
+    /// The remote monitor `key` on local `to` is off.
+    pub fn demonitor(&mut self, to: Pid, key: u64) {
+        self.scheduler.send_signal(to, SignalKind::Demonitor(key));
+        self.done();
+    }
+
+    /// Remote `from`, which local `to` monitored under `reference`, ended.
+    pub fn down(&mut self, to: Pid, reference: u64, from: Arc<RemotePid>, reason: Value) {
+        self.scheduler.send_signal(
+            to,
+            SignalKind::RemoteDown {
+                from,
+                reference,
+                reason,
+            },
+        );
+        self.done();
+    }
+
+    /// Finishes a call that waited on the network with its result.
+    pub fn complete(&mut self, waiter: Waiter, value: Value) {
+        self.scheduler.send_signal(
+            waiter.pid,
+            SignalKind::Handoff {
+                token: waiter.token,
+                handoff: Handoff::Received { arm: 0, value },
+            },
+        );
+        self.done();
+    }
+}
+
+impl Scheduler {
+    /// Takes the wake-ups network threads left for a host-stepped VM.
+    pub(crate) fn take_external(&mut self) {
+        let external = &self.shared.external;
+        if !external.has_runnable.load(Ordering::Acquire) {
+            return;
+        }
+        external.has_runnable.store(false, Ordering::Release);
+        let woken = std::mem::take(&mut *lock(&external.runnable));
+        for pid in woken {
+            self.make_runnable(pid);
+        }
+    }
+
+    /// A signal to `DIST_PID`: a local process's end, or the end of a
+    /// monitor, that remote processes must hear of.
+    pub(crate) fn signal_distribution(&mut self, kind: SignalKind) {
+        let Some(dist) = self.shared.dist.get() else {
+            return;
+        };
+        match kind {
+            SignalKind::Exit { from, reason, .. } => dist.ended(from, &reason),
+            SignalKind::Down {
+                from,
+                reference,
+                reason,
+            } => dist.down(from, reference, &reason),
+            SignalKind::Demonitor(reference) => dist.demonitor(reference),
+            _ => {}
+        }
+    }
+}
+
+impl Pid {
+    /// The two numbers Erlang's external format carries for a local pid:
+    /// `(id, serial)` — the printed number, then the slot.
+    pub fn erlang_parts(self) -> (u32, u32) {
+        (self.serial(), self.slot() as u32)
+    }
+
+    /// The local pid for Erlang's `(id, serial)`, if it names a process
+    /// slot at all (it may have ended: signals to it are answered as to
+    /// any ended process).
+    pub fn from_erlang_parts(id: u32, serial: u32) -> Option<Pid> {
+        ((serial as usize) < RESERVED_SLOT && id != 0).then(|| Pid::new(serial, id))
+    }
+}
+
+fn not_a_node() -> OpError {
+    (
+        Atom::BADARG,
+        "this VM is not a node: start it with --sname or --name to reach other nodes".to_string(),
+    )
+}
+
+/// An atom or string naming a node (`"a@host"` or `:"a@host"`).
+pub(crate) fn node_atom(value: &Value) -> Option<Atom> {
+    match value {
+        Value::Str(name) => Some(Atom::new(name)),
+        Value::Atom(name) => Some(*name),
+        _ => None,
+    }
+}
+
+/// This VM's node name: `nonode@nohost` when it is not a node.
+pub(crate) fn self_name(shared: &Shared) -> Atom {
+    match shared.dist.get() {
+        Some(dist) => dist.node_name(),
+        None => Atom::new("nonode@nohost"),
+    }
+}
+
+impl Scheduler {
+    fn distribution(&self) -> Result<Arc<dyn Distribution>, OpError> {
+        self.shared.dist.get().cloned().ok_or_else(not_a_node)
+    }
+
+    /// `target ! message` where the target is a remote pid or a
+    /// `(name, node)` pair.
+    pub(crate) fn send_remote(
+        &mut self,
+        sender: &mut Process,
+        target: &Value,
+        message: Value,
+    ) -> Result<(), OpError> {
+        match target {
+            Value::RemotePid(to) => {
+                self.count_message();
+                self.distribution()?.send(sender.pid, to, &message);
+                Ok(())
+            }
+            Value::Tuple(items) => {
+                let (Some(Value::Atom(name)), Some(node), 2) =
+                    (items.first(), items.get(1).and_then(node_atom), items.len())
+                else {
+                    return Err((
+                        Atom::BADARG,
+                        format!(
+                            "`!` sends to a pid, a registered name or a (name, node) pair, got {}",
+                            describe_value(target)
+                        ),
+                    ));
+                };
+                if node == self_name(&self.shared) {
+                    return self.send_from(sender, &Value::Atom(*name), message);
+                }
+                self.count_message();
+                self.distribution()?
+                    .send_named(sender.pid, *name, node, &message);
+                Ok(())
+            }
+            _ => self.send_from(sender, target, message),
+        }
+    }
+
+    /// `link(pid)` for a pid on another node.
+    pub(crate) fn link_remote(
+        &mut self,
+        process: &mut Process,
+        to: &RemotePid,
+    ) -> Result<(), OpError> {
+        let dist = self.distribution()?;
+        process.extra().links.insert(DIST_PID);
+        dist.link(process.pid, to);
+        Ok(())
+    }
+
+    pub(crate) fn unlink_remote(
+        &mut self,
+        process: &Process,
+        to: &RemotePid,
+    ) -> Result<(), OpError> {
+        self.distribution()?.unlink(process.pid, to);
+        Ok(())
+    }
+
+    /// `monitor(pid)` for a pid on another node.
+    pub(crate) fn monitor_remote(
+        &mut self,
+        process: &mut Process,
+        to: &RemotePid,
+    ) -> Result<u64, OpError> {
+        let dist = self.distribution()?;
+        let reference = self.make_ref();
+        process.extra().monitoring.insert(reference, DIST_PID);
+        dist.monitor(process.pid, to, reference);
+        Ok(reference)
+    }
+
+    /// `exit(pid, reason)` (and `kill`) for a pid on another node.
+    pub(crate) fn exit_remote(
+        &mut self,
+        process: &Process,
+        to: &RemotePid,
+        reason: &Value,
+    ) -> Result<(), OpError> {
+        self.distribution()?.exit(process.pid, to, reason);
+        Ok(())
+    }
+
+    /// `alive(pid)` for a pid on another node: whether its node is
+    /// connected (asking would take a round trip; Erlang does not offer
+    /// it either).
+    pub(crate) fn remote_alive(&self, to: &RemotePid) -> bool {
+        self.shared
+            .dist
+            .get()
+            .is_some_and(|dist| dist.is_connected(to.node))
+    }
+}
+
+impl crate::Vm {
+    /// Makes this VM a node: `dist` carries what leaves it. Returns the
+    /// handle its network threads deliver what arrives through. A VM is a
+    /// node at most once (`None` the second time).
+    pub fn start_distribution(&mut self, dist: Arc<dyn Distribution>) -> Option<NodeHandle> {
+        self.shared.dist.set(dist).ok()?;
+        Some(NodeHandle::new(self.shared.clone()))
+    }
+
+    /// Whether this VM is a node (see [`Vm::start_distribution`]). A node's
+    /// processes can be woken from the network, so "every process is
+    /// blocked" is not a deadlock for it.
+    pub fn is_node(&self) -> bool {
+        self.shared.dist.get().is_some()
+    }
+
+    /// Waits until a signal arrives from the network or `timeout` passes:
+    /// what a host calls instead of sleeping when `run` says nothing is
+    /// runnable.
+    pub fn wait_for_work(&self, timeout: Duration) {
+        self.shared.external.wait(timeout)
+    }
+}

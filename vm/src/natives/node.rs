@@ -1,0 +1,75 @@
+//! The `node` module (LANGUAGE.md §12): this node's name, the nodes it is
+//! connected to, connecting and watching connections. On a VM that is not
+//! a node, `self()` is `"nonode@nohost"`, `list()` is empty and `connect`
+//! is false, as in Erlang.
+
+use super::{badarg, expected, native, Ctx, Native, NativeResult, Trap};
+use crate::dist::{node_atom, self_name, Waiter};
+use crate::process::{Handoff, Wait};
+use crate::value::Value;
+
+pub(crate) const NATIVES: &[Native] = &[
+    native("node.self", 0, 0, self_name_native),
+    native("node.list", 0, 0, list),
+    native("node.connect", 1, 1, connect),
+    native("node.monitor", 1, 1, monitor),
+];
+
+fn self_name_native(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Ok(Value::str(self_name(&ctx.scheduler.shared).name()))
+}
+
+fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    let nodes = match ctx.scheduler.shared.dist.get() {
+        Some(dist) => dist.nodes(),
+        None => Vec::new(),
+    };
+    Ok(Value::list(
+        nodes.into_iter().map(|n| Value::str(n.name())).collect(),
+    ))
+}
+
+/// `node.connect(name)`: true once connected, false if the node cannot be
+/// reached. Blocks only the caller while the network thread connects.
+fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if matches!(ctx.process.handoff, Some(Handoff::Received { .. })) {
+        if let Some(Handoff::Received { value, .. }) = ctx.process.handoff.take() {
+            return Ok(value);
+        }
+    }
+    let node =
+        node_atom(&args[0]).ok_or_else(|| expected("a node name", "node.connect", &args[0]))?;
+    let Some(dist) = ctx.scheduler.shared.dist.get().cloned() else {
+        return Ok(Value::Bool(false));
+    };
+    if node == dist.node_name() || dist.is_connected(node) {
+        return Ok(Value::Bool(true));
+    }
+    if !node.name().contains('@') {
+        return Err(badarg(format!(
+            "node.connect expects a name like \"name@host\", got {:?}",
+            node.name()
+        )));
+    }
+    ctx.scheduler.block(ctx.process, Wait::Node, None);
+    let waiter = Waiter {
+        pid: ctx.process.pid,
+        token: ctx.process.wait_token,
+    };
+    dist.connect(node, waiter);
+    Err(Trap::Block)
+}
+
+/// `node.monitor(name)`: a `(:nodedown, name)` message when the connection
+/// to `name` is lost (at once if it is not up).
+fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let node =
+        node_atom(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", &args[0]))?;
+    let Some(dist) = ctx.scheduler.shared.dist.get() else {
+        return Err(badarg(
+            "node.monitor needs this VM to be a node: start it with --sname or --name",
+        ));
+    };
+    dist.monitor_node(ctx.process.pid, node);
+    Ok(Value::Bool(true))
+}
