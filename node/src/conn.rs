@@ -497,7 +497,7 @@ fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> 
                     .0,
             )
         };
-        dispatch(state, handle, control, message)?;
+        dispatch(state, handle, control, message, rest)?;
     }
 }
 
@@ -521,6 +521,7 @@ fn dispatch(
     handle: &mut NodeHandle,
     control: Value,
     message: Option<Value>,
+    raw_message: &[u8],
 ) -> Result<(), String> {
     let Some(fields) = control.as_tuple() else {
         return Err(format!("a control message is not a tuple: {control}"));
@@ -543,6 +544,8 @@ fn dispatch(
             if let Value::Atom(name) = field(3) {
                 if let Some(to) = handle.whereis(name) {
                     handle.send(to, message);
+                } else if name.name() == "net_kernel" {
+                    net_kernel(state, raw_message);
                 }
             }
         }
@@ -614,6 +617,11 @@ fn dispatch(
                 return Ok(());
             };
             let (pid, name) = match &target {
+                // `net_adm:ping` monitors the peer's net_kernel while it
+                // calls it: the stand-in below never goes away.
+                Value::Atom(name) if name.name() == "net_kernel" && handle.whereis(*name).is_none() => {
+                    return Ok(());
+                }
                 Value::Atom(name) => (handle.whereis(*name), Some(*name)),
                 other => (local(other), None),
             };
@@ -682,6 +690,70 @@ fn dispatch(
         _ => {}
     }
     Ok(())
+}
+
+const ALIAS_SEND: i64 = 33;
+
+/// A stand-in for Erlang's `net_kernel`, for the one call peers make of it:
+/// `net_adm:ping/1`'s `gen:call(..., {is_auth, Node})`, answered `yes`. The
+/// call's tag is an improper list (`[alias | Ref]`) that Weft values cannot
+/// hold, so this reads the raw message: `{'$gen_call', {From, Tag},
+/// {is_auth, _}}`, and replies `{Tag, yes}` to the alias (or to `From`
+/// for a plain tag). Anything else sent to `net_kernel` is dropped.
+fn net_kernel(state: &NodeState, raw: &[u8]) -> Option<()> {
+    let element = |at: usize| etf::decode_element(raw.get(at..)?, state).ok();
+    // 131, {3-tuple: '$gen_call', {2-tuple: From, Tag}, Request}
+    if raw.get(..3)? != [etf::VERSION, 104, 3] {
+        return None;
+    }
+    let (label, used) = element(3)?;
+    if label != Value::atom("$gen_call") {
+        return None;
+    }
+    let mut at = 3 + used;
+    if raw.get(at..at + 2)? != [104, 2] {
+        return None;
+    }
+    at += 2;
+    let (from, used) = element(at)?;
+    let from = remote(&from)?;
+    at += used;
+    let tag_start = at;
+    let (_, used) = element(at)?;
+    let tag = raw.get(tag_start..tag_start + used)?;
+    let (request, _) = element(tag_start + used)?;
+    match request.as_tuple() {
+        Some([kind, _]) if *kind == Value::atom("is_auth") => {}
+        _ => return None,
+    }
+    // The alias, if the tag is `[alias | Ref]`: LIST_EXT, length 1, the
+    // atom `alias`, then the reference as the tail.
+    let alias = if tag.first() == Some(&108) {
+        let (head, used) = etf::decode_element(tag.get(5..)?, state).ok()?;
+        (head == Value::atom("alias")).then(|| tag.get(5 + used..))??
+    } else {
+        &[]
+    };
+    let mut body = vec![PASS_THROUGH, etf::VERSION];
+    etf::put_tuple_header(&mut body, 3);
+    if alias.is_empty() {
+        // {SEND, Unused, ToPid}
+        etf::put_int(&mut body, SEND);
+        etf::put_atom_name(&mut body, "");
+        etf::put_remote_pid(&mut body, &from);
+    } else {
+        // {ALIAS_SEND, FromPid, Alias}; the sender is this node's pid 0.
+        etf::put_int(&mut body, ALIAS_SEND);
+        etf::put_pid_parts(&mut body, state.name, 0, 0, state.creation);
+        body.extend_from_slice(alias);
+    }
+    body.extend_from_slice(&[etf::VERSION, 104, 2]);
+    body.extend_from_slice(tag);
+    etf::put_atom_name(&mut body, "yes");
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    state.existing(from.node)?.queue(frame);
+    Some(())
 }
 
 /// Removes the link between local `local` and remote `remote`; whether

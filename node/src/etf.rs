@@ -230,7 +230,7 @@ pub fn put_remote_pid(out: &mut Vec<u8>, pid: &RemotePid) {
     put_pid_parts(out, pid.node, pid.id, pid.serial, pid.creation);
 }
 
-fn put_pid_parts(out: &mut Vec<u8>, node: Atom, id: u32, serial: u32, creation: u32) {
+pub fn put_pid_parts(out: &mut Vec<u8>, node: Atom, id: u32, serial: u32, creation: u32) {
     out.push(NEW_PID_EXT);
     put_atom(out, node);
     out.extend_from_slice(&id.to_be_bytes());
@@ -332,6 +332,14 @@ pub fn decode(input: &[u8], node: &dyn NodeContext) -> Result<(Value, usize), De
     if version != VERSION {
         return Err(DecodeError::BadVersion(version));
     }
+    let value = decode_bare(&mut reader, node)?;
+    Ok((value, reader.pos))
+}
+
+/// Decodes one term without a version byte (an element inside a term)
+/// from the front of `input`; returns it and the bytes it took.
+pub fn decode_element(input: &[u8], node: &dyn NodeContext) -> Result<(Value, usize), DecodeError> {
+    let mut reader = Reader { input, pos: 0 };
     let value = decode_bare(&mut reader, node)?;
     Ok((value, reader.pos))
 }

@@ -64,6 +64,9 @@ fn command() -> ExitCode {
         }
     }
     let Some(first) = args.first().cloned() else {
+        if let Err(message) = node_args.check() {
+            return usage_error(&message);
+        }
         let _ = node::NODE_ARGS.set(node_args);
         return repl::main();
     };
@@ -124,6 +127,9 @@ fn command() -> ExitCode {
             let Some(file) = rest.first() else {
                 return usage_error("`weft run` needs a file");
             };
+            if let Err(message) = node_args.check() {
+                return usage_error(&message);
+            }
             let _ = node::NODE_ARGS.set(node_args);
             run::run_file(file, rest[1..].to_vec(), &options)
         }
@@ -139,6 +145,9 @@ fn command() -> ExitCode {
         }
         option if option.starts_with('-') => usage_error(&format!("unknown option {option}")),
         file => {
+            if let Err(message) = node_args.check() {
+                return usage_error(&message);
+            }
             let _ = node::NODE_ARGS.set(node_args);
             run::run_file(file, args[1..].to_vec(), &run::Options::default())
         }

@@ -21,6 +21,14 @@ pub static NODE_ARGS: OnceLock<NodeArgs> = OnceLock::new();
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
 impl NodeArgs {
+    /// The flags make sense together (checked once all are read).
+    pub fn check(&self) -> Result<(), String> {
+        if self.cookie.is_some() && self.name.is_none() {
+            return Err("--cookie needs --sname or --name".to_string());
+        }
+        Ok(())
+    }
+
     /// Takes a node flag at the front of `rest`: how many arguments it
     /// used (0: not a node flag), or a usage error.
     pub fn take(&mut self, rest: &[String]) -> Result<usize, String> {
@@ -55,9 +63,6 @@ pub fn start(vm: &mut Vm) -> Result<Option<Node>, String> {
         return Ok(None);
     };
     let Some(name) = &args.name else {
-        if args.cookie.is_some() {
-            return Err("--cookie needs --sname or --name".to_string());
-        }
         return Ok(None);
     };
     let mut options = NodeOptions::new(name);

@@ -101,42 +101,29 @@ fn weft(epmd: &Epmd, name: &str, script: &str, args: &[&str]) -> Command {
     command
 }
 
-/// Runs a command to its end (at most 60 s); its standard output lines.
-fn output_of(mut command: Command) -> Vec<String> {
-    let child = command.spawn().unwrap();
-    let mut guard = Guard(child);
+/// Waits (at most 60 s) for a started command to end; its standard output
+/// lines. It must exit with status 0.
+fn wait_for(mut guard: Guard) -> Vec<String> {
+    use std::io::Read;
     let start = Instant::now();
-    loop {
+    let status = loop {
         if let Some(status) = guard.0.try_wait().unwrap() {
-            let mut out = String::new();
-            let mut err = String::new();
-            use std::io::Read;
-            guard
-                .0
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            guard
-                .0
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            assert!(
-                status.success(),
-                "exit {status}\nstdout:\n{out}\nstderr:\n{err}"
-            );
-            return out.lines().map(str::to_string).collect();
+            break status;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the command did not finish"
-        );
+        assert!(start.elapsed() < Duration::from_secs(60), "the command did not finish");
         std::thread::sleep(Duration::from_millis(10));
-    }
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    guard.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    guard.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "exit {status}\nstdout:\n{out}\nstderr:\n{err}");
+    out.lines().map(str::to_string).collect()
+}
+
+/// Runs a command to its end; its standard output lines.
+fn output_of(mut command: Command) -> Vec<String> {
+    wait_for(Guard(command.spawn().unwrap()))
 }
 
 fn assert_lines(got: &[String], want: &[&str]) {
@@ -227,7 +214,8 @@ fn erlang_sends_to_a_registered_weft_process() {
         "-eval",
     ])
     .arg(
-        "Srv = {srv, 'weft_srv@localhost'},
+        "io:format(\"~p~n\", [net_adm:ping('weft_srv@localhost')]),
+         Srv = {srv, 'weft_srv@localhost'},
              Srv ! {self(), [1, <<\"two\">>, {three}, #{k => 4.5}]},
              receive M -> io:format(\"~p~n\", [M]) after 5000 -> io:format(\"timeout~n\") end,
              Srv ! {stop, self()},
@@ -242,6 +230,7 @@ fn erlang_sends_to_a_registered_weft_process() {
     assert_lines(
         &lines,
         &[
+            "pong",
             "{reply,<<\"weft_srv@localhost\">>,[1,<<\"two\">>,{three},#{k => 4.5}]}",
             "stopped",
         ],
@@ -296,6 +285,42 @@ fn two_weft_nodes_talk() {
             "(:reply, \"weft_d1@localhost\", [1, \"two\", (:three, 4.0), %{\"k\" => [nil]}])",
             ":none",
             ":stopped",
+        ],
+    );
+}
+
+#[test]
+fn the_repl_is_a_node_too() {
+    let epmd = Epmd::start();
+    let _erl = erlang_node(&epmd, "erl_r");
+    let mut repl = Command::new(env!("CARGO_BIN_EXE_weft"));
+    repl.args(["--sname", "weft_r@localhost", "--cookie", COOKIE])
+        .env("ERL_EPMD_PORT", epmd.port.to_string())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = repl.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        input
+            .write_all(
+                b"node.self()\n\
+                  (:echo, \"erl_r@localhost\") ! (self(), :hi)\n\
+                  receive { (p, m) => (type(p), m), after 5000 => :timeout }\n\
+                  node.list()\n",
+            )
+            .unwrap();
+    }
+    let lines = wait_for(Guard(child));
+    assert_lines(
+        &lines,
+        &[
+            "\"weft_r@localhost\"",
+            "(<0.1>, :hi)",
+            "(:pid, :hi)",
+            "[\"erl_r@localhost\"]",
         ],
     );
 }
