@@ -619,7 +619,9 @@ fn dispatch(
             let (pid, name) = match &target {
                 // `net_adm:ping` monitors the peer's net_kernel while it
                 // calls it: the stand-in below never goes away.
-                Value::Atom(name) if name.name() == "net_kernel" && handle.whereis(*name).is_none() => {
+                Value::Atom(name)
+                    if name.name() == "net_kernel" && handle.whereis(*name).is_none() =>
+                {
                     return Ok(());
                 }
                 Value::Atom(name) => (handle.whereis(*name), Some(*name)),

@@ -110,14 +110,32 @@ fn wait_for(mut guard: Guard) -> Vec<String> {
         if let Some(status) = guard.0.try_wait().unwrap() {
             break status;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the command did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the command did not finish"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     let mut out = String::new();
     let mut err = String::new();
-    guard.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    guard.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    assert!(status.success(), "exit {status}\nstdout:\n{out}\nstderr:\n{err}");
+    guard
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    guard
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success(),
+        "exit {status}\nstdout:\n{out}\nstderr:\n{err}"
+    );
     out.lines().map(str::to_string).collect()
 }
 

@@ -21,14 +21,13 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::atom::Atom;
 use crate::ops::describe_value;
 use crate::process::{Handoff, Process};
-use crate::scheduler::{lock, OpError, RunQueue, Scheduler, Shared, SignalKind};
+use crate::scheduler::{OpError, RunQueue, Scheduler, Shared, SignalKind};
 use crate::value::{Pid, Value};
 
 /// The reserved pid that stands for "the other nodes" in link sets and
@@ -154,52 +153,6 @@ pub trait Distribution: Send + Sync {
     fn monitor_node(&self, pid: Pid, node: Atom);
 }
 
-/// Wake-ups from network threads: for a VM the host steps itself, the
-/// processes they made runnable wait here (its run queue is the host
-/// thread's) until `run` takes them; for any VM, a host waiting in
-/// `Vm::wait_for_work` is woken.
-#[derive(Default)]
-pub(crate) struct External {
-    /// Set once something is in `runnable`; cleared by `take_external`.
-    pub has_runnable: AtomicBool,
-    pub runnable: Mutex<Vec<Pid>>,
-    /// Set when a signal arrived since the host last waited.
-    woke: AtomicBool,
-    sleep: Mutex<()>,
-    arrived: Condvar,
-}
-
-impl External {
-    pub fn push(&self, pid: Pid) {
-        lock(&self.runnable).push(pid);
-        self.has_runnable.store(true, Ordering::Release);
-    }
-
-    /// Wakes a host waiting in `Vm::wait_for_work`. Only the first notice
-    /// after a wait takes the lock.
-    pub fn notify(&self) {
-        if !self.woke.swap(true, Ordering::AcqRel) {
-            let _guard = lock(&self.sleep);
-            self.arrived.notify_all();
-        }
-    }
-
-    /// Waits until a signal arrived or `timeout` passed.
-    pub fn wait(&self, timeout: Duration) {
-        let guard = lock(&self.sleep);
-        if self.woke.swap(false, Ordering::AcqRel) {
-            return;
-        }
-        let guard = self
-            .arrived
-            .wait_timeout(guard, timeout)
-            .map(|(guard, _)| guard)
-            .unwrap_or_else(|e| e.into_inner().0);
-        self.woke.store(false, Ordering::Release);
-        drop(guard);
-    }
-}
-
 /// How a node's network threads reach the VM's processes. Each thread
 /// keeps its own handle (cloning one gives a new one): a handle holds a
 /// scheduler of its own, which is not shared between threads.
@@ -321,13 +274,7 @@ impl NodeHandle {
 impl Scheduler {
     /// Takes the wake-ups network threads left for a host-stepped VM.
     pub(crate) fn take_external(&mut self) {
-        let external = &self.shared.external;
-        if !external.has_runnable.load(Ordering::Acquire) {
-            return;
-        }
-        external.has_runnable.store(false, Ordering::Release);
-        let woken = std::mem::take(&mut *lock(&external.runnable));
-        for pid in woken {
+        for pid in self.shared.external.take() {
             self.make_runnable(pid);
         }
     }

@@ -13,6 +13,7 @@ mod channel;
 mod channel_state;
 mod code;
 mod dist;
+mod external;
 mod host;
 mod interp;
 mod natives;

@@ -37,7 +37,8 @@ use rustc_hash::FxHashMap;
 use crate::atom::Atom;
 use crate::channel::Channel;
 use crate::code::{Code, Global};
-use crate::dist::{Distribution, External, RemotePid, DIST_PID, RESERVED_SLOT};
+use crate::dist::{Distribution, RemotePid, DIST_PID, RESERVED_SLOT};
+use crate::external::External;
 use crate::interp::set_waiting;
 use crate::ops::describe_value;
 use crate::pool::Pool;
@@ -180,7 +181,7 @@ pub(crate) struct Shared {
     /// The other nodes, once the VM is a node (`Vm::start_distribution`).
     pub dist: OnceLock<Arc<dyn Distribution>>,
     /// Wake-ups from network threads for a host-stepped VM.
-    pub external: External,
+    pub external: External<Pid>,
 }
 
 impl Shared {

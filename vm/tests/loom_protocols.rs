@@ -20,6 +20,10 @@
 //!   two-channel select hand each value over exactly once, wake each parked
 //!   process exactly once, and leave no live waiter behind; `lock_in_order`
 //!   never deadlocks when two threads name the same locks in opposite order.
+//! - A host waiting for network threads (`external.rs`) is never left asleep
+//!   with a wake-up pending: whatever two threads push and notify, it takes
+//!   every item (loom's `wait_timeout` never times out, so a lost notice is
+//!   a deadlock loom reports).
 //!
 //! Processes are modelled as `Proc`s: a wait claim, a serial, and an inbox
 //! (`SignalQueue<Handoff>`). As in the VM, wake-ups are claimed under the
@@ -33,8 +37,8 @@
 /// The primitives `signal_queue.rs` and `channel_state.rs` name through
 /// `crate::sync`, here loom's model-checked versions.
 mod sync {
-    pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::{Mutex, MutexGuard};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 }
 
 #[allow(dead_code)]
@@ -44,6 +48,10 @@ mod signal_queue;
 #[allow(dead_code)]
 #[path = "../src/channel_state.rs"]
 mod channel_state;
+
+#[allow(dead_code)]
+#[path = "../src/external.rs"]
+mod external;
 
 use channel_state::{lock_in_order, ChanState, Wake};
 use loom::sync::{Arc, Mutex};
@@ -616,5 +624,39 @@ fn lock_in_order_never_deadlocks() {
         assert_eq!(*locks[1].lock().unwrap(), 10 + 100);
         let (guards, guard_of) = lock_in_order(&[&locks[0], &locks[0]]);
         assert_eq!((guards.len(), guard_of), (1, vec![0, 0]));
+    });
+}
+
+/// Two network threads push a process each (one also sends a plain notice
+/// after) while the host takes and waits: the host is woken, and takes
+/// both, whatever the interleaving.
+#[test]
+fn external_wake_ups_are_never_lost() {
+    loom::model(|| {
+        let external = Arc::new(external::External::<u8>::default());
+        let threads: Vec<_> = (0..2u8)
+            .map(|i| {
+                let external = external.clone();
+                thread::spawn(move || {
+                    external.push(i);
+                    if i == 0 {
+                        external.notify();
+                    }
+                })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        while taken.len() < 2 {
+            taken.extend(external.take());
+            if taken.len() < 2 {
+                external.wait(std::time::Duration::from_secs(1));
+            }
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        taken.sort();
+        assert_eq!(taken, vec![0, 1]);
+        assert!(external.take().is_empty());
     });
 }
