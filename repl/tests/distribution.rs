@@ -54,20 +54,23 @@ impl Drop for Guard {
 /// `erl -sname NAME@localhost` running `weft_peer:start()`, its processes
 /// registered (it prints "ready") before this returns.
 fn erlang_node(epmd: &Epmd, name: &str) -> Guard {
-    let child = Command::new("erl")
-        .args([
-            "-sname",
-            &format!("{name}@localhost"),
-            "-setcookie",
-            COOKIE,
-            "-noshell",
-            "-pa",
-        ])
+    let mut erl = Command::new("erl");
+    erl.args(["-sname", &format!("{name}@localhost"), "-setcookie", COOKIE])
+        .args(["-noshell", "-pa"])
         .arg(beam_dir())
         .args(["-eval", "weft_peer:start()"])
         .env("ERL_EPMD_PORT", epmd.port.to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::piped());
+    let guard = started(erl);
+    assert!(epmd.has(name));
+    guard
+}
+
+/// Starts a server (an Erlang node or a Weft script) and waits for the
+/// "ready" line it prints once its names are registered.
+fn started(mut command: Command) -> Guard {
+    let child = command
         .spawn()
         .expect("erl is not installed (apt-get install erlang-base)");
     let mut guard = Guard(child);
@@ -75,8 +78,7 @@ fn erlang_node(epmd: &Epmd, name: &str) -> Guard {
     BufReader::new(guard.0.stdout.as_mut().unwrap())
         .read_line(&mut ready)
         .unwrap();
-    assert_eq!(ready.trim(), "ready", "the Erlang node starts");
-    assert!(epmd.has(name));
+    assert_eq!(ready.trim(), "ready", "the server starts");
     guard
 }
 
@@ -215,13 +217,7 @@ fn check_to_erlang(lines: &[String]) {
 #[test]
 fn erlang_sends_to_a_registered_weft_process() {
     let epmd = Epmd::start();
-    let mut server = weft(&epmd, "weft_srv", "server.weft", &[]).spawn().unwrap();
-    let mut ready = String::new();
-    BufReader::new(server.stdout.as_mut().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let _server = Guard(server);
-    assert_eq!(ready.trim(), "ready");
+    let _server = started(weft(&epmd, "weft_srv", "server.weft", &[]));
     let mut erl = Command::new("erl");
     erl.args([
         "-sname",
@@ -283,13 +279,7 @@ fn killing_the_erlang_node_delivers_noconnection() {
 #[test]
 fn two_weft_nodes_talk() {
     let epmd = Epmd::start();
-    let mut server = weft(&epmd, "weft_d1", "server.weft", &[]).spawn().unwrap();
-    let mut ready = String::new();
-    BufReader::new(server.stdout.as_mut().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let _server = Guard(server);
-    assert_eq!(ready.trim(), "ready");
+    let _server = started(weft(&epmd, "weft_d1", "server.weft", &[]));
     let lines = output_of(weft(
         &epmd,
         "weft_d2",

@@ -847,20 +847,16 @@ impl Scheduler {
                         return Applied::Nothing;
                     }
                 }
-                if !untrappable && process.trap_exits() {
-                    let message =
-                        Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(from), reason]);
-                    return enqueue(self.limits.max_mailbox, process, message);
-                }
-                let normal = reason == Value::Atom(Atom::NORMAL);
-                if normal && (linked || from != process.pid) {
-                    return Applied::Nothing;
-                }
-                if untrappable && reason == Value::Atom(Atom::KILL) {
-                    Applied::Dies(Value::Atom(Atom::KILLED))
-                } else {
-                    Applied::Dies(reason)
-                }
+                // A `:normal` exit signal kills only a process that sent
+                // it to itself.
+                let normal_is_void = linked || from != process.pid;
+                self.exit_signal(
+                    process,
+                    Value::Pid(from),
+                    reason,
+                    untrappable,
+                    normal_is_void,
+                )
             }
             SignalKind::Link(from) => {
                 process.extra().links.insert(from);
@@ -886,61 +882,17 @@ impl Scheduler {
                 from,
                 reference,
                 reason,
-            } => {
-                let active = process
-                    .extra
-                    .as_mut()
-                    .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
-                if !active {
-                    return Applied::Nothing;
-                }
-                enqueue(
-                    self.limits.max_mailbox,
-                    process,
-                    down_message(reference, from, reason),
-                )
-            }
+            } => self.down(process, reference, Value::Pid(from), reason),
             SignalKind::RemoteExit {
                 from,
                 reason,
                 untrappable,
-            } => {
-                if !untrappable && process.trap_exits() {
-                    let message = Value::tuple(vec![
-                        Value::Atom(Atom::EXIT),
-                        Value::RemotePid(from),
-                        reason,
-                    ]);
-                    return enqueue(self.limits.max_mailbox, process, message);
-                }
-                if reason == Value::Atom(Atom::NORMAL) {
-                    Applied::Nothing
-                } else if untrappable && reason == Value::Atom(Atom::KILL) {
-                    Applied::Dies(Value::Atom(Atom::KILLED))
-                } else {
-                    Applied::Dies(reason)
-                }
-            }
+            } => self.exit_signal(process, Value::RemotePid(from), reason, untrappable, true),
             SignalKind::RemoteDown {
                 from,
                 reference,
                 reason,
-            } => {
-                let active = process
-                    .extra
-                    .as_mut()
-                    .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
-                if !active {
-                    return Applied::Nothing;
-                }
-                let message = Value::tuple(vec![
-                    Value::Atom(Atom::DOWN),
-                    Value::Ref(reference),
-                    Value::RemotePid(from),
-                    reason,
-                ]);
-                enqueue(self.limits.max_mailbox, process, message)
-            }
+            } => self.down(process, reference, Value::RemotePid(from), reason),
             SignalKind::Handoff { token, handoff } => {
                 if token == process.wait_token && matches!(process.status, Status::Waiting(_)) {
                     process.handoff = Some(handoff);
@@ -950,6 +902,53 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// An exit signal from `from` (its link, if any, already checked): a
+    /// message for a trapping process, else death — except that a
+    /// `:normal` one is ignored when `normal_is_void`.
+    fn exit_signal(
+        &mut self,
+        process: &mut Process,
+        from: Value,
+        reason: Value,
+        untrappable: bool,
+        normal_is_void: bool,
+    ) -> Applied {
+        if !untrappable && process.trap_exits() {
+            let message = Value::tuple(vec![Value::Atom(Atom::EXIT), from, reason]);
+            return enqueue(self.limits.max_mailbox, process, message);
+        }
+        if normal_is_void && reason == Value::Atom(Atom::NORMAL) {
+            return Applied::Nothing;
+        }
+        if untrappable && reason == Value::Atom(Atom::KILL) {
+            Applied::Dies(Value::Atom(Atom::KILLED))
+        } else {
+            Applied::Dies(reason)
+        }
+    }
+
+    /// A monitored process ended: a `:down` message if the monitor is on.
+    fn down(
+        &mut self,
+        process: &mut Process,
+        reference: u64,
+        from: Value,
+        reason: Value,
+    ) -> Applied {
+        let active = process
+            .extra
+            .as_mut()
+            .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
+        if !active {
+            return Applied::Nothing;
+        }
+        enqueue(
+            self.limits.max_mailbox,
+            process,
+            down_message(reference, from, reason),
+        )
     }
 
     /// A signal that reaches a process as it ends: links and monitors
@@ -1201,7 +1200,7 @@ impl Scheduler {
         let reference = self.make_ref();
         process.extra().monitoring.insert(reference, target);
         if target == self.host_pid || target == process.pid {
-            let down = down_message(reference, target, Value::Atom(Atom::NOPROC));
+            let down = down_message(reference, Value::Pid(target), Value::Atom(Atom::NOPROC));
             if target == self.host_pid {
                 process.extra().monitoring.swap_remove(&reference);
                 process.mailbox.push_back(down);
@@ -1418,11 +1417,11 @@ fn limit_error(max: usize) -> OpError {
     )
 }
 
-fn down_message(reference: u64, pid: Pid, reason: Value) -> Value {
+fn down_message(reference: u64, pid: Value, reason: Value) -> Value {
     Value::tuple(vec![
         Value::Atom(Atom::DOWN),
         Value::Ref(reference),
-        Value::Pid(pid),
+        pid,
         reason,
     ])
 }
