@@ -62,8 +62,10 @@ const UNLINK_ID_ACK: i64 = 36;
 pub const MAX_FRAME: usize = 64 << 20;
 
 /// How often a quiet connection sends a tick, and how long a read waits
-/// before counting one interval of silence.
-const TICK: Duration = Duration::from_secs(15);
+/// before counting one interval of silence (`NodeOptions::tick`): a
+/// quarter of Erlang's default `net_ticktime` of 60 s.
+pub const TICK: Duration = Duration::from_secs(15);
+/// Intervals of silence after which a connection is taken for dead.
 const SILENT_TICKS: u32 = 4;
 
 pub(crate) enum ConnState {
@@ -376,9 +378,10 @@ fn up(
         for frame in queued {
             let _ = writer.send(frame);
         }
+        let tick = state.tick;
         let started = std::thread::Builder::new()
             .name("weft-dist-write".into())
-            .spawn(move || write_loop(write_half, frames));
+            .spawn(move || write_loop(write_half, frames, tick));
         let Ok(written) = started else {
             drop(guard);
             return state.connection_lost(&conn, Some("cannot start a thread"));
@@ -398,10 +401,10 @@ fn up(
     state.connection_lost(&conn, why.as_deref());
 }
 
-fn write_loop(stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>) {
+fn write_loop(stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>, tick: Duration) {
     let mut out = BufWriter::with_capacity(1 << 16, &stream);
     let result: std::io::Result<()> = (|| loop {
-        match frames.recv_timeout(TICK) {
+        match frames.recv_timeout(tick) {
             Ok(frame) => {
                 out.write_all(&frame)?;
                 // Everything queued meanwhile goes in the same write.
@@ -423,7 +426,12 @@ fn write_loop(stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>) {
 }
 
 /// Reads `buf.len()` bytes, counting read timeouts as silent intervals.
-fn read_full(reader: &mut impl Read, buf: &mut [u8], silent: &mut u32) -> Result<bool, String> {
+fn read_full(
+    reader: &mut impl Read,
+    buf: &mut [u8],
+    silent: &mut u32,
+    tick: Duration,
+) -> Result<bool, String> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -441,10 +449,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8], silent: &mut u32) -> Result
             {
                 *silent += 1;
                 if *silent >= SILENT_TICKS {
-                    return Err(format!(
-                        "no tick for {} s",
-                        TICK.as_secs() * SILENT_TICKS as u64
-                    ));
+                    return Err(format!("no tick for {:?}", tick * SILENT_TICKS));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -456,13 +461,14 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8], silent: &mut u32) -> Result
 
 /// Reads frames until the connection ends; `Ok` for a clean close.
 fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> Result<(), String> {
-    let _ = stream.set_read_timeout(Some(TICK));
+    let tick = state.tick;
+    let _ = stream.set_read_timeout(Some(tick));
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut silent = 0;
     let mut body = Vec::new();
     loop {
         let mut length = [0u8; 4];
-        if !read_full(&mut reader, &mut length, &mut silent)? {
+        if !read_full(&mut reader, &mut length, &mut silent, tick)? {
             return Ok(());
         }
         let length = u32::from_be_bytes(length) as usize;
@@ -476,7 +482,7 @@ fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> 
         }
         body.clear();
         body.resize(length, 0);
-        if !read_full(&mut reader, &mut body, &mut silent)? {
+        if !read_full(&mut reader, &mut body, &mut silent, tick)? {
             return Err("the peer closed it mid-frame".to_string());
         }
         if body[0] != PASS_THROUGH {

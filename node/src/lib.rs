@@ -68,6 +68,10 @@ pub struct NodeOptions {
     /// EPMD's port, here and on other hosts; `None` is `ERL_EPMD_PORT`, as
     /// `erl` reads it, or 4369.
     pub epmd_port: Option<u16>,
+    /// The tick interval: a quiet connection sends a tick this often, and
+    /// one silent for four of them is closed. 15 s (Erlang's default
+    /// `net_ticktime` of 60 s, divided by four) if `None`.
+    pub tick: Option<Duration>,
 }
 
 impl NodeOptions {
@@ -79,6 +83,7 @@ impl NodeOptions {
             listen: None,
             log: None,
             epmd_port: None,
+            tick: None,
         }
     }
 }
@@ -184,6 +189,7 @@ pub fn start(vm: &mut Vm, options: NodeOptions) -> Result<Node, NodeError> {
         port,
         listen_ip,
         epmd_port,
+        tick: options.tick.unwrap_or(conn::TICK),
         handle: Mutex::new(None),
         connections: Mutex::new(FxHashMap::default()),
         indexes: Mutex::new(FxHashMap::default()),
@@ -440,6 +446,7 @@ pub(crate) struct NodeState {
     port: u16,
     listen_ip: IpAddr,
     epmd_port: u16,
+    tick: Duration,
     /// For answers the node gives at once (a connect to a node already
     /// connected, a monitor of a node that is not): these only hand a
     /// result to the caller and never re-enter the distribution.

@@ -205,3 +205,53 @@ fn bad_input_closes_only_that_connection() {
     assert!(vm.is_alive(pid));
     node.stop();
 }
+
+/// Ticks: a quiet connection gets one each interval; a peer that keeps
+/// ticking stays connected; one that falls silent for four intervals is
+/// closed with a log line. (The interval is 250 ms here, 15 s by default;
+/// the test ticks back every 50 ms, so only a stall of 750 ms in this
+/// thread could close the connection early.)
+#[test]
+fn ticks_keep_a_connection_and_silence_ends_it() {
+    let epmd = Epmd::start();
+    let logs = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = logs.clone();
+    let tick = Duration::from_millis(250);
+    let (_vm, node) = Vm::builder()
+        .node("ticker@localhost", COOKIE)
+        .options(|o| {
+            o.epmd_port = Some(epmd.port);
+            o.tick = Some(tick);
+            o.log = Some(Arc::new(move |line: &str| {
+                sink.lock().unwrap().push(line.to_string())
+            }));
+        })
+        .build()
+        .expect("the node starts");
+    let (mut stream, _) = connect(node.port(), COOKIE).unwrap();
+    // The node ticks while nothing else is sent.
+    let mut frame = [0u8; 4];
+    for _ in 0..3 {
+        stream.read_exact(&mut frame).expect("a tick");
+        assert_eq!(frame, [0, 0, 0, 0]);
+    }
+    // Ticking back for six intervals keeps the connection.
+    for _ in 0..30 {
+        stream.write_all(&[0, 0, 0, 0]).unwrap();
+        std::thread::sleep(tick / 5);
+    }
+    assert!(
+        logs.lock().unwrap().is_empty(),
+        "{:?}",
+        logs.lock().unwrap()
+    );
+    // Silence ends it.
+    assert!(closed_by_node(&mut stream));
+    weft_node::testing::wait_until(Duration::from_secs(10), || {
+        logs.lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("no tick"))
+    });
+    node.stop();
+}
