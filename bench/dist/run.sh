@@ -40,10 +40,11 @@ start_server() { # name command...
   read -r -t 30 line <&$fd
   [ "$line" = ready ] || { echo "server $name did not start" >&2; exit 1; }
 }
-erl_server() { start_server "$1" erl -sname "$1@localhost" -setcookie $COOKIE -noshell -pa "$WORK" -eval 'dist_bench:server()'; }
+LOOPBACK=(-kernel inet_dist_use_interface '{127,0,0,1}')
+erl_server() { start_server "$1" erl -sname "$1@localhost" -setcookie $COOKIE "${LOOPBACK[@]}" -noshell -pa "$WORK" -eval 'dist_bench:server()'; }
 weft_server() { start_server "$1" "$WEFT" run --sname "$1@localhost" --cookie $COOKIE bench/dist/server.weft; }
 erl_client() { # server-node
-  erl -sname "c$RANDOM@localhost" -setcookie $COOKIE -noshell -pa "$WORK" \
+  erl -sname "c$RANDOM@localhost" -setcookie $COOKIE "${LOOPBACK[@]}" -noshell -pa "$WORK" \
     -eval "dist_bench:client('$1', $N), halt()." | awk '{print $(NF-2)}'
 }
 weft_client() { "$WEFT" run --sname "c$RANDOM@localhost" --cookie $COOKIE bench/dist/client.weft "$1" "$N" | awk '{print $(NF-2)}'; }

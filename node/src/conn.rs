@@ -12,10 +12,18 @@
 //! - Silence longer than four tick intervals (60 s, Erlang's default
 //!   `net_ticktime`) ends the connection; the writer sends a tick after
 //!   each tick interval without traffic.
+//! - Bytes reach the socket from one writer at a time, whole frames in
+//!   queue order. A scheduler thread writes a frame itself, without
+//!   blocking (`MSG_DONTWAIT`) and under the state lock, only while the
+//!   writer thread holds nothing (`in_writer` is 0: every frame handed to
+//!   it has been flushed); what the socket does not take at once goes to
+//!   the writer. The writer's ticks are written under the same lock, and
+//!   only when `in_writer` is 0. So a scheduler never waits on a socket,
+//!   and a frame to an idle connection costs no thread wake-up.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,6 +94,8 @@ pub(crate) enum ConnState {
 pub(crate) struct Conn {
     pub node: Atom,
     state: Mutex<ConnState>,
+    /// Frames handed to the writer thread and not yet flushed.
+    in_writer: AtomicUsize,
 }
 
 impl Conn {
@@ -96,6 +106,7 @@ impl Conn {
                 frames: Vec::new(),
                 waiters: Vec::new(),
             }),
+            in_writer: AtomicUsize::new(0),
         }
     }
 
@@ -103,11 +114,23 @@ impl Conn {
         matches!(*lock(&self.state), ConnState::Up { .. })
     }
 
-    /// Queues a frame for the peer (dropped once the connection is down).
-    pub fn queue(&self, frame: Vec<u8>) {
+    /// Sends a frame to the peer: at once if the socket takes it without
+    /// waiting, else through the writer thread; queued while the handshake
+    /// runs; dropped once the connection is down.
+    pub fn queue(&self, mut frame: Vec<u8>) {
         match &mut *lock(&self.state) {
             ConnState::Pending { frames, .. } => frames.push(frame),
-            ConnState::Up { writer, .. } => {
+            ConnState::Up { writer, stream, .. } => {
+                if self.in_writer.load(Ordering::Acquire) == 0 {
+                    match write_now(stream, &frame) {
+                        Some(n) if n == frame.len() => return,
+                        Some(n) => {
+                            frame.drain(..n);
+                        }
+                        None => {}
+                    }
+                }
+                self.in_writer.fetch_add(1, Ordering::AcqRel);
                 let _ = writer.send(frame);
             }
             ConnState::Down => {}
@@ -375,13 +398,15 @@ fn up(
             }
             return;
         };
+        conn.in_writer.store(queued.len(), Ordering::Release);
         for frame in queued {
             let _ = writer.send(frame);
         }
         let tick = state.tick;
+        let writing = conn.clone();
         let started = std::thread::Builder::new()
             .name("weft-dist-write".into())
-            .spawn(move || write_loop(write_half, frames, tick));
+            .spawn(move || write_loop(&writing, write_half, frames, tick));
         let Ok(written) = started else {
             drop(guard);
             return state.connection_lost(&conn, Some("cannot start a thread"));
@@ -401,21 +426,38 @@ fn up(
     state.connection_lost(&conn, why.as_deref());
 }
 
-fn write_loop(stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>, tick: Duration) {
+/// Writes, without waiting, what the socket takes now: the bytes taken, or
+/// `None` if none were (it is full, or failed: the writer thread, or the
+/// reader, will see why).
+fn write_now(stream: &TcpStream, bytes: &[u8]) -> Option<usize> {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    match socket2::SockRef::from(stream).send_with_flags(bytes, flags) {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
+}
+
+fn write_loop(conn: &Conn, stream: TcpStream, frames: mpsc::Receiver<Vec<u8>>, tick: Duration) {
     let mut out = BufWriter::with_capacity(1 << 16, &stream);
     let result: std::io::Result<()> = (|| loop {
         match frames.recv_timeout(tick) {
             Ok(frame) => {
                 out.write_all(&frame)?;
+                let mut written = 1;
                 // Everything queued meanwhile goes in the same write.
                 while let Ok(frame) = frames.try_recv() {
                     out.write_all(&frame)?;
+                    written += 1;
                 }
                 out.flush()?;
+                conn.in_writer.fetch_sub(written, Ordering::AcqRel);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                out.write_all(&[0, 0, 0, 0])?;
-                out.flush()?;
+                // Under the lock, so no scheduler writes meanwhile.
+                let _guard = lock(&conn.state);
+                if conn.in_writer.load(Ordering::Acquire) == 0 {
+                    (&stream).write_all(&[0, 0, 0, 0])?;
+                }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }

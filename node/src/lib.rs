@@ -9,10 +9,11 @@
 //! what arrives through `weft_vm::NodeHandle`.
 //!
 //! Invariants:
-//! - Nothing here runs network I/O on a scheduler thread. A `Distribution`
-//!   call encodes its frame on the caller's thread and queues it for the
-//!   connection's writer thread; connecting, handshakes, reading and
-//!   writing run on threads of their own (two per connection, one for the
+//! - Nothing here blocks a scheduler thread. A `Distribution` call encodes
+//!   its frame on the caller's thread and either writes it with a
+//!   non-blocking `send` (the connection's writer being idle) or queues it
+//!   for the writer thread; connecting, handshakes, reading and blocking
+//!   writes run on threads of their own (two per connection, one for the
 //!   listener).
 //! - Signals between one pair of processes keep their order: a process's
 //!   frames enter its connection's queue in the order it made them, and

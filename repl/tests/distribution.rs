@@ -20,6 +20,10 @@ use weft_node::testing::Epmd;
 
 const COOKIE: &str = "weft-test-cookie";
 
+/// `erl` listens for distribution on every interface unless told: these
+/// tests bind and connect on loopback only.
+const LOOPBACK_ONLY: [&str; 3] = ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"];
+
 fn dist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dist")
 }
@@ -56,6 +60,7 @@ impl Drop for Guard {
 fn erlang_node(epmd: &Epmd, name: &str) -> Guard {
     let mut erl = Command::new("erl");
     erl.args(["-sname", &format!("{name}@localhost"), "-setcookie", COOKIE])
+        .args(LOOPBACK_ONLY)
         .args(["-noshell", "-pa"])
         .arg(beam_dir())
         .args(["-eval", "weft_peer:start()"])
@@ -225,8 +230,9 @@ fn erlang_sends_to_a_registered_weft_process() {
         "-setcookie",
         COOKIE,
         "-noshell",
-        "-eval",
     ])
+    .args(LOOPBACK_ONLY)
+    .arg("-eval")
     .arg(
         "io:format(\"~p~n\", [net_adm:ping('weft_srv@localhost')]),
          Srv = {srv, 'weft_srv@localhost'},
