@@ -13,7 +13,6 @@
 //!   interpreter may then trust every register, jump and index operand. A
 //!   module that fails is an `Err` and nothing of it is loaded.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use weft_compiler::bytecode::{
@@ -63,7 +62,7 @@ pub(crate) struct Code {
     pub protos: Vec<LoadedProto>,
     pub globals: Vec<Global>,
     pub global_names: Vec<Arc<str>>,
-    pub global_index: HashMap<String, u32>,
+    pub global_index: rustc_hash::FxHashMap<String, u32>,
     pub sources: Vec<Arc<SourceFile>>,
     /// Imports of code loaded as `main` (REPL entries, host loads): later
     /// compiles may keep using these aliases.

@@ -25,6 +25,7 @@ use crate::natives::{Ctx, Trap};
 use crate::ops;
 use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
 use crate::scheduler::{ChanOutcome, Scheduler};
+use crate::unchecked::{fetch, Register};
 use crate::value::{FnKind, Function, Value};
 use crate::walk;
 use crate::RuntimeError;
@@ -51,9 +52,11 @@ enum Flow {
     End(SliceEnd),
 }
 
+/// A register of the running frame, read or written without a bounds
+/// check (`unchecked.rs` argues why that is sound).
 macro_rules! reg {
     ($process:ident, $base:ident, $r:expr) => {
-        $process.stack[$base + ($r).index()]
+        $process.stack[Register($base + ($r).index())]
     };
 }
 
@@ -73,7 +76,7 @@ fn store(slot: &mut Value, value: Value) {
 macro_rules! set {
     ($process:ident, $base:ident, $r:expr, $value:expr) => {{
         let value = $value;
-        store(&mut $process.stack[$base + ($r).index()], value)
+        store(&mut $process.stack[Register($base + ($r).index())], value)
     }};
 }
 
@@ -153,7 +156,9 @@ pub(crate) fn run(
     macro_rules! equal {
         ($base:ident, $pc:ident, $a:expr, $b:expr) => {{
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
-            if walk::is_container(x) && walk::is_container(y) {
+            if let (Value::Int(m), Value::Int(n)) = (x, y) {
+                m == n
+            } else if walk::is_container(x) && walk::is_container(y) {
                 walk_registers!($base, $pc, $a, $b, walk::Mode::Equal).0 == walk::Verdict::Same
             } else {
                 walk::leaf_equal(x, y)
@@ -183,12 +188,7 @@ pub(crate) fn run(
         let mut base = frame.base as usize;
         let mut pc = frame.pc as usize;
         let flow: Flow = loop {
-            let Some(&instr) = instrs.get(pc) else {
-                break Flow::Error(
-                    Atom::BADARG,
-                    "execution ran off the end of a function".to_string(),
-                );
-            };
+            let instr = fetch(instrs, pc);
             pc += 1;
             match instr {
                 Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
@@ -642,9 +642,11 @@ pub(crate) fn run(
                         let callee = &code.protos[index as usize];
                         let needed = base + callee.registers as usize;
                         if callee.arity as usize == argc && process.stack.len() >= needed {
-                            for i in 0..argc {
-                                let value = std::mem::take(&mut process.stack[start + i]);
-                                store(&mut process.stack[base + i], value);
+                            // The compiler puts a tail call's arguments at
+                            // R[0..argc] already; other layouts move down.
+                            for i in (0..argc).filter(|_| start != base) {
+                                let value = std::mem::take(&mut process.stack[Register(start + i)]);
+                                store(&mut process.stack[Register(base + i)], value);
                             }
                             if let Some(top) = process.frames.last_mut() {
                                 top.proto = index;
@@ -678,7 +680,7 @@ pub(crate) fn run(
                     let tail = matches!(instr, Instr::TailCall { .. });
                     let slot = base + b.index();
                     let argc = argc.index();
-                    let callee = match &process.stack[slot] {
+                    let callee = match &process.stack[Register(slot)] {
                         Value::Fn(f) => f.clone(),
                         other => {
                             let message = format!(
@@ -734,7 +736,7 @@ pub(crate) fn run(
                     let value = std::mem::take(&mut reg!(process, base, src));
                     if process.frames.len() > 1 {
                         if let Some(done) = process.frames.pop() {
-                            store(&mut process.stack[done.ret as usize], value);
+                            store(&mut process.stack[Register(done.ret as usize)], value);
                             // Resume the caller without leaving the loop.
                             if let Some(caller) = process.frames.last() {
                                 proto = &code.protos[caller.proto as usize];
@@ -776,7 +778,9 @@ pub(crate) fn run(
                     }
                 }
                 Instr::ReceiveStart { cursor, timeout } => {
-                    process.handoff = None;
+                    if process.handoff.is_some() {
+                        process.handoff = None;
+                    }
                     set!(process, base, cursor, Value::Int(0));
                     if timeout {
                         let deadline = match &reg!(process, base, cursor + 1) {
@@ -828,7 +832,9 @@ pub(crate) fn run(
                     }
                 }
                 Instr::ReceiveWait { cursor, offset } => {
-                    if matches!(process.handoff.take(), Some(Handoff::TimedOut)) {
+                    if process.handoff.is_some()
+                        && matches!(process.handoff.take(), Some(Handoff::TimedOut))
+                    {
                         pc = jump(pc, offset);
                         continue;
                     }

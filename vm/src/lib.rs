@@ -27,6 +27,7 @@ mod signal_queue;
 mod sync;
 mod table;
 mod timer;
+mod unchecked;
 mod value;
 mod walk;
 

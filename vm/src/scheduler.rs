@@ -1316,6 +1316,7 @@ impl Scheduler {
     /// Stops every process (the main process ended). Host only, with no
     /// scheduler running.
     pub fn stop_all(&mut self) {
+        let mut stopped = Vec::new();
         for (index, slot) in self.shared.table.slots().enumerate() {
             let serial = slot.serial.load(Ordering::Acquire);
             if serial == 0 {
@@ -1331,9 +1332,10 @@ impl Scheduler {
                     }
                 }
                 drop(process);
-                self.shared.table.release(pid);
+                stopped.push(pid);
             }
         }
+        self.shared.table.release_all(&stopped);
         if let RunQueue::Local(queue) = &mut self.run_queue {
             queue.clear();
         }

@@ -200,6 +200,11 @@ impl<T> SignalQueue<T> {
 
 impl<T> Drop for SignalQueue<T> {
     fn drop(&mut self) {
+        // No other thread can see the queue now: a plain read tells whether
+        // anything is left to free (a free slot's queue is closed and empty).
+        if matches!(self.head.load(Ordering::Relaxed), EMPTY | PARKED | CLOSED) {
+            return;
+        }
         drop(self.close());
     }
 }

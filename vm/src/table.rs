@@ -4,6 +4,9 @@
 //! Invariants:
 //! - Slots live in chunks that are allocated once and never move or go
 //!   until the table is dropped, so a `&Slot` stays valid for the VM's life.
+//!   Chunk `c` holds `FIRST_CHUNK << c` slots (64, 128, 256, ...), so a
+//!   small program allocates and frees a small table while a million
+//!   processes still take only about twenty chunks.
 //! - A slot's `serial` is the serial of the process living in it, or 0 when
 //!   free; a pid `(slot, serial)` names that process only while they match.
 //!   A pid that no longer matches reaches a queue that is closed (the slot is
@@ -38,8 +41,23 @@ use crate::scheduler::Signal;
 use crate::signal_queue::{SignalQueue, WaitClaim};
 use crate::value::Pid;
 
-/// Slots per chunk: a chunk is allocated when the table first needs it.
-const CHUNK: usize = 1024;
+/// Slots in the first chunk; each later chunk holds twice as many as the
+/// one before. A chunk is allocated when the table first needs it.
+const FIRST_CHUNK: usize = 64;
+
+/// Which chunk holds slot `index`, where that chunk starts, and its length.
+#[inline(always)]
+fn chunk_of(index: usize) -> (usize, usize, usize) {
+    // Chunk c covers FIRST_CHUNK * (2^c - 1) .. FIRST_CHUNK * (2^(c+1) - 1),
+    // so n = index + FIRST_CHUNK lies in FIRST_CHUNK * 2^c .. FIRST_CHUNK *
+    // 2^(c+1): its highest bit gives the chunk, and clearing that bit gives
+    // the offset in it (a bit scan and two cheap operations).
+    let n = index + FIRST_CHUNK;
+    let high = n.checked_ilog2().unwrap_or(0) as usize;
+    let chunk = high - FIRST_CHUNK.trailing_zeros() as usize;
+    let offset = n ^ (1 << high);
+    (chunk, index - offset, FIRST_CHUNK << chunk)
+}
 
 pub(crate) struct Slot {
     pub serial: AtomicU32,
@@ -121,7 +139,9 @@ pub(crate) struct Table {
 
 impl Table {
     pub fn new(max_processes: usize) -> Table {
-        let chunks = max_processes.saturating_add(CHUNK) / CHUNK + 1;
+        // Enough chunks to hold max_processes slots (plus one spare).
+        let (last, _, _) = chunk_of(max_processes.saturating_add(1).min(usize::MAX / 4));
+        let chunks = last + 1;
         Table {
             chunks: (0..chunks)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
@@ -137,14 +157,17 @@ impl Table {
     }
 
     /// The slot at `index`, if it was ever allocated.
+    #[inline]
     pub fn slot(&self, index: usize) -> Option<&Slot> {
-        let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
-        if chunk.is_null() {
+        let (chunk, start, _) = chunk_of(index);
+        let pointer = self.chunks.get(chunk)?.load(Ordering::Acquire);
+        if pointer.is_null() {
             return None;
         }
-        // SAFETY: a non-null chunk pointer is a leaked `Box<[Slot; CHUNK]>`
-        // that lives until `drop`, and `index % CHUNK < CHUNK`.
-        Some(unsafe { &*chunk.add(index % CHUNK) })
+        // SAFETY: a non-null pointer of chunk c is a leaked `Box<[Slot]>` of
+        // `FIRST_CHUNK << c` slots that lives until `drop`, and
+        // `index - start < FIRST_CHUNK << c` by `chunk_of`.
+        Some(unsafe { &*pointer.add(index - start) })
     }
 
     /// The slot of a live pid.
@@ -160,9 +183,10 @@ impl Table {
             Some(index) => index as usize,
             None => {
                 let index = allocator.next_slot as usize;
-                let chunk = self.chunks.get(index / CHUNK)?;
+                let (chunk, _, length) = chunk_of(index);
+                let chunk = self.chunks.get(chunk)?;
                 if chunk.load(Ordering::Acquire).is_null() {
-                    let slots: Box<[Slot]> = (0..CHUNK).map(|_| Slot::new()).collect();
+                    let slots: Box<[Slot]> = (0..length).map(|_| Slot::new()).collect();
                     chunk.store(Box::into_raw(slots) as *mut Slot, Ordering::Release);
                 }
                 allocator.next_slot += 1;
@@ -193,6 +217,19 @@ impl Table {
         allocator.free.push(pid.slot() as u32);
     }
 
+    /// Frees the slots of many processes whose inboxes are closed, taking
+    /// the allocator's lock once (stopping every process at the end).
+    pub fn release_all(&self, pids: &[Pid]) {
+        for pid in pids {
+            if let Some(slot) = self.slot(pid.slot()) {
+                slot.serial.store(0, Ordering::Release);
+            }
+        }
+        self.live.fetch_sub(pids.len(), Ordering::Relaxed);
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        allocator.free.extend(pids.iter().map(|pid| pid.slot() as u32));
+    }
+
     /// Every slot ever allocated, in index order.
     pub fn slots(&self) -> impl Iterator<Item = &Slot> {
         let used = self
@@ -206,13 +243,44 @@ impl Table {
 
 impl Drop for Table {
     fn drop(&mut self) {
-        for chunk in self.chunks.iter() {
+        // Chunks are allocated in order (`next_slot` only grows), so the
+        // allocated ones are a prefix.
+        for (index, chunk) in self.chunks.iter().enumerate() {
             let pointer = chunk.load(Ordering::Acquire);
-            if !pointer.is_null() {
-                // SAFETY: made by `Box::into_raw` of a `Box<[Slot]>` of
-                // `CHUNK` slots in `allocate`, and freed only here.
-                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(pointer, CHUNK)) });
+            if pointer.is_null() {
+                break;
             }
+            let length = FIRST_CHUNK << index;
+            // SAFETY: made by `Box::into_raw` of a `Box<[Slot]>` of
+            // `FIRST_CHUNK << index` slots in `allocate`, and freed only here.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(pointer, length)) });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_tile_the_indices() {
+        let mut expected = 0;
+        for chunk in 0..12 {
+            let length = FIRST_CHUNK << chunk;
+            for index in [expected, expected + 1, expected + length - 1] {
+                assert_eq!(chunk_of(index), (chunk, expected, length), "index {index}");
+            }
+            expected += length;
+        }
+    }
+
+    #[test]
+    fn a_table_holds_its_maximum() {
+        let table = Table::new(5_000);
+        let mut pids = Vec::new();
+        for _ in 0..5_000 {
+            pids.push(table.allocate().expect("room").0);
+        }
+        assert!(pids.iter().all(|pid| table.get(*pid).is_some()));
     }
 }

@@ -577,6 +577,32 @@ impl<'a> Compiler<'a, '_, '_> {
             _ => None,
         };
         match global {
+            Some(qualified) if tail => {
+                // The arguments go straight to R[0..argc], where the callee's
+                // parameters sit once it replaces this frame (see `Place`).
+                let places = self.tail_places(args);
+                if places.iter().any(|place| *place == Place::Window) {
+                    let base = self.call_base(dst, args.len());
+                    self.arguments_placed(args, base, movable, &places);
+                    for (i, place) in places.iter().enumerate() {
+                        if *place == Place::Window && base.index() != 0 {
+                            self.emit(Instr::Take {
+                                dst: Reg::new(i as u32),
+                                src: base.at(i),
+                            });
+                        }
+                    }
+                } else {
+                    self.arguments_placed(args, Reg::new(0), movable, &places);
+                }
+                let global = self.global(qualified);
+                self.span = e.span;
+                self.emit(Instr::TailCallGlobal {
+                    base: Reg::new(0),
+                    argc,
+                    global,
+                });
+            }
             Some(qualified) => {
                 let base = self.call_base(dst, args.len());
                 self.arguments(args, base, movable);
@@ -628,11 +654,101 @@ impl<'a> Compiler<'a, '_, '_> {
     /// k, 0) + 1)`), it is taken after the later arguments are evaluated,
     /// so the callee still gets the only reference.
     fn arguments(&mut self, args: &[Expr<'a>], base: Reg, movable: Option<Movable<'a>>) {
+        let places = vec![Place::Window; args.len()];
+        self.arguments_placed(args, base, movable, &places);
+    }
+
+    /// Where each argument of a tail call to a global goes (see `Place`).
+    fn tail_places(&self, args: &[Expr<'a>]) -> Vec<Place> {
+        let state = self.fns.last();
+        // The names of the live locals sitting in register `i`.
+        let names_at = |i: usize| -> Vec<&'a str> {
+            state
+                .map(|state| {
+                    state
+                        .scopes
+                        .iter()
+                        .flatten()
+                        .filter(|local| local.register.index() == i)
+                        .map(|local| local.name)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let leaf = |e: &Expr<'a>| match e.kind {
+            ExprKind::Name(name) => self.local(name).is_some(),
+            ExprKind::Int(_) => true,
+            _ => false,
+        };
+        args.iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                let register = Reg::new(i as u32);
+                match arg.kind {
+                    ExprKind::Name(name)
+                        if self.local(name).is_some_and(|l| l.register == register) =>
+                    {
+                        return Place::InPlace;
+                    }
+                    ExprKind::Binary(
+                        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem,
+                        left,
+                        right,
+                    ) if leaf(left) && leaf(right) && self.is_local_register(register) => {
+                        // No other argument may read (or assign) what lives
+                        // in R[i] now: it is overwritten as this one is
+                        // evaluated.
+                        let mut others = BTreeSet::new();
+                        let mut assigned = BTreeSet::new();
+                        for (j, other) in args.iter().enumerate() {
+                            if j != i {
+                                free_names::expr(other, &mut others);
+                                free_names::assigned(other, &mut assigned);
+                            }
+                        }
+                        let clash = names_at(i)
+                            .iter()
+                            .any(|name| others.contains(name) || assigned.contains(name));
+                        if !clash {
+                            return Place::Direct;
+                        }
+                    }
+                    _ => {}
+                }
+                Place::Window
+            })
+            .collect()
+    }
+
+    /// `arguments` for a tail call: each argument goes where `places` says
+    /// (a window at `base`, straight into its parameter's register, or
+    /// nowhere). Arguments left in place are read by the call itself, so
+    /// no other argument may move their variables away.
+    fn arguments_placed(
+        &mut self,
+        args: &[Expr<'a>],
+        base: Reg,
+        movable: Option<Movable<'a>>,
+        places: &[Place],
+    ) {
         let mut deferred: Vec<(usize, Reg)> = Vec::new();
         // Names whose move waits for the later arguments: those must not
-        // take them first.
+        // take them first. Arguments left in place wait until the call.
         let mut waiting: BTreeSet<&'a str> = BTreeSet::new();
+        for (arg, place) in args.iter().zip(places) {
+            if let (ExprKind::Name(name), Place::InPlace) = (arg.kind, place) {
+                waiting.insert(name);
+            }
+        }
         for (i, arg) in args.iter().enumerate() {
+            match places.get(i) {
+                Some(Place::InPlace) => continue,
+                Some(Place::Direct) => {
+                    self.expr(arg, Reg::new(i as u32), false);
+                    continue;
+                }
+                _ => {}
+            }
             let mut later = BTreeSet::new();
             if movable.is_some() {
                 for next in &args[i + 1..] {
@@ -814,4 +930,20 @@ fn assigns(exprs: &[Expr<'_>], name: &str) -> bool {
         free_names::assigned(e, &mut assigned);
     }
     assigned.contains(name)
+}
+
+/// Where an argument of a tail call to a global goes. The callee's
+/// parameters will sit in R[0..argc] of this very frame, so:
+/// - `InPlace`: the argument is the local already living in its register
+///   (`loop(a, b)` passing the frame's own parameters): nothing is copied;
+/// - `Direct`: a one-instruction expression of locals and integers
+///   (`n - 1`) whose register holds a live local that no other argument
+///   reads or assigns: it is computed straight into its register;
+/// - `Window`: anything else is evaluated into a fresh window first (so
+///   every argument sees the old values) and then moved down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    InPlace,
+    Direct,
+    Window,
 }
