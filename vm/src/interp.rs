@@ -156,7 +156,10 @@ pub(crate) fn run(
     macro_rules! equal {
         ($base:ident, $pc:ident, $a:expr, $b:expr) => {{
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
+            // Integers and atoms (message tags) inline; the rest out of line.
             if let (Value::Int(m), Value::Int(n)) = (x, y) {
+                m == n
+            } else if let (Value::Atom(m), Value::Atom(n)) = (x, y) {
                 m == n
             } else if walk::is_container(x) && walk::is_container(y) {
                 walk_registers!($base, $pc, $a, $b, walk::Mode::Equal).0 == walk::Verdict::Same
@@ -1376,7 +1379,7 @@ const TRACE_OUTER: usize = 4;
 fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
     let count = process.frames.len();
     let frame = |i: usize| {
-        let frame = &process.frames[i];
+        let frame = process.frames.get(i)?;
         let proto = &code.protos[frame.proto as usize];
         // Callers stopped after their call instruction; the top frame is
         // at the failing instruction itself.
@@ -1385,19 +1388,19 @@ fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
         } else {
             frame.pc.saturating_sub(1)
         } as usize;
-        crate::TraceFrame {
+        Some(crate::TraceFrame {
             function: proto.name.clone(),
             source: code.sources[proto.source as usize].clone(),
             span: proto.spans.get(pc).copied().unwrap_or_default(),
-        }
+        })
     };
     if count <= TRACE_INNER + TRACE_OUTER {
-        return ((0..count).rev().map(frame).collect(), 0);
+        return ((0..count).rev().filter_map(frame).collect(), 0);
     }
     let inner = (count - TRACE_INNER..count).rev();
     let outer = (0..TRACE_OUTER).rev();
     (
-        inner.chain(outer).map(frame).collect(),
+        inner.chain(outer).filter_map(frame).collect(),
         count - TRACE_INNER - TRACE_OUTER,
     )
 }

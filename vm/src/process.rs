@@ -33,6 +33,111 @@ pub(crate) struct Frame {
     pub ret: u32,
 }
 
+/// A process's call stack. The innermost frame, which the interpreter
+/// reads and writes on every call and return, lives in the struct itself;
+/// the frames below it are in a vector, so a process that never calls
+/// deeper than its first function (most processes that wait) allocates no
+/// vector at all.
+///
+/// Invariants: `depth` is the number of frames; `top` is the innermost one
+/// when `depth > 0` (a leftover otherwise); `below` holds the other
+/// `depth - 1`, outermost first.
+#[derive(Debug)]
+pub(crate) struct Frames {
+    top: Frame,
+    below: Vec<Frame>,
+    depth: usize,
+}
+
+impl Frames {
+    pub fn new(first: Frame) -> Frames {
+        Frames {
+            top: first,
+            below: Vec::new(),
+            depth: 1,
+        }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.depth
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.depth == 0
+    }
+
+    #[inline(always)]
+    pub fn last(&self) -> Option<&Frame> {
+        (self.depth > 0).then_some(&self.top)
+    }
+
+    #[inline(always)]
+    pub fn last_mut(&mut self) -> Option<&mut Frame> {
+        (self.depth > 0).then_some(&mut self.top)
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, frame: Frame) {
+        if self.depth > 0 {
+            self.below.push(self.top);
+        }
+        self.top = frame;
+        self.depth += 1;
+    }
+
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<Frame> {
+        if self.depth == 0 {
+            return None;
+        }
+        let done = self.top;
+        self.depth -= 1;
+        if self.depth > 0 {
+            if let Some(next) = self.below.pop() {
+                self.top = next;
+            }
+        }
+        Some(done)
+    }
+
+    /// Keeps the outermost `depth` frames.
+    pub fn truncate(&mut self, depth: usize) {
+        if depth >= self.depth {
+            return;
+        }
+        if depth > 0 {
+            self.top = self.below[depth - 1];
+        }
+        self.below.truncate(depth.saturating_sub(1));
+        self.depth = depth;
+    }
+
+    /// Frame `i`, counting from the outermost (0).
+    pub fn get(&self, i: usize) -> Option<&Frame> {
+        if i + 1 == self.depth {
+            Some(&self.top)
+        } else if i + 1 < self.depth {
+            self.below.get(i)
+        } else {
+            None
+        }
+    }
+
+    /// Every frame, outermost first.
+    pub fn iter(&self) -> impl Iterator<Item = &Frame> {
+        self.below
+            .iter()
+            .chain((self.depth > 0).then_some(&self.top))
+    }
+
+    /// Frames the vector has room for (for memory accounting).
+    pub fn capacity(&self) -> usize {
+        self.below.capacity() + 1
+    }
+}
+
 /// What a blocked process waits for (shown in deadlock reports and `:ps`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Wait {
@@ -98,7 +203,7 @@ pub(crate) struct Extra {
 pub struct Process {
     pub(crate) pid: Pid,
     pub(crate) stack: Vec<Value>,
-    pub(crate) frames: Vec<Frame>,
+    pub(crate) frames: Frames,
     pub(crate) mailbox: VecDeque<Value>,
     pub(crate) status: Status,
     pub(crate) wait_token: u32,
@@ -114,7 +219,7 @@ pub struct Process {
 
 impl Process {
     pub(crate) fn new(pid: Pid, stack: Vec<Value>, frame: Frame) -> Process {
-        let frames = vec![frame];
+        let frames = Frames::new(frame);
         Process {
             pid,
             stack,
@@ -213,5 +318,49 @@ impl Process {
         if self.stack.len() > top {
             self.stack.truncate(top);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(n: u32) -> Frame {
+        Frame {
+            proto: n,
+            pc: n,
+            base: n,
+            ret: n,
+        }
+    }
+
+    fn protos(frames: &Frames) -> Vec<u32> {
+        frames.iter().map(|f| f.proto).collect()
+    }
+
+    #[test]
+    fn frames_push_pop_and_truncate_like_a_vector() {
+        let mut frames = Frames::new(frame(0));
+        assert_eq!((frames.len(), frames.last().map(|f| f.proto)), (1, Some(0)));
+        for n in 1..5 {
+            frames.push(frame(n));
+        }
+        assert_eq!(protos(&frames), [0, 1, 2, 3, 4]);
+        assert_eq!(frames.get(0).map(|f| f.proto), Some(0));
+        assert_eq!(frames.get(4).map(|f| f.proto), Some(4));
+        assert!(frames.get(5).is_none());
+        assert_eq!(frames.pop().map(|f| f.proto), Some(4));
+        assert_eq!(frames.last().map(|f| f.proto), Some(3));
+        frames.truncate(2);
+        assert_eq!(protos(&frames), [0, 1]);
+        assert_eq!(frames.last().map(|f| f.proto), Some(1));
+        frames.truncate(5);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames.pop().map(|f| f.proto), Some(1));
+        assert_eq!(frames.pop().map(|f| f.proto), Some(0));
+        assert!(frames.is_empty() && frames.last().is_none() && frames.pop().is_none());
+        assert_eq!(protos(&frames), Vec::<u32>::new());
+        frames.push(frame(9));
+        assert_eq!(protos(&frames), [9]);
     }
 }

@@ -237,7 +237,6 @@ impl Shared {
         let mut pids: Vec<Pid> = self
             .table
             .slots()
-            .enumerate()
             .filter(|(_, slot)| !slot.inbox.is_closed())
             .map(|(i, slot)| Pid::new(i as u32, slot.serial.load(Ordering::Acquire)))
             .filter(|pid| pid.serial() != 0)
@@ -1109,10 +1108,14 @@ impl Scheduler {
     }
 
     /// Fires every timer that is due.
+    #[inline]
     pub fn fire_timers(&mut self) {
-        if !self.shared.timers.any() {
-            return;
+        if self.shared.timers.any() {
+            self.fire_due_timers();
         }
+    }
+
+    fn fire_due_timers(&mut self) {
         let now = self.now();
         for kind in self.shared.timers.due(now) {
             match kind {
@@ -1317,7 +1320,7 @@ impl Scheduler {
     /// scheduler running.
     pub fn stop_all(&mut self) {
         let mut stopped = Vec::new();
-        for (index, slot) in self.shared.table.slots().enumerate() {
+        for (index, slot) in self.shared.table.slots() {
             let serial = slot.serial.load(Ordering::Acquire);
             if serial == 0 {
                 continue;

@@ -230,14 +230,30 @@ impl Table {
         allocator.free.extend(pids.iter().map(|pid| pid.slot() as u32));
     }
 
-    /// Every slot ever allocated, in index order.
-    pub fn slots(&self) -> impl Iterator<Item = &Slot> {
+    /// Every slot ever allocated with its index, in index order (walked
+    /// chunk by chunk).
+    pub fn slots(&self) -> impl Iterator<Item = (usize, &Slot)> {
         let used = self
             .allocator
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .next_slot as usize;
-        (0..used).filter_map(|i| self.slot(i))
+        self.chunks
+            .iter()
+            .enumerate()
+            .map_while(|(chunk, pointer)| {
+                let pointer = pointer.load(Ordering::Acquire);
+                (!pointer.is_null()).then_some((chunk, pointer))
+            })
+            .flat_map(move |(chunk, pointer)| {
+                let start = FIRST_CHUNK * ((1 << chunk) - 1);
+                let length = (FIRST_CHUNK << chunk).min(used.saturating_sub(start));
+                // SAFETY: a non-null pointer of chunk c is a leaked
+                // `Box<[Slot]>` of `FIRST_CHUNK << c` slots that lives until
+                // `drop`; `length` is at most that.
+                let slots = unsafe { std::slice::from_raw_parts(pointer as *const Slot, length) };
+                slots.iter().enumerate().map(move |(i, slot)| (start + i, slot))
+            })
     }
 }
 

@@ -80,7 +80,16 @@ pub(crate) fn set_deferring(on: bool) -> bool {
 }
 
 /// Frees up to `budget` deferred values; returns whether any remain.
-pub(crate) fn drain_deferred(mut budget: usize) -> bool {
+#[inline]
+pub(crate) fn drain_deferred(budget: usize) -> bool {
+    // The common case, after a slice that freed no container: one look.
+    if DEFERRED.with(|d| d.borrow().is_empty()) {
+        return false;
+    }
+    drain_deferred_slow(budget)
+}
+
+fn drain_deferred_slow(mut budget: usize) -> bool {
     while budget > 0 {
         let Some(mut values) = DEFERRED.with(|d| d.borrow_mut().pop()) else {
             return false;
