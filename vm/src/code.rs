@@ -67,6 +67,13 @@ pub(crate) struct Code {
     /// Imports of code loaded as `main` (REPL entries, host loads): later
     /// compiles may keep using these aliases.
     pub main_imports: std::collections::BTreeMap<String, (String, Vec<String>)>,
+    /// The qualified names a compile may call (see `environment`): built
+    /// on first use, then kept up to date as names are defined, so compiles
+    /// share one set instead of each sorting its own.
+    names: std::sync::Mutex<Option<Arc<std::collections::BTreeSet<String>>>>,
+    /// Module constants (`math.pi`): names a compile may use that are not
+    /// globals.
+    constant_names: Vec<String>,
 }
 
 impl Code {
@@ -84,22 +91,49 @@ impl Code {
 
     pub fn define(&mut self, name: &str, global: Global) {
         let slot = self.slot(name);
+        if !matches!(global, Global::Undefined) {
+            self.add_name(name);
+        }
         self.globals[slot as usize] = global;
     }
 
-    /// The qualified names of everything defined, for the compiler's name
-    /// resolution. A script's own functions (`main.f`) and imported modules
-    /// (`alias@n.f`) are left out: the compiler knows those itself.
-    pub fn environment(&self) -> Vec<String> {
-        self.global_index
-            .iter()
-            .filter(|(name, slot)| {
-                !matches!(self.globals[**slot as usize], Global::Undefined)
-                    && !name.starts_with("main.")
-                    && !name.contains('@')
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
+    /// Makes `name` (a defined global, or a module constant such as
+    /// `math.pi`) visible to later compiles.
+    pub fn add_name(&mut self, name: &str) {
+        if !visible(name) {
+            return;
+        }
+        let names = self.names.get_mut().unwrap_or_else(|e| e.into_inner());
+        match names {
+            Some(names) if !names.contains(name) => {
+                Arc::make_mut(names).insert(name.to_string());
+            }
+            Some(_) => {}
+            None => {
+                if !self.global_index.contains_key(name) {
+                    self.constant_names.push(name.to_string());
+                }
+            }
+        }
+    }
+
+    /// The qualified names of everything defined (and the module
+    /// constants), for the compiler's name resolution: shared, not copied.
+    pub fn environment(&self) -> Arc<std::collections::BTreeSet<String>> {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.is_none() {
+            let defined = self
+                .global_index
+                .iter()
+                .filter(|(name, slot)| {
+                    !matches!(self.globals[**slot as usize], Global::Undefined) && visible(name)
+                })
+                .map(|(name, _)| name.clone());
+            *names = Some(Arc::new(
+                defined.chain(self.constant_names.iter().cloned()).collect(),
+            ));
+        }
+        names.clone().unwrap_or_default()
     }
 
     /// Verifies and loads compiled modules (dependencies first). Returns the
@@ -230,4 +264,11 @@ impl OperandVisitor for Relink<'_> {
     fn proto(&mut self, proto: &mut ProtoIndex) {
         *proto = ProtoIndex::new(proto.get() + self.offset);
     }
+}
+
+/// Whether a compile sees `name` through the environment: a script's own
+/// functions (`main.f`) and imported modules (`alias@n.f`) are left out,
+/// since the compiler knows those itself.
+fn visible(name: &str) -> bool {
+    !name.starts_with("main.") && !name.contains('@')
 }

@@ -209,6 +209,7 @@ impl Vm {
         let environment = self.session_environment();
         let modules = weft_compiler::compile(file, "main", &environment, &mut NoLoader)
             .map_err(Error::Compile)?;
+        drop(environment);
         let has_statements = modules
             .last()
             .is_some_and(|m| m.protos.first().is_some_and(|p| p.code.len() > 2));

@@ -624,6 +624,9 @@ impl Vm {
         for native in natives::all(allow_io) {
             code.define(native.name, Global::Native(native));
         }
+        for (name, _) in natives::math::CONSTANTS {
+            code.add_name(name);
+        }
         let mut trampolines = Vec::new();
         // Trampolines let a process start with a native (`spawn print(x)`).
         for argc in 0..=8u16 {
@@ -655,12 +658,14 @@ impl Vm {
         for (module, text) in weft_stdlib::MODULES {
             let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
             let environment = Self::environment_of(&code);
-            match weft_compiler::compile(
+            let compiled = weft_compiler::compile(
                 source,
                 module,
                 &environment,
                 &mut weft_compiler::NoImports,
-            ) {
+            );
+            drop(environment);
+            match compiled {
                 Ok(modules) => {
                     if let Err(error) = code.load(modules) {
                         panic!("the standard library module {module} fails verification: {error}");
@@ -686,11 +691,18 @@ impl Vm {
     }
 
     fn environment_of(code: &Code) -> weft_compiler::Environment {
-        weft_compiler::Environment::new(code.environment()).with_constants(
+        // The constants' names are in the code's names already (added when
+        // the library is installed), so the shared set is not copied.
+        let mut environment = weft_compiler::Environment {
+            globals: code.environment(),
+            ..Default::default()
+        };
+        environment = environment.with_constants(
             natives::math::CONSTANTS
                 .iter()
                 .map(|(name, value)| (name.to_string(), weft_compiler::Constant::Float(*value))),
-        )
+        );
+        environment
     }
 
     /// Compiles `source` (and its imports, read through `loader`) as the
@@ -706,6 +718,9 @@ impl Vm {
     ) -> Result<EntryPoint, Vec<Diagnostic>> {
         let environment = self.environment();
         let modules = weft_compiler::compile(source.clone(), "main", &environment, loader)?;
+        // Loading adds names to the shared set: let go of it first, so it
+        // is updated in place rather than copied.
+        drop(environment);
         self.code_mut()
             .load(modules)
             .map(EntryPoint)

@@ -42,7 +42,8 @@ use crate::diagnostic::{Diagnostic, SourceFile, Span};
 /// (`print`), its module functions (`list.map`), each by qualified name.
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
-    pub globals: BTreeSet<String>,
+    /// Shared, so a VM hands out its names without copying them per compile.
+    pub globals: Arc<BTreeSet<String>>,
     /// Functions of the module being compiled that an earlier compile
     /// defined (a REPL session's earlier entries): callable by bare name.
     pub module_functions: BTreeSet<String>,
@@ -57,7 +58,7 @@ pub struct Environment {
 impl Environment {
     pub fn new(names: impl IntoIterator<Item = String>) -> Environment {
         Environment {
-            globals: names.into_iter().collect(),
+            globals: Arc::new(names.into_iter().collect()),
             module_functions: BTreeSet::new(),
             imports: std::collections::BTreeMap::new(),
             constants: std::collections::BTreeMap::new(),
@@ -70,7 +71,9 @@ impl Environment {
         constants: impl IntoIterator<Item = (String, Constant)>,
     ) -> Environment {
         for (name, value) in constants {
-            self.globals.insert(name.clone());
+            if !self.globals.contains(&name) {
+                Arc::make_mut(&mut self.globals).insert(name.clone());
+            }
             self.constants.insert(name, value);
         }
         self
