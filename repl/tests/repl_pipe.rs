@@ -275,7 +275,13 @@ x
     assert!(out.contains("reductions: "), "{out}");
     assert!(out.contains("fn triple/1"), "{out}");
     assert!(out.contains("Mul"), "{out}");
-    assert!(out.contains("fn map/2"), "{out}");
+    // `list.map` is Rust (it calls back into Weft through a continuation).
+    assert!(
+        run.stderr
+            .contains("`list.map` is a native function (written in Rust)"),
+        "{}",
+        run.stderr
+    );
     assert!(out.contains(":quit"), "the help lists the commands: {out}");
     assert!(out.contains("the session is reset"), "{out}");
     // A variable holding a pid names a process; other words are errors.

@@ -1,13 +1,12 @@
 //! The parts of Weft's standard library written in Weft.
 //!
-//! Functions that take a function argument (`list.map`, `list.filter`,
-//! `list.fold`) are written in Weft so that calling back into user code
-//! stays inside the stackless interpreter; everything that must be fast is
-//! Rust, in `vm/src/natives/`. (The split also follows the crates'
-//! dependencies: the VM ships the whole library to embedding hosts as one
-//! crate, so the Rust half lives in the VM and this crate holds only text.)
-//! Each source is compiled when a VM starts, as module `NAME`, so its
-//! top-level `fn f` becomes `NAME.f`.
+//! The library has one home per module: a module written in Rust is one
+//! file of `vm/src/natives/` (including the functions that call back into
+//! Weft, such as `list.map`, which continue in Rust after the call — see
+//! `vm/src/continuation.rs`), and a module written in Weft is one file
+//! here. ARCHITECTURE.md ("The standard library") says why the Rust half
+//! lives in the VM. Each source is compiled when a VM starts, as module
+//! `NAME`, so its top-level `fn f` becomes `NAME.f`.
 
 /// (module name, Weft source) pairs, loaded in this order.
-pub const MODULES: &[(&str, &str)] = &[("list", include_str!("list.weft"))];
+pub const MODULES: &[(&str, &str)] = &[];

@@ -2,8 +2,10 @@
 //!
 //! Invariants:
 //! - Stackless: a Weft call pushes a `Frame` and continues the same loop; the
-//!   Rust stack never grows with Weft's call depth. Natives never call back
-//!   into Weft code (higher-order library functions are written in Weft).
+//!   Rust stack never grows with Weft's call depth. A native that calls Weft
+//!   (`list.map`) does not call it either: it asks for the call, which
+//!   becomes a frame, and continues when that frame returns
+//!   (`continuation.rs`).
 //! - A blocking instruction leaves `pc` on itself and returns `Waiting`; it
 //!   runs again when the process is woken and reads `process.handoff` to see
 //!   what happened meanwhile ("retry" semantics, as a Go channel operation
@@ -20,6 +22,7 @@ use smallvec::SmallVec;
 use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
 use crate::atom::Atom;
+use crate::continuation::{self, NativeCall, CONTINUE};
 use crate::code::{Code, Global};
 use crate::natives::{Ctx, Trap};
 use crate::ops;
@@ -45,11 +48,15 @@ pub(crate) enum SliceEnd {
 }
 
 /// What the inner loop hands to the outer one.
-enum Flow {
+pub(crate) enum Flow {
     /// A frame was pushed or popped: reload the current frame.
     Reload,
     Error(Atom, String),
     End(SliceEnd),
+    /// A frame whose result belongs to a native's continuation returned.
+    Resume(Value),
+    /// A native asked to call a function and continue with its result.
+    Native(NativeCall),
 }
 
 /// A register of the running frame, read or written without a bounds
@@ -739,6 +746,9 @@ pub(crate) fn run(
                     let value = std::mem::take(&mut reg!(process, base, src));
                     if process.frames.len() > 1 {
                         if let Some(done) = process.frames.pop() {
+                            if done.ret == CONTINUE {
+                                break Flow::Resume(value);
+                            }
                             store(&mut process.stack[Register(done.ret as usize)], value);
                             // Resume the caller without leaving the loop.
                             if let Some(caller) = process.frames.last() {
@@ -945,8 +955,22 @@ pub(crate) fn run(
                 }
             }
         };
+        // A native's call into Weft and its continuation each end in
+        // another flow: settle them first.
+        let mut flow = flow;
+        let flow = loop {
+            flow = match flow {
+                Flow::Native(call) => {
+                    continuation::begin(code, scheduler, process, call, &mut reductions)
+                }
+                Flow::Resume(value) => {
+                    continuation::resume(code, scheduler, process, value, &mut reductions)
+                }
+                settled => break settled,
+            };
+        };
         match flow {
-            Flow::Reload => continue,
+            Flow::Reload | Flow::Native(_) | Flow::Resume(_) => continue,
             Flow::End(end) => {
                 process.reductions += spent(reductions);
                 return end;
@@ -962,6 +986,7 @@ pub(crate) fn run(
                 }
                 if let Some(guard) = process.guards.pop() {
                     process.frames.truncate(guard.depth as usize);
+                    continuation::unwind(process, guard.depth as usize);
                     if let Some(top) = process.frames.last_mut() {
                         top.pc = guard.pc;
                         if let Some(dst) = guard.dst {
@@ -1041,6 +1066,40 @@ fn jump(pc: usize, offset: Jump) -> usize {
 fn save_pc(process: &mut Process, pc: usize) {
     if let Some(top) = process.frames.last_mut() {
         top.pc = pc as u32;
+    }
+}
+
+/// An error of the native call the top frame is in the middle of (its pc
+/// is past the call): points the frame at the call and fails.
+pub(crate) fn fail_at_call(process: &mut Process, kind: Atom, message: String) -> Flow {
+    if let Some(top) = process.frames.last_mut() {
+        top.pc = top.pc.saturating_sub(1);
+    }
+    Flow::Error(kind, message)
+}
+
+/// Pushes a frame for Weft prototype `index` whose arguments a native's
+/// continuation put at `stack[args..args+argc]`; its result goes back to
+/// the continuation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn enter_for_continuation(
+    code: &Code,
+    scheduler: &Scheduler,
+    process: &mut Process,
+    index: u32,
+    closure: Option<&Arc<Function>>,
+    captures: &[Value],
+    args: usize,
+    argc: usize,
+    pc: usize,
+) -> Flow {
+    let max_heap = scheduler.limits.max_heap;
+    let ret = CONTINUE as usize;
+    match enter(
+        code, max_heap, process, index, closure, captures, args, argc, ret, pc, false,
+    ) {
+        Ok(()) => Flow::Reload,
+        Err(flow) => flow,
     }
 }
 
@@ -1282,14 +1341,22 @@ fn finish_native(
             Step::Flow(Flow::End(SliceEnd::Yielded))
         }
         Err(Trap::Exit(reason)) => Step::Flow(Flow::End(SliceEnd::Exited(reason))),
+        Err(Trap::Call) => {
+            save_pc(process, pc);
+            Step::Flow(Flow::Native(NativeCall { ret, tail }))
+        }
     }
 }
 
-/// Pops the current frame, handing `value` to its caller.
-fn return_value(process: &mut Process, value: Value) -> Flow {
+/// Pops the current frame, handing `value` to its caller (or to the
+/// native continuation waiting for it).
+pub(crate) fn return_value(process: &mut Process, value: Value) -> Flow {
     let Some(done) = process.frames.pop() else {
         return Flow::End(SliceEnd::Returned);
     };
+    if done.ret == CONTINUE {
+        return Flow::Resume(value);
+    }
     if process.frames.is_empty() {
         process.stack.clear();
         process.stack.push(value);

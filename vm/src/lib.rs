@@ -12,6 +12,7 @@ mod atom;
 mod channel;
 mod channel_state;
 mod code;
+mod continuation;
 mod dist;
 mod external;
 mod host;

@@ -198,6 +198,12 @@ pub(crate) struct Extra {
     /// With a heap limit: the process's reduction count at which its heap
     /// is measured next (see `Vm::run_slice`).
     pub heap_check_at: u64,
+    /// Natives waiting for a Weft call they asked for (`continuation.rs`),
+    /// innermost last.
+    pub continuations: Vec<crate::continuation::Pending>,
+    /// The call a native just asked for (`Ctx::call`), until the
+    /// interpreter makes it.
+    pub request: Option<crate::continuation::CallRequest>,
 }
 
 pub struct Process {

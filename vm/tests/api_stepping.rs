@@ -161,3 +161,42 @@ fn the_host_can_kill_a_stuck_process() {
         "the kill is reported as an exit with :killed: {events:?}"
     );
 }
+
+/// `list.map` calls back into Weft from Rust; each call spends a
+/// reduction, so a long map with a trivial function is preempted like a
+/// loop, and the host's budget holds.
+#[test]
+fn a_library_function_calling_weft_is_preempted() {
+    let mut vm = Vm::new();
+    vm.load(
+        "m.weft",
+        r#"
+        fn mapper(host) {
+          let ys = list.map(list.range(0, 200000), fn(x) { x + 1 })
+          host ! len(ys)
+        }
+        fn ticker(host, n) { if n > 0 { host ! :tick; yield(); ticker(host, n - 1) } }
+        "#,
+    )
+    .unwrap();
+    let host = Value::from(vm.host_pid());
+    vm.spawn("mapper", vec![host.clone()]).unwrap();
+    vm.spawn("ticker", vec![host, Value::from(3)]).unwrap();
+    // The first slices: the mapper cannot finish 200,000 calls in one, so
+    // the ticker gets turns before the map is done.
+    let mut seen = Vec::new();
+    for _ in 0..1_000 {
+        let status = vm.run(2_000);
+        while let Some(message) = vm.recv() {
+            seen.push(message.to_string());
+        }
+        if status == RunStatus::Idle {
+            break;
+        }
+        assert_eq!(status, RunStatus::BudgetSpent);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("200000"), "{seen:?}");
+    assert_eq!(seen.iter().filter(|m| *m == ":tick").count(), 3);
+    let first_tick = seen.iter().position(|m| m == ":tick").unwrap();
+    assert!(first_tick < seen.len() - 1, "{seen:?}");
+}

@@ -1,5 +1,7 @@
-//! The `list` module (LANGUAGE.md §9); `map`, `filter` and `fold` are in
-//! Weft (stdlib/src/list.weft).
+//! The `list` module (LANGUAGE.md §9), the whole of it: the functions that
+//! call back into Weft (`map`, `filter`, `fold`, `sort` with a comparator)
+//! ask the interpreter to call the function and continue here with its
+//! result (`continuation.rs`), so the interpreter stays stackless.
 //!
 //! Functions that build a new list from their argument take it out of the
 //! argument slot (`std::mem::take`), so when the caller handed over the only
@@ -10,13 +12,17 @@ use std::sync::Arc;
 
 use super::{badarg, expected, int_arg, list_arg, native, Ctx, Native, NativeResult, Trap};
 use crate::atom::Atom;
+use crate::continuation::Continuation;
 use crate::ops::describe_value;
-use crate::value::{compare, Value};
+use crate::value::{compare, Items, MapItems, Value};
 
 pub(crate) const NATIVES: &[Native] = &[
+    native("list.map", 2, 2, map),
+    native("list.filter", 2, 2, filter),
+    native("list.fold", 3, 3, fold),
     native("list.push", 2, 2, push),
     native("list.reverse", 1, 1, reverse),
-    native("list.sort", 1, 1, sort),
+    native("list.sort", 1, 2, sort),
     native("list.sum", 1, 1, sum),
     native("list.range", 2, 2, range),
     native("list.zip", 2, 2, zip),
@@ -58,9 +64,301 @@ fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
 }
 
+// ------------------------------------------------- calling back into Weft
+
+/// The elements `list.map`, `list.filter` and `list.fold` walk: a list, a
+/// tuple, a map (as `(key, value)` tuples, in order) or a string (its
+/// characters), as `for` walks them. Held by reference, never copied.
+enum Elements {
+    List(Value, usize),
+    Tuple(Arc<Items>, usize),
+    Map(Arc<MapItems>, usize),
+    Str(Arc<String>, usize),
+}
+
+impl Elements {
+    fn of(value: Value, name: &str) -> Result<Elements, Trap> {
+        match value {
+            list @ Value::List { .. } => Ok(Elements::List(list, 0)),
+            Value::Tuple(items) => Ok(Elements::Tuple(items, 0)),
+            Value::Map(map) => Ok(Elements::Map(map, 0)),
+            Value::Str(s) => Ok(Elements::Str(s, 0)),
+            other => Err(expected("a list", name, &other)),
+        }
+    }
+
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            Elements::List(list, i) => {
+                let item = list.as_list()?.get(*i)?.clone();
+                *i += 1;
+                Some(item)
+            }
+            Elements::Tuple(items, i) => {
+                let item = items.get(*i)?.clone();
+                *i += 1;
+                Some(item)
+            }
+            Elements::Map(map, i) => {
+                let (k, v) = map.get_index(*i)?;
+                *i += 1;
+                Some(Value::tuple(vec![k.clone(), v.clone()]))
+            }
+            Elements::Str(s, i) => {
+                let c = s.get(*i..)?.chars().next()?;
+                *i += c.len_utf8();
+                Some(Value::str(c.to_string()))
+            }
+        }
+    }
+
+    fn len_hint(&self) -> usize {
+        match self {
+            Elements::List(list, _) => list.as_list().map_or(0, |l| l.len()),
+            Elements::Tuple(items, _) => items.len(),
+            Elements::Map(map, _) => map.len(),
+            Elements::Str(s, _) => s.len(),
+        }
+    }
+}
+
+/// `list.map(xs, f)`: `f(x)` for each element, in order.
+fn map(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let f = std::mem::take(&mut args[1]);
+    let mut source = Elements::of(std::mem::take(&mut args[0]), "list.map")?;
+    let out = Vec::with_capacity(source.len_hint());
+    match source.next() {
+        None => Ok(Value::list(out)),
+        Some(first) => {
+            let then = Box::new(Mapping {
+                f: f.clone(),
+                source,
+                out,
+            });
+            Err(ctx.call(f, [first], then))
+        }
+    }
+}
+
+struct Mapping {
+    f: Value,
+    source: Elements,
+    out: Vec<Value>,
+}
+
+impl Continuation for Mapping {
+    fn resume(mut self: Box<Self>, ctx: &mut Ctx<'_>, result: Value) -> NativeResult {
+        self.out.push(result);
+        match self.source.next() {
+            Some(next) => {
+                let f = self.f.clone();
+                Err(ctx.call(f, [next], self))
+            }
+            None => Ok(Value::list(std::mem::take(&mut self.out))),
+        }
+    }
+}
+
+/// `list.filter(xs, f)`: the elements for which `f(x)` is truthy.
+fn filter(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let f = std::mem::take(&mut args[1]);
+    let mut source = Elements::of(std::mem::take(&mut args[0]), "list.filter")?;
+    match source.next() {
+        None => Ok(Value::list(Vec::new())),
+        Some(first) => {
+            let filtering = Box::new(Filtering {
+                f: f.clone(),
+                source,
+                out: Vec::new(),
+                current: first.clone(),
+            });
+            Err(ctx.call(f, [first], filtering))
+        }
+    }
+}
+
+struct Filtering {
+    f: Value,
+    source: Elements,
+    out: Vec<Value>,
+    current: Value,
+}
+
+impl Continuation for Filtering {
+    fn resume(mut self: Box<Self>, ctx: &mut Ctx<'_>, result: Value) -> NativeResult {
+        if result.is_truthy() {
+            let kept = std::mem::take(&mut self.current);
+            self.out.push(kept);
+        }
+        match self.source.next() {
+            Some(next) => {
+                self.current = next.clone();
+                let f = self.f.clone();
+                Err(ctx.call(f, [next], self))
+            }
+            None => Ok(Value::list(std::mem::take(&mut self.out))),
+        }
+    }
+}
+
+/// `list.fold(xs, acc, f)`: `acc = f(acc, x)` for each element.
+fn fold(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let f = std::mem::take(&mut args[2]);
+    let acc = std::mem::take(&mut args[1]);
+    let mut source = Elements::of(std::mem::take(&mut args[0]), "list.fold")?;
+    match source.next() {
+        None => Ok(acc),
+        Some(first) => {
+            let then = Box::new(Folding {
+                f: f.clone(),
+                source,
+            });
+            Err(ctx.call(f, [acc, first], then))
+        }
+    }
+}
+
+struct Folding {
+    f: Value,
+    source: Elements,
+}
+
+impl Continuation for Folding {
+    fn resume(mut self: Box<Self>, ctx: &mut Ctx<'_>, acc: Value) -> NativeResult {
+        match self.source.next() {
+            Some(next) => {
+                let f = self.f.clone();
+                Err(ctx.call(f, [acc, next], self))
+            }
+            None => Ok(acc),
+        }
+    }
+}
+
+/// `list.sort(xs, f)`: a stable merge sort (bottom-up, so its state fits in
+/// a continuation) where `f(a, b)` is true when `a` goes before `b`.
+fn sort_by(ctx: &mut Ctx<'_>, values: Vec<Value>, f: Value) -> NativeResult {
+    let n = values.len();
+    let mut sorting = Box::new(SortBy {
+        f,
+        src: values,
+        dst: Vec::with_capacity(n),
+        width: 1,
+        lo: 0,
+        mid: 0,
+        hi: 0,
+        left: 0,
+        right: 0,
+    });
+    sorting.start_merge();
+    sorting.step(ctx)
+}
+
+/// A bottom-up merge sort paused at a comparison: runs of `width` in `src`
+/// merge pairwise into `dst`; `src[left..mid]` and `src[right..hi]` are
+/// what is left of the current pair.
+struct SortBy {
+    f: Value,
+    src: Vec<Value>,
+    dst: Vec<Value>,
+    width: usize,
+    lo: usize,
+    mid: usize,
+    hi: usize,
+    left: usize,
+    right: usize,
+}
+
+impl SortBy {
+    /// Sets up the merge of the pair of runs starting at `lo`.
+    fn start_merge(&mut self) {
+        let n = self.src.len();
+        self.mid = (self.lo + self.width).min(n);
+        self.hi = (self.lo + 2 * self.width).min(n);
+        self.left = self.lo;
+        self.right = self.mid;
+    }
+
+    /// Moves what needs no comparison; asks for the next comparison or
+    /// returns the sorted list.
+    fn step(mut self: Box<Self>, ctx: &mut Ctx<'_>) -> NativeResult {
+        let n = self.src.len();
+        loop {
+            if self.left < self.mid && self.right < self.hi {
+                // Is the right element strictly before the left one? Only
+                // then does it go first: ties keep their order.
+                let (a, b) = (self.src[self.right].clone(), self.src[self.left].clone());
+                let f = self.f.clone();
+                return Err(ctx.call(f, [a, b], self));
+            }
+            while self.left < self.mid {
+                let value = std::mem::take(&mut self.src[self.left]);
+                self.dst.push(value);
+                self.left += 1;
+            }
+            while self.right < self.hi {
+                let value = std::mem::take(&mut self.src[self.right]);
+                self.dst.push(value);
+                self.right += 1;
+            }
+            self.lo = self.hi;
+            if self.lo >= n {
+                // A pass is done: its output is the next pass's input.
+                std::mem::swap(&mut self.src, &mut self.dst);
+                self.dst.clear();
+                self.width *= 2;
+                self.lo = 0;
+                if self.width >= n {
+                    return Ok(Value::list(std::mem::take(&mut self.src)));
+                }
+            }
+            self.start_merge();
+        }
+    }
+}
+
+impl Continuation for SortBy {
+    fn resume(mut self: Box<Self>, ctx: &mut Ctx<'_>, before: Value) -> NativeResult {
+        let right_first = match before {
+            Value::Bool(b) => b,
+            other => {
+                return Err(badarg(format!(
+                    "list.sort's function must return true or false, got {}",
+                    describe_value(&other)
+                )))
+            }
+        };
+        let value = if right_first {
+            let value = std::mem::take(&mut self.src[self.right]);
+            self.right += 1;
+            value
+        } else {
+            let value = std::mem::take(&mut self.src[self.left]);
+            self.left += 1;
+            value
+        };
+        self.dst.push(value);
+        self.step(ctx)
+    }
+}
+
 /// A stable sort by LANGUAGE.md's ordering. A pair with no ordering
-/// (`1` and `"a"`, or NaN and anything) is `:badarg`.
+/// (`1` and `"a"`, or NaN and anything) is `:badarg`. With a function
+/// `f(a, b)` (true when `a` goes before `b`), the order is `f`'s.
 fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args.len() == 2 {
+        let f = std::mem::take(&mut args[1]);
+        return match std::mem::take(&mut args[0]) {
+            list @ Value::List { .. } => {
+                let values = list.as_list().unwrap_or(&[]).to_vec();
+                if values.len() < 2 {
+                    return Ok(Value::list(values));
+                }
+                sort_by(ctx, values, f)
+            }
+            other => Err(expected("a list", "list.sort", &other)),
+        };
+    }
     let n = super::work(&args[0]);
     ctx.charge(n * (usize::BITS - n.leading_zeros()) as usize);
     match std::mem::take(&mut args[0]) {

@@ -3,9 +3,10 @@
 //! A native receives the running process and the scheduler through `Ctx`
 //! and its arguments by value (moved out of the caller's registers, so a
 //! native that holds the only reference to a list may update it in place).
-//! It never calls back into Weft: library functions that take a function
-//! argument are written in Weft (`stdlib/`), which keeps the interpreter
-//! stackless.
+//! It never calls Weft on the Rust stack: one that takes a function
+//! argument (`list.map`) returns `Trap::Call` from `Ctx::call` and continues
+//! in a `Continuation` with the result (`continuation.rs`), which keeps the
+//! interpreter stackless.
 
 pub(crate) mod chan;
 pub(crate) mod core;
@@ -36,6 +37,10 @@ pub(crate) enum Trap {
     Yield,
     /// End the process with this reason.
     Exit(Value),
+    /// Call a function, then continue in Rust with its result: the request
+    /// waits in the process (`Ctx::call`, `continuation.rs`). How natives
+    /// such as `list.map` call Weft.
+    Call,
 }
 
 pub(crate) type NativeResult = Result<Value, Trap>;
