@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use weft_vm::{Atom, Pid, RemotePid, RemoteRef, Value, WeftMap};
+use weft_vm::{Atom, MapItems, Pid, RemotePid, RemoteRef, Value};
 
 /// The version byte that starts every encoded term.
 pub const VERSION: u8 = 131;
@@ -388,7 +388,7 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
                     }
                 }
                 Some(Frame::Map { items, .. }) => {
-                    let mut map = WeftMap::default();
+                    let mut map = MapItems::new();
                     let mut pairs = items.into_iter();
                     while let (Some(k), Some(v)) = (pairs.next(), pairs.next()) {
                         map.insert(k, v);
@@ -502,7 +502,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
         MAP_EXT => {
             let n = reader.u32()? as usize;
             if n == 0 {
-                Value::map(WeftMap::default())
+                Value::map(MapItems::new())
             } else {
                 let n = n.checked_mul(2).ok_or(DecodeError::Truncated)?;
                 return Ok(Opened::Frame(Frame::Map {

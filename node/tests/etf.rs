@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use weft_node::etf::{self, DecodeError, NodeContext};
-use weft_vm::{Atom, Pid, Value, WeftMap};
+use weft_vm::{Atom, MapItems, Pid, Value};
 
 struct Here;
 
@@ -45,7 +45,7 @@ fn round_trip(value: Value) {
 
 #[test]
 fn every_weft_value_round_trips() {
-    let mut map = WeftMap::default();
+    let mut map = MapItems::new();
     map.insert(Value::from("k"), Value::from(1));
     map.insert(Value::from(2), Value::list(vec![Value::atom("x")]));
     for value in [
@@ -206,7 +206,7 @@ fn value_strategy() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::list),
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::tuple),
             prop::collection::vec((inner.clone(), inner), 0..6).prop_map(|pairs| {
-                let mut map = WeftMap::default();
+                let mut map = MapItems::new();
                 for (k, v) in pairs {
                     map.insert(k, v);
                 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use weft_compiler::{render, Diagnostic};
+use weft_vm::shell::Shell;
 use weft_vm::{Event, RunStatus, Value, Vm};
 
 use crate::files::{read_source, FileLoader, ReadError};
@@ -169,7 +170,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
                 match event {
                     Event::Crash { pid, error } => report(&[error.to_diagnostic(pid)]),
                     // Only runtime errors print a report (docs/LANGUAGE.md §12).
-                    Event::Exit { .. } => {}
+                    _ => {}
                 }
             }
         }
@@ -203,6 +204,8 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
                 }
                 break ExitCode::from(EXIT_RUNTIME);
             }
+            // A status a later VM adds: treat it as work left.
+            _ => {}
         }
     };
     vm.stop_all();

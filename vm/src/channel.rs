@@ -15,10 +15,19 @@ use crate::scheduler::{ChanOutcome, OpError, Scheduler, Shared, SignalKind};
 use crate::sync::{Mutex, MutexGuard};
 use crate::value::{Pid, Value};
 
+/// A channel (the payload of `Value::Chan`): opaque to the host, which can
+/// pass it between processes.
 #[derive(Debug)]
 pub struct Channel {
     pub(crate) id: u64,
     pub(crate) state: Mutex<ChanState<Pid, Value>>,
+}
+
+impl Channel {
+    /// The channel's number, as it prints (`<chan 3>`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 /// A channel may hold a channel that holds a channel, a million deep; what

@@ -30,6 +30,7 @@ use crate::{EntryPoint, Pid, RunStatus, RuntimeError, Vm};
 /// assert!(text.contains("typo.weft:1") && text.contains("lenght"));
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The source did not compile; `Display` shows the diagnostics.
     Compile(Vec<Diagnostic>),
@@ -230,7 +231,7 @@ impl Vm {
     ///
     /// For the `weft` command and REPL, which compile with `weft-compiler`
     /// themselves, and for hosts that build or store modules.
-    pub fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
+    pub(crate) fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
         self.code_mut()
             .load(modules)
             .map(EntryPoint)
@@ -241,7 +242,7 @@ impl Vm {
     /// builtins, plus the functions already loaded into `main`.
     ///
     /// Used by the REPL; an embedding host does not need it.
-    pub fn session_environment(&self) -> weft_compiler::Environment {
+    pub(crate) fn session_environment(&self) -> weft_compiler::Environment {
         let mut environment = self.environment();
         let code = self.code();
         environment.module_functions = code
@@ -260,7 +261,7 @@ impl Vm {
     /// The function value of loaded top-level code (a REPL entry).
     ///
     /// Used by the REPL; an embedding host does not need it.
-    pub fn entry_function(&self, entry: EntryPoint) -> Value {
+    pub(crate) fn entry_function(&self, entry: EntryPoint) -> Value {
         let code = self.code();
         let proto = &code.protos[entry.0 as usize];
         Value::Fn(Arc::new(crate::value::Function {
@@ -495,7 +496,7 @@ impl Vm {
     }
 
     /// The live process shown as `<0.N>`, if any.
-    pub fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
+    pub(crate) fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
         self.shared
             .pids()
             .into_iter()

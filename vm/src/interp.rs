@@ -269,7 +269,7 @@ pub(crate) fn run(
                     for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
-                    set!(process, base, dst, Value::map(map));
+                    set!(process, base, dst, Value::map(crate::value::MapItems(map)));
                     // Hashing big keys visited nodes: charge them.
                     charge!();
                 }

@@ -24,6 +24,7 @@ mod process;
 mod resource;
 mod run;
 mod scheduler;
+pub mod shell;
 mod signal_queue;
 mod sync;
 mod table;
@@ -42,7 +43,9 @@ pub use crate::atom::Atom;
 pub use crate::code::HostFn;
 pub use crate::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
 pub use crate::host::{Error, ProcessInfo};
-pub use crate::value::{Pid, Value, WeftMap};
+pub use crate::channel::Channel;
+pub use crate::resource::Resource;
+pub use crate::value::{Function, Items, MapItems, Pid, Value};
 
 use crate::code::{Code, Global, LoadedProto};
 use crate::scheduler::{lock, RunQueue, Scheduler, Shared};
@@ -228,6 +231,7 @@ impl RuntimeError {
 /// Collect them with [`Vm::take_events`] (say, once per frame). A process
 /// that ends normally is not an event.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// A process died of a runtime error (the others go on).
     ///
@@ -259,6 +263,7 @@ pub enum Event {
 /// assert_eq!(vm.recv(), Some(Value::atom("awake")));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Nothing is runnable and no timer is pending.
     Idle,
@@ -687,7 +692,7 @@ impl Vm {
     /// The names a program may call beyond its own functions.
     ///
     /// Used by the `weft` command; a host that embeds the VM does not need it.
-    pub fn environment(&self) -> weft_compiler::Environment {
+    pub(crate) fn environment(&self) -> weft_compiler::Environment {
         Self::environment_of(&self.code())
     }
 
@@ -712,7 +717,7 @@ impl Vm {
     ///
     /// Used by the `weft` command (a program with imports and a main process
     /// whose end stops `run`); an embedding host uses [`Vm::load`].
-    pub fn load_main(
+    pub(crate) fn load_main(
         &mut self,
         source: Arc<SourceFile>,
         loader: &mut dyn weft_compiler::Loader,
@@ -739,7 +744,7 @@ impl Vm {
     /// Starts the main process (`<0.1>` for the first) running `entry`.
     ///
     /// When the main process ends, `run` returns `Idle` at once.
-    pub fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
+    pub(crate) fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
         let registers = self.code().protos[entry.0 as usize].registers as usize;
         *lock(&self.shared.main_exit) = None;
         self.shared
@@ -761,12 +766,12 @@ impl Vm {
     }
 
     /// The arguments `args()` returns.
-    pub fn set_args(&mut self, args: Vec<String>) {
+    pub(crate) fn set_args(&mut self, args: Vec<String>) {
         *lock(&self.shared.args) = args;
     }
 
     /// The main process's exit reason, once it has ended.
-    pub fn main_exit(&self) -> Option<Value> {
+    pub(crate) fn main_exit(&self) -> Option<Value> {
         lock(&self.shared.main_exit).clone()
     }
 
@@ -787,6 +792,7 @@ impl Vm {
     ///             assert_eq!(error.reason().to_string(), r#"(:error, :badarith, "division by zero")"#);
     ///         }
     ///         Event::Exit { pid, reason } => panic!("{pid} exited: {reason}"),
+    ///         _ => {} // events a later VM adds
     ///     }
     /// }
     /// assert!(vm.is_alive(fine)); // the others go on
@@ -807,7 +813,7 @@ impl Vm {
     }
 
     /// Every live process and what it waits on (deadlock reports).
-    pub fn blocked_processes(&self) -> Vec<(Pid, String)> {
+    pub(crate) fn blocked_processes(&self) -> Vec<(Pid, String)> {
         let _world = self.world();
         self.scheduler.blocked_processes()
     }
@@ -865,6 +871,7 @@ impl Vm {
     ///     // ... draw the frame, wait for the next one ...
     /// }
     /// ```
+    #[must_use = "the status says whether work is left and when the next timer is due"]
     pub fn run(&mut self, budget: u64) -> RunStatus {
         if let Some(pool) = &self.shared.pool {
             // The threads run the processes; the host waits for them.
@@ -892,7 +899,8 @@ impl Vm {
 
 /// The entry point of loaded top-level code.
 ///
-/// Made by [`Vm::load_main`] and [`Vm::load_modules`] (the `weft` command and REPL).
+/// Made by [`shell::Shell::load_main`] and [`shell::Shell::load_modules`]
+/// (the `weft` command and REPL).
 #[derive(Clone, Copy, Debug)]
 pub struct EntryPoint(pub(crate) u32);
 

@@ -295,7 +295,7 @@ impl Process {
                     pending.extend(items.iter().filter(|v| !v.is_scalar()));
                 }
                 Value::Map(map) => {
-                    total += 64 + 48 * map.capacity();
+                    total += 64 + 48 * map.0.capacity();
                     for (k, v) in map.iter() {
                         if !k.is_scalar() {
                             pending.push(k);

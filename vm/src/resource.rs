@@ -15,12 +15,19 @@ pub enum FileState {
     Closed,
 }
 
+/// An open file (the payload of `Value::Resource`, with `io` granted):
+/// opaque to the host.
 pub struct Resource {
     pub(crate) path: String,
     pub(crate) file: Mutex<FileState>,
 }
 
 impl Resource {
+    /// The path it was opened with.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub(crate) fn describe(&self) -> &str {
         &self.path
     }

@@ -30,7 +30,7 @@ use crate::resource::Resource;
 use crate::walk;
 
 /// Weft's map: insertion-ordered.
-pub type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
+pub(crate) type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
 
 /// The elements of a list or tuple.
 ///
@@ -131,20 +131,95 @@ impl Drop for Items {
     }
 }
 
-/// A map's entries; dropped iteratively like `Items`.
+/// A map's entries, in insertion order (the payload of `Value::Map`):
+/// read with `get`, `iter`, `len`; build with `collect()` or `insert`. Dropped
+/// iteratively like `Items`.
+///
+/// ```
+/// use weft_vm::{MapItems, Value};
+///
+/// let scores: MapItems = [(Value::atom("ann"), Value::from(3))].into_iter().collect();
+/// let value = Value::map(scores);
+/// let map = value.as_map().unwrap();
+/// assert_eq!(map.get(&Value::atom("ann")), Some(&Value::from(3)));
+/// assert_eq!(map.len(), 1);
+/// assert_eq!(value.to_string(), "%{:ann => 3}");
+/// ```
 #[derive(Clone, Debug, Default)]
-pub struct MapItems(pub WeftMap);
+pub struct MapItems(pub(crate) WeftMap);
 
-impl std::ops::Deref for MapItems {
-    type Target = WeftMap;
-    fn deref(&self) -> &WeftMap {
-        &self.0
+impl MapItems {
+    /// An empty map.
+    pub fn new() -> MapItems {
+        MapItems::default()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value under `key` (keys compare as `==` does: `1` and `1.0` are
+    /// one key).
+    pub fn get(&self, key: &Value) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    pub fn contains_key(&self, key: &Value) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Adds or replaces an entry (a replaced key keeps its position);
+    /// returns the old value.
+    pub fn insert(&mut self, key: Value, value: Value) -> Option<Value> {
+        self.0.insert(key, value)
+    }
+
+    /// The entries in insertion order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Value, &Value)> + ExactSizeIterator + '_ {
+        self.0.iter()
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Value> + '_ {
+        self.0.keys()
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + '_ {
+        self.0.values()
+    }
+
+    /// The entry at `index` in insertion order.
+    pub fn get_index(&self, index: usize) -> Option<(&Value, &Value)> {
+        self.0.get_index(index)
+    }
+
+    /// The entries themselves, inside the VM.
+    pub(crate) fn entries_mut(&mut self) -> &mut WeftMap {
+        &mut self.0
     }
 }
 
-impl std::ops::DerefMut for MapItems {
-    fn deref_mut(&mut self) -> &mut WeftMap {
-        &mut self.0
+impl FromIterator<(Value, Value)> for MapItems {
+    fn from_iter<I: IntoIterator<Item = (Value, Value)>>(entries: I) -> MapItems {
+        MapItems(entries.into_iter().collect())
+    }
+}
+
+impl Extend<(Value, Value)> for MapItems {
+    fn extend<I: IntoIterator<Item = (Value, Value)>>(&mut self, entries: I) {
+        self.0.extend(entries)
+    }
+}
+
+impl<'m> IntoIterator for &'m MapItems {
+    type Item = (&'m Value, &'m Value);
+    type IntoIter = indexmap::map::Iter<'m, Value, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }
 
@@ -184,7 +259,7 @@ fn take_nested(value: &mut Value, pending: &mut Vec<Vec<Value>>) {
         Value::Map(map) => {
             if let Some(inner) = Arc::get_mut(map) {
                 if !inner.is_empty() {
-                    pending.push(inner.drain(..).flat_map(|(k, v)| [k, v]).collect());
+                    pending.push(inner.0.drain(..).flat_map(|(k, v)| [k, v]).collect());
                 }
             }
         }
@@ -250,7 +325,7 @@ impl fmt::Display for Pid {
 
 /// What a function value runs.
 #[derive(Clone, Debug)]
-pub enum FnKind {
+pub(crate) enum FnKind {
     /// A compiled Weft function (index into the VM's code) with the values
     /// it captured.
     Weft { proto: u32, captures: Box<[Value]> },
@@ -258,12 +333,27 @@ pub enum FnKind {
     Global(u32),
 }
 
-/// A function value.
+/// A function value (the payload of `Value::Fn`): opaque to the host,
+/// which can read its name and arity and pass it back to the VM
+/// ([`Vm::spawn_value`](crate::Vm::spawn_value)).
 #[derive(Debug)]
 pub struct Function {
     pub(crate) name: Arc<str>,
     pub(crate) arity: Option<u16>,
     pub(crate) kind: FnKind,
+}
+
+impl Function {
+    /// The function's name (`"double"`, `"list.map"`, or `"fn"` for an
+    /// anonymous one).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many arguments it takes, when that is one number.
+    pub fn arity(&self) -> Option<u16> {
+        self.arity
+    }
 }
 
 /// A Weft value: what scripts compute with, and what the host sends to
@@ -295,6 +385,7 @@ pub struct Function {
 /// assert_ne!(Value::from("ok"), Value::atom("ok"));
 /// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Value {
     /// `nil`.
     Nil,
@@ -388,11 +479,9 @@ impl Value {
         Value::Tuple(Arc::new(Items(items)))
     }
 
-    /// A map of these entries. `WeftMap` is an insertion-ordered `IndexMap`;
-    /// it is not re-exported, so a host that needs maps usually lets scripts
-    /// build them from lists of pairs (`map.from_list`).
-    pub fn map(map: WeftMap) -> Value {
-        Value::Map(Arc::new(MapItems(map)))
+    /// A map of these entries (collect pairs into a [`MapItems`]).
+    pub fn map(map: MapItems) -> Value {
+        Value::Map(Arc::new(map))
     }
 
     /// `(:error, kind, message)`, the exit reason of a runtime error.
@@ -521,9 +610,9 @@ impl Value {
     }
 
     /// The entries of a map, in insertion order.
-    pub fn as_map(&self) -> Option<&WeftMap> {
+    pub fn as_map(&self) -> Option<&MapItems> {
         match self {
-            Value::Map(map) => Some(&map.0),
+            Value::Map(map) => Some(map),
             _ => None,
         }
     }

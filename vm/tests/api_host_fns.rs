@@ -18,7 +18,7 @@ fn crashes(vm: &mut Vm) -> Vec<(weft_vm::Pid, String, String)> {
             Event::Crash { pid, error } => {
                 Some((pid, error.kind.name().to_string(), error.message))
             }
-            Event::Exit { .. } => None,
+            _ => None,
         })
         .collect()
 }

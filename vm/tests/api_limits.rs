@@ -28,6 +28,7 @@ fn crash_kinds(vm: &mut Vm) -> Vec<String> {
         .map(|event| match event {
             Event::Crash { error, .. } => error.kind.name().to_string(),
             Event::Exit { reason, .. } => reason.to_string(),
+            other => format!("{other:?}"),
         })
         .collect()
 }

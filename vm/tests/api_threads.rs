@@ -161,7 +161,7 @@ fn timers_fire_on_the_threads() {
             // would until its next frame.
             RunStatus::Waiting { next_timer } => std::thread::sleep(next_timer),
             RunStatus::Idle => break,
-            RunStatus::BudgetSpent => {}
+            _ => {}
         }
     }
     got.sort();

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use weft_vm::shell::Shell;
 use weft_vm::{NoImports, RunStatus, SourceFile, Vm};
 
 #[test]

@@ -167,6 +167,7 @@ fn main() {
                 Event::Exit { pid, reason } => {
                     println!("frame {frame:3}: [host] {pid} exited: {reason}")
                 }
+                _ => {}
             }
         }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use weft_compiler::{render, Module, SourceFile};
+use weft_vm::shell::Shell;
 use weft_vm::{Event, Pid, RunStatus, Value, Vm};
 
 use super::complete::{Names, SharedNames};
@@ -288,6 +289,12 @@ impl Session {
                     Ok(request) => Some(request),
                     Err(_) => return,
                 },
+                // A status a later VM adds: treat it as work left.
+                _ => match self.requests.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                },
             };
             if let Some(request) = request {
                 if !self.handle(request) {
@@ -391,6 +398,7 @@ impl Session {
                         self.shell_end = Some(ShellEnd::Exited(reason));
                     }
                 }
+                _ => {}
             }
         }
     }
@@ -592,6 +600,8 @@ impl Session {
                     self.start_shell();
                     return Err(Failure::Reported);
                 }
+                // A status a later VM adds: treat it as work left.
+                _ => self.requests.try_recv().ok(),
             };
             match request {
                 None | Some(Request::Wake) => {}

@@ -25,7 +25,7 @@ pub(crate) const NATIVES: &[Native] = &[
 
 fn map_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v WeftMap, Trap> {
     match &args[i] {
-        Value::Map(map) => Ok(map),
+        Value::Map(map) => Ok(&map.0),
         other => Err(expected("a map", name, other)),
     }
 }
@@ -63,7 +63,7 @@ fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn remove(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.remove")?;
     if map.contains_key(&args[1]) {
-        Arc::make_mut(&mut map).shift_remove(&args[1]);
+        Arc::make_mut(&mut map).entries_mut().shift_remove(&args[1]);
     }
     Ok(Value::Map(map))
 }
@@ -113,7 +113,7 @@ fn from_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             }
         }
     }
-    Ok(Value::map(map))
+    Ok(Value::map(crate::value::MapItems(map)))
 }
 
 /// The entries of `a` then those of `b`; where both have a key, `b`'s
@@ -129,7 +129,7 @@ fn merge(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
     if !b.is_empty() {
         let target = Arc::make_mut(&mut a);
-        target.reserve(b.len());
+        target.entries_mut().reserve(b.len());
         for (key, value) in b.iter() {
             target.insert(key.clone(), value.clone());
         }

@@ -285,7 +285,7 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     map.insert(Value::Atom(Atom::REDUCTIONS), Value::Int(reductions as i64));
     map.insert(Value::Atom(Atom::MAILBOX), Value::Int(mailbox as i64));
     map.insert(Value::Atom(Atom::MEMORY), Value::Int(memory as i64));
-    Ok(Value::map(map))
+    Ok(Value::map(crate::value::MapItems(map)))
 }
 
 fn op_error((kind, message): crate::scheduler::OpError) -> Trap {
