@@ -167,10 +167,9 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         if !events.is_empty() {
             flush();
             for event in events {
-                match event {
-                    Event::Crash { pid, error } => report(&[error.to_diagnostic(pid)]),
-                    // Only runtime errors print a report (docs/LANGUAGE.md §12).
-                    _ => {}
+                // Only runtime errors print a report (docs/LANGUAGE.md §12).
+                if let Event::Crash { pid, error } = event {
+                    report(&[error.to_diagnostic(pid)]);
                 }
             }
         }

@@ -47,7 +47,7 @@ fn messages_are_delivered_only_when_the_vm_runs() {
     let pid = vm.spawn("echo", vec![vm.host_pid().into()]).unwrap();
     vm.send(pid, Value::tuple(vec![Value::atom("ping"), Value::from(1)]));
     assert_eq!(vm.recv(), None, "nothing ran yet");
-    vm.run(10_000);
+    let _ = vm.run(10_000);
     assert!(vm.recv().is_some());
 }
 

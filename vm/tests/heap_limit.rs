@@ -21,7 +21,7 @@ fn doubling_a_string_stops_at_the_limit() {
     )
     .unwrap();
     let pid = vm.spawn("grow", vec![]).unwrap();
-    vm.run(1_000_000);
+    let _ = vm.run(1_000_000);
     assert!(!vm.is_alive(pid));
     let reason = exit_reason(&mut vm).expect("an exit event");
     assert!(reason.to_string().contains(":limit"), "{reason}");
@@ -37,7 +37,7 @@ fn accumulating_many_small_values_stops_at_the_limit() {
     .unwrap();
     let pid = vm.spawn("hoard", vec![]).unwrap();
     for _ in 0..100 {
-        vm.run(100_000);
+        let _ = vm.run(100_000);
         if !vm.is_alive(pid) {
             break;
         }

@@ -581,7 +581,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 // The arguments go straight to R[0..argc], where the callee's
                 // parameters sit once it replaces this frame (see `Place`).
                 let places = self.tail_places(args);
-                if places.iter().any(|place| *place == Place::Window) {
+                if places.contains(&Place::Window) {
                     let base = self.call_base(dst, args.len());
                     self.arguments_placed(args, base, movable, &places);
                     for (i, place) in places.iter().enumerate() {
@@ -688,7 +688,7 @@ impl<'a> Compiler<'a, '_, '_> {
                     ExprKind::Name(name)
                         if self.local(name).is_some_and(|l| l.register == register) =>
                     {
-                        return Place::InPlace;
+                        return Place::Stays;
                     }
                     ExprKind::Binary(
                         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem,
@@ -736,13 +736,13 @@ impl<'a> Compiler<'a, '_, '_> {
         // take them first. Arguments left in place wait until the call.
         let mut waiting: BTreeSet<&'a str> = BTreeSet::new();
         for (arg, place) in args.iter().zip(places) {
-            if let (ExprKind::Name(name), Place::InPlace) = (arg.kind, place) {
+            if let (ExprKind::Name(name), Place::Stays) = (arg.kind, place) {
                 waiting.insert(name);
             }
         }
         for (i, arg) in args.iter().enumerate() {
             match places.get(i) {
-                Some(Place::InPlace) => continue,
+                Some(Place::Stays) => continue,
                 Some(Place::Direct) => {
                     self.expr(arg, Reg::new(i as u32), false);
                     continue;
@@ -934,7 +934,7 @@ fn assigns(exprs: &[Expr<'_>], name: &str) -> bool {
 
 /// Where an argument of a tail call to a global goes. The callee's
 /// parameters will sit in R[0..argc] of this very frame, so:
-/// - `InPlace`: the argument is the local already living in its register
+/// - `Stays`: the argument is the local already living in its register
 ///   (`loop(a, b)` passing the frame's own parameters): nothing is copied;
 /// - `Direct`: a one-instruction expression of locals and integers
 ///   (`n - 1`) whose register holds a live local that no other argument
@@ -943,7 +943,7 @@ fn assigns(exprs: &[Expr<'_>], name: &str) -> bool {
 ///   every argument sees the old values) and then moved down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Place {
-    InPlace,
+    Stays,
     Direct,
     Window,
 }

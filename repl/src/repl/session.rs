@@ -393,10 +393,8 @@ impl Session {
                         self.shell_end = Some(ShellEnd::Crashed);
                     }
                 }
-                Event::Exit { pid, reason } => {
-                    if pid == self.shell {
-                        self.shell_end = Some(ShellEnd::Exited(reason));
-                    }
+                Event::Exit { pid, reason } if pid == self.shell => {
+                    self.shell_end = Some(ShellEnd::Exited(reason));
                 }
                 _ => {}
             }
