@@ -201,7 +201,8 @@ impl Scheduler {
                 };
             }
             Some(Handoff::TimedOut) => return Ok(Some(arm_count)),
-            None => {}
+            // Only a host call fails this way; a select never waits on one.
+            Some(Handoff::Failed(_)) | None => {}
         }
         let mut channels = Vec::with_capacity(table.arms.len());
         for arm in &table.arms {

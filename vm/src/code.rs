@@ -24,8 +24,9 @@ use crate::atom::Atom;
 use crate::natives::Native;
 use crate::value::Value;
 
-/// A host function: called with the arguments, returns a value or an error
-/// message (which becomes an `(:error, :host, message)` runtime error).
+/// A raw host function ([`Vm::register_fn`](crate::Vm::register_fn)):
+/// called with the arguments, returns a value or an error message (which
+/// becomes an `(:error, :host, message)` runtime error).
 pub type HostFn = dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync;
 
 pub(crate) struct LoadedProto {
@@ -52,7 +53,7 @@ pub(crate) enum Global {
     Weft(u32),
     Native(Native),
     Host {
-        function: Arc<HostFn>,
+        function: Arc<crate::host_fn::HostCall>,
         arity: Option<u16>,
     },
 }

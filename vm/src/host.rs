@@ -113,62 +113,6 @@ impl weft_compiler::Loader for NoLoader {
 }
 
 impl Vm {
-    /// Registers a host function callable from Weft by `name` (`"twice"`,
-    /// or `"game.twice"` for `game.twice(x)`). `arity` is checked on each
-    /// call. An `Err(message)` or a panic becomes the runtime error
-    /// `(:error, :host, message)` in the calling process only.
-    ///
-    /// ```
-    /// use weft_vm::{Value, Vm};
-    /// let mut vm = Vm::new();
-    /// vm.register_fn("twice", 1, |args: &[Value]| -> Result<Value, String> {
-    ///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
-    /// });
-    /// vm.load("demo.weft", "fn go() { twice(21) }").unwrap();
-    /// assert_eq!(vm.call("go", vec![]).unwrap(), Value::from(42));
-    /// ```
-    ///
-    /// Register host functions before loading the scripts that call them: names
-    /// are resolved when a script is compiled, so a call of an unregistered
-    /// name is a compile error. Registering a name again replaces the function
-    /// (scripts already loaded call the new one). The function runs on the
-    /// thread that called [`Vm::run`], inside the calling process's turn; it
-    /// costs one reduction however long it takes, so keep it short. It gets
-    /// the arguments as [`Value`]s and may capture host state (it must be
-    /// `Send + Sync + 'static`: use `Arc<Mutex<..>>` or atomics). A panic is
-    /// caught (Rust's panic hook still reports it, on stderr by default) and
-    /// becomes `(:error, :host, "host function panicked: ...")`.
-    ///
-    /// ```
-    /// use weft_vm::{Error, Value, Vm};
-    ///
-    /// let mut vm = Vm::new();
-    /// vm.register_fn("game.twice", 1, |args: &[Value]| -> Result<Value, String> {
-    ///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
-    /// });
-    /// vm.load("demo.weft", "fn go(x) { game.twice(x) }").unwrap();
-    /// assert_eq!(vm.call("go", vec![Value::from(21)]).unwrap(), Value::from(42));
-    /// // An `Err` kills the calling process (only) with (:error, :host, message).
-    /// match vm.call("go", vec![Value::from("21")]) {
-    ///     Err(Error::Runtime(error)) => {
-    ///         assert_eq!(error.reason().to_string(), r#"(:error, :host, "expected an int")"#)
-    ///     }
-    ///     other => panic!("expected a :host error, got {other:?}"),
-    /// }
-    /// ```
-    pub fn register_fn<F>(&mut self, name: &str, arity: u8, function: F)
-    where
-        F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
-    {
-        self.code_mut().define(
-            name,
-            Global::Host {
-                function: Arc::new(function),
-                arity: Some(arity as u16),
-            },
-        );
-    }
-
     /// Compiles `source` and defines its top-level functions (replacing any
     /// of the same name: running processes call the new version next time).
     /// The file's top-level statements, if any, run in a new process.
@@ -326,20 +270,7 @@ impl Vm {
     }
 
     fn function(&self, name: &str) -> Result<Value, Error> {
-        let qualified = if name.contains('.') {
-            name.to_string()
-        } else {
-            format!("main.{name}")
-        };
-        let code = self.code();
-        for candidate in [qualified.as_str(), name] {
-            if let Some(&slot) = code.global_index.get(candidate) {
-                if !matches!(code.globals[slot as usize], Global::Undefined) {
-                    return Ok(crate::interp::function_value(&code, slot));
-                }
-            }
-        }
-        Err(Error::NoFunction(name.to_string()))
+        function_named(&self.code(), name)
     }
 
     /// Calls the loaded function `name` in a new process and runs the VM
@@ -580,4 +511,22 @@ impl Vm {
             })
             .collect()
     }
+}
+
+/// The function value of the loaded function `name` (a script's `npc` is
+/// `main.npc`; a qualified name is looked up as it is).
+pub(crate) fn function_named(code: &crate::code::Code, name: &str) -> Result<Value, Error> {
+    let qualified = if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("main.{name}")
+    };
+    for candidate in [qualified.as_str(), name] {
+        if let Some(&slot) = code.global_index.get(candidate) {
+            if !matches!(code.globals[slot as usize], Global::Undefined) {
+                return Ok(crate::interp::function_value(code, slot));
+            }
+        }
+    }
+    Err(Error::NoFunction(name.to_string()))
 }

@@ -1268,13 +1268,21 @@ fn call_global(
                 let message = arity_message(&name, arity as usize, arity as usize, argc);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let values: SmallVec<[Value; 4]> = process.stack[args..args + argc].to_vec().into();
+            let mut values: SmallVec<[Value; 4]> =
+                process.stack[args..args + argc].to_vec().into();
             let function = function.clone();
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(&values)));
+            let name = code.global_names[global as usize].clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut context = crate::host_fn::HostContext {
+                    scheduler: &mut *scheduler,
+                    process: &mut *process,
+                    code,
+                    name: &name,
+                };
+                function(&mut context, &mut values)
+            }));
             let result = match outcome {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(message)) => Err(Trap::Error(Atom::HOST, message)),
+                Ok(result) => result,
                 Err(panic) => {
                     let text = panic
                         .downcast_ref::<&str>()

@@ -13,9 +13,11 @@ mod channel;
 mod channel_state;
 mod code;
 mod continuation;
+mod convert;
 mod dist;
 mod external;
 mod host;
+mod host_fn;
 mod interp;
 mod natives;
 mod ops;
@@ -45,6 +47,8 @@ pub use crate::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
 pub use crate::host::{Error, ProcessInfo};
 pub use crate::channel::Channel;
 pub use crate::resource::Resource;
+pub use crate::convert::{FromValue, FromValueError, IntoValue};
+pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
 pub use crate::value::{Function, Items, MapItems, Pid, Value};
 
 use crate::code::{Code, Global, LoadedProto};
@@ -242,6 +246,16 @@ pub enum Event {
     /// runtime error of its own: `exit(reason)`, `kill`, a linked process's
     /// exit, or a VM limit (mailbox, heap).
     Exit { pid: Pid, reason: Value },
+    /// A process called an asynchronous host function (see
+    /// [`Vm::register_async`]) and waits for [`Vm::complete`] with `ticket`.
+    HostCall {
+        ticket: Ticket,
+        /// The function's name (`"assets.load"`).
+        name: String,
+        args: Vec<Value>,
+        /// The process waiting.
+        caller: Pid,
+    },
 }
 
 /// What `run` left behind.

@@ -148,6 +148,8 @@ pub(crate) enum Wait {
     Sleep,
     /// `node.connect` waits for the network.
     Node,
+    /// An asynchronous host call waits for its ticket's answer.
+    Host(u64),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -167,6 +169,8 @@ pub(crate) enum Handoff {
     Closed { arm: u32 },
     /// The deadline passed.
     TimedOut,
+    /// An asynchronous host call failed with this message (`:host`).
+    Failed(String),
 }
 
 /// A guard or `try` in progress: a runtime error jumps to `pc` in frame

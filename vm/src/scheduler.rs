@@ -182,6 +182,9 @@ pub(crate) struct Shared {
     pub dist: OnceLock<Arc<dyn Distribution>>,
     /// Wake-ups from network threads for a host-stepped VM.
     pub external: External<Pid>,
+    /// Asynchronous host calls waiting for their answer: ticket to caller.
+    pub tickets: Mutex<FxHashMap<u64, crate::dist::Waiter>>,
+    pub next_ticket: AtomicU64,
 }
 
 impl Shared {
@@ -220,6 +223,8 @@ impl Shared {
             pool,
             dist: OnceLock::new(),
             external: External::default(),
+            tickets: Mutex::default(),
+            next_ticket: AtomicU64::new(1),
         }
     }
 
@@ -1273,6 +1278,10 @@ impl Scheduler {
                 *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
             }
         }
+        if let Status::Waiting(Wait::Host(ticket)) = process.status {
+            // Killed while waiting for the host: the ticket is cancelled.
+            lock(&self.shared.tickets).remove(&ticket);
+        }
         if reason != Value::Atom(Atom::NORMAL) && !crashed {
             lock(&self.shared.events).push(Event::Exit {
                 pid,
@@ -1443,6 +1452,7 @@ pub(crate) fn describe_wait(status: &Status) -> String {
         Status::Waiting(Wait::ChanSend(id)) => format!("send on <chan {id}>"),
         Status::Waiting(Wait::Sleep) => "sleep".to_string(),
         Status::Waiting(Wait::Node) => "node.connect".to_string(),
+        Status::Waiting(Wait::Host(ticket)) => format!("an asynchronous host call (ticket #{ticket})"),
         Status::Waiting(Wait::Select(arms)) => {
             let arms: Vec<String> = arms
                 .iter()

@@ -1,0 +1,443 @@
+//! Host functions: Rust callable from Weft, in three shapes.
+//!
+//! - Typed ([`Vm::register`]): a closure of up to six arguments that
+//!   implement [`FromValue`], returning something that implements
+//!   [`IntoValue`] or a `Result` of it. The arity comes from the closure.
+//! - With context ([`Vm::register_with_context`]): the raw arguments and a
+//!   [`HostContext`] that knows the caller and can send, spawn and look up
+//!   registered names.
+//! - Asynchronous ([`Vm::register_async`]): the call parks only the caller
+//!   and hands the host an [`Event::HostCall`](crate::Event::HostCall); the
+//!   host answers later with [`Vm::complete`] (from any thread through a
+//!   [`Completer`]).
+//!
+//! Invariants:
+//! - A host function runs inside the caller's turn, on the thread running
+//!   it, holding the caller's body: it must not block and cannot reach the
+//!   VM except through its `HostContext`.
+//! - A failed argument conversion is `:badarg` naming the function, the
+//!   argument and the expected type; an `Err` from the function is `:host`;
+//!   a panic is caught and is `:host` too. Each kills only the caller.
+//! - An asynchronous call's ticket is answered at most once: `complete`
+//!   takes it out of the table, and a caller that ended meanwhile (killed
+//!   while waiting) has had its ticket removed, so `complete` says `false`.
+
+use std::fmt::Display;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::atom::Atom;
+use crate::code::{Code, Global};
+use crate::convert::{FromValue, IntoValue};
+use crate::dist::Waiter;
+use crate::natives::Trap;
+use crate::process::{Handoff, Process, Wait};
+use crate::scheduler::{lock, RunQueue, Scheduler, Shared, SignalKind};
+use crate::value::{Pid, Value};
+use crate::{Error, Event, Vm};
+
+/// What a host function is inside the VM: arguments in, a value or a trap
+/// (an error, or `Block` for an asynchronous call) out.
+pub(crate) type HostCall =
+    dyn Fn(&mut HostContext<'_>, &mut [Value]) -> Result<Value, Trap> + Send + Sync;
+
+/// A Rust closure callable from Weft with typed arguments: implemented for
+/// `Fn(A, B, ...) -> R` with up to six arguments `A, B, ...:`
+/// [`FromValue`] and `R:` [`IntoHostResult`]. Used by [`Vm::register`].
+pub trait HostFunction<Args>: Send + Sync + 'static {
+    /// How many arguments the closure takes.
+    const ARITY: u16;
+    /// Converts the arguments, calls, converts the result. `Err((kind,
+    /// message))` with kind `:badarg` or `:host`.
+    #[doc(hidden)]
+    fn call_typed(&self, name: &str, args: &[Value]) -> Result<Value, (Atom, String)>;
+}
+
+/// What a typed host function may return: any [`IntoValue`], or a
+/// `Result` whose `Err` (anything `Display`) becomes the runtime error
+/// `:host` with its text, in the caller only.
+pub trait IntoHostResult {
+    fn into_host_result(self) -> Result<Value, String>;
+}
+
+impl<T: IntoValue> IntoHostResult for T {
+    fn into_host_result(self) -> Result<Value, String> {
+        Ok(self.into_value())
+    }
+}
+
+impl<T: IntoValue, E: Display> IntoHostResult for Result<T, E> {
+    fn into_host_result(self) -> Result<Value, String> {
+        self.map(IntoValue::into_value).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads argument `index` as `T`, or says why not (`:badarg`).
+fn argument<T: FromValue>(name: &str, args: &[Value], index: usize) -> Result<T, (Atom, String)> {
+    T::from_value(&args[index]).map_err(|error| {
+        (
+            Atom::BADARG,
+            format!("{name}: argument {}: {error}", index + 1),
+        )
+    })
+}
+
+macro_rules! host_function {
+    ($arity:literal; $($arg:ident $index:tt),*) => {
+        impl<Func, Ret, $($arg),*> HostFunction<($($arg,)*)> for Func
+        where
+            Func: Fn($($arg),*) -> Ret + Send + Sync + 'static,
+            Ret: IntoHostResult,
+            $($arg: FromValue,)*
+        {
+            const ARITY: u16 = $arity;
+
+            #[allow(unused_variables)]
+            fn call_typed(&self, name: &str, args: &[Value]) -> Result<Value, (Atom, String)> {
+                (self)($(argument::<$arg>(name, args, $index)?),*)
+                    .into_host_result()
+                    .map_err(|message| (Atom::HOST, message))
+            }
+        }
+    };
+}
+host_function!(0;);
+host_function!(1; A 0);
+host_function!(2; A 0, B 1);
+host_function!(3; A 0, B 1, C 2);
+host_function!(4; A 0, B 1, C 2, D 3);
+host_function!(5; A 0, B 1, C 2, D 3, E 4);
+host_function!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// What a host function registered with [`Vm::register_with_context`] can
+/// do besides computing its result: learn its caller, send messages, start
+/// processes, look up registered names.
+pub struct HostContext<'a> {
+    pub(crate) scheduler: &'a mut Scheduler,
+    pub(crate) process: &'a mut Process,
+    pub(crate) code: &'a Code,
+    pub(crate) name: &'a str,
+}
+
+impl HostContext<'_> {
+    /// The process that called the function.
+    pub fn caller(&self) -> Pid {
+        self.process.pid
+    }
+
+    /// The name the function was called by (`"game.spawn_npc"`).
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Sends `value` to `pid` (the caller included: it gets the message
+    /// after the call returns), as `pid ! value` would.
+    pub fn send(&mut self, pid: Pid, value: Value) {
+        self.scheduler.count_message();
+        if pid == self.process.pid {
+            self.process.mailbox.push_back(value);
+        } else {
+            self.scheduler.send_signal(pid, SignalKind::Message(value));
+        }
+    }
+
+    /// Starts a process running the loaded function `function` (`"npc"`,
+    /// `"list.sum"`) on `args`.
+    pub fn spawn(&mut self, function: &str, args: Vec<Value>) -> Result<Pid, Error> {
+        let function = crate::host::function_named(self.code, function)?;
+        self.scheduler
+            .spawn_value(self.code, &function, args, None)
+            .map_err(|(kind, message)| match kind {
+                Atom::LIMIT => Error::Limit(message),
+                _ => Error::NoFunction(message),
+            })
+    }
+
+    /// The process registered as `name` (`register(:name, pid)`), if any.
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.scheduler.whereis(Atom::new(name))
+    }
+}
+
+/// An asynchronous host call waiting for its answer (see
+/// [`Vm::register_async`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub(crate) u64);
+
+impl std::fmt::Display for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl Ticket {
+    /// The ticket's number (unique within its VM).
+    pub fn number(self) -> u64 {
+        self.0
+    }
+}
+
+impl Shared {
+    /// Answers ticket `ticket` from scheduler `by`: false if it is not (or
+    /// no longer) waiting.
+    pub(crate) fn complete(
+        &self,
+        by: &mut Scheduler,
+        ticket: Ticket,
+        result: Result<Value, String>,
+    ) -> bool {
+        let Some(waiter) = lock(&self.tickets).remove(&ticket.0) else {
+            return false;
+        };
+        if !self.is_alive(waiter.pid) {
+            return false;
+        }
+        let handoff = match result {
+            Ok(value) => Handoff::Received { arm: 0, value },
+            Err(message) => Handoff::Failed(message),
+        };
+        by.send_signal(
+            waiter.pid,
+            SignalKind::Handoff {
+                token: waiter.token,
+                handoff,
+            },
+        );
+        true
+    }
+}
+
+/// Answers asynchronous host calls from any thread (a worker pool, an
+/// async runtime): get one with [`Vm::completer`]. Each thread keeps its
+/// own (cloning gives a new one).
+pub struct Completer {
+    scheduler: Scheduler,
+}
+
+impl Clone for Completer {
+    fn clone(&self) -> Completer {
+        Completer::new(self.scheduler.shared.clone())
+    }
+}
+
+impl Completer {
+    fn new(shared: Arc<Shared>) -> Completer {
+        let run_queue = if shared.pool.is_some() {
+            RunQueue::Host
+        } else {
+            RunQueue::External
+        };
+        Completer {
+            scheduler: Scheduler::new(shared, 0, run_queue),
+        }
+    }
+
+    /// Answers `ticket` (see [`Vm::complete`]); wakes a host waiting in
+    /// [`Vm::wait_for_work`]. False if the ticket is unknown or its caller
+    /// has ended.
+    #[must_use = "false means the caller is gone (killed while it waited)"]
+    pub fn complete(&mut self, ticket: Ticket, result: Result<Value, String>) -> bool {
+        let shared = self.scheduler.shared.clone();
+        let done = shared.complete(&mut self.scheduler, ticket, result);
+        shared.external.notify();
+        done
+    }
+}
+
+impl Vm {
+    /// Registers a host function callable from Weft by `name` (`"twice"`, or
+    /// `"game.twice"` for `game.twice(x)`), taking raw arguments: `arity`
+    /// is checked on each call, an `Err(message)` or a panic becomes the
+    /// runtime error `(:error, :host, message)` in the calling process only.
+    /// [`Vm::register`] does the same with typed arguments.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register_fn("game.twice", 1, |args: &[Value]| -> Result<Value, String> {
+    ///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
+    /// });
+    /// vm.load("demo.weft", "fn go(x) { game.twice(x) }").unwrap();
+    /// assert_eq!(vm.call("go", vec![Value::from(21)]).unwrap(), Value::from(42));
+    /// // An `Err` kills the calling process (only) with (:error, :host, message).
+    /// match vm.call("go", vec![Value::from("21")]) {
+    ///     Err(Error::Runtime(error)) => {
+    ///         assert_eq!(error.reason().to_string(), r#"(:error, :host, "expected an int")"#)
+    ///     }
+    ///     other => panic!("expected a :host error, got {other:?}"),
+    /// }
+    /// ```
+    ///
+    /// Register host functions before loading the scripts that call them:
+    /// names are resolved when a script is compiled, so a call of an
+    /// unregistered name is a compile error. Registering a name again
+    /// replaces the function (scripts already loaded call the new one). The
+    /// function runs on the thread running the calling process, inside its
+    /// turn; it costs one reduction however long it takes, so keep it
+    /// short (or make it asynchronous). It may capture host state (it must
+    /// be `Send + Sync + 'static`: use `Arc<Mutex<..>>` or atomics). A
+    /// panic is caught (Rust's panic hook still reports it) and becomes
+    /// `(:error, :host, "host function panicked: ...")`.
+    pub fn register_fn<F>(&mut self, name: &str, arity: u8, function: F)
+    where
+        F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        let call = move |_: &mut HostContext<'_>, args: &mut [Value]| {
+            function(args).map_err(|message| Trap::Error(Atom::HOST, message))
+        };
+        self.define_host(name, Arc::new(call), Some(arity as u16));
+    }
+
+    /// Registers a typed host function: its arguments are read with
+    /// [`FromValue`] and its result made with [`IntoValue`]; the arity is
+    /// the closure's. A wrong argument is the runtime error `:badarg`
+    /// naming the function, the argument and the type it needs; a returned
+    /// `Err(e)` is `:host` with `e`'s text. Either kills only the caller.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register("game.damage", |hp: i64, hit: i64| (hp - hit).max(0));
+    /// vm.register("game.name", |id: u32| -> Result<String, String> {
+    ///     if id < 3 { Ok(format!("npc-{id}")) } else { Err(format!("no npc {id}")) }
+    /// });
+    /// vm.load("demo.weft", r#"
+    ///     fn hurt(hp) { game.damage(hp, 30) }
+    ///     fn name(id) { game.name(id) }
+    /// "#)?;
+    /// assert_eq!(vm.call("hurt", vec![Value::from(100)])?, Value::from(70));
+    /// assert_eq!(vm.call("name", vec![Value::from(1)])?, Value::from("npc-1"));
+    /// let Err(Error::Runtime(error)) = vm.call("hurt", vec![Value::from("lots")]) else { panic!() };
+    /// assert_eq!(error.reason().to_string(),
+    ///     r#"(:error, :badarg, "game.damage: argument 1: expected an int, got \"lots\"")"#);
+    /// let Err(Error::Runtime(error)) = vm.call("name", vec![Value::from(7)]) else { panic!() };
+    /// assert_eq!(error.reason().to_string(), r#"(:error, :host, "no npc 7")"#);
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn register<Args, F: HostFunction<Args>>(&mut self, name: &str, function: F) {
+        let shown: Arc<str> = Arc::from(name);
+        let call = move |_: &mut HostContext<'_>, args: &mut [Value]| {
+            function
+                .call_typed(&shown, args)
+                .map_err(|(kind, message)| Trap::Error(kind, message))
+        };
+        self.define_host(name, Arc::new(call), Some(F::ARITY));
+    }
+
+    /// Registers a host function that gets a [`HostContext`] (its caller,
+    /// and ways to send, spawn and find registered processes) with its raw
+    /// arguments. Any number of arguments is accepted: check them in the
+    /// function. An `Err(message)` is the runtime error `:host`.
+    ///
+    /// ```
+    /// use weft_vm::{HostContext, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// // Replies to the caller by message, and returns at once.
+    /// vm.register_with_context("game.ask", |ctx: &mut HostContext, args: &[Value]| {
+    ///     let caller = ctx.caller();
+    ///     ctx.send(caller, Value::tuple(vec![Value::atom("answer"), args[0].clone()]));
+    ///     Ok(Value::atom("asked"))
+    /// });
+    /// vm.load("ask.weft", "fn go() { let r = game.ask(42); receive { (:answer, x) => (r, x) } }")?;
+    /// assert_eq!(vm.call("go", vec![])?.to_string(), "(:asked, 42)");
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn register_with_context<F>(&mut self, name: &str, function: F)
+    where
+        F: Fn(&mut HostContext<'_>, &[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
+            function(ctx, args).map_err(|message| Trap::Error(Atom::HOST, message))
+        };
+        self.define_host(name, Arc::new(call), None);
+    }
+
+    /// Registers an asynchronous host function of `arity` arguments. A call
+    /// parks only the calling process and reports
+    /// [`Event::HostCall`](crate::Event::HostCall) with a [`Ticket`]
+    /// (collect it with [`Vm::take_events`]); the others keep running. The
+    /// host answers when it is ready — the next frame, after a file loads,
+    /// from another thread — with [`Vm::complete`]: `Ok(value)` is what the
+    /// call returns, `Err(message)` the runtime error `:host`. A caller
+    /// killed while it waits cancels its ticket (`complete` then says
+    /// `false`).
+    ///
+    /// ```
+    /// use weft_vm::{Event, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register_async("assets.load", 1);
+    /// vm.load("level.weft", r#"fn start(host) { host ! (:loaded, assets.load("forest")) }"#)?;
+    /// vm.spawn("start", vec![vm.host_pid().into()])?;
+    /// vm.run_until_idle(); // the process waits; nothing else to do
+    /// let mut tickets = Vec::new();
+    /// for event in vm.take_events() {
+    ///     if let Event::HostCall { ticket, name, args, .. } = event {
+    ///         assert_eq!((name.as_str(), args[0].as_str()), ("assets.load", Some("forest")));
+    ///         tickets.push(ticket);
+    ///     }
+    /// }
+    /// // ...frames later, the asset is ready:
+    /// assert!(vm.complete(tickets[0], Ok(Value::from(1024))));
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv().unwrap().to_string(), "(:loaded, 1024)");
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn register_async(&mut self, name: &str, arity: u8) {
+        let shown: Arc<str> = Arc::from(name);
+        let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
+            // Woken with the answer: the call returns it.
+            match ctx.process.handoff.take() {
+                Some(Handoff::Received { value, .. }) => return Ok(value),
+                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
+                _ => {}
+            }
+            let shared = ctx.scheduler.shared.clone();
+            let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
+            ctx.scheduler
+                .block(ctx.process, Wait::Host(ticket.0), None);
+            let waiter = Waiter {
+                pid: ctx.process.pid,
+                token: ctx.process.wait_token,
+            };
+            lock(&shared.tickets).insert(ticket.0, waiter);
+            lock(&shared.events).push(Event::HostCall {
+                ticket,
+                name: shown.to_string(),
+                args: args.to_vec(),
+                caller: ctx.process.pid,
+            });
+            Err(Trap::Block)
+        };
+        self.define_host(name, Arc::new(call), Some(arity as u16));
+    }
+
+    /// Answers an asynchronous host call (see [`Vm::register_async`]):
+    /// `Ok(value)` is what the call returns, `Err(message)` the runtime
+    /// error `:host` in the caller. False if the ticket was answered
+    /// already or its caller has ended.
+    #[must_use = "false means the caller is gone (killed while it waited)"]
+    pub fn complete(&mut self, ticket: Ticket, result: Result<Value, String>) -> bool {
+        let shared = self.shared.clone();
+        shared.complete(&mut self.scheduler, ticket, result)
+    }
+
+    /// A handle that answers asynchronous host calls from another thread
+    /// (see [`Completer`]).
+    pub fn completer(&self) -> Completer {
+        Completer::new(self.shared.clone())
+    }
+
+    /// Whether the process is alive (the same as [`Vm::is_alive`]).
+    pub fn process_alive(&self, pid: Pid) -> bool {
+        self.shared.is_alive(pid)
+    }
+
+    fn define_host(&mut self, name: &str, function: Arc<HostCall>, arity: Option<u16>) {
+        self.code_mut()
+            .define(name, Global::Host { function, arity });
+    }
+}
