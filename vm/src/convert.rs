@@ -148,12 +148,14 @@ impl FromValue for bool {
 }
 
 impl IntoValue for i64 {
+    #[inline]
     fn into_value(self) -> Value {
         Value::Int(self)
     }
 }
 
 impl FromValue for i64 {
+    #[inline]
     fn from_value(value: &Value) -> Result<i64, FromValueError> {
         match value {
             Value::Int(n) => Ok(*n),

@@ -73,13 +73,21 @@ impl<T: IntoValue, E: Display> IntoHostResult for Result<T, E> {
 }
 
 /// Reads argument `index` as `T`, or says why not (`:badarg`).
+#[inline(always)]
 fn argument<T: FromValue>(name: &str, args: &[Value], index: usize) -> Result<T, (Atom, String)> {
-    T::from_value(&args[index]).map_err(|error| {
-        (
-            Atom::BADARG,
-            format!("{name}: argument {}: {error}", index + 1),
-        )
-    })
+    match T::from_value(&args[index]) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(bad_argument(name, index, error)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_argument(name: &str, index: usize, error: crate::FromValueError) -> (Atom, String) {
+    (
+        Atom::BADARG,
+        format!("{name}: argument {}: {error}", index + 1),
+    )
 }
 
 macro_rules! host_function {
@@ -93,6 +101,7 @@ macro_rules! host_function {
             const ARITY: u16 = $arity;
 
             #[allow(unused_variables)]
+            #[inline(always)]
             fn call_typed(&self, name: &str, args: &[Value]) -> Result<Value, (Atom, String)> {
                 (self)($(argument::<$arg>(name, args, $index)?),*)
                     .into_host_result()
@@ -413,6 +422,77 @@ impl Vm {
             Err(Trap::Block)
         };
         self.define_host(name, Arc::new(call), Some(arity as u16));
+    }
+
+    /// Registers a host function answered by a future on the host's tokio
+    /// runtime (feature `tokio`): a call parks only the caller, the future
+    /// `function(args)` is spawned on the runtime that was current when
+    /// this was called, and its output is what the call returns (`Err` is
+    /// the runtime error `:host`). Any number of arguments is accepted.
+    /// Register from inside the runtime (a call made when none was current
+    /// fails with `:host`). A host that steps the VM itself sleeps in
+    /// [`Vm::wait_for_work`], which a finished future wakes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_vm::{RunStatus, Value, Vm};
+    ///
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// let mut vm = Vm::new();
+    /// runtime.block_on(async {
+    ///     vm.register_future("net.fetch", |args: Vec<Value>| async move {
+    ///         tokio::time::sleep(Duration::from_millis(5)).await;
+    ///         Ok(Value::from(format!("page {}", args[0])))
+    ///     });
+    /// });
+    /// vm.load("f.weft", "fn go(host) { host ! net.fetch(7) }").unwrap();
+    /// vm.spawn("go", vec![vm.host_pid().into()]).unwrap();
+    /// let reply = loop {
+    ///     if let Some(reply) = vm.recv() { break reply; }
+    ///     if vm.run(10_000) != RunStatus::BudgetSpent {
+    ///         vm.wait_for_work(Duration::from_millis(100));
+    ///     }
+    /// };
+    /// assert_eq!(reply, Value::from("page 7"));
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn register_future<F, Fut>(&mut self, name: &str, function: F)
+    where
+        F: Fn(Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let shown: Arc<str> = Arc::from(name);
+        let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
+            match ctx.process.handoff.take() {
+                Some(Handoff::Received { value, .. }) => return Ok(value),
+                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
+                _ => {}
+            }
+            let Some(runtime) = &runtime else {
+                return Err(Trap::Error(
+                    Atom::HOST,
+                    format!("{shown} was registered outside a tokio runtime"),
+                ));
+            };
+            let shared = ctx.scheduler.shared.clone();
+            let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
+            ctx.scheduler.block(ctx.process, Wait::Host(ticket.0), None);
+            let waiter = Waiter {
+                pid: ctx.process.pid,
+                token: ctx.process.wait_token,
+            };
+            lock(&shared.tickets).insert(ticket.0, waiter);
+            let future = function(args.to_vec());
+            runtime.spawn(async move {
+                let result = future.await;
+                let mut completer = Completer::new(shared);
+                // A caller killed meanwhile has no one to answer.
+                let _ = completer.complete(ticket, result);
+            });
+            Err(Trap::Block)
+        };
+        self.define_host(name, Arc::new(call), None);
     }
 
     /// Answers an asynchronous host call (see [`Vm::register_async`]):

@@ -1268,16 +1268,18 @@ fn call_global(
                 let message = arity_message(&name, arity as usize, arity as usize, argc);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let mut values: SmallVec<[Value; 4]> =
-                process.stack[args..args + argc].to_vec().into();
-            let function = function.clone();
-            let name = code.global_names[global as usize].clone();
+            // Moved out like a native's (and put back if the call blocks).
+            let mut values: SmallVec<[Value; 4]> = SmallVec::with_capacity(argc);
+            for slot in &mut process.stack[args..args + argc] {
+                values.push(std::mem::take(slot));
+            }
+            let name = &code.global_names[global as usize];
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut context = crate::host_fn::HostContext {
                     scheduler: &mut *scheduler,
                     process: &mut *process,
                     code,
-                    name: &name,
+                    name,
                 };
                 function(&mut context, &mut values)
             }));

@@ -26,6 +26,8 @@ mod process;
 mod resource;
 mod run;
 mod scheduler;
+#[cfg(feature = "serde")]
+mod serde_value;
 pub mod shell;
 mod signal_queue;
 mod sync;
@@ -48,6 +50,8 @@ pub use crate::host::{Error, ProcessInfo};
 pub use crate::channel::Channel;
 pub use crate::resource::Resource;
 pub use crate::convert::{FromValue, FromValueError, IntoValue};
+#[cfg(feature = "serde")]
+pub use crate::serde_value::{from_value, to_value, SerdeError};
 pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
 pub use crate::value::{Function, Items, MapItems, Pid, Value};
 
