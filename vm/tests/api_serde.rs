@@ -120,5 +120,5 @@ fn wrong_shapes_are_errors_that_say_where() {
     let error = from_value::<Shape>(Value::atom("Hexagon")).unwrap_err().to_string();
     assert!(error.contains("Hexagon"), "{error}");
     assert!(to_value(&u64::MAX).is_err());
-    assert!(from_value::<i64>(Value::from(Value::from(1.5))).is_err());
+    assert!(from_value::<i64>(Value::from(1.5)).is_err());
 }
