@@ -535,8 +535,8 @@ opcodes! {
     Send { to: Reg, msg: Reg }
     /// start a receive: R[cursor] = 0; R[cursor+1] = the deadline if `timeout` (R[cursor+1] held milliseconds)
     ReceiveStart { cursor: Reg, timeout: bool } window(cursor, 2)
-    /// R[dst] = the mailbox message at R[cursor], or when there is none: pc += offset
-    ReceiveNext { dst: Reg, cursor: Reg, offset: Jump }
+    /// R[dst] = the mailbox message at R[cursor]; when there is none: wait here if R[cursor+1] (the deadline) is nil, else pc += offset
+    ReceiveNext { dst: Reg, cursor: Reg, offset: Jump } window(cursor, 2)
     /// R[cursor] += 1: the message did not match
     ReceiveSkip { cursor: Reg }
     /// take the message at R[cursor] out of the mailbox: an arm matched

@@ -828,6 +828,25 @@ pub(crate) fn run(
                             let message = message.clone();
                             set!(process, base, dst, message);
                         }
+                        // No `after`: wait right here, and look again when
+                        // a message comes (what ReceiveWait and the loop
+                        // back would do, in one instruction).
+                        None if matches!(reg!(process, base, cursor + 1), Value::Nil) => {
+                            if scheduler.has_signals(process.pid) {
+                                if let Err(reason) = scheduler.absorb(process) {
+                                    process.reductions += spent(reductions);
+                                    return SliceEnd::Exited(reason);
+                                }
+                                if process.mailbox.len() > position {
+                                    pc -= 1;
+                                    continue;
+                                }
+                            }
+                            scheduler.block(process, Wait::Mailbox, None);
+                            save_pc(process, pc - 1);
+                            process.reductions += spent(reductions);
+                            return SliceEnd::Waiting;
+                        }
                         None => pc = jump(pc, offset),
                     }
                 }

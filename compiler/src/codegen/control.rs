@@ -255,11 +255,22 @@ impl<'a> Compiler<'a, '_, '_> {
         accept: Option<Reg>,
     ) -> Vec<usize> {
         let scope = self.push_scope();
-        let vars = self.pattern_registers(&arm.pattern);
         let mut fails = Vec::new();
-        self.match_pattern(&arm.pattern, src, &vars, &mut fails);
-        for (name, register) in &vars {
-            self.declare(name, *register);
+        match arm.pattern.kind {
+            // A receive arm that binds the whole message to a name the arm
+            // never assigns: the name is the message's register itself, so
+            // no copy is made (the register belongs to this receive, and
+            // nothing writes it before the next message is loaded).
+            PatternKind::Bind(name) if accept.is_some() && !arm_assigns(arm, name) => {
+                self.declare(name, src);
+            }
+            _ => {
+                let vars = self.pattern_registers(&arm.pattern);
+                self.match_pattern(&arm.pattern, src, &vars, &mut fails);
+                for (name, register) in &vars {
+                    self.declare(name, *register);
+                }
+            }
         }
         if let Some(guard) = &arm.guard {
             fails.extend(self.guard(guard));
@@ -483,4 +494,14 @@ fn cannot_fail_here(e: &Expr<'_>) -> bool {
         ExprKind::Not(a) => cannot_fail(a),
         _ => false,
     }
+}
+
+/// Whether the arm's guard or body assigns `name`.
+fn arm_assigns(arm: &Arm<'_>, name: &str) -> bool {
+    let mut assigned = std::collections::BTreeSet::new();
+    if let Some(guard) = &arm.guard {
+        super::free_names::assigned(guard, &mut assigned);
+    }
+    super::free_names::assigned(&arm.body, &mut assigned);
+    assigned.contains(name)
 }
