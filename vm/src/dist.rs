@@ -445,16 +445,21 @@ impl crate::Vm {
         Some(NodeHandle::new(self.shared.clone()))
     }
 
-    /// Whether this VM is a node (see [`Vm::start_distribution`]). A node's
+    /// Whether this VM is a node (see
+    /// [`Vm::start_distribution`](crate::Vm::start_distribution)). A node's
     /// processes can be woken from the network, so "every process is
     /// blocked" is not a deadlock for it.
     pub fn is_node(&self) -> bool {
         self.shared.dist.get().is_some()
     }
 
-    /// Waits until a signal arrives from the network or `timeout` passes:
-    /// what a host calls instead of sleeping when `run` says nothing is
-    /// runnable.
+    /// Waits until something from outside the VM may have made a process
+    /// runnable — a signal from the network, an answer from a
+    /// [`Completer`](crate::Completer) or a `register_future` future — or
+    /// `timeout` passes: what a host calls instead of sleeping when `run`
+    /// says nothing is runnable. A notice that came since the last wait
+    /// makes it return at once, so none is missed between `run` and
+    /// `wait_for_work`.
     pub fn wait_for_work(&self, timeout: Duration) {
         self.shared.external.wait(timeout)
     }

@@ -51,10 +51,13 @@ pub enum Error {
     /// The call can never finish: every process is blocked.
     ///
     /// From [`Vm::call`] when the called process waits for something that
-    /// cannot come, such as a message from the host (which is inside `call`).
+    /// cannot come, such as a message from the host (which is inside `call`)
+    /// or the answer to an asynchronous host call.
     Deadlock,
-    /// Modules given to [`Vm::load_modules`] failed the bytecode verifier
-    /// (say, a module built or changed by hand); nothing of them was loaded.
+    /// Modules given to
+    /// [`Shell::load_modules`](crate::shell::Shell::load_modules) failed the
+    /// bytecode verifier (say, a module built or changed by hand); nothing
+    /// of them was loaded.
     Invalid(weft_compiler::VerifyError),
 }
 
@@ -281,7 +284,10 @@ impl Vm {
     /// the function returns: it sleeps while only timers are pending, and runs
     /// forever if the function never returns while some process stays runnable.
     /// A function that waits for a message from the host returns
-    /// [`Error::Deadlock`] (the host is busy inside `call`). Messages processes
+    /// [`Error::Deadlock`] (the host is busy inside `call`), and so does one
+    /// that makes an asynchronous host call ([`Vm::register_async`],
+    /// `register_future`): `call` does not wait for answers, even from a
+    /// [`Completer`](crate::Completer) on another thread. Messages processes
     /// send to the host meanwhile stay for [`Vm::recv`].
     ///
     /// ```
@@ -400,7 +406,7 @@ impl Vm {
     /// [`crate::VmBuilder::max_mailbox`]) kills the receiver.
     ///
     /// ```
-    /// use weft_vm::{Value, Vm};
+    /// use weft_vm::{RunStatus, Value, Vm};
     ///
     /// let mut vm = Vm::new();
     /// vm.load("echo.weft", r#"
@@ -408,7 +414,7 @@ impl Vm {
     /// "#).unwrap();
     /// let pid = vm.spawn("echo", vec![vm.host_pid().into()]).unwrap();
     /// vm.send(pid, Value::tuple(vec![Value::atom("ping"), Value::from(1)]));
-    /// vm.run(10_000);
+    /// assert_eq!(vm.run(10_000), RunStatus::Idle);
     /// assert_eq!(vm.recv().unwrap().to_string(), "(:pong, 1)");
     /// assert_eq!(vm.recv(), None);
     /// ```
@@ -422,6 +428,31 @@ impl Vm {
     /// Messages wait here, oldest first, until the host takes them: drain them
     /// every frame (`while let Some(m) = vm.recv() { .. }`). There is no limit
     /// on how many wait. See [`Vm::send`].
+    ///
+    /// [`FromValue`](crate::FromValue) reads a message as Rust data, checking
+    /// its shape; [`IntoValue`](crate::IntoValue) makes one:
+    ///
+    /// ```
+    /// use weft_vm::{FromValue, IntoValue, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("scout.weft", r#"
+    ///     fn scout(host) {
+    ///       receive { (:look, x, y) => host ! (:saw, (x, y), ["tree", "rock"]) }
+    ///       scout(host)
+    ///     }
+    /// "#)?;
+    /// let scout = vm.spawn("scout", vec![vm.host_pid().into()])?;
+    /// // Rust data becomes a message with `into_value`; an atom is `Value::atom`.
+    /// vm.send(scout, (Value::atom("look"), 3, 4).into_value());
+    /// vm.run_until_idle();
+    /// while let Some(message) = vm.recv() {
+    ///     let (tag, at, things): (Value, (i32, i32), Vec<String>) = FromValue::from_value(&message)?;
+    ///     assert_eq!(tag, Value::atom("saw"));
+    ///     assert_eq!((at, things), ((3, 4), vec!["tree".to_string(), "rock".to_string()]));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv(&mut self) -> Option<Value> {
         lock(&self.shared.host_inbox).pop_front()
     }
@@ -453,8 +484,9 @@ impl Vm {
     /// Kills a process (`kill(pid)` from the host).
     ///
     /// The process dies at once with reason `:killed` (linked processes are
-    /// told as usual); this is not a crash, so no [`crate::Event`] is reported.
-    /// It is how a host stops a script that spins.
+    /// told as usual). This is not a crash: it is reported as an
+    /// [`Event::Exit`](crate::Event::Exit) with the reason `:killed`. It is
+    /// how a host stops a script that spins.
     ///
     /// ```
     /// use weft_vm::{RunStatus, Vm};

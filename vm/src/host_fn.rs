@@ -121,6 +121,35 @@ host_function!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 /// What a host function registered with [`Vm::register_with_context`] can
 /// do besides computing its result: learn its caller, send messages, start
 /// processes, look up registered names.
+///
+/// ```
+/// use weft_vm::{HostContext, Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// // `game.hire(post)` starts a guard, tells the process registered as
+/// // `captain` about it, and returns the guard's pid.
+/// vm.register_with_context("game.hire", |ctx: &mut HostContext, args: &[Value]| {
+///     let [post] = args else { return Err(format!("{} takes one argument", ctx.name())) };
+///     let guard = ctx.spawn("guard", vec![post.clone()]).map_err(|e| e.to_string())?;
+///     if let Some(captain) = ctx.whereis("captain") {
+///         ctx.send(captain, Value::tuple(vec![Value::atom("hired"), guard.into()]));
+///     }
+///     Ok(guard.into())
+/// });
+/// vm.load("guards.weft", r#"
+///     fn guard(post) { receive { :report => post } }
+///     fn captain(host) { register(:captain, self()); command(host) }
+///     fn command(host) { receive { (:hired, guard) => host ! (:new_guard, guard) }; command(host) }
+///     fn hire(post) { game.hire(post) }
+/// "#)?;
+/// vm.spawn("captain", vec![vm.host_pid().into()])?;
+/// vm.run_until_idle(); // the captain registers itself
+/// let guard = vm.call("hire", vec![Value::from("gate")])?;
+/// vm.run_until_idle();
+/// assert_eq!(vm.recv(), Some(Value::tuple(vec![Value::atom("new_guard"), guard.clone()])));
+/// assert!(vm.is_alive(guard.as_pid().unwrap()));
+/// # Ok::<(), weft_vm::Error>(())
+/// ```
 pub struct HostContext<'a> {
     pub(crate) scheduler: &'a mut Scheduler,
     pub(crate) process: &'a mut Process,
@@ -218,7 +247,50 @@ impl Shared {
 
 /// Answers asynchronous host calls from any thread (a worker pool, an
 /// async runtime): get one with [`Vm::completer`]. Each thread keeps its
-/// own (cloning gives a new one).
+/// own (cloning gives a new one). An answer wakes a host waiting in
+/// [`Vm::wait_for_work`]; a host-stepped VM runs the caller at its next
+/// [`Vm::run`].
+///
+/// ```
+/// use std::sync::mpsc;
+/// use std::time::Duration;
+/// use weft_vm::{Event, RunStatus, Ticket, Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// vm.register_async("assets.load", 1);
+/// vm.load("level.weft", r#"fn start(host) { host ! assets.load("forest.map") }"#)?;
+/// vm.spawn("start", vec![vm.host_pid().into()])?;
+///
+/// // A loader thread reads files and answers the calls itself.
+/// let (to_loader, requests) = mpsc::channel::<(Ticket, String)>();
+/// let mut completer = vm.completer();
+/// let loader = std::thread::spawn(move || {
+///     for (ticket, file) in requests {
+///         let size = file.len() as i64 * 100; // stands in for reading the file
+///         // False only if the caller died while it waited.
+///         let _ = completer.complete(ticket, Ok(Value::from(size)));
+///     }
+/// });
+///
+/// let reply = loop {
+///     let status = vm.run(10_000);
+///     for event in vm.take_events() {
+///         if let Event::HostCall { ticket, args, .. } = event {
+///             to_loader.send((ticket, args[0].to_string())).expect("the loader runs");
+///         }
+///     }
+///     if let Some(reply) = vm.recv() {
+///         break reply;
+///     }
+///     if status != RunStatus::BudgetSpent {
+///         vm.wait_for_work(Duration::from_millis(100)); // a completer wakes it
+///     }
+/// };
+/// assert_eq!(reply, Value::from(1000));
+/// drop(to_loader);
+/// loader.join().expect("the loader ends");
+/// # Ok::<(), weft_vm::Error>(())
+/// ```
 pub struct Completer {
     scheduler: Scheduler,
 }
@@ -325,6 +397,31 @@ impl Vm {
     /// assert_eq!(error.reason().to_string(), r#"(:error, :host, "no npc 7")"#);
     /// # Ok::<(), weft_vm::Error>(())
     /// ```
+    ///
+    /// Tuples, lists, options and maps convert element by element (see
+    /// [`FromValue`] for the whole table), and a wrong element is named:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use weft_vm::{Error, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register("game.distance", |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1));
+    /// vm.register("game.price", |prices: HashMap<String, i64>, item: String| prices.get(&item).copied());
+    /// vm.register("game.total", |costs: Vec<u32>| costs.iter().sum::<u32>());
+    /// vm.load("shop.weft", r#"
+    ///     fn go() {
+    ///       let prices = %{"rope" => 3, "lamp" => 12}
+    ///       (game.distance((0, 0), (3, 4)), game.price(prices, "rope"), game.price(prices, "map"),
+    ///        game.total([1, 2, 3]))
+    ///     }
+    ///     fn bad() { game.distance((0, :north), (3, 4)) }
+    /// "#)?;
+    /// assert_eq!(vm.call("go", vec![])?.to_string(), "(5.0, 3, nil, 6)");
+    /// let Err(Error::Runtime(error)) = vm.call("bad", vec![]) else { panic!("expected :badarg") };
+    /// assert_eq!(error.message, "game.distance: argument 1: element 1: expected a number, got :north");
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
     pub fn register<Args, F: HostFunction<Args>>(&mut self, name: &str, function: F) {
         let shown: Arc<str> = Arc::from(name);
         let call = move |_: &mut HostContext<'_>, args: &mut [Value]| {
@@ -365,14 +462,22 @@ impl Vm {
     }
 
     /// Registers an asynchronous host function of `arity` arguments. A call
-    /// parks only the calling process and reports
-    /// [`Event::HostCall`](crate::Event::HostCall) with a [`Ticket`]
+    /// parks only the calling process and reports [`Event::HostCall`]
+    /// with a [`Ticket`]
     /// (collect it with [`Vm::take_events`]); the others keep running. The
     /// host answers when it is ready — the next frame, after a file loads,
     /// from another thread — with [`Vm::complete`]: `Ok(value)` is what the
     /// call returns, `Err(message)` the runtime error `:host`. A caller
     /// killed while it waits cancels its ticket (`complete` then says
     /// `false`).
+    ///
+    /// The arity is checked on each call (a wrong count is `:badarity` and
+    /// reports no event). A call has no timeout: a caller waits until the
+    /// host answers or the process is killed, and while it waits `run` may
+    /// return [`RunStatus::Idle`](crate::RunStatus::Idle), so the host keeps
+    /// its own list of the tickets it owes. [`Vm::call`] does not wait for
+    /// answers: a function that makes an asynchronous call is
+    /// [`Error::Deadlock`] there.
     ///
     /// ```
     /// use weft_vm::{Event, Value, Vm};
@@ -499,6 +604,55 @@ impl Vm {
     /// `Ok(value)` is what the call returns, `Err(message)` the runtime
     /// error `:host` in the caller. False if the ticket was answered
     /// already or its caller has ended.
+    ///
+    /// A game answers when the work is done, frames later; the caller waits
+    /// and everything else goes on:
+    ///
+    /// ```
+    /// use weft_vm::{Event, IntoValue, RunStatus, Ticket, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register_async("assets.load", 1);
+    /// vm.load("level.weft", r#"
+    ///     fn hero(host) { host ! (:ready, assets.load("hero.png")) }
+    ///     fn clock(host) { receive { n => host ! (:tick, n) }; clock(host) }
+    /// "#)?;
+    /// vm.spawn("hero", vec![vm.host_pid().into()])?;
+    /// let clock = vm.spawn("clock", vec![vm.host_pid().into()])?;
+    ///
+    /// // Loads in flight: the ticket, the file, and the frame it is read by.
+    /// let mut loading: Vec<(Ticket, String, i64)> = Vec::new();
+    /// let mut log = Vec::new();
+    /// for frame in 0..4 {
+    ///     // Answer the loads that are done; their callers run this frame.
+    ///     let (done, pending) = loading.into_iter().partition(|load| load.2 <= frame);
+    ///     loading = pending;
+    ///     for (ticket, file, _) in done {
+    ///         let sprite = (Value::atom("sprite"), file).into_value();
+    ///         assert!(vm.complete(ticket, Ok(sprite)));
+    ///     }
+    ///     vm.send(clock, Value::from(frame));
+    ///     // Idle, even while the hero waits: the host knows what it owes.
+    ///     assert_eq!(vm.run(5_000), RunStatus::Idle);
+    ///     for event in vm.take_events() {
+    ///         if let Event::HostCall { ticket, name, args, .. } = event {
+    ///             assert_eq!(name, "assets.load");
+    ///             loading.push((ticket, args[0].to_string(), frame + 2)); // read in two frames
+    ///         }
+    ///     }
+    ///     while let Some(message) = vm.recv() {
+    ///         log.push(format!("frame {frame}: {message}"));
+    ///     }
+    /// }
+    /// assert_eq!(log, [
+    ///     "frame 0: (:tick, 0)",
+    ///     "frame 1: (:tick, 1)",
+    ///     r#"frame 2: (:ready, (:sprite, "hero.png"))"#,
+    ///     "frame 2: (:tick, 2)",
+    ///     "frame 3: (:tick, 3)",
+    /// ]);
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
     #[must_use = "false means the caller is gone (killed while it waited)"]
     pub fn complete(&mut self, ticket: Ticket, result: Result<Value, String>) -> bool {
         let shared = self.shared.clone();
@@ -511,7 +665,26 @@ impl Vm {
         Completer::new(self.shared.clone())
     }
 
-    /// Whether the process is alive (the same as [`Vm::is_alive`]).
+    /// Whether the process is alive (the same as [`Vm::is_alive`]): whether
+    /// anyone still waits for an answer.
+    ///
+    /// ```
+    /// use weft_vm::{Event, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.register_async("game.path", 2);
+    /// vm.load("walker.weft", "fn walk() { game.path((0, 0), (3, 4)) }")?;
+    /// let walker = vm.spawn("walk", vec![])?;
+    /// vm.run_until_idle();
+    /// let Some(Event::HostCall { ticket, caller, .. }) = vm.take_events().pop() else {
+    ///     panic!("expected a host call");
+    /// };
+    /// assert_eq!(caller, walker);
+    /// vm.kill(walker); // the level ends before the path is found
+    /// assert!(!vm.process_alive(caller));
+    /// assert!(!vm.complete(ticket, Ok(Value::nil()))); // no one is waiting
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
     pub fn process_alive(&self, pid: Pid) -> bool {
         self.shared.is_alive(pid)
     }

@@ -253,9 +253,13 @@ pub enum Event {
     /// A process called an asynchronous host function (see
     /// [`Vm::register_async`]) and waits for [`Vm::complete`] with `ticket`.
     HostCall {
+        /// What to answer with: [`Vm::complete`], or a [`Completer`] on
+        /// another thread.
         ticket: Ticket,
         /// The function's name (`"assets.load"`).
         name: String,
+        /// The arguments, as the caller passed them (their number is the
+        /// registered arity).
         args: Vec<Value>,
         /// The process waiting.
         caller: Pid,
@@ -397,7 +401,9 @@ impl VmBuilder {
         self
     }
 
-    /// The most bytes of registers (call stack) per process.
+    /// The most bytes one process may hold: its registers (call stack) and
+    /// the data they and its mailbox reach, a value shared with others
+    /// counted in full.
     ///
     /// (Default unlimited; at least 1024.) A process over it dies with
     /// `(:error, :limit, ...)`: at once when a call would grow its registers
@@ -539,42 +545,45 @@ impl VmBuilder {
 /// is docs/EMBEDDING.md.
 ///
 /// ```
-/// use weft_vm::{Pid, RunStatus, Value, Vm};
+/// use weft_vm::{FromValue, RunStatus, Value, Vm};
 ///
 /// let mut vm = Vm::builder().reductions(2_000).seed(7).build();
 ///
-/// // A host function, callable from Weft as `game.twice(x)`.
-/// vm.register_fn("game.twice", 1, |args: &[Value]| -> Result<Value, String> {
-///     Ok(Value::from(args[0].as_int().ok_or("expected an int")? * 2))
-/// });
+/// // A host function, callable from Weft as `game.damage(hp, hit)`. Its
+/// // arguments are checked and converted; its arity is the closure's.
+/// vm.register("game.damage", |hp: i64, hit: i64| (hp - hit).max(0));
 ///
 /// // Compile a module; an `Err` displays the diagnostics.
 /// vm.load("npc.weft", r#"
-///     fn npc(host) {
+///     fn npc(host, hp) {
 ///       receive {
-///         (:hit, damage) => host ! (:hp, 100 - game.twice(damage)),
+///         (:hit, damage) => {
+///           let left = game.damage(hp, damage)
+///           host ! (:hp, left)
+///           npc(host, left)
+///         },
 ///       }
-///       npc(host)
 ///     }
 ///     fn add(a, b) { a + b }
 /// "#)?;
 ///
 /// // Run a loaded top-level function in a new process.
-/// let pid: Pid = vm.spawn("npc", vec![vm.host_pid().into()])?;
-/// vm.send(pid, Value::tuple(vec![Value::atom("hit"), Value::from(10)]));
+/// let pid = vm.spawn("npc", vec![vm.host_pid().into(), Value::from(100)])?;
+/// vm.send(pid, Value::tuple(vec![Value::atom("hit"), Value::from(30)]));
 ///
 /// // Spend at most 10,000 reductions, then return.
 /// let status: RunStatus = vm.run(10_000);
 /// assert_eq!(status, RunStatus::Idle); // the npc waits for its next message
 ///
-/// // A message a process sent to `vm.host_pid()`.
-/// let reply: Option<Value> = vm.recv();
-/// assert_eq!(reply.unwrap().to_string(), "(:hp, 80)");
+/// // A message a process sent to `vm.host_pid()`, read as Rust data.
+/// let reply: Value = vm.recv().expect("the npc replied");
+/// let (tag, hp): (Value, i64) = FromValue::from_value(&reply)?;
+/// assert_eq!((tag, hp), (Value::atom("hp"), 70));
 ///
 /// // Run a function to completion and return its value.
 /// let sum = vm.call("add", vec![Value::from(2), Value::from(3)])?;
-/// assert_eq!(sum, Value::from(5));
-/// # Ok::<(), weft_vm::Error>(())
+/// assert_eq!(i64::from_value(&sum)?, 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// `Vm` is `Send`, so it can be built on one thread and run on another:
@@ -608,7 +617,7 @@ impl Vm {
     ///
     /// It is sandboxed: a script reaches only its own functions, the standard
     /// library without `io`, and the host functions registered with
-    /// [`Vm::register_fn`].
+    /// [`Vm::register`] and its kin.
     ///
     /// ```
     /// use weft_vm::Vm;
@@ -810,7 +819,8 @@ impl Vm {
     ///             assert_eq!(error.reason().to_string(), r#"(:error, :badarith, "division by zero")"#);
     ///         }
     ///         Event::Exit { pid, reason } => panic!("{pid} exited: {reason}"),
-    ///         _ => {} // events a later VM adds
+    ///         Event::HostCall { name, .. } => panic!("no asynchronous host function here: {name}"),
+    ///         _ => {} // `Event` is #[non_exhaustive]: events a later VM adds
     ///     }
     /// }
     /// assert!(vm.is_alive(fine)); // the others go on

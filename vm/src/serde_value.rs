@@ -14,22 +14,10 @@
 //! | unit enum variant | atom (`Color::Red` is `:Red`) |
 //! | newtype, tuple and struct variants | a tuple led by the variant's atom: `(:Move, 3)`, `(:At, 1, 2)`, `(:Hit, %{"hp" => 3})` |
 //!
-//! ```
-//! use serde::{Deserialize, Serialize};
-//! use weft_vm::{from_value, to_value};
-//!
-//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
-//! enum Mood { Calm, Angry }
-//!
-//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
-//! struct Npc { name: String, at: (i32, i32), inventory: Vec<String>, mood: Mood }
-//!
-//! let npc = Npc { name: "Ann".into(), at: (3, 4), inventory: vec!["rope".into()], mood: Mood::Calm };
-//! let value = to_value(&npc).unwrap();
-//! assert_eq!(value.to_string(),
-//!     r#"%{"name" => "Ann", "at" => (3, 4), "inventory" => ["rope"], "mood" => :Calm}"#);
-//! assert_eq!(from_value::<Npc>(value).unwrap(), npc);
-//! ```
+//! [`to_value`] and [`from_value`] show both directions at work. Reading is
+//! more lenient than [`FromValue`](crate::FromValue): a `String` field also
+//! takes an atom, a struct's map may have atom keys, and a tuple may come
+//! as a list.
 
 use std::fmt;
 
@@ -68,11 +56,67 @@ impl de::Error for SerdeError {
 }
 
 /// Makes a Weft value of any `Serialize` data (see the module's table).
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use weft_vm::{from_value, to_value};
+///
+/// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// enum Mood { Calm, Angry }
+///
+/// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// struct Npc { name: String, at: (i32, i32), inventory: Vec<String>, mood: Mood }
+///
+/// let npc = Npc { name: "Ann".into(), at: (3, 4), inventory: vec!["rope".into()], mood: Mood::Calm };
+/// let value = to_value(&npc)?;
+/// assert_eq!(value.to_string(),
+///     r#"%{"name" => "Ann", "at" => (3, 4), "inventory" => ["rope"], "mood" => :Calm}"#);
+/// assert_eq!(from_value::<Npc>(value)?, npc);
+/// # Ok::<(), weft_vm::SerdeError>(())
+/// ```
+///
+/// It fails only for data a Weft value cannot hold — a `u64` past
+/// `i64::MAX`, any `i128` or `u128` — or for a `Serialize` implementation's
+/// own error.
 pub fn to_value<T: Serialize + ?Sized>(data: &T) -> Result<Value, SerdeError> {
     data.serialize(ValueSerializer)
 }
 
 /// Reads any `Deserialize` data from a Weft value (see the module's table).
+///
+/// A Rust enum makes a good reading of a script's messages: with serde's
+/// `rename_all = "snake_case"`, the variant `MoveTo` is the atom `:move_to`.
+///
+/// ```
+/// use serde::Deserialize;
+/// use weft_vm::{from_value, Vm};
+///
+/// /// What an NPC script may ask the host to do.
+/// #[derive(Deserialize, Debug, PartialEq)]
+/// #[serde(rename_all = "snake_case")]
+/// enum Command {
+///     Wait,
+///     Say(String),
+///     MoveTo { x: i32, y: i32 },
+/// }
+///
+/// let mut vm = Vm::new();
+/// vm.load("npc.weft", r#"
+///     fn think(host) {
+///       host ! :wait
+///       host ! (:say, "hello")
+///       host ! (:move_to, %{:x => 3, :y => 4})
+///     }
+/// "#)?;
+/// vm.spawn("think", vec![vm.host_pid().into()])?;
+/// vm.run_until_idle();
+/// let mut commands = Vec::new();
+/// while let Some(message) = vm.recv() {
+///     commands.push(from_value::<Command>(message)?);
+/// }
+/// assert_eq!(commands, [Command::Wait, Command::Say("hello".into()), Command::MoveTo { x: 3, y: 4 }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn from_value<T: de::DeserializeOwned>(value: Value) -> Result<T, SerdeError> {
     T::deserialize(ValueDeserializer(&value))
 }

@@ -47,6 +47,29 @@ pub trait Shell {
     /// Verifies and loads compiled modules (dependencies first); returns
     /// the last one's top-level code. A module that fails the verifier is
     /// [`Error::Invalid`] and nothing is loaded.
+    ///
+    /// For hosts that build or store bytecode with `weft-compiler`:
+    ///
+    /// ```
+    /// use weft_compiler::{compile, NoImports, SourceFile};
+    /// use weft_vm::shell::Shell; // `load_modules` and `environment`
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// // Compiled elsewhere (at build time, say) against the names this VM offers.
+    /// let source = SourceFile::new("math.weft", "fn add(a, b) { a + b }");
+    /// let modules = compile(source, "main", &vm.environment(), &mut NoImports).map_err(Error::Compile)?;
+    /// let mut broken = modules.clone();
+    /// vm.load_modules(modules)?;
+    /// assert_eq!(vm.call("add", vec![Value::from(2), Value::from(3)])?, Value::from(5));
+    ///
+    /// // A module changed by hand fails the verifier, and nothing of it is loaded.
+    /// broken[0].protos[1].registers = 1; // `add` needs two registers for its arguments
+    /// let Err(Error::Invalid(error)) = vm.load_modules(broken) else { panic!("expected Error::Invalid") };
+    /// assert_eq!(error.to_string(),
+    ///     "invalid bytecode in module `main`, function 1: 2 parameters and captures need more than its 1 registers");
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
     fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error>;
     /// The function value of loaded top-level code (a REPL entry).
     fn entry_function(&self, entry: EntryPoint) -> Value;

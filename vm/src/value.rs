@@ -336,6 +336,27 @@ pub(crate) enum FnKind {
 /// A function value (the payload of `Value::Fn`): opaque to the host,
 /// which can read its name and arity and pass it back to the VM
 /// ([`Vm::spawn_value`](crate::Vm::spawn_value)).
+///
+/// `Value`'s payload types all have names — [`Items`], [`MapItems`],
+/// `Function`, [`Channel`](crate::Channel), [`Resource`](crate::Resource)
+/// — so a host can match the variants and keep what it finds:
+///
+/// ```
+/// use weft_vm::{Value, Vm};
+///
+/// let mut vm = Vm::new();
+/// vm.load("things.weft", "fn double(x) { x * 2 }\nfn things() { [double, %{:hp => 3}, chan()] }")?;
+/// let things = vm.call("things", vec![])?;
+/// for thing in things.as_list().unwrap() {
+///     match thing {
+///         Value::Fn(function) => assert_eq!((function.name(), function.arity()), ("double", Some(1))),
+///         Value::Map(map) => assert_eq!(map.get(&Value::atom("hp")), Some(&Value::from(3))),
+///         Value::Chan(channel) => assert!(channel.id() > 0),
+///         _ => panic!("unexpected {thing}"), // `Value` is #[non_exhaustive]
+///     }
+/// }
+/// # Ok::<(), weft_vm::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Function {
     pub(crate) name: Arc<str>,
@@ -344,7 +365,7 @@ pub struct Function {
 }
 
 impl Function {
-    /// The function's name (`"double"`, `"list.map"`, or `"fn"` for an
+    /// The function's name (`"double"`, `"list.map"`, or `"<fn>"` for an
     /// anonymous one).
     pub fn name(&self) -> &str {
         &self.name
@@ -363,9 +384,12 @@ impl Function {
 /// `Arc`, so a message is never deep-copied), and `Send + Sync`. Make them
 /// with `From` (`i64`, `i32`, `f64`, `bool`, `&str`, `String`, [`Pid`],
 /// and `Vec<Value>` for a list) and [`Value::atom`], [`Value::tuple`],
-/// [`Value::list`], [`Value::str`], [`Value::nil`]; read them with the
-/// `as_*` methods, which return `None` for a value of another type, or by
-/// matching the variants. `Display` is the print form of LANGUAGE.md,
+/// [`Value::list`], [`Value::str`], [`Value::nil`], [`Value::map`]; read
+/// them with the `as_*` methods, which return `None` for a value of another
+/// type, or by matching the variants (the enum is `#[non_exhaustive]`: a
+/// `match` needs a `_` arm). [`IntoValue`](crate::IntoValue) and
+/// [`FromValue`](crate::FromValue) convert whole Rust data structures
+/// both ways. `Display` is the print form of LANGUAGE.md,
 /// [`Value::inspect`] the quoted form, and `==` is Weft's structural
 /// equality (`1 == 1.0`).
 ///
