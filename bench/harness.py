@@ -650,9 +650,10 @@ def write_markdown(pairs, started, elapsed):
                       f"**{fmt_ratio(ratio(p))}** | {fmt_ratio(ratio(p, 1))} |")
         md.append("")
     # Sections measured by other scripts (bench/smp.sh writes
-    # docs/benchmarks-smp.md, bench/dist/run.sh docs/benchmarks-dist.md) are
-    # kept in the generated page.
-    for section in ("benchmarks-smp.md", "benchmarks-dist.md"):
+    # docs/benchmarks-smp.md, bench/dist/run.sh docs/benchmarks-dist.md,
+    # bench/host_calls.sh and criterion docs/benchmarks-host.md) are kept
+    # in the generated page.
+    for section in ("benchmarks-smp.md", "benchmarks-dist.md", "benchmarks-host.md"):
         path = os.path.join(ROOT, "docs", section)
         if os.path.exists(path):
             with open(path) as f:

@@ -18,6 +18,7 @@
 //! | `(A,)` … `(A, B, C, D, E, F)` | tuple of that length |
 //! | `HashMap<K, V>`, `BTreeMap<K, V>` | map |
 //! | `Pid` | pid |
+//! | [`Atom`](crate::Atom) | atom |
 //! | `()` | `nil` |
 //! | `Value` | itself |
 //!
@@ -28,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
+use crate::atom::Atom;
 use crate::ops::describe_value;
 use crate::value::{MapItems, Pid, Value};
 
@@ -268,6 +270,21 @@ impl FromValue for String {
         match value {
             Value::Str(s) => Ok(s.as_ref().clone()),
             other => Err(FromValueError::new("a string", other)),
+        }
+    }
+}
+
+impl IntoValue for Atom {
+    fn into_value(self) -> Value {
+        Value::Atom(self)
+    }
+}
+
+impl FromValue for Atom {
+    fn from_value(value: &Value) -> Result<Atom, FromValueError> {
+        match value {
+            Value::Atom(atom) => Ok(*atom),
+            other => Err(FromValueError::new("an atom", other)),
         }
     }
 }

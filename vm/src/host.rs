@@ -265,11 +265,7 @@ impl Vm {
         let code = self.shared.code.read().unwrap_or_else(|e| e.into_inner());
         self.scheduler
             .spawn_value(&code, function, args, None)
-            .map_err(|(kind, message)| match kind {
-                k if k == Atom::LIMIT => Error::Limit(message),
-                k if k == Atom::UNDEF => Error::NoFunction(message),
-                kind => Error::Runtime(RuntimeError::new(kind, message, Vec::new())),
-            })
+            .map_err(spawn_error)
     }
 
     fn function(&self, name: &str) -> Result<Value, Error> {
@@ -285,10 +281,12 @@ impl Vm {
     /// forever if the function never returns while some process stays runnable.
     /// A function that waits for a message from the host returns
     /// [`Error::Deadlock`] (the host is busy inside `call`), and so does one
-    /// that makes an asynchronous host call ([`Vm::register_async`],
-    /// `register_future`): `call` does not wait for answers, even from a
-    /// [`Completer`](crate::Completer) on another thread. Messages processes
-    /// send to the host meanwhile stay for [`Vm::recv`].
+    /// waiting for an asynchronous host call ([`Vm::register_async`]): the
+    /// host learns of the call from [`Vm::take_events`], which it cannot
+    /// call while inside `call`. A call answered by a future
+    /// (`register_future`) is waited for, as is the network on a node.
+    /// Messages processes send to the host meanwhile stay for
+    /// [`Vm::recv`].
     ///
     /// ```
     /// use weft_vm::{Error, Value, Vm};
@@ -346,11 +344,20 @@ impl Vm {
                 RunStatus::BudgetSpent => {}
                 RunStatus::Waiting { next_timer } => {
                     if !finished(self) {
-                        std::thread::sleep(next_timer.min(Duration::from_millis(50)));
+                        // A timer, or an answer from another thread, comes.
+                        self.wait_for_work(next_timer.min(Duration::from_millis(50)));
                     }
                 }
                 RunStatus::Idle => {
-                    if !finished(self) {
+                    if finished(self) {
+                        continue;
+                    }
+                    // Every process waits. An answer may still come from
+                    // another thread (a Completer, a future) or the network;
+                    // otherwise nothing can ever wake them.
+                    if self.answer_may_come() {
+                        self.wait_for_work(Duration::from_millis(50));
+                    } else {
                         lock(&self.shared.watched).remove(&pid);
                         return Err(Error::Deadlock);
                     }
@@ -453,6 +460,7 @@ impl Vm {
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use = "a message taken and dropped is lost"]
     pub fn recv(&mut self) -> Option<Value> {
         lock(&self.shared.host_inbox).pop_front()
     }
@@ -480,6 +488,42 @@ impl Vm {
     pub fn is_alive(&self, pid: Pid) -> bool {
         self.shared.is_alive(pid)
     }
+
+    /// The process registered as `name` (`register(:name, pid)` in Weft,
+    /// or [`Vm::register_name`]), if it is alive.
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.scheduler
+            .whereis(Atom::new(name))
+            .filter(|pid| self.shared.is_alive(*pid))
+    }
+
+    /// Registers `pid` as `name`, so scripts reach it as `:name` (`:name !
+    /// msg`, `whereis(:name)`), as `register(:name, pid)` does in Weft. An
+    /// `Err` when the name is taken by another live process or `pid` is
+    /// not alive.
+    ///
+    /// ```
+    /// use weft_vm::{Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("log.weft", r#"
+    ///     fn logger(host) { receive { line => host ! line }; logger(host) }
+    ///     fn hello() { :log ! "hello" }
+    /// "#)?;
+    /// let logger = vm.spawn("logger", vec![vm.host_pid().into()])?;
+    /// vm.register_name("log", logger)?;
+    /// assert_eq!(vm.whereis("log"), Some(logger));
+    /// vm.call("hello", vec![])?;
+    /// vm.run_until_idle();
+    /// assert_eq!(vm.recv(), Some(Value::from("hello")));
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn register_name(&mut self, name: &str, pid: Pid) -> Result<(), Error> {
+        self.scheduler
+            .register(Atom::new(name), pid)
+            .map_err(|(kind, message)| Error::Runtime(RuntimeError::new(kind, message, Vec::new())))
+    }
+
 
     /// Kills a process (`kill(pid)` from the host).
     ///
@@ -561,4 +605,14 @@ pub(crate) fn function_named(code: &crate::code::Code, name: &str) -> Result<Val
         }
     }
     Err(Error::NoFunction(name.to_string()))
+}
+
+/// The host's error for a failed spawn: a limit, an unknown function, or
+/// the runtime error a spawn from Weft would raise (`:badarity`, `:badarg`).
+pub(crate) fn spawn_error((kind, message): crate::scheduler::OpError) -> Error {
+    match kind {
+        k if k == Atom::LIMIT => Error::Limit(message),
+        k if k == Atom::UNDEF => Error::NoFunction(message),
+        kind => Error::Runtime(RuntimeError::new(kind, message, Vec::new())),
+    }
 }

@@ -155,6 +155,9 @@ pub struct HostContext<'a> {
     pub(crate) process: &'a mut Process,
     pub(crate) code: &'a Code,
     pub(crate) name: &'a str,
+    /// Set when the caller must die as the call returns (its mailbox
+    /// overflowed with messages the function sent it).
+    pub(crate) exit: Option<Value>,
 }
 
 impl HostContext<'_> {
@@ -173,6 +176,14 @@ impl HostContext<'_> {
     pub fn send(&mut self, pid: Pid, value: Value) {
         self.scheduler.count_message();
         if pid == self.process.pid {
+            // The caller's mailbox limit holds here too: past it, the
+            // message is dropped and the caller dies when the call returns
+            // (as a process sending to itself does).
+            if self.process.mailbox.len() >= self.scheduler.limits.max_mailbox {
+                let max = self.scheduler.limits.max_mailbox;
+                self.exit = Some(crate::scheduler::mailbox_over(max));
+                return;
+            }
             self.process.mailbox.push_back(value);
         } else {
             self.scheduler.send_signal(pid, SignalKind::Message(value));
@@ -185,10 +196,7 @@ impl HostContext<'_> {
         let function = crate::host::function_named(self.code, function)?;
         self.scheduler
             .spawn_value(self.code, &function, args, None)
-            .map_err(|(kind, message)| match kind {
-                Atom::LIMIT => Error::Limit(message),
-                _ => Error::NoFunction(message),
-            })
+            .map_err(crate::host::spawn_error)
     }
 
     /// The process registered as `name` (`register(:name, pid)`), if any.
@@ -216,6 +224,23 @@ impl Ticket {
 }
 
 impl Shared {
+    /// Records a pending host call (`by_future`: a future will answer it).
+    fn add_ticket(&self, ticket: Ticket, waiter: Waiter, by_future: bool) {
+        if by_future {
+            self.futures_pending.fetch_add(1, Ordering::AcqRel);
+        }
+        lock(&self.tickets).insert(ticket.0, (waiter, by_future));
+    }
+
+    /// Takes a pending host call out of the table (answered or cancelled).
+    pub(crate) fn take_ticket(&self, ticket: u64) -> Option<Waiter> {
+        let (waiter, by_future) = lock(&self.tickets).remove(&ticket)?;
+        if by_future {
+            self.futures_pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        Some(waiter)
+    }
+
     /// Answers ticket `ticket` from scheduler `by`: false if it is not (or
     /// no longer) waiting.
     pub(crate) fn complete(
@@ -224,7 +249,7 @@ impl Shared {
         ticket: Ticket,
         result: Result<Value, String>,
     ) -> bool {
-        let Some(waiter) = lock(&self.tickets).remove(&ticket.0) else {
+        let Some(waiter) = self.take_ticket(ticket.0) else {
             return false;
         };
         if !self.is_alive(waiter.pid) {
@@ -517,7 +542,7 @@ impl Vm {
                 pid: ctx.process.pid,
                 token: ctx.process.wait_token,
             };
-            lock(&shared.tickets).insert(ticket.0, waiter);
+            shared.add_ticket(ticket, waiter, false);
             lock(&shared.events).push(Event::HostCall {
                 ticket,
                 name: shown.to_string(),
@@ -587,7 +612,7 @@ impl Vm {
                 pid: ctx.process.pid,
                 token: ctx.process.wait_token,
             };
-            lock(&shared.tickets).insert(ticket.0, waiter);
+            shared.add_ticket(ticket, waiter, true);
             let future = function(args.to_vec());
             runtime.spawn(async move {
                 let result = future.await;
@@ -663,6 +688,21 @@ impl Vm {
     /// (see [`Completer`]).
     pub fn completer(&self) -> Completer {
         Completer::new(self.shared.clone())
+    }
+
+    /// How many asynchronous host calls wait for their answer. `run`
+    /// reports [`RunStatus::Idle`](crate::RunStatus::Idle) while they do
+    /// (nothing can run), so a host that answers them itself checks this.
+    pub fn pending_host_calls(&self) -> usize {
+        lock(&self.shared.tickets).len()
+    }
+
+    /// Whether an answer may still wake a waiting process without the
+    /// host: a future is working on a pending host call, or the VM is a
+    /// node (a message may come from the network). A `Completer` does not
+    /// count: it learns of calls only from the host's `take_events`.
+    pub(crate) fn answer_may_come(&self) -> bool {
+        self.is_node() || self.shared.futures_pending.load(Ordering::Acquire) > 0
     }
 
     /// Whether the process is alive (the same as [`Vm::is_alive`]): whether

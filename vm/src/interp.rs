@@ -1299,8 +1299,13 @@ fn call_global(
                     process: &mut *process,
                     code,
                     name,
+                    exit: None,
                 };
-                function(&mut context, &mut values)
+                let result = function(&mut context, &mut values);
+                match context.exit {
+                    Some(reason) => Err(Trap::Exit(reason)),
+                    None => result,
+                }
             }));
             let result = match outcome {
                 Ok(result) => result,

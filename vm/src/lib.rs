@@ -826,6 +826,7 @@ impl Vm {
     /// assert!(vm.is_alive(fine)); // the others go on
     /// assert!(vm.take_events().is_empty());
     /// ```
+    #[must_use = "events taken and dropped are lost (crash reports, host calls)"]
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut *lock(&self.shared.events))
     }

@@ -27,7 +27,7 @@
 //!   the Rust stack.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Instant;
 
@@ -183,8 +183,11 @@ pub(crate) struct Shared {
     /// Wake-ups from network threads for a host-stepped VM.
     pub external: External<Pid>,
     /// Asynchronous host calls waiting for their answer: ticket to caller.
-    pub tickets: Mutex<FxHashMap<u64, crate::dist::Waiter>>,
+    /// (The flag: a future answers it, not the host.)
+    pub tickets: Mutex<FxHashMap<u64, (crate::dist::Waiter, bool)>>,
     pub next_ticket: AtomicU64,
+    /// Pending host calls a future will answer (so `call` waits for them).
+    pub futures_pending: AtomicUsize,
 }
 
 impl Shared {
@@ -225,6 +228,7 @@ impl Shared {
             external: External::default(),
             tickets: Mutex::default(),
             next_ticket: AtomicU64::new(1),
+            futures_pending: AtomicUsize::new(0),
         }
     }
 
@@ -631,13 +635,9 @@ impl Scheduler {
             let queued = slot.queued.fetch_add(1, Ordering::Relaxed) as usize;
             let held = slot.mailbox.load(Ordering::Relaxed) as usize + queued;
             if held >= self.limits.max_mailbox {
-                let max = self.limits.max_mailbox;
                 kind = SignalKind::Exit {
                     from: to,
-                    reason: Value::error_reason(
-                        Atom::LIMIT,
-                        &format!("mailbox over its limit of {max} messages"),
-                    ),
+                    reason: mailbox_over(self.limits.max_mailbox),
                     untrappable: true,
                     linked: false,
                 };
@@ -1072,6 +1072,12 @@ impl Scheduler {
         };
         self.count_message();
         if pid == sender.pid {
+            // Past its own mailbox limit the sender is the receiver at
+            // fault: it fails at once.
+            if sender.mailbox.len() >= self.limits.max_mailbox {
+                let max = self.limits.max_mailbox;
+                return Err((Atom::LIMIT, format!("mailbox over its limit of {max} messages")));
+            }
             sender.mailbox.push_back(message);
             return Ok(());
         }
@@ -1280,7 +1286,7 @@ impl Scheduler {
         }
         if let Status::Waiting(Wait::Host(ticket)) = process.status {
             // Killed while waiting for the host: the ticket is cancelled.
-            lock(&self.shared.tickets).remove(&ticket);
+            self.shared.take_ticket(ticket);
         }
         if reason != Value::Atom(Atom::NORMAL) && !crashed {
             lock(&self.shared.events).push(Event::Exit {
@@ -1405,14 +1411,19 @@ pub(crate) fn resume(process: &mut Process, arrived: bool) -> bool {
     over
 }
 
+/// The exit reason of a process whose mailbox is over the VM's limit.
+pub(crate) fn mailbox_over(max_mailbox: usize) -> Value {
+    Value::error_reason(
+        Atom::LIMIT,
+        &format!("mailbox over its limit of {max_mailbox} messages"),
+    )
+}
+
 /// A message joins the mailbox; past the mailbox limit the receiver is at
 /// fault and dies (see EMBEDDING.md).
 fn enqueue(max_mailbox: usize, process: &mut Process, message: Value) -> Applied {
     if process.mailbox.len() >= max_mailbox {
-        return Applied::Dies(Value::error_reason(
-            Atom::LIMIT,
-            &format!("mailbox over its limit of {max_mailbox} messages"),
-        ));
+        return Applied::Dies(mailbox_over(max_mailbox));
     }
     process.mailbox.push_back(message);
     Applied::Arrived

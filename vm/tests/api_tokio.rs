@@ -76,3 +76,17 @@ fn registered_outside_a_runtime_is_a_clear_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn call_waits_for_a_future() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut vm = Vm::new();
+    register(&mut vm, &runtime);
+    vm.load("c.weft", "fn twice_plus_one(n) { net.double(n) + 1 }").unwrap();
+    assert_eq!(vm.call("twice_plus_one", vec![Value::from(20)]).unwrap(), Value::from(41));
+    assert_eq!(vm.pending_host_calls(), 0);
+}

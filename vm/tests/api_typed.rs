@@ -270,3 +270,83 @@ fn another_thread_completes_calls_while_the_vm_runs() {
     replies.sort();
     assert_eq!(replies, (0..50).map(|n| (n, n * n)).collect::<Vec<_>>());
 }
+
+#[test]
+fn atoms_convert_and_names_register_from_the_host() {
+    use weft_vm::Atom;
+    let tag = Atom::new("ok").into_value();
+    assert_eq!(tag, Value::atom("ok"));
+    assert_eq!(Atom::from_value(&tag).unwrap().name(), "ok");
+    assert_eq!(
+        Atom::from_value(&Value::from("ok")).unwrap_err().to_string(),
+        r#"expected an atom, got "ok""#
+    );
+    let mut vm = Vm::new();
+    vm.load("n.weft", "fn idle() { receive { _ => nil } }").unwrap();
+    let a = vm.spawn("idle", vec![]).unwrap();
+    let b = vm.spawn("idle", vec![]).unwrap();
+    vm.register_name("keeper", a).unwrap();
+    assert_eq!(vm.whereis("keeper"), Some(a));
+    assert!(vm.register_name("keeper", b).is_err(), "the name is taken");
+    vm.kill(a);
+    let _ = vm.run_until_idle();
+    assert_eq!(vm.whereis("keeper"), None);
+    vm.register_name("keeper", b).unwrap();
+    assert_eq!(vm.whereis("keeper"), Some(b));
+}
+
+#[test]
+fn a_mailbox_limit_holds_for_messages_to_oneself() {
+    let mut vm = Vm::builder().max_mailbox(2).build();
+    vm.register_with_context("t.note", |ctx: &mut HostContext, _: &[Value]| {
+        let me = ctx.caller();
+        ctx.send(me, Value::atom("note"));
+        Ok(Value::nil())
+    });
+    vm.load(
+        "m.weft",
+        r#"
+        fn own() { for i in 0..3 { self() ! i }; :unreachable }
+        fn noted() { for _ in 0..5 { t.note() }; receive { _ => nil }; :after }
+    "#,
+    )
+    .unwrap();
+    assert_eq!(
+        runtime_reason(vm.call("own", vec![])),
+        r#"(:error, :limit, "mailbox over its limit of 2 messages")"#
+    );
+    match vm.call("noted", vec![]) {
+        Err(Error::Exited(reason)) => assert_eq!(
+            reason.to_string(),
+            r#"(:error, :limit, "mailbox over its limit of 2 messages")"#
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_context_spawn_fails_like_a_host_spawn() {
+    let mut vm = Vm::new();
+    vm.register_with_context("t.start", |ctx: &mut HostContext, _: &[Value]| {
+        match ctx.spawn("one", vec![]) {
+            Err(Error::Runtime(error)) => Ok(Value::from(error.kind.name())),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    vm.load("s.weft", "fn one(x) { x }\nfn go() { t.start() }").unwrap();
+    assert_eq!(vm.call("go", vec![]).unwrap(), Value::from("badarity"));
+}
+
+#[test]
+fn call_reports_a_deadlock_when_only_the_host_could_answer() {
+    let mut vm = Vm::new();
+    vm.register_async("t.later", 0);
+    let _completer = vm.completer();
+    vm.load("w.weft", "fn go() { t.later() + 1 }").unwrap();
+    // The host, inside `call`, cannot take the event and answer.
+    assert!(matches!(vm.call("go", vec![]), Err(Error::Deadlock)));
+    assert_eq!(vm.pending_host_calls(), 1);
+    let calls = host_calls(&mut vm);
+    assert!(vm.complete(calls[0].0, Ok(Value::from(1))));
+    assert_eq!(vm.pending_host_calls(), 0);
+}
