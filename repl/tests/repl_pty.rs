@@ -54,6 +54,15 @@ fn expect(p: &mut PtySession, text: &str) -> String {
     }
 }
 
+/// Waits for the next prompt, then presses Ctrl-D. Waiting matters: a
+/// Ctrl-D typed while an entry still runs reaches a terminal in cooked
+/// mode, whose line discipline turns it into an end-of-file that the line
+/// editor never sees once it switches to raw mode for the next prompt.
+fn press_ctrl_d_at_the_prompt(p: &mut PtySession) {
+    expect(p, "weft> ");
+    p.send_control('d').unwrap();
+}
+
 /// Waits for the process to end; its exit code.
 fn exit_code(p: &mut PtySession) -> i32 {
     let _ = p.exp_eof();
@@ -103,8 +112,7 @@ fn multi_line_entry_uses_the_continuation_prompt() {
     expect(&mut p, "...> ");
     enter(&mut p, "2)");
     expect(&mut p, "42");
-    expect(&mut p, "weft> ");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }
 
@@ -120,7 +128,7 @@ fn lines_typed_ahead_are_kept() {
     expect(&mut p, "\"one-ok\"");
     expect(&mut p, "\"two-ok\"");
     expect(&mut p, "\"three-ok\"");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }
 
@@ -153,7 +161,7 @@ fn tab_completes_module_members() {
     expect(&mut p, "tally_total");
     enter(&mut p, " + 1");
     expect(&mut p, "8");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }
 
@@ -216,7 +224,7 @@ fn background_process_output_appears_at_the_prompt() {
     expect(&mut p, "weft> ");
     enter(&mut p, "21 * 2");
     expect(&mut p, "42");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }
 
@@ -226,8 +234,7 @@ fn ctrl_d_exits_and_history_is_saved() {
     expect(&mut p, "weft> ");
     enter(&mut p, "let remembered = 99");
     expect(&mut p, "99");
-    expect(&mut p, "weft> ");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
     let history = std::fs::read_to_string(home.join(".weft_history")).expect("history file");
     assert!(
@@ -253,6 +260,6 @@ fn ctrl_d_exits_and_history_is_saved() {
     p.send("\r").unwrap();
     p.flush().unwrap();
     expect(&mut p, "99");
-    p.send_control('d').unwrap();
+    press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }

@@ -53,7 +53,7 @@ pub use crate::convert::{FromValue, FromValueError, IntoValue};
 #[cfg(feature = "serde")]
 pub use crate::serde_value::{from_value, to_value, SerdeError};
 pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
-pub use crate::value::{Function, Items, MapItems, Pid, Value};
+pub use crate::value::{Function, Items, MapItems, MapIter, Pid, Value};
 
 use crate::code::{Code, Global, LoadedProto};
 use crate::scheduler::{lock, RunQueue, Scheduler, Shared};

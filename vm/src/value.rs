@@ -217,11 +217,32 @@ impl Extend<(Value, Value)> for MapItems {
 
 impl<'m> IntoIterator for &'m MapItems {
     type Item = (&'m Value, &'m Value);
-    type IntoIter = indexmap::map::Iter<'m, Value, Value>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+    type IntoIter = MapIter<'m>;
+    fn into_iter(self) -> MapIter<'m> {
+        MapIter(self.0.iter())
     }
 }
+
+/// The entries of a [`MapItems`], in insertion order (`for (k, v) in &map`).
+pub struct MapIter<'m>(indexmap::map::Iter<'m, Value, Value>);
+
+impl<'m> Iterator for MapIter<'m> {
+    type Item = (&'m Value, &'m Value);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for MapIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back()
+    }
+}
+
+impl ExactSizeIterator for MapIter<'_> {}
 
 impl Drop for MapItems {
     fn drop(&mut self) {
