@@ -534,7 +534,9 @@ def write_markdown(pairs, started, elapsed):
     md.append("\n## Versions\n")
     for k, v in versions():
         md.append(f"- {k}: {v.replace(chr(10), '; ')}")
-    md.append("""
+    n = os.environ.get("WEFT_SCHEDULERS", "1")
+    weft_schedulers = "one scheduler thread" if n == "1" else f"{n} scheduler threads"
+    md.append(f"""
 ## How to read this
 
 - Each pair (a benchmark at one size, Weft against one peer) is checked once
@@ -546,7 +548,8 @@ def write_markdown(pairs, started, elapsed):
   `%M`, the peak resident set size.
 - *Weft/peer*: Weft's median divided by the peer's, from the runs of that
   pair only. Below 1, Weft is faster (or smaller); above 1, slower.
-- Weft runs one OS thread. `erlang-S1` (`erl +S 1`) and `go-P1`
+- Weft runs with {weft_schedulers} (`WEFT_SCHEDULERS`; bench/smp.sh
+  compares one scheduler against all). `erlang-S1` (`erl +S 1`) and `go-P1`
   (`GOMAXPROCS=1`) are the peers held to one core (full mode only);
   `erlang` and `go` use every core.
 - The Python peers run the long benchmarks at smaller sizes (at full size a
@@ -651,9 +654,12 @@ def write_markdown(pairs, started, elapsed):
         md.append("")
     # Sections measured by other scripts (bench/smp.sh writes
     # docs/benchmarks-smp.md, bench/dist/run.sh docs/benchmarks-dist.md,
-    # bench/host_calls.sh and criterion docs/benchmarks-host.md) are kept
-    # in the generated page.
-    for section in ("benchmarks-smp.md", "benchmarks-dist.md", "benchmarks-host.md"):
+    # bench/host_calls.sh and criterion docs/benchmarks-host.md, and the
+    # instruction counts of the interpreter work, bench/instructions.sh, in
+    # docs/benchmarks-interpreter.md) are kept in the generated page.
+    sections = ("benchmarks-interpreter.md", "benchmarks-smp.md",
+                "benchmarks-dist.md", "benchmarks-host.md")
+    for section in sections:
         path = os.path.join(ROOT, "docs", section)
         if os.path.exists(path):
             with open(path) as f:

@@ -30,8 +30,11 @@ if ! command -v valgrind >/dev/null; then
   exit 1
 fi
 
-(cd "$ROOT" && cargo build --release --quiet)
-WEFT=${CARGO_TARGET_DIR:-$ROOT/target}/release/weft
+# WEFT=path/to/weft measures another build (a baseline) as it is.
+if [ -z "${WEFT:-}" ]; then
+  (cd "$ROOT" && cargo build --release --quiet)
+  WEFT=${CARGO_TARGET_DIR:-$ROOT/target}/release/weft
+fi
 # One scheduler (the host-stepped VM): instruction counts of one thread are
 # what callgrind compares; bench/smp.sh measures the threads.
 export WEFT_SCHEDULERS=${WEFT_SCHEDULERS:-1}

@@ -22,6 +22,8 @@
 # PYTHON (the CPython the Python peers run on; default the interpreter behind
 # python3), OUT_MD / OUT_SVG (default docs/BENCHMARKS.md, docs/benchmarks.svg),
 # and sizes such as RING_N, SPAWN_P, THREADRING_N (see bench/harness.py).
+# WEFT_SCHEDULERS (default 1): Weft's scheduler threads; bench/smp.sh
+# compares one against all.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -105,6 +107,9 @@ else
 fi
 
 
-export ROOT HERE PEERS BUILD WEFT PY GNU_TIME QUICK
+# One scheduler unless asked: the targets compare single-threaded Weft,
+# and bench/smp.sh measures what more schedulers change.
+WEFT_SCHEDULERS=${WEFT_SCHEDULERS:-1}
+export ROOT HERE PEERS BUILD WEFT PY GNU_TIME QUICK WEFT_SCHEDULERS
 export PEERS_AVAILABLE="${AVAILABLE[*]}"
 exec python3 "$HERE/harness.py"

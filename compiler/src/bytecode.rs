@@ -533,6 +533,8 @@ opcodes! {
     Spawn { dst: Reg, base: Reg, argc: Count, link: bool } window(base, argc.get() + 1)
     /// send R[msg] to the process (or registered name) R[to]
     Send { to: Reg, msg: Reg }
+    /// R[dst] = the running process's pid (`self()`, without a native call)
+    SelfPid { dst: Reg }
     /// start a receive: R[cursor] = 0; R[cursor+1] = the deadline if `timeout` (R[cursor+1] held milliseconds)
     ReceiveStart { cursor: Reg, timeout: bool } window(cursor, 2)
     /// R[dst] = the mailbox message at R[cursor]; when there is none: wait here if R[cursor+1] (the deadline) is nil, else pc += offset

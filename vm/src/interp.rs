@@ -202,6 +202,7 @@ pub(crate) fn run(
             pc += 1;
             match instr {
                 Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
+                Instr::SelfPid { dst } => set!(process, base, dst, Value::Pid(process.pid)),
                 Instr::Bool { dst, value } => set!(process, base, dst, Value::Bool(value)),
                 Instr::Int { dst, value } => {
                     set!(process, base, dst, Value::Int(value.get() as i64))
@@ -785,8 +786,19 @@ pub(crate) fn run(
                 }
                 Instr::Send { to, msg } => {
                     let message = reg!(process, base, msg).clone();
-                    let target = reg!(process, base, to).clone();
-                    if let Err((kind, message)) = scheduler.send_from(process, &target, message) {
+                    // A local pid, the common target, is copied out of its
+                    // register; anything else is cloned for `send_from`.
+                    let sent = match &reg!(process, base, to) {
+                        Value::Pid(pid) => {
+                            let pid = *pid;
+                            scheduler.send_to_pid(process, pid, message)
+                        }
+                        target => {
+                            let target = target.clone();
+                            scheduler.send_from(process, &target, message)
+                        }
+                    };
+                    if let Err((kind, message)) = sent {
                         break fail(process, pc, kind, message);
                     }
                 }

@@ -324,6 +324,7 @@ impl Process {
 
     /// Drops the registers above the live frames, so a blocked process does
     /// not keep dead values (and their memory) alive.
+    #[inline]
     pub(crate) fn trim_stack(&mut self, top: usize) {
         if self.stack.len() > top {
             self.stack.truncate(top);

@@ -89,12 +89,15 @@ impl Scheduler {
             SliceEnd::Waiting => {
                 // Keep every frame's registers: a caller's window can reach
                 // above the blocked callee's when the callee uses fewer.
-                let top = process
-                    .frames
-                    .iter()
-                    .map(|f| f.base as usize + code.protos[f.proto as usize].registers as usize)
-                    .max()
-                    .unwrap_or(0);
+                let window = |f: &process::Frame| {
+                    f.base as usize + code.protos[f.proto as usize].registers as usize
+                };
+                // One frame, the common case of a server loop blocked in
+                // receive, needs no walk.
+                let top = match process.frames.len() {
+                    1 => process.frames.last().map_or(0, window),
+                    _ => process.frames.iter().map(window).max().unwrap_or(0),
+                };
                 process.trim_stack(top);
                 self.park(process);
             }

@@ -1070,6 +1070,17 @@ impl Scheduler {
             }
             _ => self.resolve(target)?,
         };
+        self.send_to_pid(sender, pid, message)
+    }
+
+    /// `pid ! message` from the running process, to a local pid.
+    #[inline]
+    pub fn send_to_pid(
+        &mut self,
+        sender: &mut Process,
+        pid: Pid,
+        message: Value,
+    ) -> Result<(), OpError> {
         self.count_message();
         if pid == sender.pid {
             // Past its own mailbox limit the sender is the receiver at

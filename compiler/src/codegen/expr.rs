@@ -577,6 +577,12 @@ impl<'a> Compiler<'a, '_, '_> {
             _ => None,
         };
         match global {
+            // `self()` of the builtin is an instruction, not a native call:
+            // a message carries the sender's pid in most protocols.
+            Some(qualified) if qualified == "self" && args.is_empty() && !tail => {
+                self.span = e.span;
+                self.emit(Instr::SelfPid { dst });
+            }
             Some(qualified) if tail => {
                 // The arguments go straight to R[0..argc], where the callee's
                 // parameters sit once it replaces this frame (see `Place`).
