@@ -11,6 +11,7 @@ pub mod bytecode;
 pub mod codegen;
 pub mod diagnostic;
 pub mod disasm;
+pub mod format;
 pub mod lexer;
 pub mod parser;
 pub mod verify;

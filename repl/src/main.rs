@@ -5,18 +5,25 @@
 //! the main process or a deadlock.
 
 mod files;
+mod fmt_cmd;
+mod lsp;
 mod node;
 mod repl;
 mod run;
+mod test_cmd;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: weft [NODE]                   start the interactive REPL
        weft FILE [ARGS...]           run a script
-       weft run [--seed N] [--schedulers N] [--stats] [NODE] FILE [ARGS...]
+       weft run [--seed N] [--schedulers N] [--stats] [--trace-out TRACE.json]
+                [NODE] FILE [ARGS...]
        weft check FILE               compile only, report errors
        weft disasm FILE              print the bytecode
+       weft test [FILE|DIR...]       run the test_* functions (default: tests/)
+       weft fmt [--check] FILE|DIR...  format in the canonical layout
+       weft lsp                      a language server on stdin/stdout
        weft --help | --version
 NODE:  --sname NAME | --name NAME@HOST, and --cookie COOKIE (default
        ~/.erlang.cookie): run as a node of an Erlang cluster";
@@ -93,6 +100,13 @@ fn command() -> ExitCode {
                 }
                 match option.as_str() {
                     "--stats" => options.stats = true,
+                    "--trace-out" => {
+                        let Some(path) = rest.get(1) else {
+                            return usage_error("--trace-out needs a file name");
+                        };
+                        options.trace_out = Some(path.clone());
+                        rest = &rest[1..];
+                    }
                     // LANGUAGE.md §8: how many schedulers (threads) run
                     // the processes; 1 is deterministic.
                     "--schedulers" => {
@@ -133,6 +147,9 @@ fn command() -> ExitCode {
             let _ = node::NODE_ARGS.set(node_args);
             run::run_file(file, rest[1..].to_vec(), &options)
         }
+        "test" => test_cmd::main(&args[1..]),
+        "lsp" => lsp::main(),
+        "fmt" => fmt_cmd::main(&args[1..]),
         "check" | "disasm" => {
             let [_, file] = args.as_slice() else {
                 return usage_error(&format!("`weft {first}` takes exactly one file"));

@@ -22,7 +22,13 @@ pub struct Options {
     pub stats: bool,
     /// `--schedulers N`; `None`: `WEFT_SCHEDULERS`, else one per core.
     pub schedulers: Option<usize>,
+    /// `--trace-out FILE`: write a Chrome trace-event file there.
+    pub trace_out: Option<String>,
 }
+
+/// The most events `--trace-out` keeps (about 150 MB of JSON); a longer
+/// run's trace says how many it dropped.
+const TRACE_MAX_EVENTS: usize = 1_000_000;
 
 /// How many schedulers a run uses (LANGUAGE.md §8): `--schedulers N`, else
 /// the `WEFT_SCHEDULERS` environment variable, else one per core.
@@ -42,7 +48,7 @@ pub fn scheduler_count(options: &Options) -> Result<usize, String> {
 }
 
 /// Colour for terminals only (and never when NO_COLOR is set).
-fn color() -> bool {
+pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
@@ -122,7 +128,11 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     // One scheduler is the host-stepped VM: one FIFO run queue on this
     // thread, so the run is exactly reproducible. More start that many
     // threads.
-    let mut vm = Vm::builder()
+    let mut builder = Vm::builder();
+    if options.trace_out.is_some() {
+        builder = builder.trace(TRACE_MAX_EVENTS);
+    }
+    let mut vm = builder
         .allow_io(true)
         .seed(options.seed)
         .schedulers(if schedulers <= 1 { 0 } else { schedulers })
@@ -212,6 +222,15 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         node.stop();
     }
     flush();
+    if let Some(path) = &options.trace_out {
+        let (events, dropped) = vm.take_trace();
+        let json = weft_vm::chrome_trace_json(&events, dropped);
+        if let Err(error) = std::fs::write(path, json) {
+            eprintln!("weft: cannot write the trace to {path}: {error}");
+        } else if dropped > 0 {
+            eprintln!("weft: the trace kept its first {TRACE_MAX_EVENTS} events and dropped {dropped}");
+        }
+    }
     if options.stats {
         let stats = vm.stats();
         eprintln!(

@@ -917,7 +917,14 @@ pub(crate) fn run(
                 }
                 Instr::ChanSend { chan, value } => {
                     match process.handoff.take() {
-                        Some(Handoff::Sent { .. }) => continue,
+                        Some(Handoff::Sent { .. }) => {
+                            if scheduler.tracing {
+                                if let Value::Chan(channel) = &reg!(process, base, chan) {
+                                    trace_channel(scheduler, process, channel.id, true);
+                                }
+                            }
+                            continue;
+                        }
                         Some(Handoff::Closed { .. }) => {
                             break fail(
                                 process,
@@ -938,7 +945,11 @@ pub(crate) fn run(
                     let channel = channel.clone();
                     let value = reg!(process, base, value).clone();
                     match scheduler.chan_send(process, &channel, value) {
-                        ChanOutcome::Done(_) => {}
+                        ChanOutcome::Done(_) => {
+                            if scheduler.tracing {
+                                trace_channel(scheduler, process, channel.id, true);
+                            }
+                        }
                         ChanOutcome::Blocked => {
                             save_pc(process, pc - 1);
                             process.reductions += spent(reductions);
@@ -964,7 +975,12 @@ pub(crate) fn run(
                     };
                     let channel = channel.clone();
                     match receive_from(scheduler, process, &channel) {
-                        Some(value) => set!(process, base, dst, value.unwrap_or_default()),
+                        Some(value) => {
+                            if scheduler.tracing {
+                                trace_channel(scheduler, process, channel.id, false);
+                            }
+                            set!(process, base, dst, value.unwrap_or_default())
+                        }
                         None => {
                             save_pc(process, pc - 1);
                             process.reductions += spent(reductions);
@@ -1522,4 +1538,10 @@ fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
 pub(crate) fn set_waiting(process: &mut Process, wait: Wait) {
     process.status = Status::Waiting(wait);
     process.wait_token = process.wait_token.wrapping_add(1);
+}
+
+/// Records a completed channel operation in the trace.
+#[cold]
+fn trace_channel(scheduler: &Scheduler, process: &Process, id: u64, send: bool) {
+    scheduler.trace(process.pid, crate::trace::TraceKind::Channel { id, send });
 }

@@ -33,6 +33,7 @@ mod signal_queue;
 mod sync;
 mod table;
 mod timer;
+mod trace;
 mod unchecked;
 mod value;
 mod walk;
@@ -53,6 +54,7 @@ pub use crate::convert::{FromValue, FromValueError, IntoValue};
 #[cfg(feature = "serde")]
 pub use crate::serde_value::{from_value, to_value, SerdeError};
 pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
+pub use crate::trace::{chrome_trace_json, TraceEvent, TraceKind};
 pub use crate::value::{Function, Items, MapItems, MapIter, Pid, Value};
 
 use crate::code::{Code, Global, LoadedProto};
@@ -327,6 +329,7 @@ pub struct VmBuilder {
     seed: u64,
     output: Option<OutputSink>,
     error_output: Option<OutputSink>,
+    trace: Option<usize>,
 }
 
 /// Where `print` writes.
@@ -426,6 +429,27 @@ impl VmBuilder {
         self
     }
 
+    /// Records an execution trace of at most `max_events` events (slices
+    /// run, spawns, messages, channel operations, exits); read it with
+    /// [`Vm::take_trace`] and render it with [`chrome_trace_json`]. Off by
+    /// default, and then it costs one test of a flag per slice and send.
+    ///
+    /// ```
+    /// use weft_vm::{chrome_trace_json, TraceKind, Vm};
+    ///
+    /// let mut vm = Vm::builder().trace(10_000).build();
+    /// vm.load("t.weft", "fn main() { let me = self()\n spawn { me ! :hi }\n receive { m => m } }").unwrap();
+    /// assert_eq!(vm.call("main", vec![]).unwrap(), weft_vm::Value::atom("hi"));
+    /// let (events, dropped) = vm.take_trace();
+    /// assert_eq!(dropped, 0);
+    /// assert!(events.iter().any(|e| matches!(&e.kind, TraceKind::Send { message, .. } if message == ":hi")));
+    /// assert!(chrome_trace_json(&events, dropped).starts_with("{\"displayTimeUnit\""));
+    /// ```
+    pub fn trace(mut self, max_events: usize) -> VmBuilder {
+        self.trace = Some(max_events);
+        self
+    }
+
     /// The seed of the `random` module.
     ///
     /// (Default 0.) The same program, seed and inputs give the same run.
@@ -517,6 +541,7 @@ impl VmBuilder {
             error_output,
             self.seed,
             pool,
+            self.trace.map(trace::Trace::new),
         ));
         let run_queue = if shared.pool.is_some() {
             RunQueue::Host
@@ -647,7 +672,18 @@ impl Vm {
             seed: 0,
             output: None,
             error_output: None,
+            trace: None,
         }
+    }
+
+    /// The trace recorded so far (with [`VmBuilder::trace`]) and how many
+    /// events past its cap were dropped; the VM keeps recording into an
+    /// empty one. Without tracing, nothing.
+    pub fn take_trace(&mut self) -> (Vec<TraceEvent>, u64) {
+        self.shared
+            .trace
+            .as_ref()
+            .map_or((Vec::new(), 0), |trace| trace.take())
     }
 
     fn install_library(&mut self) {

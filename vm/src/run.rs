@@ -70,8 +70,19 @@ impl Scheduler {
         }
         let before = process.reductions;
         self.running = true;
+        // The function is named before the slice: a process that returns
+        // has no frames left after it.
+        let traced = if self.tracing {
+            self.traced = Some(pid);
+            Some((self.now(), slice_function(code, &process)))
+        } else {
+            None
+        };
         let end = interp::run(code, self, &mut process, budget);
         self.running = false;
+        if let Some((started, function)) = traced {
+            self.trace_slice(pid, function, started);
+        }
         let spent = process.reductions - before;
         self.count_reductions(spent);
         if self.from_next {
@@ -118,6 +129,24 @@ impl Scheduler {
         }
         self.apply_pending();
         spent
+    }
+
+    /// Records the slice `pid` just ran (tracing only).
+    #[cold]
+    fn trace_slice(&mut self, pid: Pid, function: String, started: u64) {
+        self.traced = None;
+        let kind = crate::trace::TraceKind::Slice {
+            function,
+            duration_ns: self.now().saturating_sub(started),
+            scheduler: self.index,
+        };
+        if let Some(trace) = &self.shared.trace {
+            trace.record(crate::trace::TraceEvent {
+                time_ns: started,
+                pid,
+                kind,
+            });
+        }
     }
 
     /// Records how a process a host `call` waits for ended (the first
@@ -205,4 +234,17 @@ impl Scheduler {
         value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
         status
     }
+}
+
+/// The name a trace gives a slice of `process`: its outermost frame's
+/// function (`fn` for an anonymous one).
+#[cold]
+fn slice_function(code: &Code, process: &Process) -> String {
+    let name = process
+        .frames
+        .iter()
+        .next()
+        .and_then(|f| code.protos.get(f.proto as usize))
+        .map_or("", |p| &*p.name);
+    if name.is_empty() { "fn" } else { name }.to_string()
 }

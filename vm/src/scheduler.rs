@@ -188,6 +188,8 @@ pub(crate) struct Shared {
     pub next_ticket: AtomicU64,
     /// Pending host calls a future will answer (so `call` waits for them).
     pub futures_pending: AtomicUsize,
+    /// The execution trace, when the host asked for one.
+    pub trace: Option<crate::trace::Trace>,
 }
 
 impl Shared {
@@ -197,6 +199,7 @@ impl Shared {
         error_output: OutputSink,
         seed: u64,
         pool: Option<Pool>,
+        trace: Option<crate::trace::Trace>,
     ) -> Shared {
         let schedulers = pool.as_ref().map_or(0, |p| p.size());
         Shared {
@@ -229,6 +232,7 @@ impl Shared {
             tickets: Mutex::default(),
             next_ticket: AtomicU64::new(1),
             futures_pending: AtomicUsize::new(0),
+            trace,
         }
     }
 
@@ -335,7 +339,7 @@ pub(crate) enum RunQueue {
 pub(crate) struct Scheduler {
     pub shared: Arc<Shared>,
     /// Which `Counters` are this scheduler's.
-    index: usize,
+    pub(crate) index: usize,
     pub run_queue: RunQueue,
     /// The process a running one just woke (several schedulers only).
     pub run_next: Option<Pid>,
@@ -354,10 +358,16 @@ pub(crate) struct Scheduler {
     applying: bool,
     /// Wake-ups claimed under a channel lock, delivered after unlocking.
     pub wakes: Vec<crate::channel_state::Wake<Pid, Value>>,
+    /// Whether the VM records a trace (`Shared::trace`): the one test the
+    /// hot paths make when tracing is off.
+    pub tracing: bool,
+    /// The process running now, for trace events (set only when tracing).
+    pub traced: Option<Pid>,
 }
 
 impl Scheduler {
     pub fn new(shared: Arc<Shared>, index: usize, run_queue: RunQueue) -> Scheduler {
+        let tracing = shared.trace.is_some();
         Scheduler {
             limits: shared.limits.clone(),
             host_pid: shared.host_pid,
@@ -371,6 +381,32 @@ impl Scheduler {
             pending: VecDeque::new(),
             applying: false,
             wakes: Vec::new(),
+            tracing,
+            traced: None,
+        }
+    }
+
+    /// Records a trace event of `pid` now (call only when `self.tracing`).
+    #[cold]
+    pub fn trace(&self, pid: Pid, kind: crate::trace::TraceKind) {
+        if let Some(trace) = &self.shared.trace {
+            trace.record(crate::trace::TraceEvent {
+                time_ns: self.now(),
+                pid,
+                kind,
+            });
+        }
+    }
+
+    #[cold]
+    fn trace_send(&self, from: Pid, to: Pid, message: &Value) {
+        if let Some(trace) = &self.shared.trace {
+            let kind = crate::trace::TraceKind::Send {
+                to,
+                message: message.inspect_within(crate::trace::PRINTED_MAX),
+                flow: trace.flow(),
+            };
+            self.trace(from, kind);
         }
     }
 
@@ -513,6 +549,11 @@ impl Scheduler {
         }
         slot.put_body(process);
         Counters::add(&self.counters().spawned, 1);
+        if self.tracing {
+            if let Some(parent) = self.traced {
+                self.trace(parent, crate::trace::TraceKind::Spawn { child: pid });
+            }
+        }
         let live = self.shared.table.live.load(Ordering::Relaxed) as u64;
         self.shared.peak_live.fetch_max(live, Ordering::Relaxed);
         // With several schedulers a child spawned by a running process takes
@@ -1082,6 +1123,9 @@ impl Scheduler {
         message: Value,
     ) -> Result<(), OpError> {
         self.count_message();
+        if self.tracing {
+            self.trace_send(sender.pid, pid, &message);
+        }
         if pid == sender.pid {
             // Past its own mailbox limit the sender is the receiver at
             // fault: it fails at once.
@@ -1275,6 +1319,10 @@ impl Scheduler {
     #[allow(clippy::boxed_local)]
     pub fn finish(&mut self, mut process: Box<Process>, reason: Value, crashed: bool) {
         let pid = process.pid;
+        if self.tracing {
+            let reason = reason.inspect_within(crate::trace::PRINTED_MAX);
+            self.trace(pid, crate::trace::TraceKind::Exit { reason });
+        }
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return;
         };

@@ -1,0 +1,348 @@
+//! `weft fmt`: one canonical layout for Weft source.
+//!
+//! The formatter works on the token stream, not the tree, so it keeps every
+//! comment and every line break the author chose; it decides only the
+//! spacing inside a line and each line's indentation:
+//!
+//! - two spaces of indentation per open bracket line (a line that opens
+//!   several brackets indents the next by one level), a closing bracket at
+//!   the indentation of the line that opened it, and one more level for a
+//!   line that continues an expression (the previous line ended with an
+//!   operator);
+//! - one space around binary operators, `=`, `=>` and after `,`; none
+//!   inside `()`, `[]` and `%{}`, around `.` and `..`, after a prefix `-`,
+//!   `<-` or `^`, or before a call's `(` or an index's `[`; one inside the
+//!   braces of a block written on one line;
+//! - two spaces before a comment that ends a line, as PEP 8 has it;
+//! - at most one blank line in a row, none at the start, and one newline at
+//!   the end of the file.
+//!
+//! Invariants: the output lexes to the same tokens as the input (so the
+//! program means the same), line breaks between tokens stay where they
+//! were, and formatting the output again changes nothing.
+
+use bumpalo::Bump;
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::lexer::{lex, Tok};
+
+const INDENT: usize = 2;
+
+/// Formats a program; a program that does not lex or parse is returned as
+/// its diagnostics, unchanged.
+pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
+    let arena = Bump::new();
+    let (_, diagnostics) = crate::parser::parse(source, &arena);
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let mut lex_diagnostics = Vec::new();
+    let tokens: Vec<(usize, Tok<'_>, usize)> = lex(source, &arena, &mut lex_diagnostics)
+        .into_iter()
+        .filter(|(_, tok, _)| *tok != Tok::Newline)
+        .collect();
+    if !lex_diagnostics.is_empty() {
+        return Err(lex_diagnostics);
+    }
+    Ok(Printer::default().print(source, &tokens))
+}
+
+/// An open bracket: its kind and the indentation of the line it is on.
+struct Open {
+    block: bool,
+    line_indent: usize,
+}
+
+#[derive(Default)]
+struct Printer {
+    out: String,
+    open: Vec<Open>,
+    /// The indentation of the line being written.
+    line_indent: usize,
+    /// Whether the current line opened a bracket (only the first counts).
+    opened_on_line: bool,
+    /// Whether something other than indentation is on the current line.
+    line_has_text: bool,
+}
+
+impl Printer {
+    fn print(mut self, source: &str, tokens: &[(usize, Tok<'_>, usize)]) -> String {
+        let mut previous: Option<Tok<'_>> = None;
+        let mut previous_unary = false;
+        let mut position = 0;
+        for &(start, tok, end) in tokens {
+            let newlines = self.gap(&source[position..start], previous);
+            let text = &source[start..end];
+            if newlines > 0 || previous.is_none() {
+                self.start_line(tok, previous);
+            } else if let Some(prev) = previous {
+                if space_between(prev, previous_unary, tok, self.closes_block(tok)) {
+                    self.out.push(' ');
+                }
+            }
+            self.token(tok, text);
+            previous_unary = is_prefix(tok, previous);
+            previous = Some(tok);
+            position = end;
+        }
+        self.gap(&source[position..], previous);
+        let trimmed = self.out.trim_end().len();
+        self.out.truncate(trimmed);
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        self.out
+    }
+
+    /// Writes the comments of the text between two tokens, with the line
+    /// breaks it holds (at most one blank line); returns how many newlines
+    /// the gap had.
+    fn gap(&mut self, gap: &str, previous: Option<Tok<'_>>) -> usize {
+        let mut newlines = 0;
+        let mut blank_pending = false;
+        for (i, line) in gap.split('\n').enumerate() {
+            if i > 0 {
+                newlines += 1;
+                if self.line_has_text {
+                    self.end_line();
+                } else if !self.out.is_empty() {
+                    blank_pending = true;
+                }
+            }
+            let Some(at) = line.find('#') else {
+                continue;
+            };
+            let comment = line[at..].trim_end();
+            if i == 0 && self.line_has_text {
+                // A comment that ends the line of the previous token.
+                self.out.push_str("  ");
+                self.out.push_str(comment);
+                continue;
+            }
+            if blank_pending {
+                self.out.push('\n');
+                blank_pending = false;
+            }
+            let indent = self.body_indent(previous);
+            self.out.push_str(&" ".repeat(indent));
+            self.out.push_str(comment);
+            self.line_has_text = true;
+        }
+        if blank_pending && self.line_has_text_before_blank() {
+            self.out.push('\n');
+        }
+        newlines
+    }
+
+    /// Whether a blank line may go here: not at the start of the file and
+    /// not right after another blank line.
+    fn line_has_text_before_blank(&self) -> bool {
+        !self.out.is_empty() && !self.out.ends_with("\n\n")
+    }
+
+    fn end_line(&mut self) {
+        let trimmed = self.out.trim_end_matches(' ').len();
+        self.out.truncate(trimmed);
+        self.out.push('\n');
+        self.line_has_text = false;
+        self.opened_on_line = false;
+    }
+
+    /// The indentation of a line inside the innermost open bracket, one
+    /// level more when the previous line left an expression unfinished.
+    fn body_indent(&self, previous: Option<Tok<'_>>) -> usize {
+        let base = self.open.last().map_or(0, |o| o.line_indent + INDENT);
+        match previous {
+            Some(tok) if continues(tok) => base + INDENT,
+            _ => base,
+        }
+    }
+
+    fn start_line(&mut self, tok: Tok<'_>, previous: Option<Tok<'_>>) {
+        if self.line_has_text {
+            self.end_line();
+        }
+        let indent = if is_closer(tok) {
+            self.open.last().map_or(0, |o| o.line_indent)
+        } else {
+            self.body_indent(previous)
+        };
+        self.out.push_str(&" ".repeat(indent));
+        self.line_indent = indent;
+        self.opened_on_line = false;
+    }
+
+    fn closes_block(&self, tok: Tok<'_>) -> bool {
+        tok == Tok::RBrace && self.open.last().is_some_and(|o| o.block)
+    }
+
+    fn token(&mut self, tok: Tok<'_>, text: &str) {
+        self.out.push_str(text);
+        self.line_has_text = true;
+        match tok {
+            Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::MapOpen => {
+                // The brackets a line opens indent what follows by one
+                // level together: the first sets the level for all.
+                let line_indent = match self.open.last() {
+                    Some(inner) if self.opened_on_line => inner.line_indent,
+                    _ => self.line_indent,
+                };
+                self.open.push(Open {
+                    block: tok == Tok::LBrace,
+                    line_indent,
+                });
+                self.opened_on_line = true;
+            }
+            Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                self.open.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_closer(tok: Tok<'_>) -> bool {
+    matches!(tok, Tok::RParen | Tok::RBracket | Tok::RBrace)
+}
+
+/// Can this token end an operand (so a `-` after it subtracts)?
+fn ends_operand(tok: Tok<'_>) -> bool {
+    matches!(
+        tok,
+        Tok::Ident(_)
+            | Tok::Atom(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::RParen
+            | Tok::RBracket
+            | Tok::RBrace
+            | Tok::Nil
+            | Tok::True
+            | Tok::False
+            | Tok::Continue
+            | Tok::Break
+    )
+}
+
+/// Is `tok` a prefix operator here (`-x`, `<-chan`, `^pin`)?
+fn is_prefix(tok: Tok<'_>, previous: Option<Tok<'_>>) -> bool {
+    match tok {
+        Tok::Caret => true,
+        Tok::Minus | Tok::LArrow => !previous.is_some_and(ends_operand),
+        _ => false,
+    }
+}
+
+/// Does a line ending with `tok` continue on the next line?
+fn continues(tok: Tok<'_>) -> bool {
+    matches!(
+        tok,
+        Tok::Plus
+            | Tok::Minus
+            | Tok::Star
+            | Tok::Slash
+            | Tok::Percent
+            | Tok::PlusPlus
+            | Tok::EqEq
+            | Tok::NotEq
+            | Tok::Lt
+            | Tok::LtEq
+            | Tok::Gt
+            | Tok::GtEq
+            | Tok::And
+            | Tok::Or
+            | Tok::Assign
+            | Tok::PlusAssign
+            | Tok::MinusAssign
+            | Tok::StarAssign
+            | Tok::SlashAssign
+            | Tok::PercentAssign
+            | Tok::Arrow
+            | Tok::Bang
+            | Tok::LArrow
+            | Tok::DotDot
+            | Tok::Dot
+    )
+}
+
+/// Whether one space separates `prev` and `next` on a line.
+fn space_between(prev: Tok<'_>, prev_prefix: bool, next: Tok<'_>, closes_block: bool) -> bool {
+    use Tok::*;
+    if prev_prefix {
+        return false;
+    }
+    match (prev, next) {
+        (LParen | LBracket | MapOpen, _) => false,
+        (_, RParen | RBracket) => false,
+        (LBrace, RBrace) => false,
+        (_, RBrace) => closes_block,
+        (LBrace, _) => true,
+        (_, Comma | Semi) => false,
+        // `[first, ..rest]`
+        (Comma | Semi, _) => true,
+        (_, Dot | DotDot) | (Dot | DotDot, _) => false,
+        // A call or an index: `f(x)`, `fn(x)`, `xs[0]`, `f(x)(y)`.
+        (Ident(_) | RParen | RBracket | Fn, LParen) => false,
+        (Ident(_) | RParen | RBracket | Str(_), LBracket) => false,
+        // `not x`, `return -1`: keywords and operators keep their space.
+        _ => true,
+    }
+}
+
+/// The span of the first difference between two token streams, if any
+/// (used by tests: formatting must not change the program).
+pub fn same_tokens(a: &str, b: &str) -> Result<(), Span> {
+    let arena = Bump::new();
+    let mut ignored = Vec::new();
+    let left = lex(a, &arena, &mut ignored);
+    let right = lex(b, &arena, &mut ignored);
+    for (i, (x, y)) in left.iter().zip(right.iter()).enumerate() {
+        if x.1 != y.1 {
+            let _ = i;
+            return Err(Span::new(x.0, x.2));
+        }
+    }
+    if left.len() != right.len() {
+        let at = a.len().min(left.last().map_or(0, |t| t.2));
+        return Err(Span::new(at, at));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: &str) {
+        let once = format(input).expect("formats");
+        assert_eq!(once, expected, "formatting {input:?}");
+        assert_eq!(format(&once).unwrap(), once, "formatting twice");
+        assert!(same_tokens(input, &once).is_ok());
+    }
+
+    #[test]
+    fn spacing_inside_a_line() {
+        check("let x=1+2*-3\n", "let x = 1 + 2 * -3\n");
+        check("print( f(x ,y) [0] )\n", "print(f(x, y)[0])\n");
+        check("let m = %{ :a=>1 }\n", "let m = %{:a => 1}\n");
+        check("for i in 0 .. n { print(i) }\n", "for i in 0..n { print(i) }\n");
+        check("pid!(:ok,x)\n", "pid ! (:ok, x)\n");
+        check("let v = <- ch\nch <- v\n", "let v = <-ch\nch <- v\n");
+        check("receive { ^k => nil }\n", "receive { ^k => nil }\n");
+        check("match xs { [h,..t] => h, [] => {} }\n", "match xs { [h, ..t] => h, [] => {} }\n");
+        check("list.map(xs, fn (x) { x - 1 })\n", "list.map(xs, fn(x) { x - 1 })\n");
+    }
+
+    #[test]
+    fn indentation_comments_and_blank_lines() {
+        let input = "\n\n# top\nfn f(x) {\n        if x {   # why\n  g(1,\n 2)\n}\n\n\n\n    # inside\n  x +\n1\n}\n";
+        let expected = "# top\nfn f(x) {\n  if x {  # why\n    g(1,\n      2)\n  }\n\n  # inside\n  x +\n    1\n}\n";
+        check(input, expected);
+    }
+
+    #[test]
+    fn a_program_that_does_not_parse_is_refused() {
+        assert!(format("fn (").is_err());
+    }
+}

@@ -1,0 +1,574 @@
+//! `weft lsp`: a language server over stdio.
+//!
+//! lsp-server carries the JSON-RPC; this module answers: diagnostics on
+//! open and change (the compiler's own, full-text sync), go to definition
+//! (locals, this file's functions, an import's functions), hover (a
+//! function's signature and doc comment; a standard function's entry from
+//! docs/STDLIB.md), completion (locals, functions, builtins, modules and
+//! their members, keywords) and document symbols.
+//!
+//! Invariants: the server holds the text the editor last sent for each open
+//! document, and the `Analysis` of exactly that text (rebuilt on every
+//! change, so a request never parses); positions cross the protocol in
+//! UTF-16 code units (`LineIndex`), and are byte offsets everywhere else.
+
+mod analysis;
+mod stdlib_docs;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::request::{
+    Completion, DocumentSymbolRequest, GotoDefinition, HoverRequest, Request as _,
+};
+use lsp_types::{
+    CompletionItem, CompletionItemKind, CompletionOptions, CompletionParams, CompletionResponse,
+    DiagnosticSeverity, DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse,
+    GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverContents, HoverParams,
+    HoverProviderCapability, Location, MarkupContent, MarkupKind, OneOf, Position,
+    PublishDiagnosticsParams, Range, ServerCapabilities, SymbolKind, TextDocumentSyncCapability,
+    TextDocumentSyncKind, Url,
+};
+use weft_compiler::diagnostic::Severity;
+use weft_compiler::{Environment, SourceFile, Span};
+use weft_vm::shell::Shell;
+
+use self::analysis::{Analysis, Reference};
+use crate::files::FileLoader;
+
+/// The language's keywords (LANGUAGE.md §1), offered by completion.
+const KEYWORDS: &[&str] = &[
+    "let", "fn", "if", "else", "while", "for", "in", "loop", "break", "continue", "return",
+    "match", "receive", "after", "select", "spawn", "spawn_link", "true", "false", "nil", "and",
+    "or", "not", "import", "as", "try",
+];
+
+pub fn main() -> ExitCode {
+    let (connection, io_threads) = Connection::stdio();
+    let result = serve(&connection);
+    drop(connection);
+    let joined = io_threads.join();
+    match (result, joined) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(message), _) => {
+            eprintln!("weft lsp: {message}");
+            ExitCode::from(1)
+        }
+        (_, Err(error)) => {
+            eprintln!("weft lsp: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        definition_provider: Some(OneOf::Left(true)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".to_string()]),
+            ..CompletionOptions::default()
+        }),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    }
+}
+
+fn serve(connection: &Connection) -> Result<(), String> {
+    let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+    connection
+        .initialize(capabilities)
+        .map_err(|e| e.to_string())?;
+    let mut server = Server::new();
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) => {
+                if connection
+                    .handle_shutdown(&request)
+                    .map_err(|e| e.to_string())?
+                {
+                    return Ok(());
+                }
+                let response = server.request(request);
+                send(connection, Message::Response(response))?;
+            }
+            Message::Notification(notification) => {
+                for out in server.notification(notification) {
+                    send(connection, Message::Notification(out))?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn send(connection: &Connection, message: Message) -> Result<(), String> {
+    connection.sender.send(message).map_err(|e| e.to_string())
+}
+
+struct Document {
+    text: String,
+    lines: LineIndex,
+    analysis: Analysis,
+}
+
+impl Document {
+    fn new(text: String) -> Document {
+        Document {
+            lines: LineIndex::new(&text),
+            analysis: Analysis::of(&text),
+            text,
+        }
+    }
+}
+
+struct Server {
+    documents: HashMap<Url, Document>,
+    environment: Environment,
+}
+
+impl Server {
+    fn new() -> Server {
+        // The names `weft FILE` offers (io granted, as the command grants it).
+        let vm = weft_vm::Vm::builder().allow_io(true).build();
+        Server {
+            documents: HashMap::new(),
+            environment: vm.environment(),
+        }
+    }
+
+    fn notification(&mut self, notification: Notification) -> Vec<Notification> {
+        match notification.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let Ok(params) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
+                    notification.params,
+                ) else {
+                    return Vec::new();
+                };
+                let uri = params.text_document.uri;
+                self.documents
+                    .insert(uri.clone(), Document::new(params.text_document.text));
+                vec![self.diagnostics(&uri)]
+            }
+            DidChangeTextDocument::METHOD => {
+                let Ok(params) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(
+                    notification.params,
+                ) else {
+                    return Vec::new();
+                };
+                // Full sync: the last change holds the whole text.
+                let Some(change) = params.content_changes.into_iter().last() else {
+                    return Vec::new();
+                };
+                let uri = params.text_document.uri;
+                self.documents.insert(uri.clone(), Document::new(change.text));
+                vec![self.diagnostics(&uri)]
+            }
+            DidCloseTextDocument::METHOD => {
+                let Ok(params) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(
+                    notification.params,
+                ) else {
+                    return Vec::new();
+                };
+                let uri = params.text_document.uri;
+                self.documents.remove(&uri);
+                vec![publish(uri, Vec::new())]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn request(&mut self, request: Request) -> Response {
+        let id = request.id.clone();
+        let result = match request.method.as_str() {
+            GotoDefinition::METHOD => parse(request).map(|p| to_json(self.definition(p))),
+            HoverRequest::METHOD => parse(request).map(|p| to_json(self.hover(p))),
+            Completion::METHOD => parse(request).map(|p| to_json(self.completion(p))),
+            DocumentSymbolRequest::METHOD => parse(request).map(|p| to_json(self.symbols(p))),
+            other => {
+                return Response::new_err(
+                    id,
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("weft lsp does not answer {other}"),
+                )
+            }
+        };
+        match result {
+            Ok(value) => Response::new_ok(id, value),
+            Err(message) => error_response(id, message),
+        }
+    }
+
+    /// The compiler's diagnostics for one document, as the editor wants them.
+    fn diagnostics(&self, uri: &Url) -> Notification {
+        let Some(document) = self.documents.get(uri) else {
+            return publish(uri.clone(), Vec::new());
+        };
+        let name = file_name(uri);
+        let source = SourceFile::new(name.clone(), document.text.clone());
+        let found = match weft_compiler::compile(source, "main", &self.environment, &mut FileLoader)
+        {
+            Ok(_) => Vec::new(),
+            Err(diagnostics) => diagnostics,
+        };
+        let list = found
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+            // A problem inside an imported file is reported on the import.
+            .filter(|d| d.file.as_ref().is_none_or(|f| f.name == name))
+            .map(|d| {
+                let mut message = d.message.clone();
+                if !d.label.is_empty() && d.label != d.message {
+                    message = format!("{message}: {}", d.label);
+                }
+                for nested in &d.nested {
+                    message = format!("{message}\n{}", nested.message);
+                }
+                if let Some(help) = &d.help {
+                    message = format!("{message}\nhelp: {help}");
+                }
+                lsp_types::Diagnostic {
+                    range: document.lines.range(&document.text, d.span),
+                    severity: Some(match d.severity {
+                        Severity::Warning => DiagnosticSeverity::WARNING,
+                        _ => DiagnosticSeverity::ERROR,
+                    }),
+                    source: Some("weft".to_string()),
+                    message,
+                    ..lsp_types::Diagnostic::default()
+                }
+            })
+            .collect();
+        publish(uri.clone(), list)
+    }
+
+    fn definition(&self, params: GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
+        let position = params.text_document_position_params;
+        let uri = position.text_document.uri;
+        let document = self.documents.get(&uri)?;
+        let offset = document.lines.offset(&document.text, position.position);
+        let location = |uri: &Url, text: &str, lines: &LineIndex, span: Span| Location {
+            uri: uri.clone(),
+            range: lines.range(text, span),
+        };
+        match document.analysis.reference_at(offset)? {
+            Reference::Name { name, .. } => {
+                if let Some(local) = document.analysis.local(name, offset) {
+                    return Some(GotoDefinitionResponse::Scalar(location(
+                        &uri,
+                        &document.text,
+                        &document.lines,
+                        local.span,
+                    )));
+                }
+                let function = document.analysis.function(name)?;
+                Some(GotoDefinitionResponse::Scalar(location(
+                    &uri,
+                    &document.text,
+                    &document.lines,
+                    function.name_span,
+                )))
+            }
+            Reference::Member { module, member, .. } => {
+                let (target, text) = self.imported(&uri, document, module)?;
+                let analysis = Analysis::of(&text);
+                let function = analysis.function(member)?;
+                let lines = LineIndex::new(&text);
+                Some(GotoDefinitionResponse::Scalar(location(
+                    &target,
+                    &text,
+                    &lines,
+                    function.name_span,
+                )))
+            }
+        }
+    }
+
+    /// The file an import alias names: its URI and text (the editor's copy
+    /// when it is open, else the file on disk).
+    fn imported(&self, uri: &Url, document: &Document, alias: &str) -> Option<(Url, String)> {
+        let import = document.analysis.import(alias)?;
+        let base = uri
+            .to_file_path()
+            .ok()
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        let path = base.join(&import.path);
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        let target = Url::from_file_path(&path).ok()?;
+        if let Some(open) = self.documents.get(&target) {
+            return Some((target, open.text.clone()));
+        }
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some((target, text))
+    }
+
+    fn hover(&self, params: HoverParams) -> Option<Hover> {
+        let position = params.text_document_position_params;
+        let uri = position.text_document.uri;
+        let document = self.documents.get(&uri)?;
+        let offset = document.lines.offset(&document.text, position.position);
+        let reference = document.analysis.reference_at(offset)?;
+        let markdown = match reference {
+            Reference::Name { name, .. } => {
+                if document.analysis.local(name, offset).is_some() {
+                    format!("```weft\n{name}\n```\n\na local name")
+                } else if let Some(function) = document.analysis.function(name) {
+                    function_markdown(function)
+                } else if let Some(entry) = stdlib_docs::entry(name) {
+                    entry_markdown(entry)
+                } else if self.environment.globals.contains(name.as_str()) {
+                    format!("```weft\n{name}(...)\n```\n\na builtin (LANGUAGE.md §9)")
+                } else {
+                    return None;
+                }
+            }
+            Reference::Member { module, member, .. } => {
+                if let Some(entry) = stdlib_docs::entry(&format!("{module}.{member}")) {
+                    entry_markdown(entry)
+                } else if let Some((_, text)) = self.imported(&uri, document, module) {
+                    let analysis = Analysis::of(&text);
+                    function_markdown(analysis.function(member)?)
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: markdown,
+            }),
+            range: Some(document.lines.range(&document.text, reference.span())),
+        })
+    }
+
+    fn completion(&self, params: CompletionParams) -> Option<CompletionResponse> {
+        let position = params.text_document_position;
+        let uri = position.text_document.uri;
+        let document = self.documents.get(&uri)?;
+        let offset = document.lines.offset(&document.text, position.position);
+        let before = &document.text[..offset];
+        let word_start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '?'))
+            .map_or(0, |i| i + 1);
+        let mut items: Vec<CompletionItem> = Vec::new();
+        let mut add = |label: &str, kind: CompletionItemKind, detail: Option<String>| {
+            if !items.iter().any(|i| i.label == label) {
+                items.push(CompletionItem {
+                    label: label.to_string(),
+                    kind: Some(kind),
+                    detail,
+                    ..CompletionItem::default()
+                });
+            }
+        };
+        if before[..word_start].ends_with('.') {
+            // `module.` completes the module's members.
+            let module_end = word_start - 1;
+            let module_start = before[..module_end]
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            let module = &before[module_start..module_end];
+            let prefix = format!("{module}.");
+            for name in self.environment.globals.iter() {
+                if let Some(member) = name.strip_prefix(&prefix) {
+                    let detail = stdlib_docs::entry(name).map(|e| e.signature.clone());
+                    let kind = if self.environment.constants.contains_key(name) {
+                        CompletionItemKind::CONSTANT
+                    } else {
+                        CompletionItemKind::FUNCTION
+                    };
+                    add(member, kind, detail);
+                }
+            }
+            if let Some((_, text)) = self.imported(&uri, document, module) {
+                for function in Analysis::of(&text).functions {
+                    add(
+                        &function.name,
+                        CompletionItemKind::FUNCTION,
+                        Some(function.signature()),
+                    );
+                }
+            }
+        } else {
+            for local in document.analysis.visible(offset) {
+                add(&local.name, CompletionItemKind::VARIABLE, None);
+            }
+            for function in &document.analysis.functions {
+                add(
+                    &function.name,
+                    CompletionItemKind::FUNCTION,
+                    Some(function.signature()),
+                );
+            }
+            for import in &document.analysis.imports {
+                add(&import.alias, CompletionItemKind::MODULE, Some(import.path.clone()));
+            }
+            for name in self.environment.globals.iter() {
+                match name.split_once('.') {
+                    Some((module, _)) => add(module, CompletionItemKind::MODULE, None),
+                    None => add(name, CompletionItemKind::FUNCTION, None),
+                }
+            }
+            for keyword in KEYWORDS {
+                add(keyword, CompletionItemKind::KEYWORD, None);
+            }
+        }
+        Some(CompletionResponse::Array(items))
+    }
+
+    fn symbols(&self, params: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
+        let document = self.documents.get(&params.text_document.uri)?;
+        let (text, lines) = (&document.text, &document.lines);
+        let mut symbols = Vec::new();
+        for import in &document.analysis.imports {
+            #[allow(deprecated)] // `deprecated` is a required field of the struct.
+            symbols.push(DocumentSymbol {
+                name: import.alias.clone(),
+                detail: Some(import.path.clone()),
+                kind: SymbolKind::MODULE,
+                tags: None,
+                deprecated: None,
+                range: lines.range(text, import.span),
+                selection_range: lines.range(text, import.span),
+                children: None,
+            });
+        }
+        for function in &document.analysis.functions {
+            #[allow(deprecated)]
+            symbols.push(DocumentSymbol {
+                name: function.name.clone(),
+                detail: Some(function.signature()),
+                kind: SymbolKind::FUNCTION,
+                tags: None,
+                deprecated: None,
+                range: lines.range(text, function.span),
+                selection_range: lines.range(text, function.name_span),
+                children: None,
+            });
+        }
+        Some(DocumentSymbolResponse::Nested(symbols))
+    }
+}
+
+fn function_markdown(function: &analysis::Function) -> String {
+    let mut text = format!("```weft\n{}\n```", function.signature());
+    if !function.doc.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&function.doc);
+    }
+    text
+}
+
+fn entry_markdown(entry: &stdlib_docs::Entry) -> String {
+    format!("```weft\n{}\n```\n\n{}", entry.signature, entry.text)
+}
+
+/// The name the compiler gives the document: its path for a file (imports
+/// resolve beside it), else the URI as written (an unsaved buffer).
+fn file_name(uri: &Url) -> String {
+    match uri.to_file_path() {
+        Ok(path) => path.to_string_lossy().into_owned(),
+        Err(()) => uri.to_string(),
+    }
+}
+
+fn publish(uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Notification {
+    Notification::new(
+        PublishDiagnostics::METHOD.to_string(),
+        PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version: None,
+        },
+    )
+}
+
+fn parse<P: serde::de::DeserializeOwned>(request: Request) -> Result<P, String> {
+    serde_json::from_value(request.params).map_err(|e| format!("bad parameters: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(value: T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn error_response(id: RequestId, message: String) -> Response {
+    Response::new_err(id, lsp_server::ErrorCode::InvalidParams as i32, message)
+}
+
+/// Byte offsets to LSP positions (line, UTF-16 column) and back.
+struct LineIndex {
+    /// The byte offset where each line starts.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    fn position(&self, text: &str, offset: usize) -> Position {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line];
+        let column = text
+            .get(start..offset)
+            .map_or(0, |s| s.encode_utf16().count());
+        Position::new(line as u32, column as u32)
+    }
+
+    fn range(&self, text: &str, span: Span) -> Range {
+        Range::new(
+            self.position(text, span.start as usize),
+            self.position(text, span.end as usize),
+        )
+    }
+
+    /// The byte offset of a position; past the end of its line, the line's
+    /// end (as the protocol asks).
+    fn offset(&self, text: &str, position: Position) -> usize {
+        let Some(&start) = self.starts.get(position.line as usize) else {
+            return text.len();
+        };
+        let end = self
+            .starts
+            .get(position.line as usize + 1)
+            .map_or(text.len(), |&next| next - 1);
+        let mut units = 0;
+        for (i, c) in text[start..end].char_indices() {
+            if units >= position.character as usize {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_utf16_code_units() {
+        let text = "let s = \"é𝄞\"\nx";
+        let lines = LineIndex::new(text);
+        // `é` is one UTF-16 unit (two bytes); `𝄞` is two units (four bytes).
+        let closing_quote = text.rfind('"').unwrap();
+        assert_eq!(lines.position(text, closing_quote), Position::new(0, 12));
+        assert_eq!(lines.offset(text, Position::new(0, 12)), closing_quote);
+        assert_eq!(lines.position(text, text.len() - 1), Position::new(1, 0));
+        assert_eq!(lines.offset(text, Position::new(0, 99)), text.find('\n').unwrap());
+    }
+}
