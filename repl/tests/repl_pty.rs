@@ -263,3 +263,46 @@ fn ctrl_d_exits_and_history_is_saved() {
     press_ctrl_d_at_the_prompt(&mut p);
     assert_eq!(exit_code(&mut p), 0);
 }
+
+#[test]
+fn top_shows_the_busiest_process_first_until_enter() {
+    let (mut p, _) = start("top");
+    expect(&mut p, "weft> ");
+    enter(&mut p, "let busy = spawn { loop { nil } }");
+    expect(&mut p, "weft> ");
+    enter(&mut p, ":top");
+    expect(&mut p, "REDUCTIONS");
+    // The busy loop has spent the most: it is the first row.
+    let table = expect(&mut p, "press Enter to stop");
+    let first_row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with('<'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(first_row.contains("running") || first_row.contains("runnable"), "{table}");
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "weft> ");
+    enter(&mut p, ":kill busy");
+    press_ctrl_d_at_the_prompt(&mut p);
+    assert_eq!(exit_code(&mut p), 0);
+}
+
+#[test]
+fn trace_shows_a_process_messages_as_they_happen() {
+    let (mut p, _) = start("trace");
+    expect(&mut p, "weft> ");
+    enter(&mut p, "let echo = spawn { loop { receive { (from, m) => from ! m } } }");
+    expect(&mut p, "weft> ");
+    enter(&mut p, ":trace echo");
+    expect(&mut p, "messages (`:trace off` stops)");
+    expect(&mut p, "weft> ");
+    enter(&mut p, "echo ! (self(), :hi)");
+    expect(&mut p, "<- (<0.");
+    expect(&mut p, ":hi)");
+    expect(&mut p, "-> <0.");
+    enter(&mut p, ":kill echo");
+    expect(&mut p, "exited: :kill");
+    press_ctrl_d_at_the_prompt(&mut p);
+    assert_eq!(exit_code(&mut p), 0);
+}

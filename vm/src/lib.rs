@@ -676,6 +676,38 @@ impl Vm {
         }
     }
 
+    /// Watches one process's messages (`None`: stop): every message it
+    /// sends or is sent, and its exit, are logged for
+    /// [`Vm::take_watched_messages`] (the REPL's `:trace PID`). At most
+    /// 10,000 events wait between two reads. Costs every send one atomic
+    /// read.
+    ///
+    /// ```
+    /// use weft_vm::{TraceKind, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.load("echo.weft", "fn echo() { receive { (from, m) => from ! m } }").unwrap();
+    /// let echo = vm.spawn("echo", vec![]).unwrap();
+    /// vm.watch_messages(Some(echo));
+    /// vm.send(echo, weft_vm::Value::tuple(vec![vm.host_pid().into(), "hi".into()]));
+    /// vm.run_until_idle();
+    /// let seen: Vec<TraceKind> = vm.take_watched_messages().into_iter().map(|e| e.kind).collect();
+    /// assert!(matches!(&seen[0], TraceKind::Send { message, .. } if message == "\"hi\""));
+    /// assert!(matches!(&seen[1], TraceKind::Exit { reason } if reason == ":normal"));
+    /// ```
+    pub fn watch_messages(&mut self, pid: Option<Pid>) {
+        let bits = pid.map_or(0, |p| p.0);
+        self.shared
+            .watched_pid
+            .store(bits, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.shared.watch_log.take();
+    }
+
+    /// The watched process's messages and exit since the last call.
+    pub fn take_watched_messages(&mut self) -> Vec<TraceEvent> {
+        self.shared.watch_log.take().0
+    }
+
     /// The trace recorded so far (with [`VmBuilder::trace`]) and how many
     /// events past its cap were dropped; the VM keeps recording into an
     /// empty one. Without tracing, nothing.

@@ -190,6 +190,10 @@ pub(crate) struct Shared {
     pub futures_pending: AtomicUsize,
     /// The execution trace, when the host asked for one.
     pub trace: Option<crate::trace::Trace>,
+    /// The process whose messages the host watches (`Vm::watch_messages`;
+    /// its pid bits, 0 for none: no pid has serial 0), and what it saw.
+    pub watched_pid: AtomicU64,
+    pub watch_log: crate::trace::Trace,
 }
 
 impl Shared {
@@ -233,6 +237,8 @@ impl Shared {
             next_ticket: AtomicU64::new(1),
             futures_pending: AtomicUsize::new(0),
             trace,
+            watched_pid: AtomicU64::new(0),
+            watch_log: crate::trace::Trace::new(crate::trace::WATCH_LOG_MAX),
         }
     }
 
@@ -408,6 +414,20 @@ impl Scheduler {
             };
             self.trace(from, kind);
         }
+    }
+
+    /// Logs a message to or from the watched process.
+    #[cold]
+    fn watch_send(&self, from: Pid, to: Pid, message: &Value) {
+        self.shared.watch_log.record(crate::trace::TraceEvent {
+            time_ns: self.now(),
+            pid: from,
+            kind: crate::trace::TraceKind::Send {
+                to,
+                message: message.inspect_within(crate::trace::PRINTED_MAX),
+                flow: 0,
+            },
+        });
     }
 
     fn counters(&self) -> &Counters {
@@ -1126,6 +1146,10 @@ impl Scheduler {
         if self.tracing {
             self.trace_send(sender.pid, pid, &message);
         }
+        let watched = self.shared.watched_pid.load(Ordering::Relaxed);
+        if watched != 0 && (watched == pid.0 || watched == sender.pid.0) {
+            self.watch_send(sender.pid, pid, &message);
+        }
         if pid == sender.pid {
             // Past its own mailbox limit the sender is the receiver at
             // fault: it fails at once.
@@ -1322,6 +1346,15 @@ impl Scheduler {
         if self.tracing {
             let reason = reason.inspect_within(crate::trace::PRINTED_MAX);
             self.trace(pid, crate::trace::TraceKind::Exit { reason });
+        }
+        if self.shared.watched_pid.load(Ordering::Relaxed) == pid.0 {
+            self.shared.watch_log.record(crate::trace::TraceEvent {
+                time_ns: self.now(),
+                pid,
+                kind: crate::trace::TraceKind::Exit {
+                    reason: reason.inspect_within(crate::trace::PRINTED_MAX),
+                },
+            });
         }
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return;

@@ -23,6 +23,10 @@ use crate::value::Pid;
 /// How much of a message or exit reason an event keeps.
 pub(crate) const PRINTED_MAX: usize = 80;
 
+/// The most watched-process events kept between two reads
+/// (`Vm::take_watched_messages`); later ones are dropped.
+pub(crate) const WATCH_LOG_MAX: usize = 10_000;
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

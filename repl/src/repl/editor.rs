@@ -193,6 +193,12 @@ pub fn run(color: bool) -> ExitCode {
                 }
                 let _ = editor.add_history_entry(text.as_str());
                 interrupt.store(0, Ordering::SeqCst);
+                if super::commands::is_command(&text)
+                    && super::commands::parse(&text) == super::commands::Command::Top
+                {
+                    top(&handle, &console, &interrupt, color);
+                    continue;
+                }
                 match dispatch(&text, &handle, &console) {
                     Outcome::Done(_) => {}
                     Outcome::Quit => break,
@@ -229,3 +235,36 @@ pub fn run(color: bool) -> ExitCode {
     console.sync(SYNC);
     ExitCode::SUCCESS
 }
+
+/// `:top` at a terminal: the process table, busiest first, redrawn every
+/// second while the VM keeps running, until Enter (or Ctrl-C). The
+/// terminal is in cooked mode between prompts, so a key reaches standard
+/// input when Enter is pressed; `poll` waits for that or the next refresh.
+fn top(handle: &session::Handle, console: &Console, interrupt: &AtomicU32, color: bool) {
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    loop {
+        if color {
+            // Clear the screen and go home, so the table redraws in place.
+            console.out("\x1b[2J\x1b[H");
+        }
+        if handle.request(session::Request::Top).is_none() {
+            return;
+        }
+        console.out("(:top refreshes every second; press Enter to stop)\n");
+        console.sync(SYNC);
+        let mut fds = [nix::poll::PollFd::new(stdin.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let ready = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(TOP_REFRESH_MS));
+        if interrupt.swap(0, Ordering::SeqCst) > 0 {
+            return;
+        }
+        if matches!(ready, Ok(n) if n > 0) {
+            let mut line = String::new();
+            let _ = stdin.read_line(&mut line);
+            return;
+        }
+    }
+}
+
+/// How often `:top` redraws, in milliseconds.
+const TOP_REFRESH_MS: u16 = 1000;

@@ -70,6 +70,9 @@ fn dispatch(text: &str, handle: &Handle, console: &Console) -> Outcome {
             }
             Command::Load(path) => Request::Load(path),
             Command::Ps => Request::Ps,
+            // Piped input gets one table; the terminal loop is `editor::top`.
+            Command::Top => Request::Top,
+            Command::Trace(pid) => Request::Trace(pid),
             Command::Kill(pid) => Request::Kill(pid),
             Command::Disasm(name) => Request::Disasm(name),
             Command::Reset => Request::Reset,

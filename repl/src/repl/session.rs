@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use weft_compiler::{render, Module, SourceFile};
 use weft_vm::shell::Shell;
-use weft_vm::{Event, Pid, RunStatus, Value, Vm};
+use weft_vm::{Event, Pid, RunStatus, TraceKind, Value, Vm};
 
 use super::complete::{Names, SharedNames};
 use super::console::Console;
@@ -72,6 +72,10 @@ pub enum Request {
     /// Compile a file into the session.
     Load(String),
     Ps,
+    /// The process table sorted by reductions, busiest first (`:top`).
+    Top,
+    /// Watch a process's messages (`:trace PID`), or stop (`off`).
+    Trace(String),
     Kill(String),
     Disasm(String),
     Reset,
@@ -200,6 +204,8 @@ struct Session {
     /// The shell process entries run in, and how it ended if it has.
     shell: Pid,
     shell_end: Option<ShellEnd>,
+    /// The process `:trace` watches, if any.
+    tracing: Option<Pid>,
     /// The session's variables, and their values in the same order.
     names: Vec<String>,
     values: Vec<Value>,
@@ -237,6 +243,7 @@ impl Session {
             done,
             shell: vm.host_pid(),
             shell_end: None,
+            tracing: None,
             vm,
             console,
             names: Vec::new(),
@@ -311,14 +318,20 @@ impl Session {
             Request::Time(text) => self.eval(&text, true),
             Request::Load(path) => self.load(&path),
             Request::Ps => {
-                self.ps();
+                self.ps(false);
+                true
+            }
+            Request::Top => {
+                self.ps(true);
                 true
             }
             Request::Kill(pid) => self.kill(&pid),
+            Request::Trace(pid) => self.trace(&pid),
             Request::Disasm(name) => self.disasm(&name),
             Request::Reset => {
                 self.vm.stop_all();
                 self.vm = new_vm(&self.console, &self.done);
+                self.tracing = None;
                 self.node = start_node(&mut self.vm, self.node.take());
                 self.names.clear();
                 self.values.clear();
@@ -385,6 +398,9 @@ impl Session {
     /// Prints crash reports; notes how the shell ended, if it did. Other
     /// exits are not reported (as `weft run` does not).
     fn collect_events(&mut self) {
+        if self.tracing.is_some() {
+            self.print_watched();
+        }
         for event in self.vm.take_events() {
             match event {
                 Event::Crash { pid, error } => {
@@ -608,7 +624,8 @@ impl Session {
         }
     }
 
-    fn ps(&mut self) {
+    /// `:ps` (by pid), or for `:top` the busiest first.
+    fn ps(&mut self, busiest_first: bool) {
         let shell = self.shell;
         let mut rows = vec![[
             "PID".to_string(),
@@ -619,7 +636,11 @@ impl Session {
             "MAILBOX".to_string(),
             "MEMORY".to_string(),
         ]];
-        for info in self.vm.processes() {
+        let mut processes = self.vm.processes();
+        if busiest_first {
+            processes.sort_by(|a, b| b.reductions.cmp(&a.reductions).then(a.pid.serial().cmp(&b.pid.serial())));
+        }
+        for info in processes {
             let name = match info.name {
                 Some(name) => format!(":{name}"),
                 None if info.pid == shell => "(shell)".to_string(),
@@ -664,8 +685,51 @@ impl Session {
         self.console.out(out);
     }
 
-    fn kill(&mut self, text: &str) -> bool {
-        // A session variable holding a pid will do too (`:kill worker`).
+    /// `:trace PID` / `:trace off`.
+    fn trace(&mut self, text: &str) -> bool {
+        if text.trim() == "off" {
+            self.vm.watch_messages(None);
+            self.tracing = None;
+            self.console.out("tracing is off\n");
+            return true;
+        }
+        let Some(pid) = self.pid_argument(text) else {
+            return false;
+        };
+        self.vm.watch_messages(Some(pid));
+        self.tracing = Some(pid);
+        self.console
+            .out(format!("tracing {pid}'s messages (`:trace off` stops)\n"));
+        true
+    }
+
+    /// Prints what the watched process sent, received and how it ended.
+    fn print_watched(&mut self) {
+        let Some(watched) = self.tracing else { return };
+        let mut out = String::new();
+        for event in self.vm.take_watched_messages() {
+            match event.kind {
+                TraceKind::Send { to, message, .. } if to == watched => {
+                    out.push_str(&format!("[trace] {watched} <- {message} (from {})\n", event.pid));
+                }
+                TraceKind::Send { to, message, .. } => {
+                    out.push_str(&format!("[trace] {watched} -> {to}: {message}\n"));
+                }
+                TraceKind::Exit { reason } => {
+                    out.push_str(&format!("[trace] {watched} exited: {reason}\n"));
+                    self.tracing = None;
+                }
+                _ => {}
+            }
+        }
+        if !out.is_empty() {
+            self.console.out(out);
+        }
+    }
+
+    /// A live process named by `<0.5>`, `5`, or a session variable holding
+    /// a pid (`:kill worker`); reports and gives nothing otherwise.
+    fn pid_argument(&mut self, text: &str) -> Option<Pid> {
         let variable = self
             .names
             .iter()
@@ -678,11 +742,18 @@ impl Session {
             self.console.err(format!(
                 "weft: `{text}` is not a pid (write <0.5>, 5, or a variable holding a pid)\n"
             ));
-            return false;
+            return None;
         };
-        let Some(pid) = self.vm.pid_by_serial(serial) else {
+        let pid = self.vm.pid_by_serial(serial);
+        if pid.is_none() {
             self.console
                 .err(format!("weft: no process <0.{serial}> is alive\n"));
+        }
+        pid
+    }
+
+    fn kill(&mut self, text: &str) -> bool {
+        let Some(pid) = self.pid_argument(text) else {
             return false;
         };
         self.vm.kill(pid);
