@@ -326,12 +326,21 @@ mod tests {
         check("let x=1+2*-3\n", "let x = 1 + 2 * -3\n");
         check("print( f(x ,y) [0] )\n", "print(f(x, y)[0])\n");
         check("let m = %{ :a=>1 }\n", "let m = %{:a => 1}\n");
-        check("for i in 0 .. n { print(i) }\n", "for i in 0..n { print(i) }\n");
+        check(
+            "for i in 0 .. n { print(i) }\n",
+            "for i in 0..n { print(i) }\n",
+        );
         check("pid!(:ok,x)\n", "pid ! (:ok, x)\n");
         check("let v = <- ch\nch <- v\n", "let v = <-ch\nch <- v\n");
         check("receive { ^k => nil }\n", "receive { ^k => nil }\n");
-        check("match xs { [h,..t] => h, [] => {} }\n", "match xs { [h, ..t] => h, [] => {} }\n");
-        check("list.map(xs, fn (x) { x - 1 })\n", "list.map(xs, fn(x) { x - 1 })\n");
+        check(
+            "match xs { [h,..t] => h, [] => {} }\n",
+            "match xs { [h, ..t] => h, [] => {} }\n",
+        );
+        check(
+            "list.map(xs, fn (x) { x - 1 })\n",
+            "list.map(xs, fn(x) { x - 1 })\n",
+        );
     }
 
     #[test]

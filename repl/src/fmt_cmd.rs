@@ -54,7 +54,8 @@ pub fn main(args: &[String]) -> ExitCode {
             Ok(text) => text,
             Err(diagnostics) => {
                 let file = SourceFile::new(name.clone(), source.text.clone());
-                let diagnostics: Vec<_> = diagnostics.into_iter().map(|d| d.in_file(&file)).collect();
+                let diagnostics: Vec<_> =
+                    diagnostics.into_iter().map(|d| d.in_file(&file)).collect();
                 eprint!("{}", render(&diagnostics, color));
                 status = status.max(EXIT_COMPILE);
                 continue;

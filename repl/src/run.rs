@@ -228,7 +228,9 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         if let Err(error) = std::fs::write(path, json) {
             eprintln!("weft: cannot write the trace to {path}: {error}");
         } else if dropped > 0 {
-            eprintln!("weft: the trace kept its first {TRACE_MAX_EVENTS} events and dropped {dropped}");
+            eprintln!(
+                "weft: the trace kept its first {TRACE_MAX_EVENTS} events and dropped {dropped}"
+            );
         }
     }
     if options.stats {

@@ -44,9 +44,17 @@ fn formatting_is_a_fixed_point_and_keeps_the_tokens() {
         let Ok(once) = format(&text) else { continue };
         formatted += 1;
         let twice = format(&once).expect("formatted output parses");
-        assert_eq!(once, twice, "formatting {} twice changed it", path.display());
+        assert_eq!(
+            once,
+            twice,
+            "formatting {} twice changed it",
+            path.display()
+        );
         if let Err(span) = same_tokens(&text, &once) {
-            panic!("formatting {} changed the tokens at {span:?}", path.display());
+            panic!(
+                "formatting {} changed the tokens at {span:?}",
+                path.display()
+            );
         }
     }
     assert!(formatted > 100, "only {formatted} files formatted");
@@ -60,7 +68,10 @@ fn run(weft_file: &Path, dir: &Path) -> (String, Option<i32>) {
         .env("NO_COLOR", "1")
         .output()
         .expect("run weft");
-    (String::from_utf8_lossy(&output.stdout).into_owned(), output.status.code())
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        output.status.code(),
+    )
 }
 
 /// Copies the Weft files (imports resolve within the copy) into `to`.
@@ -89,7 +100,11 @@ fn formatted_scripts_print_what_the_originals_print() {
         .output()
         .unwrap();
     // Some test files are syntax errors on purpose: fmt reports them (65).
-    assert!(matches!(status.status.code(), Some(0 | 65)), "{:?}", status.status);
+    assert!(
+        matches!(status.status.code(), Some(0 | 65)),
+        "{:?}",
+        status.status
+    );
     let check = Command::new(env!("CARGO_BIN_EXE_weft"))
         .args(["fmt", "--check"])
         .arg(copy.join("tests"))
@@ -121,7 +136,12 @@ fn formatted_scripts_print_what_the_originals_print() {
         }
         let before = run(&original, &work);
         let after = run(&formatted, &work);
-        assert_eq!(before, after, "{} prints differently once formatted", relative.display());
+        assert_eq!(
+            before,
+            after,
+            "{} prints differently once formatted",
+            relative.display()
+        );
         compared += 1;
     }
     let _ = std::fs::remove_dir_all(&copy);

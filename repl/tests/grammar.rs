@@ -176,7 +176,8 @@ fn the_textmate_grammar_scopes_every_line_of_every_weft_file() {
 
 #[test]
 fn the_textmate_grammar_finds_what_it_should() {
-    let text = std::fs::read_to_string(root().join("editors/vscode/syntaxes/weft.tmLanguage.json")).unwrap();
+    let text = std::fs::read_to_string(root().join("editors/vscode/syntaxes/weft.tmLanguage.json"))
+        .unwrap();
     let grammar: Value = serde_json::from_str(&text).unwrap();
     let rules = rules(&grammar["patterns"], &grammar["repository"]);
     let scope_at = |line: &str, needle: &str| {
@@ -185,10 +186,28 @@ fn the_textmate_grammar_finds_what_it_should() {
         assert_eq!(start, at, "{needle} in {line}");
         rule.scope.clone()
     };
-    assert_eq!(scope_at("receive { (:ok, x) => x }", "receive"), "keyword.control.weft");
-    assert_eq!(scope_at("receive { (:ok, x) => x }", ":ok"), "constant.other.symbol.weft");
-    assert_eq!(scope_at("fn worker(log) { nil }", "fn"), "keyword.declaration.function.weft");
-    assert_eq!(scope_at("let s = \"a\\q\" # note", "# note"), "comment.line.number-sign.weft");
-    assert!(check_line(&rules, "let s = \"a\\q\"").is_some(), "a bad escape is invalid");
-    assert_eq!(scope_at("ch <- pid ! 1", "<-"), "keyword.operator.channel.weft");
+    assert_eq!(
+        scope_at("receive { (:ok, x) => x }", "receive"),
+        "keyword.control.weft"
+    );
+    assert_eq!(
+        scope_at("receive { (:ok, x) => x }", ":ok"),
+        "constant.other.symbol.weft"
+    );
+    assert_eq!(
+        scope_at("fn worker(log) { nil }", "fn"),
+        "keyword.declaration.function.weft"
+    );
+    assert_eq!(
+        scope_at("let s = \"a\\q\" # note", "# note"),
+        "comment.line.number-sign.weft"
+    );
+    assert!(
+        check_line(&rules, "let s = \"a\\q\"").is_some(),
+        "a bad escape is invalid"
+    );
+    assert_eq!(
+        scope_at("ch <- pid ! 1", "<-"),
+        "keyword.operator.channel.weft"
+    );
 }

@@ -152,7 +152,9 @@ fn an_editor_session() {
     let first = &diagnostics[0];
     assert!(
         first["message"].as_str().unwrap().contains("missing")
-            || diagnostics.iter().any(|d| d["message"].as_str().unwrap().contains("missing")),
+            || diagnostics
+                .iter()
+                .any(|d| d["message"].as_str().unwrap().contains("missing")),
         "{published}"
     );
 
@@ -177,18 +179,27 @@ fn an_editor_session() {
         json!({"textDocument": document, "position": position_of("double(21)", 0)}),
     );
     let text = hover["contents"]["value"].as_str().unwrap();
-    assert!(text.contains("fn double(x)") && text.contains("Doubles a number."), "{text}");
+    assert!(
+        text.contains("fn double(x)") && text.contains("Doubles a number."),
+        "{text}"
+    );
 
     // Typing `list.` (a syntax error until a member follows): completion
     // offers the module's members; elsewhere locals, functions, keywords.
-    let typing = TEXT.replace("  print(value + missing)\n", "  print(value + missing)\n  list.\n");
+    let typing = TEXT.replace(
+        "  print(value + missing)\n",
+        "  print(value + missing)\n  list.\n",
+    );
     client.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": typing}]}),
     );
     let published = client.notification("textDocument/publishDiagnostics");
     // The parser finds the member missing at the `}` on the next line.
-    assert_eq!(published["diagnostics"][0]["range"]["start"]["line"], 9, "{published}");
+    assert_eq!(
+        published["diagnostics"][0]["range"]["start"]["line"], 9,
+        "{published}"
+    );
     let dot = typing.find("list.\n").unwrap() + 5;
     let line = typing[..dot].matches('\n').count();
     let column = dot - typing[..dot].rfind('\n').unwrap() - 1;
@@ -202,7 +213,10 @@ fn an_editor_session() {
         .iter()
         .map(|i| i["label"].as_str().unwrap())
         .collect();
-    assert!(labels.contains(&"map") && labels.contains(&"fold"), "{labels:?}");
+    assert!(
+        labels.contains(&"map") && labels.contains(&"fold"),
+        "{labels:?}"
+    );
     assert!(!labels.contains(&"receive"), "{labels:?}");
     let names = client.request(
         "textDocument/completion",
@@ -218,7 +232,10 @@ fn an_editor_session() {
         assert!(labels.contains(&expected), "{expected} not in {labels:?}");
     }
 
-    let symbols = client.request("textDocument/documentSymbol", json!({"textDocument": document}));
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": document}),
+    );
     let symbol_names: Vec<&str> = symbols
         .as_array()
         .unwrap()

@@ -279,7 +279,10 @@ fn top_shows_the_busiest_process_first_until_enter() {
         .find(|l| l.trim_start().starts_with('<'))
         .unwrap_or_default()
         .to_string();
-    assert!(first_row.contains("running") || first_row.contains("runnable"), "{table}");
+    assert!(
+        first_row.contains("running") || first_row.contains("runnable"),
+        "{table}"
+    );
     p.send("\r").unwrap();
     p.flush().unwrap();
     expect(&mut p, "weft> ");
@@ -292,7 +295,10 @@ fn top_shows_the_busiest_process_first_until_enter() {
 fn trace_shows_a_process_messages_as_they_happen() {
     let (mut p, _) = start("trace");
     expect(&mut p, "weft> ");
-    enter(&mut p, "let echo = spawn { loop { receive { (from, m) => from ! m } } }");
+    enter(
+        &mut p,
+        "let echo = spawn { loop { receive { (from, m) => from ! m } } }",
+    );
     expect(&mut p, "weft> ");
     enter(&mut p, ":trace echo");
     expect(&mut p, "messages (`:trace off` stops)");

@@ -42,14 +42,20 @@ fn check(trace: &Value) {
         match phase {
             "M" => {
                 if event["name"] == "thread_name" {
-                    names.insert(event["tid"].as_u64().unwrap(), event["args"]["name"].clone());
+                    names.insert(
+                        event["tid"].as_u64().unwrap(),
+                        event["args"]["name"].clone(),
+                    );
                 }
             }
             "X" => {
                 assert!(event["ts"].as_f64().unwrap() >= 0.0, "{event}");
                 assert!(event["dur"].as_f64().unwrap() >= 0.0, "{event}");
                 let tid = event["tid"].as_u64().unwrap();
-                assert!(names.contains_key(&tid), "slice of an unnamed track: {event}");
+                assert!(
+                    names.contains_key(&tid),
+                    "slice of an unnamed track: {event}"
+                );
                 kinds.insert("slice".to_string());
             }
             "i" => {
@@ -66,11 +72,20 @@ fn check(trace: &Value) {
         }
     }
     assert_eq!(flows_started, flows_ended, "every flow has both ends");
-    for kind in ["slice", "spawn", "send", "exit", "chan send", "chan receive"] {
+    for kind in [
+        "slice",
+        "spawn",
+        "send",
+        "exit",
+        "chan send",
+        "chan receive",
+    ] {
         assert!(kinds.contains(kind), "no {kind} event in {kinds:?}");
     }
     assert!(
-        names.values().any(|n| n.as_str().unwrap().ends_with(" worker")),
+        names
+            .values()
+            .any(|n| n.as_str().unwrap().ends_with(" worker")),
         "a track named after its function: {names:?}"
     );
     assert_eq!(trace["otherData"]["dropped_events"], 0);

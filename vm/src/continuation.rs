@@ -131,9 +131,15 @@ pub(crate) fn begin(
         function,
         argc,
         then,
-    }) = process.extra.as_mut().and_then(|extra| extra.request.take())
+    }) = process
+        .extra
+        .as_mut()
+        .and_then(|extra| extra.request.take())
     else {
-        return Flow::Error(Atom::BADARG, "a native's call request is missing (a bug in Weft)".into());
+        return Flow::Error(
+            Atom::BADARG,
+            "a native's call request is missing (a bug in Weft)".into(),
+        );
     };
     let caller_depth = process.frames.len() as u32;
     process.extra().continuations.push(Pending {

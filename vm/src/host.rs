@@ -524,7 +524,6 @@ impl Vm {
             .map_err(|(kind, message)| Error::Runtime(RuntimeError::new(kind, message, Vec::new())))
     }
 
-
     /// Kills a process (`kill(pid)` from the host).
     ///
     /// The process dies at once with reason `:killed` (linked processes are

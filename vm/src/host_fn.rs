@@ -536,8 +536,7 @@ impl Vm {
             }
             let shared = ctx.scheduler.shared.clone();
             let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
-            ctx.scheduler
-                .block(ctx.process, Wait::Host(ticket.0), None);
+            ctx.scheduler.block(ctx.process, Wait::Host(ticket.0), None);
             let waiter = Waiter {
                 pid: ctx.process.pid,
                 token: ctx.process.wait_token,

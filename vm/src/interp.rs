@@ -22,8 +22,8 @@ use smallvec::SmallVec;
 use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
 use crate::atom::Atom;
-use crate::continuation::{self, NativeCall, CONTINUE};
 use crate::code::{Code, Global};
+use crate::continuation::{self, NativeCall, CONTINUE};
 use crate::natives::{Ctx, Trap};
 use crate::ops;
 use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};

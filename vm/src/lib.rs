@@ -45,15 +45,15 @@ use weft_compiler::bytecode::Instr;
 pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, SourceFile, Span};
 
 pub use crate::atom::Atom;
+pub use crate::channel::Channel;
 pub use crate::code::HostFn;
+pub use crate::convert::{FromValue, FromValueError, IntoValue};
 pub use crate::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
 pub use crate::host::{Error, ProcessInfo};
-pub use crate::channel::Channel;
+pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
 pub use crate::resource::Resource;
-pub use crate::convert::{FromValue, FromValueError, IntoValue};
 #[cfg(feature = "serde")]
 pub use crate::serde_value::{from_value, to_value, SerdeError};
-pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
 pub use crate::trace::{chrome_trace_json, TraceEvent, TraceKind};
 pub use crate::value::{Function, Items, MapItems, MapIter, Pid, Value};
 
@@ -759,12 +759,8 @@ impl Vm {
         for (module, text) in weft_stdlib::MODULES {
             let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
             let environment = Self::environment_of(&code);
-            let compiled = weft_compiler::compile(
-                source,
-                module,
-                &environment,
-                &mut weft_compiler::NoImports,
-            );
+            let compiled =
+                weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports);
             drop(environment);
             match compiled {
                 Ok(modules) => {

@@ -1155,7 +1155,10 @@ impl Scheduler {
             // fault: it fails at once.
             if sender.mailbox.len() >= self.limits.max_mailbox {
                 let max = self.limits.max_mailbox;
-                return Err((Atom::LIMIT, format!("mailbox over its limit of {max} messages")));
+                return Err((
+                    Atom::LIMIT,
+                    format!("mailbox over its limit of {max} messages"),
+                ));
             }
             sender.mailbox.push_back(message);
             return Ok(());
@@ -1555,7 +1558,9 @@ pub(crate) fn describe_wait(status: &Status) -> String {
         Status::Waiting(Wait::ChanSend(id)) => format!("send on <chan {id}>"),
         Status::Waiting(Wait::Sleep) => "sleep".to_string(),
         Status::Waiting(Wait::Node) => "node.connect".to_string(),
-        Status::Waiting(Wait::Host(ticket)) => format!("an asynchronous host call (ticket #{ticket})"),
+        Status::Waiting(Wait::Host(ticket)) => {
+            format!("an asynchronous host call (ticket #{ticket})")
+        }
         Status::Waiting(Wait::Select(arms)) => {
             let arms: Vec<String> = arms
                 .iter()

@@ -183,7 +183,9 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::str(v))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, SerdeError> {
-        Ok(Value::list(v.iter().map(|b| Value::Int((*b).into())).collect()))
+        Ok(Value::list(
+            v.iter().map(|b| Value::Int((*b).into())).collect(),
+        ))
     }
     fn serialize_none(self) -> Result<Value, SerdeError> {
         Ok(Value::Nil)
@@ -414,7 +416,10 @@ impl ser::SerializeStructVariant for Mapping {
 struct ValueDeserializer<'v>(&'v Value);
 
 fn wrong(expected: &str, value: &Value) -> SerdeError {
-    SerdeError(format!("expected {expected}, got {}", describe_value(value)))
+    SerdeError(format!(
+        "expected {expected}, got {}",
+        describe_value(value)
+    ))
 }
 
 impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
@@ -555,7 +560,9 @@ struct Elements<'v> {
 
 impl<'v> Elements<'v> {
     fn new(items: &'v [Value]) -> Elements<'v> {
-        Elements { items: items.iter() }
+        Elements {
+            items: items.iter(),
+        }
     }
 }
 
@@ -597,7 +604,10 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             None => Ok(None),
         }
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, SerdeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, SerdeError> {
         let (key, value) = self
             .map
             .get_index(self.next)
@@ -620,7 +630,10 @@ struct Variant<'v> {
 impl<'de> EnumAccess<'de> for Variant<'_> {
     type Error = SerdeError;
     type Variant = Self;
-    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), SerdeError> {
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self), SerdeError> {
         let name: de::value::StrDeserializer<'_, SerdeError> = self.name.into_deserializer();
         Ok((seed.deserialize(name)?, self))
     }
@@ -634,7 +647,10 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
             _ => Err(SerdeError(format!("variant {} takes no data", self.name))),
         }
     }
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, SerdeError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, SerdeError> {
         match self.rest {
             [value] => seed.deserialize(ValueDeserializer(value)),
             _ => Err(SerdeError(format!(

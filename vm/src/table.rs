@@ -227,7 +227,9 @@ impl Table {
         }
         self.live.fetch_sub(pids.len(), Ordering::Relaxed);
         let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
-        allocator.free.extend(pids.iter().map(|pid| pid.slot() as u32));
+        allocator
+            .free
+            .extend(pids.iter().map(|pid| pid.slot() as u32));
     }
 
     /// Every slot ever allocated with its index, in index order (walked
@@ -252,7 +254,10 @@ impl Table {
                 // `Box<[Slot]>` of `FIRST_CHUNK << c` slots that lives until
                 // `drop`; `length` is at most that.
                 let slots = unsafe { std::slice::from_raw_parts(pointer as *const Slot, length) };
-                slots.iter().enumerate().map(move |(i, slot)| (start + i, slot))
+                slots
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, slot)| (start + i, slot))
             })
     }
 }

@@ -42,11 +42,7 @@ pub enum TraceKind {
     Spawn { child: Pid },
     /// The process sent `message` (printed) to `to`; `flow` pairs the
     /// send with the receiver's next slice.
-    Send {
-        to: Pid,
-        message: String,
-        flow: u64,
-    },
+    Send { to: Pid, message: String, flow: u64 },
     /// The process sent on (`send`) or received from a channel.
     Channel { id: u64, send: bool },
     /// The process ended with `reason` (printed).

@@ -42,7 +42,11 @@ impl Index<Register> for Vec<Value> {
 
     #[inline(always)]
     fn index(&self, register: Register) -> &Value {
-        debug_assert!(register.0 < self.len(), "register {} past the stack", register.0);
+        debug_assert!(
+            register.0 < self.len(),
+            "register {} past the stack",
+            register.0
+        );
         // SAFETY: see the module documentation — verified operands and the
         // stack invariant keep `base + r` below `stack.len()`.
         unsafe { self.get_unchecked(register.0) }
@@ -52,7 +56,11 @@ impl Index<Register> for Vec<Value> {
 impl IndexMut<Register> for Vec<Value> {
     #[inline(always)]
     fn index_mut(&mut self, register: Register) -> &mut Value {
-        debug_assert!(register.0 < self.len(), "register {} past the stack", register.0);
+        debug_assert!(
+            register.0 < self.len(),
+            "register {} past the stack",
+            register.0
+        );
         // SAFETY: as for `index`.
         unsafe { self.get_unchecked_mut(register.0) }
     }

@@ -180,7 +180,9 @@ impl MapItems {
     }
 
     /// The entries in insertion order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Value, &Value)> + ExactSizeIterator + '_ {
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&Value, &Value)> + ExactSizeIterator + '_ {
         self.0.iter()
     }
 

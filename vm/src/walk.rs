@@ -747,7 +747,10 @@ fn open<'v>(out: &mut String, v: &'v Value, stack: &mut Vec<PrintFrame<'v>>) {
         }
         Value::Map(map) => {
             out.push_str("%{");
-            stack.push(PrintFrame::Map { map: &map.0, next: 0 });
+            stack.push(PrintFrame::Map {
+                map: &map.0,
+                next: 0,
+            });
         }
         _ => {}
     }

@@ -56,7 +56,10 @@ fn everything() -> Everything {
             Shape::Dot,
             Shape::Circle(1.5),
             Shape::Rect(2, 3),
-            Shape::Named { name: "tri".into(), sides: 3 },
+            Shape::Named {
+                name: "tri".into(),
+                sides: 3,
+            },
         ],
         length: Meters(2.5),
         unit: Unit,
@@ -100,7 +103,13 @@ fn a_script_builds_what_the_host_reads() {
         sides: u8,
     }
     let named: Named = from_value(vm.call("make", vec![]).unwrap()).unwrap();
-    assert_eq!(named, Named { name: "tri".into(), sides: 3 });
+    assert_eq!(
+        named,
+        Named {
+            name: "tri".into(),
+            sides: 3
+        }
+    );
     let shapes: Vec<Shape> = from_value(vm.call("shapes", vec![]).unwrap()).unwrap();
     assert_eq!(shapes, [Shape::Dot, Shape::Circle(2.0), Shape::Rect(1, 2)]);
 }
@@ -116,8 +125,13 @@ fn wrong_shapes_are_errors_that_say_where() {
         value = Value::map(entries);
     }
     let error = from_value::<Everything>(value).unwrap_err().to_string();
-    assert!(error.contains("\"small\"") && error.contains("300"), "{error}");
-    let error = from_value::<Shape>(Value::atom("Hexagon")).unwrap_err().to_string();
+    assert!(
+        error.contains("\"small\"") && error.contains("300"),
+        "{error}"
+    );
+    let error = from_value::<Shape>(Value::atom("Hexagon"))
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("Hexagon"), "{error}");
     assert!(to_value(&u64::MAX).is_err());
     assert!(from_value::<i64>(Value::from(1.5)).is_err());

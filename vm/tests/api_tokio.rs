@@ -86,7 +86,11 @@ fn call_waits_for_a_future() {
         .unwrap();
     let mut vm = Vm::new();
     register(&mut vm, &runtime);
-    vm.load("c.weft", "fn twice_plus_one(n) { net.double(n) + 1 }").unwrap();
-    assert_eq!(vm.call("twice_plus_one", vec![Value::from(20)]).unwrap(), Value::from(41));
+    vm.load("c.weft", "fn twice_plus_one(n) { net.double(n) + 1 }")
+        .unwrap();
+    assert_eq!(
+        vm.call("twice_plus_one", vec![Value::from(20)]).unwrap(),
+        Value::from(41)
+    );
     assert_eq!(vm.pending_host_calls(), 0);
 }

@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use weft_vm::{
-    Error, Event, FromValue, HostContext, IntoValue, Pid, RunStatus, Ticket, Value, Vm,
-};
+use weft_vm::{Error, Event, FromValue, HostContext, IntoValue, Pid, RunStatus, Ticket, Value, Vm};
 
 fn runtime_reason(result: Result<Value, Error>) -> String {
     match result {
@@ -16,7 +14,15 @@ fn runtime_reason(result: Result<Value, Error>) -> String {
 
 #[test]
 fn values_convert_both_ways() {
-    let v = (1i64, 2.5f64, true, "s", vec![1u8, 2], (Some(3i32), None::<i64>)).into_value();
+    let v = (
+        1i64,
+        2.5f64,
+        true,
+        "s",
+        vec![1u8, 2],
+        (Some(3i32), None::<i64>),
+    )
+        .into_value();
     assert_eq!(v.to_string(), r#"(1, 2.5, true, "s", [1, 2], (3, nil))"#);
     let back: (i64, f64, bool, String, Vec<u8>, Option<i32>) =
         FromValue::from_value(&(1i64, 2.5f64, true, "s", vec![1u8, 2], Some(3i32)).into_value())
@@ -43,16 +49,22 @@ fn values_convert_both_ways() {
     );
     let nested = Value::list(vec![Value::tuple(vec![Value::from(1), Value::atom("x")])]);
     assert_eq!(
-        Vec::<(i64, i64)>::from_value(&nested).unwrap_err().to_string(),
+        Vec::<(i64, i64)>::from_value(&nested)
+            .unwrap_err()
+            .to_string(),
         "element 0: element 1: expected an int, got :x"
     );
     let map = HashMap::from([("k".to_string(), "v".to_string())]).into_value();
     assert_eq!(
-        HashMap::<String, i64>::from_value(&map).unwrap_err().to_string(),
+        HashMap::<String, i64>::from_value(&map)
+            .unwrap_err()
+            .to_string(),
         r#"value of "k": expected an int, got "v""#
     );
     assert_eq!(
-        Option::<i64>::from_value(&Value::from("x")).unwrap_err().to_string(),
+        Option::<i64>::from_value(&Value::from("x"))
+            .unwrap_err()
+            .to_string(),
         r#"expected nil or an int, got "x""#
     );
     // Floats read ints; big unsigned values become floats, never wrap.
@@ -72,10 +84,16 @@ fn typed_host_functions_check_their_arguments() {
     vm.register("t.scale", |xs: Vec<f64>, k: f64| -> Vec<f64> {
         xs.into_iter().map(|x| x * k).collect()
     });
-    vm.register("t.lookup", |m: HashMap<String, i64>, k: String| m.get(&k).copied());
+    vm.register("t.lookup", |m: HashMap<String, i64>, k: String| {
+        m.get(&k).copied()
+    });
     vm.register("t.byte", |b: u8| b as i64);
     vm.register("t.fails", |n: i64| -> Result<i64, String> {
-        if n > 0 { Ok(n) } else { Err(format!("{n} is not positive")) }
+        if n > 0 {
+            Ok(n)
+        } else {
+            Err(format!("{n} is not positive"))
+        }
     });
     vm.register("t.me", |p: Pid| p);
     vm.load(
@@ -93,9 +111,15 @@ fn typed_host_functions_check_their_arguments() {
     "#,
     )
     .unwrap();
-    assert_eq!(vm.call("add", vec![2.into(), 3.into()]).unwrap(), Value::from(5));
+    assert_eq!(
+        vm.call("add", vec![2.into(), 3.into()]).unwrap(),
+        Value::from(5)
+    );
     assert_eq!(vm.call("none", vec![]).unwrap(), Value::from("none"));
-    assert_eq!(vm.call("six", vec![]).unwrap().to_string(), "[1, 2, 3, 4, 5, 6]");
+    assert_eq!(
+        vm.call("six", vec![]).unwrap().to_string(),
+        "[1, 2, 3, 4, 5, 6]"
+    );
     assert_eq!(vm.call("scale", vec![]).unwrap().to_string(), "[2.0, 5.0]");
     assert_eq!(vm.call("lookup", vec!["a".into()]).unwrap(), Value::from(1));
     assert_eq!(vm.call("lookup", vec!["b".into()]).unwrap(), Value::nil());
@@ -125,7 +149,10 @@ fn a_context_knows_its_caller_and_can_send_spawn_and_look_up() {
     vm.register_with_context("t.hello", |ctx: &mut HostContext, args: &[Value]| {
         let caller = ctx.caller();
         assert_eq!(ctx.name(), "t.hello");
-        ctx.send(caller, Value::tuple(vec![Value::atom("hello"), args[0].clone()]));
+        ctx.send(
+            caller,
+            Value::tuple(vec![Value::atom("hello"), args[0].clone()]),
+        );
         let echo = ctx.whereis("echo").ok_or("no echo")?;
         ctx.send(echo, Value::tuple(vec![caller.into(), Value::atom("ping")]));
         let child = ctx
@@ -134,7 +161,9 @@ fn a_context_knows_its_caller_and_can_send_spawn_and_look_up() {
         Ok(child.into())
     });
     vm.register_with_context("t.bad_spawn", |ctx: &mut HostContext, _: &[Value]| {
-        ctx.spawn("nobody", vec![]).map(Value::from).map_err(|e| e.to_string())
+        ctx.spawn("nobody", vec![])
+            .map(Value::from)
+            .map_err(|e| e.to_string())
     });
     vm.load(
         "t.weft",
@@ -153,7 +182,10 @@ fn a_context_knows_its_caller_and_can_send_spawn_and_look_up() {
     "#,
     )
     .unwrap();
-    assert_eq!(vm.call("go", vec![]).unwrap().to_string(), "(7, :ping, :child, :pid)");
+    assert_eq!(
+        vm.call("go", vec![]).unwrap().to_string(),
+        "(7, :ping, :child, :pid)"
+    );
     assert_eq!(
         runtime_reason(vm.call("bad", vec![])),
         r#"(:error, :host, "no function `nobody` is loaded")"#
@@ -166,7 +198,12 @@ fn host_calls(vm: &mut Vm) -> Vec<(Ticket, String, Vec<Value>, Pid)> {
     vm.take_events()
         .into_iter()
         .filter_map(|event| match event {
-            Event::HostCall { ticket, name, args, caller } => Some((ticket, name, args, caller)),
+            Event::HostCall {
+                ticket,
+                name,
+                args,
+                caller,
+            } => Some((ticket, name, args, caller)),
             _ => None,
         })
         .collect()
@@ -186,19 +223,35 @@ fn an_async_call_parks_only_its_caller() {
     )
     .unwrap();
     let host = Value::from(vm.host_pid());
-    let fetcher = vm.spawn("fetcher", vec![host.clone(), "map".into()]).unwrap();
+    let fetcher = vm
+        .spawn("fetcher", vec![host.clone(), "map".into()])
+        .unwrap();
     vm.spawn("counter", vec![host.clone(), 100.into()]).unwrap();
     let calls = host_calls(&mut vm);
     assert_eq!(calls.len(), 1);
     let (ticket, name, args, caller) = calls[0].clone();
-    assert_eq!((name.as_str(), args, caller), ("t.fetch", vec![Value::from("map")], fetcher));
+    assert_eq!(
+        (name.as_str(), args, caller),
+        ("t.fetch", vec![Value::from("map")], fetcher)
+    );
     // The counter ran to its end while the fetcher waited.
     assert_eq!(vm.recv(), Some(Value::atom("counted")));
     assert!(vm.process_alive(fetcher));
-    let waiting = vm.processes().into_iter().find(|p| p.pid == fetcher).unwrap();
-    assert!(waiting.waiting_on.contains("host call"), "{}", waiting.waiting_on);
+    let waiting = vm
+        .processes()
+        .into_iter()
+        .find(|p| p.pid == fetcher)
+        .unwrap();
+    assert!(
+        waiting.waiting_on.contains("host call"),
+        "{}",
+        waiting.waiting_on
+    );
     assert!(vm.complete(ticket, Ok(Value::from(42))));
-    assert!(!vm.complete(ticket, Ok(Value::from(43))), "a ticket is answered once");
+    assert!(
+        !vm.complete(ticket, Ok(Value::from(43))),
+        "a ticket is answered once"
+    );
     assert!(host_calls(&mut vm).is_empty());
     assert_eq!(vm.recv().unwrap().to_string(), "(:got, 42)");
     assert!(!vm.process_alive(fetcher));
@@ -278,11 +331,14 @@ fn atoms_convert_and_names_register_from_the_host() {
     assert_eq!(tag, Value::atom("ok"));
     assert_eq!(Atom::from_value(&tag).unwrap().name(), "ok");
     assert_eq!(
-        Atom::from_value(&Value::from("ok")).unwrap_err().to_string(),
+        Atom::from_value(&Value::from("ok"))
+            .unwrap_err()
+            .to_string(),
         r#"expected an atom, got "ok""#
     );
     let mut vm = Vm::new();
-    vm.load("n.weft", "fn idle() { receive { _ => nil } }").unwrap();
+    vm.load("n.weft", "fn idle() { receive { _ => nil } }")
+        .unwrap();
     let a = vm.spawn("idle", vec![]).unwrap();
     let b = vm.spawn("idle", vec![]).unwrap();
     vm.register_name("keeper", a).unwrap();
@@ -333,7 +389,8 @@ fn a_context_spawn_fails_like_a_host_spawn() {
             other => Err(format!("{other:?}")),
         }
     });
-    vm.load("s.weft", "fn one(x) { x }\nfn go() { t.start() }").unwrap();
+    vm.load("s.weft", "fn one(x) { x }\nfn go() { t.start() }")
+        .unwrap();
     assert_eq!(vm.call("go", vec![]).unwrap(), Value::from("badarity"));
 }
 

@@ -3,13 +3,11 @@
 use weft_vm::{Event, Value, Vm};
 
 fn exit_reason(vm: &mut Vm) -> Option<Value> {
-    vm.take_events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::Exit { reason, .. } => Some(reason),
-            Event::Crash { error, .. } => Some(error.reason()),
-            _ => None,
-        })
+    vm.take_events().into_iter().find_map(|e| match e {
+        Event::Exit { reason, .. } => Some(reason),
+        Event::Crash { error, .. } => Some(error.reason()),
+        _ => None,
+    })
 }
 
 #[test]

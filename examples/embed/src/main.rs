@@ -47,7 +47,10 @@ fn main() {
 /// Plays `frames` frames; returns the log (printing it as it goes when
 /// `live`, and keeping real time between frames).
 fn play(frames: u32, live: bool) -> Vec<String> {
-    let mut log = Log { lines: Vec::new(), live };
+    let mut log = Log {
+        lines: Vec::new(),
+        live,
+    };
     let mut vm = Vm::builder()
         .reductions(1_000) // one process runs at most this long before the next gets a turn
         .max_processes(100) // `spawn` past this fails with :limit
@@ -62,12 +65,15 @@ fn play(frames: u32, live: bool) -> Vec<String> {
     vm.register("game.distance", |a: (i64, i64), b: (i64, i64)| {
         (((a.0 - b.0).pow(2) + (a.1 - b.1).pow(2)) as f64).sqrt()
     });
-    vm.register("game.terrain", |(x, y): (i64, i64)| -> Result<Value, String> {
-        if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
-            return Err(format!("({x}, {y}) is off the map"));
-        }
-        Ok(Value::atom(if x % 5 == 0 { "water" } else { "grass" }))
-    });
+    vm.register(
+        "game.terrain",
+        |(x, y): (i64, i64)| -> Result<Value, String> {
+            if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
+                return Err(format!("({x}, {y}) is off the map"));
+            }
+            Ok(Value::atom(if x % 5 == 0 { "water" } else { "grass" }))
+        },
+    );
     vm.register("game.oracle", |_question: String| -> String {
         panic!("the oracle is out of order");
     });
@@ -75,14 +81,20 @@ fn play(frames: u32, live: bool) -> Vec<String> {
     // who was hit, by message.
     let fighters: Arc<Mutex<Vec<Pid>>> = Arc::default();
     let table = fighters.clone();
-    vm.register_with_context("game.rally", move |ctx: &mut HostContext, args: &[Value]| {
-        let caller = ctx.caller();
-        let others: Vec<Pid> = table.lock().map_err(|e| e.to_string())?.clone();
-        for pid in others.into_iter().filter(|pid| *pid != caller) {
-            ctx.send(pid, Value::tuple(vec![Value::atom("rally"), args[0].clone()]));
-        }
-        Ok(Value::nil())
-    });
+    vm.register_with_context(
+        "game.rally",
+        move |ctx: &mut HostContext, args: &[Value]| {
+            let caller = ctx.caller();
+            let others: Vec<Pid> = table.lock().map_err(|e| e.to_string())?.clone();
+            for pid in others.into_iter().filter(|pid| *pid != caller) {
+                ctx.send(
+                    pid,
+                    Value::tuple(vec![Value::atom("rally"), args[0].clone()]),
+                );
+            }
+            Ok(Value::nil())
+        },
+    );
     // Asynchronous: the caller waits; the host answers later.
     vm.register_async("assets.load", 1);
     vm.register_async("game.path", 2);
@@ -110,8 +122,16 @@ fn play(frames: u32, live: bool) -> Vec<String> {
     let spawn = |vm: &mut Vm, function: &str, args: Vec<Value>| -> Pid {
         vm.spawn(function, args).expect("spawning an NPC")
     };
-    let grunt = spawn(&mut vm, "npc", vec![host.clone(), "grunt".into(), pos(2, 2)]);
-    let brute = spawn(&mut vm, "npc", vec![host.clone(), "brute".into(), pos(15, 3)]);
+    let grunt = spawn(
+        &mut vm,
+        "npc",
+        vec![host.clone(), "grunt".into(), pos(2, 2)],
+    );
+    let brute = spawn(
+        &mut vm,
+        "npc",
+        vec![host.clone(), "brute".into(), pos(15, 3)],
+    );
     let wanderer = spawn(
         &mut vm,
         "wanderer",
@@ -123,7 +143,10 @@ fn play(frames: u32, live: bool) -> Vec<String> {
     log.say(format!(
         "spawned grunt {grunt}, brute {brute}, wanderer {wanderer}, seer {seer}, stuck {stuck}"
     ));
-    fighters.lock().expect("the fighters' table").extend([grunt, brute]);
+    fighters
+        .lock()
+        .expect("the fighters' table")
+        .extend([grunt, brute]);
 
     let frame_length = Duration::from_secs(1) / FPS;
     let start = Instant::now();
@@ -167,7 +190,9 @@ fn play(frames: u32, live: bool) -> Vec<String> {
             }
             90 => {
                 vm.kill(stuck);
-                log.say(format!("frame {frame:3}: [host] killed the stuck process {stuck}"));
+                log.say(format!(
+                    "frame {frame:3}: [host] killed the stuck process {stuck}"
+                ));
             }
             100 => vm.send(brute, hit(500)),
             _ => {}
@@ -182,7 +207,9 @@ fn play(frames: u32, live: bool) -> Vec<String> {
             busy_frames += 1;
         }
         if frame == 89 || frame == 91 {
-            log.say(format!("frame {frame:3}: [host] vm.run({BUDGET}) -> {status:?} in {took:?}"));
+            log.say(format!(
+                "frame {frame:3}: [host] vm.run({BUDGET}) -> {status:?} in {took:?}"
+            ));
         }
 
         // 3. Read the commands the NPCs sent, their host calls, and any
@@ -192,7 +219,12 @@ fn play(frames: u32, live: bool) -> Vec<String> {
         }
         for event in vm.take_events() {
             match event {
-                Event::HostCall { ticket, name, args, caller } => match name.as_str() {
+                Event::HostCall {
+                    ticket,
+                    name,
+                    args,
+                    caller,
+                } => match name.as_str() {
                     "assets.load" => {
                         let file = args[0].as_str().unwrap_or("?").to_string();
                         log.say(format!("frame {frame:3}: [host] {caller} loads {file}"));

@@ -54,7 +54,10 @@ fn run() -> Vec<String> {
     // A context: reply to the caller by message.
     vm.register_with_context("world.whisper", |ctx: &mut HostContext, args: &[Value]| {
         let caller = ctx.caller();
-        ctx.send(caller, Value::tuple(vec![Value::atom("whisper"), args[0].clone()]));
+        ctx.send(
+            caller,
+            Value::tuple(vec![Value::atom("whisper"), args[0].clone()]),
+        );
         Ok(Value::nil())
     });
     // An asynchronous call: the caller waits, the host answers later.
@@ -83,7 +86,13 @@ fn run() -> Vec<String> {
         }
         let status = vm.run(10_000);
         for event in vm.take_events() {
-            if let Event::HostCall { ticket, name, args, caller } = event {
+            if let Event::HostCall {
+                ticket,
+                name,
+                args,
+                caller,
+            } = event
+            {
                 log.push(format!(
                     "frame {frame}: {caller} asks {name}({}, {})",
                     args[0].inspect(),
@@ -120,8 +129,14 @@ mod tests {
     fn the_host_runs_as_described() {
         let log = super::run();
         let text = log.join("\n");
-        assert!(text.contains(r#"sent %{"name" => "The cave", "reward" => ("lamp", 1)"#), "{text}");
-        assert!(text.contains("asks world.path(\"town\", \"cave\")"), "{text}");
+        assert!(
+            text.contains(r#"sent %{"name" => "The cave", "reward" => ("lamp", 1)"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("asks world.path(\"town\", \"cave\")"),
+            "{text}"
+        );
         assert!(text.contains("answered #1: true"), "{text}");
         assert!(
             text.contains(

@@ -233,7 +233,9 @@ impl Analysis {
                     self.expr(module);
                 }
             }
-            ExprKind::List(items) | ExprKind::Tuple(items) => items.iter().for_each(|i| self.expr(i)),
+            ExprKind::List(items) | ExprKind::Tuple(items) => {
+                items.iter().for_each(|i| self.expr(i))
+            }
             ExprKind::Map(pairs) => {
                 for (k, v) in pairs {
                     self.expr(k);
@@ -349,7 +351,9 @@ fn pattern_text(text: &str, pattern: &Pattern<'_>) -> String {
 
 /// The `#` comment lines directly above the line holding `offset`.
 fn doc_comment(text: &str, offset: usize) -> String {
-    let before = &text[..text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1)];
+    let before = &text[..text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1)];
     let mut lines: Vec<&str> = Vec::new();
     for line in before.lines().rev() {
         let line = line.trim();

@@ -44,9 +44,32 @@ use crate::files::FileLoader;
 
 /// The language's keywords (LANGUAGE.md §1), offered by completion.
 const KEYWORDS: &[&str] = &[
-    "let", "fn", "if", "else", "while", "for", "in", "loop", "break", "continue", "return",
-    "match", "receive", "after", "select", "spawn", "spawn_link", "true", "false", "nil", "and",
-    "or", "not", "import", "as", "try",
+    "let",
+    "fn",
+    "if",
+    "else",
+    "while",
+    "for",
+    "in",
+    "loop",
+    "break",
+    "continue",
+    "return",
+    "match",
+    "receive",
+    "after",
+    "select",
+    "spawn",
+    "spawn_link",
+    "true",
+    "false",
+    "nil",
+    "and",
+    "or",
+    "not",
+    "import",
+    "as",
+    "try",
 ];
 
 pub fn main() -> ExitCode {
@@ -169,7 +192,8 @@ impl Server {
                     return Vec::new();
                 };
                 let uri = params.text_document.uri;
-                self.documents.insert(uri.clone(), Document::new(change.text));
+                self.documents
+                    .insert(uri.clone(), Document::new(change.text));
                 vec![self.diagnostics(&uri)]
             }
             DidCloseTextDocument::METHOD => {
@@ -411,7 +435,11 @@ impl Server {
                 );
             }
             for import in &document.analysis.imports {
-                add(&import.alias, CompletionItemKind::MODULE, Some(import.path.clone()));
+                add(
+                    &import.alias,
+                    CompletionItemKind::MODULE,
+                    Some(import.path.clone()),
+                );
             }
             for name in self.environment.globals.iter() {
                 match name.split_once('.') {
@@ -569,6 +597,9 @@ mod tests {
         assert_eq!(lines.position(text, closing_quote), Position::new(0, 12));
         assert_eq!(lines.offset(text, Position::new(0, 12)), closing_quote);
         assert_eq!(lines.position(text, text.len() - 1), Position::new(1, 0));
-        assert_eq!(lines.offset(text, Position::new(0, 99)), text.find('\n').unwrap());
+        assert_eq!(
+            lines.offset(text, Position::new(0, 99)),
+            text.find('\n').unwrap()
+        );
     }
 }

@@ -253,7 +253,10 @@ fn top(handle: &session::Handle, console: &Console, interrupt: &AtomicU32, color
         }
         console.out("(:top refreshes every second; press Enter to stop)\n");
         console.sync(SYNC);
-        let mut fds = [nix::poll::PollFd::new(stdin.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let mut fds = [nix::poll::PollFd::new(
+            stdin.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
         let ready = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(TOP_REFRESH_MS));
         if interrupt.swap(0, Ordering::SeqCst) > 0 {
             return;

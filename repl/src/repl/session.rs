@@ -638,7 +638,11 @@ impl Session {
         ]];
         let mut processes = self.vm.processes();
         if busiest_first {
-            processes.sort_by(|a, b| b.reductions.cmp(&a.reductions).then(a.pid.serial().cmp(&b.pid.serial())));
+            processes.sort_by(|a, b| {
+                b.reductions
+                    .cmp(&a.reductions)
+                    .then(a.pid.serial().cmp(&b.pid.serial()))
+            });
         }
         for info in processes {
             let name = match info.name {
@@ -710,7 +714,10 @@ impl Session {
         for event in self.vm.take_watched_messages() {
             match event.kind {
                 TraceKind::Send { to, message, .. } if to == watched => {
-                    out.push_str(&format!("[trace] {watched} <- {message} (from {})\n", event.pid));
+                    out.push_str(&format!(
+                        "[trace] {watched} <- {message} (from {})\n",
+                        event.pid
+                    ));
                 }
                 TraceKind::Send { to, message, .. } => {
                     out.push_str(&format!("[trace] {watched} -> {to}: {message}\n"));
