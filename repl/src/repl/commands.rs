@@ -7,12 +7,12 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (":quit", "", "leave the REPL (also Ctrl-D)"),
     (":load", "FILE", "compile FILE into the session: its functions are defined, its top-level lets become variables"),
     (":ps", "", "list the processes: pid, name, status, what each waits on, reductions, mailbox, memory"),
-    (":top", "", "the process table, busiest first, refreshed every second until Enter or Ctrl-C"),
-    (":trace", "PID", "show a process's messages (sent and received) and its exit as they happen; `:trace off` stops"),
     (":kill", "PID", "kill a process (`:kill <0.5>`, `:kill 5`, or a variable holding a pid)"),
     (":disasm", "NAME", "show the bytecode of a function (`:disasm f`, `:disasm list.map`; no NAME: the last entry)"),
     (":reset", "", "start over: a fresh VM, a fresh shell process, no variables or functions"),
     (":time", "EXPR", "evaluate EXPR, then show the wall time and reductions it took"),
+    (":top", "", "the process table, busiest first, refreshed every second until Enter or Ctrl-C"),
+    (":trace", "PID", "show a process's messages (sent and received) and its exit as they happen; `:trace off` stops"),
 ];
 
 /// A line the user typed that starts with `:`.
@@ -179,6 +179,8 @@ mod tests {
         assert!(!is_command(":ok == :ok"));
         assert!(!is_command("(:ok, 1)"));
         assert_eq!(parse(":t 1 + 2"), Command::Time("1 + 2".into()));
+        assert_eq!(parse(":top"), Command::Top);
+        assert_eq!(parse(":trace 5"), Command::Trace("5".into()));
         assert_eq!(
             parse(":load \"a b.weft\""),
             Command::Load("a b.weft".into())
