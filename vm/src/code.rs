@@ -75,6 +75,12 @@ pub(crate) struct Code {
     /// Module constants (`math.pi`): names a compile may use that are not
     /// globals.
     constant_names: Vec<String>,
+    /// Library modules written in Weft (`weft_stdlib::MODULES`) not loaded
+    /// yet: their functions' names are visible to compiles, and a module is
+    /// compiled and loaded just before the first code that calls it
+    /// (`Vm::load_library_for`), so a VM that never uses it never pays for
+    /// compiling it.
+    pub lazy: Vec<(&'static str, &'static str)>,
 }
 
 impl Code {

@@ -179,10 +179,9 @@ impl Vm {
     /// For the `weft` command and REPL, which compile with `weft-compiler`
     /// themselves, and for hosts that build or store modules.
     pub(crate) fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
-        self.code_mut()
-            .load(modules)
-            .map(EntryPoint)
-            .map_err(Error::Invalid)
+        let mut code = self.code_mut();
+        Vm::load_library_for(&mut code, &modules);
+        code.load(modules).map(EntryPoint).map_err(Error::Invalid)
     }
 
     /// The names a host-loaded file or REPL entry may use: the library and

@@ -756,15 +756,39 @@ impl Vm {
             trampolines.push(index);
         }
         let _ = self.shared.trampolines.set(trampolines);
-        for (module, text) in weft_stdlib::MODULES {
-            let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
-            let environment = Self::environment_of(&code);
+        // The library's Weft modules are compiled on first use; until then
+        // only their names are known.
+        for module in weft_stdlib::MODULES {
+            for function in module.api {
+                code.add_name(&format!("{}.{function}", module.name));
+            }
+            code.lazy.push((module.name, module.source));
+        }
+    }
+
+    /// Compiles and loads the library modules `modules` call that are not
+    /// loaded yet (their own needs first), so they are linked like any
+    /// other code.
+    fn load_library_for(code: &mut Code, modules: &[weft_compiler::Module]) {
+        let calls = |module: &str| {
+            modules.iter().any(|m| {
+                m.globals.iter().any(|g| {
+                    g.split_once('.')
+                        .is_some_and(|(prefix, _)| prefix == module)
+                })
+            })
+        };
+        while let Some(at) = code.lazy.iter().position(|(module, _)| calls(module)) {
+            let (module, text) = code.lazy.remove(at);
+            let source = SourceFile::new(format!("<stdlib>/{module}.weft"), text);
+            let environment = Self::environment_of(code);
             let compiled =
                 weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports);
             drop(environment);
             match compiled {
-                Ok(modules) => {
-                    if let Err(error) = code.load(modules) {
+                Ok(library) => {
+                    Self::load_library_for(code, &library);
+                    if let Err(error) = code.load(library) {
                         panic!("the standard library module {module} fails verification: {error}");
                     }
                 }
@@ -818,18 +842,16 @@ impl Vm {
         // Loading adds names to the shared set: let go of it first, so it
         // is updated in place rather than copied.
         drop(environment);
-        self.code_mut()
-            .load(modules)
-            .map(EntryPoint)
-            .map_err(|error| {
-                // The compiler's own output failing the verifier is a bug in
-                // Weft; report it rather than run it.
-                vec![Diagnostic::error(
-                    format!("internal compiler error: {error}"),
-                    Span::default(),
-                )
-                .in_file(&source)]
-            })
+        let mut code = self.code_mut();
+        Self::load_library_for(&mut code, &modules);
+        code.load(modules).map(EntryPoint).map_err(|error| {
+            // The compiler's own output failing the verifier is a bug in
+            // Weft; report it rather than run it.
+            vec![
+                Diagnostic::error(format!("internal compiler error: {error}"), Span::default())
+                    .in_file(&source),
+            ]
+        })
     }
 
     /// Starts the main process (`<0.1>` for the first) running `entry`.

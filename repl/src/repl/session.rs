@@ -797,8 +797,12 @@ impl Session {
             return true;
         }
         if let Some((module, member)) = name.split_once('.') {
-            if let Some((_, text)) = weft_stdlib::MODULES.iter().find(|(m, _)| *m == module) {
-                let source = SourceFile::new(format!("<stdlib>/{module}.weft"), *text);
+            if let Some(text) = weft_stdlib::MODULES
+                .iter()
+                .find(|m| m.name == module)
+                .map(|m| m.source)
+            {
+                let source = SourceFile::new(format!("<stdlib>/{module}.weft"), text);
                 let environment = self.vm.environment();
                 if let Ok(modules) = weft_compiler::compile(
                     source,
