@@ -76,7 +76,7 @@ pub fn check_file(path: &str) -> ExitCode {
         Err(code) => return code,
     };
     // `check` compiles what `run` would run, so it grants what `run` grants.
-    let vm = Vm::builder().allow_io(true).build();
+    let vm = Vm::builder().allow_io(true).allow_net(true).build();
     match weft_compiler::compile(source, "main", &vm.environment(), &mut FileLoader) {
         Ok(_) => ExitCode::SUCCESS,
         Err(diagnostics) => {
@@ -91,7 +91,7 @@ pub fn disasm_file(path: &str) -> ExitCode {
         Ok(source) => source,
         Err(code) => return code,
     };
-    let vm = Vm::builder().allow_io(true).build();
+    let vm = Vm::builder().allow_io(true).allow_net(true).build();
     match weft_compiler::compile(source, "main", &vm.environment(), &mut FileLoader) {
         Ok(modules) => {
             print!("{}", weft_compiler::disasm::module_text(&modules));
@@ -133,7 +133,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         builder = builder.trace(TRACE_MAX_EVENTS);
     }
     let mut vm = builder
-        .allow_io(true)
+        .allow_io(true).allow_net(true)
         .seed(options.seed)
         .schedulers(if schedulers <= 1 { 0 } else { schedulers })
         .output(move |text: &str| {
@@ -191,7 +191,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
             RunStatus::BudgetSpent => {}
             // A node's processes may be woken from the network: wait for
             // that as well as for the timer.
-            RunStatus::Waiting { next_timer } if node.is_some() => {
+            RunStatus::Waiting { next_timer } if node.is_some() || vm.may_be_woken() => {
                 flush();
                 vm.wait_for_work(next_timer);
             }
@@ -201,7 +201,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
             }
             // Every process is blocked, but on a node that is not a
             // deadlock: a message from another node may come.
-            RunStatus::Idle if node.is_some() => {
+            RunStatus::Idle if node.is_some() || vm.may_be_woken() => {
                 flush();
                 vm.wait_for_work(NODE_IDLE_WAIT);
             }

@@ -701,7 +701,13 @@ impl Vm {
     /// node (a message may come from the network). A `Completer` does not
     /// count: it learns of calls only from the host's `take_events`.
     pub(crate) fn answer_may_come(&self) -> bool {
-        self.is_node() || self.shared.futures_pending.load(Ordering::Acquire) > 0
+        self.is_node()
+            || self.shared.futures_pending.load(Ordering::Acquire) > 0
+            || self
+                .shared
+                .net
+                .get()
+                .is_some_and(|net| net.open.load(Ordering::Acquire) > 0)
     }
 
     /// Whether the process is alive (the same as [`Vm::is_alive`]): whether

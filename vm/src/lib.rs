@@ -20,6 +20,7 @@ mod host;
 mod host_fn;
 mod interp;
 mod natives;
+mod net;
 mod ops;
 mod pool;
 mod process;
@@ -324,6 +325,7 @@ pub enum RunStatus {
 /// ```
 pub struct VmBuilder {
     allow_io: bool,
+    allow_net: bool,
     schedulers: usize,
     limits: Limits,
     seed: u64,
@@ -350,6 +352,23 @@ impl VmBuilder {
     /// ```
     pub fn allow_io(mut self, allow: bool) -> VmBuilder {
         self.allow_io = allow;
+        self
+    }
+
+    /// Lets scripts use the `net` module (TCP sockets). Off by default.
+    ///
+    /// Without it `net` is an unknown module: a script that uses it does
+    /// not compile, and the diagnostic names `net`.
+    ///
+    /// ```
+    /// use weft_vm::Vm;
+    ///
+    /// let script = r#"fn serve() { net.listen("127.0.0.1", 0) }"#;
+    /// assert!(Vm::new().load("serve.weft", script).is_err());
+    /// assert!(Vm::builder().allow_net(true).build().load("serve.weft", script).is_ok());
+    /// ```
+    pub fn allow_net(mut self, allow: bool) -> VmBuilder {
+        self.allow_net = allow;
         self
     }
 
@@ -552,6 +571,7 @@ impl VmBuilder {
             scheduler: Scheduler::new(shared.clone(), 0, run_queue),
             shared,
             allow_io: self.allow_io,
+            allow_net: self.allow_net,
         };
         vm.install_library();
         pool::Pool::start(&vm.shared);
@@ -628,6 +648,7 @@ pub struct Vm {
     /// threads, and otherwise only sends the host's signals.
     scheduler: Scheduler,
     allow_io: bool,
+    allow_net: bool,
 }
 
 impl Default for Vm {
@@ -667,6 +688,7 @@ impl Vm {
     pub fn builder() -> VmBuilder {
         VmBuilder {
             allow_io: false,
+            allow_net: false,
             schedulers: 0,
             limits: Limits::default(),
             seed: 0,
@@ -720,9 +742,10 @@ impl Vm {
 
     fn install_library(&mut self) {
         let allow_io = self.allow_io;
+        let allow_net = self.allow_net;
         let mut code = self.code_mut();
         code.sources.push(SourceFile::new("<builtin>", ""));
-        for native in natives::all(allow_io) {
+        for native in natives::all(allow_io, allow_net) {
             code.define(native.name, Global::Native(native));
         }
         for (name, _) in natives::math::CONSTANTS {

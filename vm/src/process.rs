@@ -150,6 +150,8 @@ pub(crate) enum Wait {
     Node,
     /// An asynchronous host call waits for its ticket's answer.
     Host(u64),
+    /// A `net` operation (named) waits for the network poller.
+    Net(&'static str),
 }
 
 #[derive(Clone, Debug, PartialEq)]

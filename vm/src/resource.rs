@@ -1,4 +1,5 @@
-//! Resources: OS objects a process holds through a value (open files).
+//! Resources: OS objects a process holds through a value (open files, and
+//! with `net` sockets and listeners).
 //!
 //! Invariants: a resource is closed at most once; after `close` every
 //! operation on it is an `:io` error; the process that opened a file closes
@@ -20,6 +21,8 @@ pub enum FileState {
 pub struct Resource {
     pub(crate) path: String,
     pub(crate) file: Mutex<FileState>,
+    /// A socket or listener (`net`); its `file` is `Closed`.
+    pub(crate) socket: Option<std::sync::Arc<crate::net::Socket>>,
 }
 
 impl Resource {
@@ -28,13 +31,34 @@ impl Resource {
         &self.path
     }
 
-    pub(crate) fn describe(&self) -> &str {
-        &self.path
+    pub(crate) fn file(path: String, state: FileState) -> Resource {
+        Resource {
+            path,
+            file: Mutex::new(state),
+            socket: None,
+        }
+    }
+
+    pub(crate) fn socket(label: String, socket: crate::net::Socket) -> Resource {
+        Resource {
+            path: label,
+            file: Mutex::new(FileState::Closed),
+            socket: Some(std::sync::Arc::new(socket)),
+        }
+    }
+
+    /// How it prints, without the brackets: `file PATH`, `socket A -> B`.
+    pub(crate) fn label(&self) -> String {
+        if self.socket.is_some() {
+            self.path.clone()
+        } else {
+            format!("file {}", self.path)
+        }
     }
 }
 
 impl std::fmt::Debug for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "<file {}>", self.path)
+        write!(f, "<{}>", self.label())
     }
 }

@@ -194,6 +194,8 @@ pub(crate) struct Shared {
     /// its pid bits, 0 for none: no pid has serial 0), and what it saw.
     pub watched_pid: AtomicU64,
     pub watch_log: crate::trace::Trace,
+    /// The `net` module's poller, started on first use.
+    pub net: OnceLock<Arc<crate::net::Net>>,
 }
 
 impl Shared {
@@ -239,6 +241,7 @@ impl Shared {
             trace,
             watched_pid: AtomicU64::new(0),
             watch_log: crate::trace::Trace::new(crate::trace::WATCH_LOG_MAX),
+            net: OnceLock::new(),
         }
     }
 
@@ -1394,7 +1397,7 @@ impl Scheduler {
         }
         if let Some(extra) = process.extra.take() {
             for file in &extra.files {
-                crate::natives::io::close_resource(file);
+                crate::natives::io::close_owned(file, pid);
             }
             for (reference, watcher) in extra.monitored_by {
                 self.send_signal(
@@ -1558,6 +1561,7 @@ pub(crate) fn describe_wait(status: &Status) -> String {
         Status::Waiting(Wait::ChanSend(id)) => format!("send on <chan {id}>"),
         Status::Waiting(Wait::Sleep) => "sleep".to_string(),
         Status::Waiting(Wait::Node) => "node.connect".to_string(),
+        Status::Waiting(Wait::Net(operation)) => operation.to_string(),
         Status::Waiting(Wait::Host(ticket)) => {
             format!("an asynchronous host call (ticket #{ticket})")
         }

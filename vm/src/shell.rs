@@ -82,6 +82,10 @@ pub trait Shell {
     fn blocked_processes(&self) -> Vec<(Pid, String)>;
     /// The live process shown as `<0.N>`, if any.
     fn pid_by_serial(&self, serial: u32) -> Option<Pid>;
+    /// Whether a blocked process may still be woken from outside the VM
+    /// (the network: a node's connections, open sockets; a pending
+    /// asynchronous host call): an idle VM is then not deadlocked.
+    fn may_be_woken(&self) -> bool;
 }
 
 impl Shell for Vm {
@@ -123,6 +127,10 @@ impl Shell for Vm {
 
     fn blocked_processes(&self) -> Vec<(Pid, String)> {
         Vm::blocked_processes(self)
+    }
+
+    fn may_be_woken(&self) -> bool {
+        self.answer_may_come()
     }
 
     fn pid_by_serial(&self, serial: u32) -> Option<Pid> {

@@ -700,6 +700,7 @@ impl Value {
             Value::Pid(_) => Atom::PID,
             Value::Chan(_) => Atom::CHAN,
             Value::Ref(_) => Atom::REF,
+            Value::Resource(r) if r.socket.is_some() => Atom::new("socket"),
             Value::Resource(_) => Atom::FILE,
             Value::RemotePid(_) => Atom::PID,
             Value::RemoteRef(_) => Atom::REF,

@@ -795,7 +795,7 @@ fn leaf_print(out: &mut String, value: &Value, quoted: bool) {
             let _ = write!(out, "<ref {r}>");
         }
         Value::Resource(r) => {
-            let _ = write!(out, "<file {}>", r.describe());
+            let _ = write!(out, "<{}>", r.label());
         }
         Value::RemotePid(p) => {
             let _ = write!(out, "{p}");

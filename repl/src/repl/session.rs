@@ -157,7 +157,7 @@ fn start_node(vm: &mut Vm, old: Option<weft_node::Node>) -> Option<weft_node::No
 fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
     let mut vm = Vm::builder()
-        .allow_io(true)
+        .allow_io(true).allow_net(true)
         .output(move |text: &str| sink.process_output(text))
         .build();
     let console = console.clone();
@@ -285,7 +285,7 @@ impl Session {
                 },
                 // A node's processes may be woken from the network, which
                 // does not write to this channel: look again soon.
-                RunStatus::Idle if self.node.is_some() => {
+                RunStatus::Idle if self.node.is_some() || self.vm.may_be_woken() => {
                     match self.requests.recv_timeout(NODE_POLL) {
                         Ok(request) => Some(request),
                         Err(RecvTimeoutError::Timeout) => None,

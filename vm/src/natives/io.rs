@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
 use crate::atom::Atom;
@@ -27,11 +27,25 @@ pub(crate) const NATIVES: &[Native] = &[
 
 /// Closes a file, flushing what was written. Closing twice does nothing.
 pub(crate) fn close_resource(resource: &Resource) {
+    if let Some(socket) = &resource.socket {
+        socket.close();
+    }
     let mut file = lock(resource);
     if let FileState::Writer(writer) = &mut *file {
         let _ = writer.flush();
     }
     *file = FileState::Closed;
+}
+
+/// What a process closes when it ends: its files, and the sockets it still
+/// owns (one handed to another process with `net.controlling` stays open).
+pub(crate) fn close_owned(resource: &Resource, pid: crate::value::Pid) {
+    if let Some(socket) = &resource.socket {
+        if socket.owner.load(std::sync::atomic::Ordering::Acquire) != pid.0 {
+            return;
+        }
+    }
+    close_resource(resource);
 }
 
 /// The file's state. A poisoned lock (a panic elsewhere while holding it)
@@ -81,10 +95,7 @@ fn open(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             )))
         }
     };
-    let resource = Arc::new(Resource {
-        path: path.to_string(),
-        file: Mutex::new(state),
-    });
+    let resource = Arc::new(Resource::file(path.to_string(), state));
     let files = &mut ctx.process.extra().files;
     // Closed files are dropped from the list when it is full, so a process
     // that opens and closes many files keeps it short. Growing the capacity

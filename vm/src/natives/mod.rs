@@ -11,6 +11,7 @@
 pub(crate) mod chan;
 pub(crate) mod core;
 pub(crate) mod io;
+pub(crate) mod net;
 pub(crate) mod list;
 pub(crate) mod map;
 pub(crate) mod math;
@@ -99,7 +100,7 @@ pub(crate) const fn native(name: &'static str, min: u16, max: u16, func: NativeF
 }
 
 /// Every native, by qualified name. `io` comes only when the host allows it.
-pub(crate) fn all(allow_io: bool) -> Vec<Native> {
+pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
     let mut all = Vec::new();
     all.extend_from_slice(core::NATIVES);
     all.extend_from_slice(process::NATIVES);
@@ -111,6 +112,9 @@ pub(crate) fn all(allow_io: bool) -> Vec<Native> {
     all.extend_from_slice(random::NATIVES);
     all.extend_from_slice(time::NATIVES);
     all.extend_from_slice(node::NATIVES);
+    if allow_net {
+        all.extend_from_slice(net::NATIVES);
+    }
     if allow_io {
         all.extend_from_slice(io::NATIVES);
     }

@@ -1,0 +1,324 @@
+//! The `net` module: TCP sockets, present only when the host allows it
+//! (`VmBuilder::allow_net`; the `weft` command does). A listener or socket
+//! is a `Value::Resource` owned by the process that opened (or accepted, or
+//! connected) it and closed when that process ends. Each operation parks
+//! only its caller while it waits (`crate::net` has the poller and its
+//! invariants). Failures that a server expects (a refused connection, a
+//! closed peer) are values — `(:error, reason)`, or nil for a read at the
+//! end — as in Erlang's gen_tcp; a wrong argument is `:badarg`.
+
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
+use crate::atom::Atom;
+use crate::dist::{NodeHandle, Waiter};
+use crate::net::{self, Net, ReadMode, SocketKind};
+use crate::process::{Handoff, Wait};
+use crate::resource::Resource;
+use crate::value::Value;
+
+pub(crate) const NATIVES: &[Native] = &[
+    native("net.listen", 2, 2, listen),
+    native("net.accept", 1, 1, accept),
+    native("net.connect", 2, 2, connect),
+    native("net.send", 2, 2, send),
+    native("net.recv", 1, 2, recv),
+    native("net.recv_line", 1, 2, recv_line),
+    native("net.close", 1, 1, close),
+    native("net.controlling", 2, 2, controlling),
+    native("net.port", 1, 1, port),
+];
+
+/// The VM's poller, started on first use.
+fn poller(ctx: &mut Ctx<'_>) -> Result<Arc<Net>, Trap> {
+    let shared = &ctx.scheduler.shared;
+    if let Some(net) = shared.net.get() {
+        return Ok(net.clone());
+    }
+    let started = Net::start(NodeHandle::new(shared.clone()))
+        .map_err(|e| Trap::Error(Atom::IO, format!("cannot start the network poller: {e}")))?;
+    let _ = shared.net.set(started);
+    shared
+        .net
+        .get()
+        .cloned()
+        .ok_or_else(|| Trap::Error(Atom::IO, "no network poller".to_string()))
+}
+
+/// The answer a parked call was woken with, if it was.
+fn woken(ctx: &mut Ctx<'_>) -> Option<Value> {
+    match ctx.process.handoff.take() {
+        Some(Handoff::Received { value, .. }) => Some(value),
+        other => {
+            ctx.process.handoff = other;
+            None
+        }
+    }
+}
+
+/// Parks the caller until the poller answers.
+fn park(ctx: &mut Ctx<'_>, operation: &'static str) -> Waiter {
+    ctx.scheduler.block(ctx.process, Wait::Net(operation), None);
+    Waiter {
+        pid: ctx.process.pid,
+        token: ctx.process.wait_token,
+    }
+}
+
+/// A socket the caller received (accepted or connected) becomes its own.
+fn adopt(ctx: &mut Ctx<'_>, value: Value) -> Value {
+    if let Value::Resource(resource) = &value {
+        if let Some(socket) = &resource.socket {
+            claim(ctx, resource, socket);
+        }
+    }
+    value
+}
+
+/// Makes the caller the socket's owner: its end closes the socket. The
+/// caller's list drops what it no longer owns (closed, or handed on) when
+/// it fills up, so an acceptor's list stays short.
+fn claim(ctx: &mut Ctx<'_>, resource: &Arc<Resource>, socket: &net::Socket) {
+    let me = ctx.process.pid.0;
+    socket.owner.store(me, std::sync::atomic::Ordering::Release);
+    let files = &mut ctx.process.extra().files;
+    if files.iter().any(|f| Arc::ptr_eq(f, resource)) {
+        return;
+    }
+    if files.len() == files.capacity() && !files.is_empty() {
+        files.retain(|f| match &f.socket {
+            Some(s) => !s.is_closed() && s.owner.load(std::sync::atomic::Ordering::Acquire) == me,
+            None => true,
+        });
+        if files.len() * 2 > files.capacity() {
+            files.reserve(files.capacity());
+        }
+    }
+    files.push(resource.clone());
+}
+
+fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
+    match &args[0] {
+        Value::Resource(r) if r.socket.as_ref().is_some_and(|s| matches!(s.kind, SocketKind::Stream(_))) => {
+            Ok(r.clone())
+        }
+        other => Err(expected("a socket", function, other)),
+    }
+}
+
+fn listener_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
+    match &args[0] {
+        Value::Resource(r) if r.socket.as_ref().is_some_and(|s| matches!(s.kind, SocketKind::Listener(_))) => {
+            Ok(r.clone())
+        }
+        other => Err(expected("a listener", function, other)),
+    }
+}
+
+fn port_arg(value: &Value, function: &str) -> Result<u16, Trap> {
+    match value {
+        Value::Int(n) if (0..=65535).contains(n) => Ok(*n as u16),
+        other => Err(expected("a port number (0 to 65535)", function, other)),
+    }
+}
+
+fn error(reason: &str) -> Value {
+    Value::tuple(vec![Value::Atom(Atom::ERROR), Value::atom(reason)])
+}
+
+fn io_reason(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => "eaddrinuse",
+        std::io::ErrorKind::AddrNotAvailable => "eaddrnotavail",
+        std::io::ErrorKind::PermissionDenied => "eacces",
+        std::io::ErrorKind::ConnectionRefused => "econnrefused",
+        _ => "einval",
+    }
+}
+
+/// `net.listen(addr, port)`: a listener on `addr` ("127.0.0.1", "0.0.0.0",
+/// "::1"...) and `port` (0: any free port, see `net.port`), or
+/// `(:error, reason)`.
+fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let address = str_arg(args, 0, "net.listen")?.to_string();
+    let port = port_arg(&args[1], "net.listen")?;
+    let net = poller(ctx)?;
+    let bound = std::net::TcpListener::bind((address.as_str(), port))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l));
+    let listener = match bound {
+        Ok(listener) => mio::net::TcpListener::from_std(listener),
+        Err(e) => return Ok(error(io_reason(&e))),
+    };
+    let resource = net::listener_resource(&net, listener);
+    net.register(resource.clone());
+    Ok(adopt(ctx, Value::Resource(resource)))
+}
+
+/// `net.accept(listener)`: the next connection, as a socket the caller
+/// owns; `(:error, :closed)` if the listener is closed.
+fn accept(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Some(value) = woken(ctx) {
+        return Ok(adopt(ctx, value));
+    }
+    let listener = listener_arg(args, "net.accept")?;
+    if listener.socket.as_ref().is_some_and(|s| s.is_closed()) {
+        return Ok(error("closed"));
+    }
+    let net = poller(ctx)?;
+    let waiter = park(ctx, "net.accept");
+    net.accept(listener, waiter);
+    Err(Trap::Block)
+}
+
+/// `net.connect(host, port)`: a socket connected to `host:port`, or
+/// `(:error, reason)` (`:econnrefused`...). The name is resolved with the
+/// system's resolver.
+fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Some(value) = woken(ctx) {
+        return Ok(adopt(ctx, value));
+    }
+    let host = str_arg(args, 0, "net.connect")?.to_string();
+    let port = port_arg(&args[1], "net.connect")?;
+    let Some(address) = (host.as_str(), port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
+        return Ok(error("nxdomain"));
+    };
+    let net = poller(ctx)?;
+    let waiter = park(ctx, "net.connect");
+    net.connect(address, waiter);
+    Err(Trap::Block)
+}
+
+/// `net.send(socket, string)`: `:ok` once the socket has taken all of it
+/// (the caller waits while the peer reads slowly), or `(:error, :closed)`.
+fn send(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if let Some(value) = woken(ctx) {
+        return Ok(value);
+    }
+    let socket = socket_arg(args, "net.send")?;
+    let data = match &args[1] {
+        Value::Str(s) => s.as_bytes().to_vec(),
+        other => return Err(expected("a string", "net.send", other)),
+    };
+    let Some(state) = socket.socket.as_ref() else {
+        return Err(badarg("net.send: not a socket"));
+    };
+    if state.is_closed() {
+        return Ok(error("closed"));
+    }
+    match net::write_some(state, &data) {
+        Some(n) if n == data.len() => Ok(Value::Atom(Atom::OK)),
+        Some(n) => {
+            let net = poller(ctx)?;
+            let waiter = park(ctx, "net.send");
+            net.write(socket, waiter, data[n..].to_vec());
+            Err(Trap::Block)
+        }
+        None => Ok(error("closed")),
+    }
+}
+
+fn read(ctx: &mut Ctx<'_>, args: &mut [Value], mode: ReadMode, function: &'static str) -> NativeResult {
+    if let Some(value) = woken(ctx) {
+        return Ok(value);
+    }
+    let socket = socket_arg(args, function)?;
+    let timeout = match args.get(1) {
+        None => None,
+        Some(Value::Int(ms)) => Some(Duration::from_millis((*ms).max(0) as u64)),
+        Some(Value::Float(ms)) if ms.is_finite() => Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
+        Some(other) => return Err(expected("a timeout in milliseconds", function, other)),
+    };
+    let Some(state) = socket.socket.as_ref() else {
+        return Err(badarg(format!("{function}: not a socket")));
+    };
+    if state.is_closed() {
+        return Ok(Value::Nil);
+    }
+    let ended = net::fill(state) || state.ended.load(std::sync::atomic::Ordering::Acquire);
+    {
+        let mut buffer = crate::scheduler::lock(&state.buffer);
+        if let Some(value) = net::take_ready(&mut buffer, mode, ended) {
+            return Ok(value);
+        }
+    }
+    if ended {
+        return Ok(Value::Nil);
+    }
+    if timeout == Some(Duration::ZERO) {
+        return Ok(Value::atom("timeout"));
+    }
+    let net = poller(ctx)?;
+    let waiter = park(ctx, function);
+    net.read(socket, waiter, mode, timeout.map(|t| Instant::now() + t));
+    Err(Trap::Block)
+}
+
+/// `net.recv(socket)`, `net.recv(socket, ms)`: the next data (a string of
+/// at most 64 KiB), nil at the end, `:timeout` after `ms`.
+fn recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    read(ctx, args, ReadMode::Chunk, "net.recv")
+}
+
+/// `net.recv_line(socket)`, `net.recv_line(socket, ms)`: the next line
+/// without its line ending (`\n` or `\r\n`), nil at the end (a last line
+/// without a newline comes first), `:timeout` after `ms`.
+fn recv_line(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    read(ctx, args, ReadMode::Line, "net.recv_line")
+}
+
+/// `net.close(socket or listener)`: `:ok`; closing twice does nothing.
+fn close(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    match &args[0] {
+        Value::Resource(r) if r.socket.is_some() => {
+            super::io::close_resource(r);
+            Ok(Value::Atom(Atom::OK))
+        }
+        other => Err(expected("a socket or listener", "net.close", other)),
+    }
+}
+
+/// `net.controlling(socket, pid)`: `pid` owns the socket from now on (its
+/// end closes it), and the next data arrives as the message
+/// `(:tcp, socket, data)` to `pid` — once, as Erlang's `{active, once}`:
+/// call it again for more — or `(:tcp_closed, socket)` at the end.
+fn controlling(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let socket = socket_arg(args, "net.controlling")?;
+    let Value::Pid(pid) = &args[1] else {
+        return Err(expected("a pid", "net.controlling", &args[1]));
+    };
+    let pid = *pid;
+    if let Some(state) = socket.socket.clone() {
+        if pid == ctx.process.pid {
+            claim(ctx, &socket, &state);
+        } else {
+            state.owner.store(pid.0, std::sync::atomic::Ordering::Release);
+        }
+    }
+    let net = poller(ctx)?;
+    net.active(socket, pid);
+    Ok(Value::Atom(Atom::OK))
+}
+
+/// `net.port(socket or listener)`: the local port (for `net.listen(a, 0)`).
+fn port(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Resource(r) = &args[0] else {
+        return Err(expected("a socket or listener", "net.port", &args[0]));
+    };
+    let Some(state) = r.socket.as_ref() else {
+        return Err(expected("a socket or listener", "net.port", &args[0]));
+    };
+    let address = match &state.kind {
+        SocketKind::Stream(s) => crate::scheduler::lock(s).as_ref().map(|s| s.local_addr()),
+        SocketKind::Listener(l) => crate::scheduler::lock(l).as_ref().map(|l| l.local_addr()),
+    };
+    match address {
+        Some(Ok(address)) => Ok(Value::Int(address.port() as i64)),
+        _ => Ok(Value::Nil),
+    }
+}

@@ -1,0 +1,660 @@
+//! TCP for the `net` module: sockets whose waits park only the calling
+//! process, driven by one poller thread (mio) per VM.
+//!
+//! A native first tries its operation at once, without blocking (a read
+//! from the socket's buffer or the socket, a write); only if the socket is
+//! not ready does it park the process and hand a request to the poller,
+//! which finishes it when mio reports readiness, or when its deadline
+//! passes, and wakes the process with the result (`NodeHandle::complete`,
+//! the path the distribution's threads use). Active sockets
+//! (`net.controlling`) get their data delivered as messages the same way.
+//!
+//! Invariants:
+//! - Every mio source is registered, polled and deregistered by the poller
+//!   thread only; other threads reach a socket's stream through its mutex,
+//!   never blocking on it (the stream is non-blocking).
+//! - A request is tried once when the poller receives it, before waiting
+//!   for an event: with edge-triggered readiness, an event that fired before
+//!   the request arrived would otherwise be lost.
+//! - At most one read request waits per socket (the owner's); writes wait
+//!   in order.
+//! - A closed socket (`net.close`, or its owner's end) answers every
+//!   waiting request (a read gets nil, a write `(:error, :closed)`) and is
+//!   deregistered; later operations on it see it closed.
+//! - A waiter's token makes a late answer harmless: a process that was
+//!   killed or woken otherwise drops it (`Handoff` token check).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::atom::Atom;
+use crate::dist::{NodeHandle, Waiter};
+use crate::resource::Resource;
+use crate::scheduler::lock;
+use crate::value::{Pid, Value};
+
+/// The most bytes one `net.recv` returns, and a line may hold.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+const WAKER: Token = Token(0);
+
+/// A socket or listener as its resource holds it.
+pub(crate) struct Socket {
+    pub token: Token,
+    pub kind: SocketKind,
+    /// Bytes read but not yet returned (a partial line).
+    pub buffer: Mutex<Vec<u8>>,
+    pub closed: AtomicBool,
+    /// The peer closed its side (reads return nil once the buffer is empty).
+    pub ended: AtomicBool,
+    /// The poller that watches it (gone when the VM is).
+    pub net: std::sync::Weak<Net>,
+    /// The owner's pid bits: the process whose end closes it (the opener,
+    /// until `net.controlling` hands it to another).
+    pub owner: std::sync::atomic::AtomicU64,
+}
+
+impl Socket {
+    /// Closes it (once): the descriptor goes now; the poller answers its
+    /// waiters and forgets it.
+    pub fn close(&self) {
+        match &self.kind {
+            SocketKind::Stream(stream) => {
+                if let Some(stream) = lock(stream).take() {
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                }
+            }
+            SocketKind::Listener(listener) => drop(lock(listener).take()),
+        }
+        if let Some(net) = self.net.upgrade() {
+            net.close(self);
+        } else {
+            self.closed.store(true, Ordering::Release);
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+pub(crate) enum SocketKind {
+    /// `None` once closed: closing drops the descriptor at once, so the
+    /// port is free and the peer sees the end.
+    Stream(Mutex<Option<TcpStream>>),
+    Listener(Mutex<Option<TcpListener>>),
+}
+
+/// How a read wants its data.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum ReadMode {
+    Chunk,
+    Line,
+}
+
+enum Request {
+    Register(Arc<Resource>),
+    Accept(Arc<Resource>, Waiter),
+    Read(Arc<Resource>, Waiter, ReadMode, Option<Instant>),
+    Write(Arc<Resource>, Waiter, Vec<u8>),
+    Connect(SocketAddr, Waiter),
+    Active(Arc<Resource>, Pid),
+    Close(Token),
+}
+
+/// The VM's side of the poller: where natives send requests.
+pub(crate) struct Net {
+    requests: Mutex<Sender<Request>>,
+    waker: Waker,
+    next_token: AtomicUsize,
+    /// Open sockets and listeners: while any is open, an idle VM may still
+    /// be woken from the network.
+    pub open: AtomicUsize,
+}
+
+impl Net {
+    /// Starts the poller thread.
+    pub fn start(handle: NodeHandle) -> std::io::Result<Arc<Net>> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let (sender, receiver) = channel();
+        let net = Arc::new(Net {
+            requests: Mutex::new(sender),
+            waker,
+            next_token: AtomicUsize::new(1),
+            open: AtomicUsize::new(0),
+        });
+        let poller = Poller {
+            poll,
+            receiver,
+            handle,
+            entries: HashMap::new(),
+            net: Arc::downgrade(&net),
+        };
+        std::thread::Builder::new()
+            .name("weft-net".into())
+            .spawn(move || poller.run())?;
+        Ok(net)
+    }
+
+    fn send(&self, request: Request) {
+        let _ = lock(&self.requests).send(request);
+        let _ = self.waker.wake();
+    }
+
+    pub fn token(&self) -> Token {
+        Token(self.next_token.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub fn register(&self, resource: Arc<Resource>) {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.send(Request::Register(resource));
+    }
+
+    pub fn accept(&self, listener: Arc<Resource>, waiter: Waiter) {
+        self.send(Request::Accept(listener, waiter));
+    }
+
+    pub fn read(&self, socket: Arc<Resource>, waiter: Waiter, mode: ReadMode, deadline: Option<Instant>) {
+        self.send(Request::Read(socket, waiter, mode, deadline));
+    }
+
+    pub fn write(&self, socket: Arc<Resource>, waiter: Waiter, data: Vec<u8>) {
+        self.send(Request::Write(socket, waiter, data));
+    }
+
+    pub fn connect(&self, address: SocketAddr, waiter: Waiter) {
+        self.send(Request::Connect(address, waiter));
+    }
+
+    pub fn active(&self, socket: Arc<Resource>, pid: Pid) {
+        self.send(Request::Active(socket, pid));
+    }
+
+    /// Closes a socket or listener (once).
+    pub fn close(&self, socket: &Socket) {
+        if !socket.closed.swap(true, Ordering::AcqRel) {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            self.send(Request::Close(socket.token));
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // The poller ends when its request channel is gone; wake it to see.
+        let _ = self.waker.wake();
+    }
+}
+
+/// Takes what a read can return from `buffer` now: a chunk (everything,
+/// up to CHUNK bytes) or a whole line (without its line ending).
+pub(crate) fn take_ready(buffer: &mut Vec<u8>, mode: ReadMode, ended: bool) -> Option<Value> {
+    match mode {
+        ReadMode::Chunk if !buffer.is_empty() => {
+            let n = buffer.len().min(CHUNK);
+            let bytes: Vec<u8> = buffer.drain(..n).collect();
+            Some(text(&bytes))
+        }
+        ReadMode::Line => {
+            if let Some(at) = buffer.iter().position(|b| *b == b'\n') {
+                let mut line: Vec<u8> = buffer.drain(..=at).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                Some(text(&line))
+            } else if buffer.len() >= CHUNK || (ended && !buffer.is_empty()) {
+                // An over-long line comes in pieces; a last line without a
+                // newline comes at the end.
+                let n = buffer.len().min(CHUNK);
+                let bytes: Vec<u8> = buffer.drain(..n).collect();
+                Some(text(&bytes))
+            } else {
+                None
+            }
+        }
+        ReadMode::Chunk => None,
+    }
+}
+
+fn text(bytes: &[u8]) -> Value {
+    Value::str(String::from_utf8_lossy(bytes).as_ref())
+}
+
+/// Reads what the socket has into its buffer without blocking; whether the
+/// peer has closed (or the socket failed).
+pub(crate) fn fill(socket: &Socket) -> bool {
+    let SocketKind::Stream(stream) = &socket.kind else {
+        return true;
+    };
+    let mut stream = lock(stream);
+    let Some(stream) = stream.as_mut() else {
+        return true;
+    };
+    let mut buffer = lock(&socket.buffer);
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if buffer.len() >= CHUNK * 4 {
+            return false;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                socket.ended.store(true, Ordering::Release);
+                return true;
+            }
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => {
+                socket.ended.store(true, Ordering::Release);
+                return true;
+            }
+        }
+    }
+}
+
+/// Writes as much of `data` as the socket takes now; how much it took, or
+/// None if the socket failed.
+pub(crate) fn write_some(socket: &Socket, data: &[u8]) -> Option<usize> {
+    let SocketKind::Stream(stream) = &socket.kind else {
+        return None;
+    };
+    let mut stream = lock(stream);
+    let stream = stream.as_mut()?;
+    let mut written = 0;
+    while written < data.len() {
+        match stream.write(&data[written..]) {
+            Ok(0) => return None,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(written)
+}
+
+pub(crate) fn socket_of(resource: &Resource) -> Option<&Socket> {
+    resource.socket.as_deref()
+}
+
+/// A new socket resource for a connected stream.
+pub(crate) fn stream_resource(net: &Arc<Net>, stream: TcpStream) -> Arc<Resource> {
+    let label = match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(local), Ok(peer)) => format!("socket {local} -> {peer}"),
+        _ => "socket".to_string(),
+    };
+    Arc::new(Resource::socket(
+        label,
+        Socket {
+            token: net.token(),
+            kind: SocketKind::Stream(Mutex::new(Some(stream))),
+            buffer: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            net: Arc::downgrade(net),
+            owner: std::sync::atomic::AtomicU64::new(0),
+        },
+    ))
+}
+
+/// A new listener resource.
+pub(crate) fn listener_resource(net: &Arc<Net>, listener: TcpListener) -> Arc<Resource> {
+    let label = match listener.local_addr() {
+        Ok(address) => format!("listener {address}"),
+        Err(_) => "listener".to_string(),
+    };
+    Arc::new(Resource::socket(
+        label,
+        Socket {
+            token: net.token(),
+            kind: SocketKind::Listener(Mutex::new(Some(listener))),
+            buffer: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            net: Arc::downgrade(net),
+            owner: std::sync::atomic::AtomicU64::new(0),
+        },
+    ))
+}
+
+struct Entry {
+    resource: Arc<Resource>,
+    read: Option<(Waiter, ReadMode, Option<Instant>)>,
+    writes: VecDeque<(Waiter, Vec<u8>)>,
+    accepts: VecDeque<Waiter>,
+    active: Option<Pid>,
+}
+
+impl Entry {
+    fn new(resource: Arc<Resource>) -> Entry {
+        Entry {
+            resource,
+            read: None,
+            writes: VecDeque::new(),
+            accepts: VecDeque::new(),
+            active: None,
+        }
+    }
+}
+
+struct Poller {
+    poll: Poll,
+    receiver: Receiver<Request>,
+    handle: NodeHandle,
+    entries: HashMap<Token, Entry>,
+    net: std::sync::Weak<Net>,
+}
+
+impl Poller {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut connecting: HashMap<Token, (Arc<Resource>, Waiter)> = HashMap::new();
+        loop {
+            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            if self.poll.poll(&mut events, timeout).is_err() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Requests first: each is tried at once (see the invariants).
+            loop {
+                match self.receiver.try_recv() {
+                    Ok(request) => self.request(request, &mut connecting),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                if let Some((resource, waiter)) = connecting.remove(&token) {
+                    self.connected(resource, waiter, event.is_error() || event.is_write_closed());
+                    continue;
+                }
+                self.progress(token);
+            }
+            self.expire();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|e| e.read.as_ref().and_then(|r| r.2))
+            .min()
+    }
+
+    fn request(&mut self, request: Request, connecting: &mut HashMap<Token, (Arc<Resource>, Waiter)>) {
+        match request {
+            Request::Register(resource) => {
+                let Some(socket) = socket_of(&resource) else { return };
+                let token = socket.token;
+                let registered = match &socket.kind {
+                    SocketKind::Stream(stream) => match lock(stream).as_mut() {
+                        Some(stream) => self.poll.registry().register(
+                            stream,
+                            token,
+                            Interest::READABLE | Interest::WRITABLE,
+                        ),
+                        None => Err(ErrorKind::NotConnected.into()),
+                    },
+                    SocketKind::Listener(listener) => match lock(listener).as_mut() {
+                        Some(listener) => {
+                            self.poll
+                                .registry()
+                                .register(listener, token, Interest::READABLE)
+                        }
+                        None => Err(ErrorKind::NotConnected.into()),
+                    },
+                };
+                if registered.is_ok() {
+                    self.entries.insert(token, Entry::new(resource));
+                }
+            }
+            Request::Accept(resource, waiter) => {
+                let token = socket_of(&resource).map(|s| s.token);
+                match token.and_then(|t| self.entries.get_mut(&t)) {
+                    Some(entry) => {
+                        entry.accepts.push_back(waiter);
+                        let token = token.unwrap_or(WAKER);
+                        self.progress(token);
+                    }
+                    None => self.handle.complete(waiter, closed_error()),
+                }
+            }
+            Request::Read(resource, waiter, mode, deadline) => {
+                let token = socket_of(&resource).map(|s| s.token);
+                match token.and_then(|t| self.entries.get_mut(&t)) {
+                    Some(entry) => {
+                        entry.read = Some((waiter, mode, deadline));
+                        let token = token.unwrap_or(WAKER);
+                        self.progress(token);
+                    }
+                    None => self.handle.complete(waiter, Value::Nil),
+                }
+            }
+            Request::Write(resource, waiter, data) => {
+                let token = socket_of(&resource).map(|s| s.token);
+                match token.and_then(|t| self.entries.get_mut(&t)) {
+                    Some(entry) => {
+                        entry.writes.push_back((waiter, data));
+                        let token = token.unwrap_or(WAKER);
+                        self.progress(token);
+                    }
+                    None => self.handle.complete(waiter, closed_error()),
+                }
+            }
+            Request::Connect(address, waiter) => {
+                let Some(net) = self.net.upgrade() else { return };
+                match TcpStream::connect(address) {
+                    Ok(stream) => {
+                        let resource = stream_resource(&net, stream);
+                        let Some(socket) = socket_of(&resource) else { return };
+                        let token = socket.token;
+                        let SocketKind::Stream(stream) = &socket.kind else { return };
+                        let registered = match lock(stream).as_mut() {
+                            Some(stream) => self.poll.registry().register(
+                                stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            ),
+                            None => Err(ErrorKind::NotConnected.into()),
+                        };
+                        if registered.is_ok() {
+                            connecting.insert(token, (resource, waiter));
+                        } else {
+                            self.handle.complete(waiter, error_value("connect"));
+                        }
+                    }
+                    Err(e) => self.handle.complete(waiter, os_error(&e)),
+                }
+            }
+            Request::Active(resource, pid) => {
+                let token = socket_of(&resource).map(|s| s.token);
+                if let Some(entry) = token.and_then(|t| self.entries.get_mut(&t)) {
+                    entry.active = Some(pid);
+                    let token = token.unwrap_or(WAKER);
+                    self.progress(token);
+                }
+            }
+            Request::Close(token) => {
+                if let Some(mut entry) = self.entries.remove(&token) {
+                    // The descriptor went when the socket was closed
+                    // (`Socket::close`); dropping it left epoll too.
+                    if let Some((waiter, _, _)) = entry.read.take() {
+                        self.handle.complete(waiter, Value::Nil);
+                    }
+                    for (waiter, _) in entry.writes.drain(..) {
+                        self.handle.complete(waiter, closed_error());
+                    }
+                    for waiter in entry.accepts.drain(..) {
+                        self.handle.complete(waiter, closed_error());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connect finished (or failed): the caller gets the socket, which is
+    /// now an ordinary registered entry.
+    fn connected(&mut self, resource: Arc<Resource>, waiter: Waiter, failed: bool) {
+        let Some(socket) = socket_of(&resource) else { return };
+        let SocketKind::Stream(stream) = &socket.kind else { return };
+        let error = failed || lock(stream).as_ref().is_none_or(|s| s.peer_addr().is_err());
+        if error {
+            if let Some(stream) = lock(stream).as_mut() {
+                let _ = self.poll.registry().deregister(stream);
+            }
+            self.handle.complete(waiter, error_value("econnrefused"));
+            return;
+        }
+        if let Some(net) = self.net.upgrade() {
+            net.open.fetch_add(1, Ordering::AcqRel);
+        }
+        self.entries.insert(socket.token, Entry::new(resource.clone()));
+        self.handle.complete(waiter, Value::Resource(resource));
+    }
+
+    /// Does what the entry's waiters wait for, as far as the socket allows.
+    fn progress(&mut self, token: Token) {
+        let Some(net) = self.net.upgrade() else { return };
+        let Some(socket) = self
+            .entries
+            .get(&token)
+            .and_then(|entry| entry.resource.socket.clone())
+        else {
+            return;
+        };
+        match &socket.kind {
+            SocketKind::Listener(listener) => loop {
+                let Some(entry) = self.entries.get_mut(&token) else { return };
+                if entry.accepts.is_empty() {
+                    return;
+                }
+                let Some(accepted) = lock(listener).as_ref().map(|l| l.accept()) else { return };
+                match accepted {
+                    Ok((stream, _)) => {
+                        let Some(waiter) = entry.accepts.pop_front() else { return };
+                        let resource = stream_resource(&net, stream);
+                        self.register_stream(&net, &resource);
+                        self.handle.complete(waiter, Value::Resource(resource));
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                }
+            },
+            SocketKind::Stream(_) => {
+                let Some(entry) = self.entries.get_mut(&token) else { return };
+                // Writes, in order.
+                while let Some((waiter, data)) = entry.writes.front_mut() {
+                    match write_some(&socket, data) {
+                        Some(n) if n == data.len() => {
+                            let waiter = *waiter;
+                            entry.writes.pop_front();
+                            self.handle.complete(waiter, Value::Atom(Atom::OK));
+                        }
+                        Some(n) => {
+                            data.drain(..n);
+                            break;
+                        }
+                        None => {
+                            let waiter = *waiter;
+                            entry.writes.pop_front();
+                            self.handle.complete(waiter, closed_error());
+                        }
+                    }
+                }
+                // A waiting read, or an active socket's next message.
+                if entry.read.is_some() || entry.active.is_some() {
+                    let ended = fill(&socket);
+                    let ended = ended || socket.ended.load(Ordering::Acquire);
+                    if let Some((waiter, mode, _)) = entry.read {
+                        let mut buffer = lock(&socket.buffer);
+                        if let Some(value) = take_ready(&mut buffer, mode, ended) {
+                            entry.read = None;
+                            drop(buffer);
+                            self.handle.complete(waiter, value);
+                        } else if ended {
+                            entry.read = None;
+                            drop(buffer);
+                            self.handle.complete(waiter, Value::Nil);
+                        }
+                    } else if let Some(pid) = entry.active {
+                        let mut buffer = lock(&socket.buffer);
+                        let sock = Value::Resource(entry.resource.clone());
+                        if let Some(value) = take_ready(&mut buffer, ReadMode::Chunk, ended) {
+                            entry.active = None;
+                            drop(buffer);
+                            self.handle.send(pid, Value::tuple(vec![Value::atom("tcp"), sock, value]));
+                        } else if ended {
+                            entry.active = None;
+                            drop(buffer);
+                            self.handle.send(pid, Value::tuple(vec![Value::atom("tcp_closed"), sock]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers an accepted stream and gives it an entry (it is open).
+    fn register_stream(&mut self, net: &Arc<Net>, resource: &Arc<Resource>) {
+        let Some(socket) = socket_of(resource) else { return };
+        let SocketKind::Stream(stream) = &socket.kind else { return };
+        net.open.fetch_add(1, Ordering::AcqRel);
+        let registered = match lock(stream).as_mut() {
+            Some(stream) => self.poll.registry().register(
+                stream,
+                socket.token,
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+            None => Err(ErrorKind::NotConnected.into()),
+        };
+        if registered.is_ok() {
+            self.entries.insert(socket.token, Entry::new(resource.clone()));
+        }
+    }
+
+    /// Reads whose deadline has passed answer :timeout.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        for entry in self.entries.values_mut() {
+            if let Some((waiter, _, Some(deadline))) = entry.read {
+                if deadline <= now {
+                    entry.read = None;
+                    self.handle.complete(waiter, Value::atom("timeout"));
+                }
+            }
+        }
+    }
+}
+
+fn closed_error() -> Value {
+    error_value("closed")
+}
+
+fn error_value(reason: &str) -> Value {
+    Value::tuple(vec![Value::Atom(Atom::ERROR), Value::atom(reason)])
+}
+
+fn os_error(error: &std::io::Error) -> Value {
+    let reason = match error.kind() {
+        ErrorKind::ConnectionRefused => "econnrefused",
+        ErrorKind::AddrInUse => "eaddrinuse",
+        ErrorKind::AddrNotAvailable => "eaddrnotavail",
+        ErrorKind::TimedOut => "etimedout",
+        ErrorKind::PermissionDenied => "eacces",
+        _ => "einval",
+    };
+    error_value(reason)
+}
