@@ -133,7 +133,8 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         builder = builder.trace(TRACE_MAX_EVENTS);
     }
     let mut vm = builder
-        .allow_io(true).allow_net(true)
+        .allow_io(true)
+        .allow_net(true)
         .seed(options.seed)
         .schedulers(if schedulers <= 1 { 0 } else { schedulers })
         .output(move |text: &str| {

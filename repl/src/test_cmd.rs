@@ -81,7 +81,8 @@ pub(crate) fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
 /// a test's output is reproducible).
 fn new_vm() -> Vm {
     Vm::builder()
-        .allow_io(true).allow_net(true)
+        .allow_io(true)
+        .allow_net(true)
         .output(|text: &str| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

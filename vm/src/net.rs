@@ -163,7 +163,13 @@ impl Net {
         self.send(Request::Accept(listener, waiter));
     }
 
-    pub fn read(&self, socket: Arc<Resource>, waiter: Waiter, mode: ReadMode, deadline: Option<Instant>) {
+    pub fn read(
+        &self,
+        socket: Arc<Resource>,
+        waiter: Waiter,
+        mode: ReadMode,
+        deadline: Option<Instant>,
+    ) {
         self.send(Request::Read(socket, waiter, mode, deadline));
     }
 
@@ -360,7 +366,9 @@ impl Poller {
         let mut events = Events::with_capacity(1024);
         let mut connecting: HashMap<Token, (Arc<Resource>, Waiter)> = HashMap::new();
         loop {
-            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
             if self.poll.poll(&mut events, timeout).is_err() {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -378,7 +386,11 @@ impl Poller {
                     continue;
                 }
                 if let Some((resource, waiter)) = connecting.remove(&token) {
-                    self.connected(resource, waiter, event.is_error() || event.is_write_closed());
+                    self.connected(
+                        resource,
+                        waiter,
+                        event.is_error() || event.is_write_closed(),
+                    );
                     continue;
                 }
                 self.progress(token);
@@ -394,10 +406,16 @@ impl Poller {
             .min()
     }
 
-    fn request(&mut self, request: Request, connecting: &mut HashMap<Token, (Arc<Resource>, Waiter)>) {
+    fn request(
+        &mut self,
+        request: Request,
+        connecting: &mut HashMap<Token, (Arc<Resource>, Waiter)>,
+    ) {
         match request {
             Request::Register(resource) => {
-                let Some(socket) = socket_of(&resource) else { return };
+                let Some(socket) = socket_of(&resource) else {
+                    return;
+                };
                 let token = socket.token;
                 let registered = match &socket.kind {
                     SocketKind::Stream(stream) => match lock(stream).as_mut() {
@@ -455,13 +473,19 @@ impl Poller {
                 }
             }
             Request::Connect(address, waiter) => {
-                let Some(net) = self.net.upgrade() else { return };
+                let Some(net) = self.net.upgrade() else {
+                    return;
+                };
                 match TcpStream::connect(address) {
                     Ok(stream) => {
                         let resource = stream_resource(&net, stream);
-                        let Some(socket) = socket_of(&resource) else { return };
+                        let Some(socket) = socket_of(&resource) else {
+                            return;
+                        };
                         let token = socket.token;
-                        let SocketKind::Stream(stream) = &socket.kind else { return };
+                        let SocketKind::Stream(stream) = &socket.kind else {
+                            return;
+                        };
                         let registered = match lock(stream).as_mut() {
                             Some(stream) => self.poll.registry().register(
                                 stream,
@@ -508,8 +532,12 @@ impl Poller {
     /// A connect finished (or failed): the caller gets the socket, which is
     /// now an ordinary registered entry.
     fn connected(&mut self, resource: Arc<Resource>, waiter: Waiter, failed: bool) {
-        let Some(socket) = socket_of(&resource) else { return };
-        let SocketKind::Stream(stream) = &socket.kind else { return };
+        let Some(socket) = socket_of(&resource) else {
+            return;
+        };
+        let SocketKind::Stream(stream) = &socket.kind else {
+            return;
+        };
         let error = failed || lock(stream).as_ref().is_none_or(|s| s.peer_addr().is_err());
         if error {
             if let Some(stream) = lock(stream).as_mut() {
@@ -521,13 +549,16 @@ impl Poller {
         if let Some(net) = self.net.upgrade() {
             net.open.fetch_add(1, Ordering::AcqRel);
         }
-        self.entries.insert(socket.token, Entry::new(resource.clone()));
+        self.entries
+            .insert(socket.token, Entry::new(resource.clone()));
         self.handle.complete(waiter, Value::Resource(resource));
     }
 
     /// Does what the entry's waiters wait for, as far as the socket allows.
     fn progress(&mut self, token: Token) {
-        let Some(net) = self.net.upgrade() else { return };
+        let Some(net) = self.net.upgrade() else {
+            return;
+        };
         let Some(socket) = self
             .entries
             .get(&token)
@@ -537,14 +568,20 @@ impl Poller {
         };
         match &socket.kind {
             SocketKind::Listener(listener) => loop {
-                let Some(entry) = self.entries.get_mut(&token) else { return };
+                let Some(entry) = self.entries.get_mut(&token) else {
+                    return;
+                };
                 if entry.accepts.is_empty() {
                     return;
                 }
-                let Some(accepted) = lock(listener).as_ref().map(|l| l.accept()) else { return };
+                let Some(accepted) = lock(listener).as_ref().map(|l| l.accept()) else {
+                    return;
+                };
                 match accepted {
                     Ok((stream, _)) => {
-                        let Some(waiter) = entry.accepts.pop_front() else { return };
+                        let Some(waiter) = entry.accepts.pop_front() else {
+                            return;
+                        };
                         let resource = stream_resource(&net, stream);
                         self.register_stream(&net, &resource);
                         self.handle.complete(waiter, Value::Resource(resource));
@@ -554,7 +591,9 @@ impl Poller {
                 }
             },
             SocketKind::Stream(_) => {
-                let Some(entry) = self.entries.get_mut(&token) else { return };
+                let Some(entry) = self.entries.get_mut(&token) else {
+                    return;
+                };
                 // Writes, in order.
                 while let Some((waiter, data)) = entry.writes.front_mut() {
                     match write_some(&socket, data) {
@@ -595,11 +634,13 @@ impl Poller {
                         if let Some(value) = take_ready(&mut buffer, ReadMode::Chunk, ended) {
                             entry.active = None;
                             drop(buffer);
-                            self.handle.send(pid, Value::tuple(vec![Value::atom("tcp"), sock, value]));
+                            self.handle
+                                .send(pid, Value::tuple(vec![Value::atom("tcp"), sock, value]));
                         } else if ended {
                             entry.active = None;
                             drop(buffer);
-                            self.handle.send(pid, Value::tuple(vec![Value::atom("tcp_closed"), sock]));
+                            self.handle
+                                .send(pid, Value::tuple(vec![Value::atom("tcp_closed"), sock]));
                         }
                     }
                 }
@@ -609,8 +650,12 @@ impl Poller {
 
     /// Registers an accepted stream and gives it an entry (it is open).
     fn register_stream(&mut self, net: &Arc<Net>, resource: &Arc<Resource>) {
-        let Some(socket) = socket_of(resource) else { return };
-        let SocketKind::Stream(stream) = &socket.kind else { return };
+        let Some(socket) = socket_of(resource) else {
+            return;
+        };
+        let SocketKind::Stream(stream) = &socket.kind else {
+            return;
+        };
         net.open.fetch_add(1, Ordering::AcqRel);
         let registered = match lock(stream).as_mut() {
             Some(stream) => self.poll.registry().register(
@@ -621,7 +666,8 @@ impl Poller {
             None => Err(ErrorKind::NotConnected.into()),
         };
         if registered.is_ok() {
-            self.entries.insert(socket.token, Entry::new(resource.clone()));
+            self.entries
+                .insert(socket.token, Entry::new(resource.clone()));
         }
     }
 

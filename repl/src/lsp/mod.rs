@@ -161,7 +161,10 @@ struct Server {
 impl Server {
     fn new() -> Server {
         // The names `weft FILE` offers (io granted, as the command grants it).
-        let vm = weft_vm::Vm::builder().allow_io(true).allow_net(true).build();
+        let vm = weft_vm::Vm::builder()
+            .allow_io(true)
+            .allow_net(true)
+            .build();
         Server {
             documents: HashMap::new(),
             environment: vm.environment(),

@@ -157,7 +157,8 @@ fn start_node(vm: &mut Vm, old: Option<weft_node::Node>) -> Option<weft_node::No
 fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let sink = console.clone();
     let mut vm = Vm::builder()
-        .allow_io(true).allow_net(true)
+        .allow_io(true)
+        .allow_net(true)
         .output(move |text: &str| sink.process_output(text))
         .build();
     let console = console.clone();

@@ -11,10 +11,10 @@
 pub(crate) mod chan;
 pub(crate) mod core;
 pub(crate) mod io;
-pub(crate) mod net;
 pub(crate) mod list;
 pub(crate) mod map;
 pub(crate) mod math;
+pub(crate) mod net;
 pub(crate) mod node;
 pub(crate) mod process;
 pub(crate) mod random;

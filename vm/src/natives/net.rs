@@ -101,7 +101,11 @@ fn claim(ctx: &mut Ctx<'_>, resource: &Arc<Resource>, socket: &net::Socket) {
 
 fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
     match &args[0] {
-        Value::Resource(r) if r.socket.as_ref().is_some_and(|s| matches!(s.kind, SocketKind::Stream(_))) => {
+        Value::Resource(r)
+            if r.socket
+                .as_ref()
+                .is_some_and(|s| matches!(s.kind, SocketKind::Stream(_))) =>
+        {
             Ok(r.clone())
         }
         other => Err(expected("a socket", function, other)),
@@ -110,7 +114,11 @@ fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
 
 fn listener_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
     match &args[0] {
-        Value::Resource(r) if r.socket.as_ref().is_some_and(|s| matches!(s.kind, SocketKind::Listener(_))) => {
+        Value::Resource(r)
+            if r.socket
+                .as_ref()
+                .is_some_and(|s| matches!(s.kind, SocketKind::Listener(_))) =>
+        {
             Ok(r.clone())
         }
         other => Err(expected("a listener", function, other)),
@@ -145,8 +153,7 @@ fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let address = str_arg(args, 0, "net.listen")?.to_string();
     let port = port_arg(&args[1], "net.listen")?;
     let net = poller(ctx)?;
-    let bound = std::net::TcpListener::bind((address.as_str(), port))
-        .and_then(|l| l.set_nonblocking(true).map(|()| l));
+    let bound = bind(&address, port);
     let listener = match bound {
         Ok(listener) => mio::net::TcpListener::from_std(listener),
         Err(e) => return Ok(error(io_reason(&e))),
@@ -154,6 +161,26 @@ fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let resource = net::listener_resource(&net, listener);
     net.register(resource.clone());
     Ok(adopt(ctx, Value::Resource(resource)))
+}
+
+/// How many connections may wait to be accepted: as Go's and Erlang's
+/// servers are usually set up (std's default of 128 drops connections
+/// from a burst of clients, who then retry seconds later).
+const BACKLOG: i32 = 4096;
+
+/// A non-blocking listener with address reuse and a deep backlog.
+fn bind(address: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let address = (address, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrNotAvailable))?;
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// `net.accept(listener)`: the next connection, as a socket the caller
@@ -223,7 +250,12 @@ fn send(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
 }
 
-fn read(ctx: &mut Ctx<'_>, args: &mut [Value], mode: ReadMode, function: &'static str) -> NativeResult {
+fn read(
+    ctx: &mut Ctx<'_>,
+    args: &mut [Value],
+    mode: ReadMode,
+    function: &'static str,
+) -> NativeResult {
     if let Some(value) = woken(ctx) {
         return Ok(value);
     }
@@ -231,7 +263,9 @@ fn read(ctx: &mut Ctx<'_>, args: &mut [Value], mode: ReadMode, function: &'stati
     let timeout = match args.get(1) {
         None => None,
         Some(Value::Int(ms)) => Some(Duration::from_millis((*ms).max(0) as u64)),
-        Some(Value::Float(ms)) if ms.is_finite() => Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
+        Some(Value::Float(ms)) if ms.is_finite() => {
+            Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
+        }
         Some(other) => return Err(expected("a timeout in milliseconds", function, other)),
     };
     let Some(state) = socket.socket.as_ref() else {
@@ -297,7 +331,9 @@ fn controlling(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         if pid == ctx.process.pid {
             claim(ctx, &socket, &state);
         } else {
-            state.owner.store(pid.0, std::sync::atomic::Ordering::Release);
+            state
+                .owner
+                .store(pid.0, std::sync::atomic::Ordering::Release);
         }
     }
     let net = poller(ctx)?;
