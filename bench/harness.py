@@ -656,9 +656,10 @@ def write_markdown(pairs, started, elapsed):
     # docs/benchmarks-smp.md, bench/dist/run.sh docs/benchmarks-dist.md,
     # bench/host_calls.sh and criterion docs/benchmarks-host.md, and the
     # instruction counts of the interpreter work, bench/instructions.sh, in
-    # docs/benchmarks-interpreter.md) are kept in the generated page.
+    # docs/benchmarks-interpreter.md, and bench/net/run.sh
+    # docs/benchmarks-net.md) are kept in the generated page.
     sections = ("benchmarks-interpreter.md", "benchmarks-smp.md",
-                "benchmarks-dist.md", "benchmarks-host.md")
+                "benchmarks-dist.md", "benchmarks-host.md", "benchmarks-net.md")
     for section in sections:
         path = os.path.join(ROOT, "docs", section)
         if os.path.exists(path):

@@ -703,11 +703,9 @@ impl Vm {
     pub(crate) fn answer_may_come(&self) -> bool {
         self.is_node()
             || self.shared.futures_pending.load(Ordering::Acquire) > 0
-            || self
-                .shared
-                .net
-                .get()
-                .is_some_and(|net| net.open.load(Ordering::Acquire) > 0)
+            || self.shared.net.get().is_some_and(|net| {
+                net.open.load(Ordering::Acquire) > 0 || net.waiting.load(Ordering::Acquire) > 0
+            })
     }
 
     /// Whether the process is alive (the same as [`Vm::is_alive`]): whether

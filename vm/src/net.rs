@@ -118,6 +118,10 @@ pub(crate) struct Net {
     /// Open sockets and listeners: while any is open, an idle VM may still
     /// be woken from the network.
     pub open: AtomicUsize,
+    /// Requests the poller has not answered yet (a connect waits even when
+    /// nothing is open): counted up before a request is sent, down after
+    /// its answer has woken the caller.
+    pub waiting: AtomicUsize,
 }
 
 impl Net {
@@ -131,6 +135,7 @@ impl Net {
             waker,
             next_token: AtomicUsize::new(1),
             open: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
         });
         let poller = Poller {
             poll,
@@ -160,6 +165,7 @@ impl Net {
     }
 
     pub fn accept(&self, listener: Arc<Resource>, waiter: Waiter) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         self.send(Request::Accept(listener, waiter));
     }
 
@@ -170,14 +176,17 @@ impl Net {
         mode: ReadMode,
         deadline: Option<Instant>,
     ) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         self.send(Request::Read(socket, waiter, mode, deadline));
     }
 
     pub fn write(&self, socket: Arc<Resource>, waiter: Waiter, data: Vec<u8>) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         self.send(Request::Write(socket, waiter, data));
     }
 
     pub fn connect(&self, address: SocketAddr, waiter: Waiter) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         self.send(Request::Connect(address, waiter));
     }
 
@@ -447,7 +456,7 @@ impl Poller {
                         let token = token.unwrap_or(WAKER);
                         self.progress(token);
                     }
-                    None => self.handle.complete(waiter, closed_error()),
+                    None => answer(&mut self.handle, &self.net, waiter, closed_error()),
                 }
             }
             Request::Read(resource, waiter, mode, deadline) => {
@@ -458,7 +467,7 @@ impl Poller {
                         let token = token.unwrap_or(WAKER);
                         self.progress(token);
                     }
-                    None => self.handle.complete(waiter, Value::Nil),
+                    None => answer(&mut self.handle, &self.net, waiter, Value::Nil),
                 }
             }
             Request::Write(resource, waiter, data) => {
@@ -469,7 +478,7 @@ impl Poller {
                         let token = token.unwrap_or(WAKER);
                         self.progress(token);
                     }
-                    None => self.handle.complete(waiter, closed_error()),
+                    None => answer(&mut self.handle, &self.net, waiter, closed_error()),
                 }
             }
             Request::Connect(address, waiter) => {
@@ -497,10 +506,10 @@ impl Poller {
                         if registered.is_ok() {
                             connecting.insert(token, (resource, waiter));
                         } else {
-                            self.handle.complete(waiter, error_value("connect"));
+                            answer(&mut self.handle, &self.net, waiter, error_value("connect"));
                         }
                     }
-                    Err(e) => self.handle.complete(waiter, os_error(&e)),
+                    Err(e) => answer(&mut self.handle, &self.net, waiter, os_error(&e)),
                 }
             }
             Request::Active(resource, pid) => {
@@ -516,13 +525,13 @@ impl Poller {
                     // The descriptor went when the socket was closed
                     // (`Socket::close`); dropping it left epoll too.
                     if let Some((waiter, _, _)) = entry.read.take() {
-                        self.handle.complete(waiter, Value::Nil);
+                        answer(&mut self.handle, &self.net, waiter, Value::Nil);
                     }
                     for (waiter, _) in entry.writes.drain(..) {
-                        self.handle.complete(waiter, closed_error());
+                        answer(&mut self.handle, &self.net, waiter, closed_error());
                     }
                     for waiter in entry.accepts.drain(..) {
-                        self.handle.complete(waiter, closed_error());
+                        answer(&mut self.handle, &self.net, waiter, closed_error());
                     }
                 }
             }
@@ -543,7 +552,12 @@ impl Poller {
             if let Some(stream) = lock(stream).as_mut() {
                 let _ = self.poll.registry().deregister(stream);
             }
-            self.handle.complete(waiter, error_value("econnrefused"));
+            answer(
+                &mut self.handle,
+                &self.net,
+                waiter,
+                error_value("econnrefused"),
+            );
             return;
         }
         if let Some(net) = self.net.upgrade() {
@@ -551,7 +565,12 @@ impl Poller {
         }
         self.entries
             .insert(socket.token, Entry::new(resource.clone()));
-        self.handle.complete(waiter, Value::Resource(resource));
+        answer(
+            &mut self.handle,
+            &self.net,
+            waiter,
+            Value::Resource(resource),
+        );
     }
 
     /// Does what the entry's waiters wait for, as far as the socket allows.
@@ -584,7 +603,12 @@ impl Poller {
                         };
                         let resource = stream_resource(&net, stream);
                         self.register_stream(&net, &resource);
-                        self.handle.complete(waiter, Value::Resource(resource));
+                        answer(
+                            &mut self.handle,
+                            &self.net,
+                            waiter,
+                            Value::Resource(resource),
+                        );
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(_) => return,
@@ -600,7 +624,7 @@ impl Poller {
                         Some(n) if n == data.len() => {
                             let waiter = *waiter;
                             entry.writes.pop_front();
-                            self.handle.complete(waiter, Value::Atom(Atom::OK));
+                            answer(&mut self.handle, &self.net, waiter, Value::Atom(Atom::OK));
                         }
                         Some(n) => {
                             data.drain(..n);
@@ -609,7 +633,7 @@ impl Poller {
                         None => {
                             let waiter = *waiter;
                             entry.writes.pop_front();
-                            self.handle.complete(waiter, closed_error());
+                            answer(&mut self.handle, &self.net, waiter, closed_error());
                         }
                     }
                 }
@@ -622,11 +646,11 @@ impl Poller {
                         if let Some(value) = take_ready(&mut buffer, mode, ended) {
                             entry.read = None;
                             drop(buffer);
-                            self.handle.complete(waiter, value);
+                            answer(&mut self.handle, &self.net, waiter, value);
                         } else if ended {
                             entry.read = None;
                             drop(buffer);
-                            self.handle.complete(waiter, Value::Nil);
+                            answer(&mut self.handle, &self.net, waiter, Value::Nil);
                         }
                     } else if let Some(pid) = entry.active {
                         let mut buffer = lock(&socket.buffer);
@@ -678,10 +702,18 @@ impl Poller {
             if let Some((waiter, _, Some(deadline))) = entry.read {
                 if deadline <= now {
                     entry.read = None;
-                    self.handle.complete(waiter, Value::atom("timeout"));
+                    answer(&mut self.handle, &self.net, waiter, Value::atom("timeout"));
                 }
             }
         }
+    }
+}
+
+/// Wakes a waiting caller with its answer; then it no longer waits.
+fn answer(handle: &mut NodeHandle, net: &std::sync::Weak<Net>, waiter: Waiter, value: Value) {
+    handle.complete(waiter, value);
+    if let Some(net) = net.upgrade() {
+        net.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
