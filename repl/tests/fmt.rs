@@ -126,7 +126,10 @@ fn formatted_scripts_print_what_the_originals_print() {
         let text = std::fs::read_to_string(&original).unwrap();
         // Scripts run with arguments, through another subcommand, or that
         // are imported by others are covered by the token check above.
+        // A server that runs until stopped says so (`# weft: serves until
+        // stopped`); it is formatted and token-checked above, not run.
         if !formatted.exists()
+            || text.contains("# weft: serves until stopped")
             || text.contains("# args:")
             || text.contains("# command:")
             || relative.components().any(|c| c.as_os_str() == "modules")
