@@ -268,6 +268,14 @@ impl Vm {
     }
 
     fn function(&self, name: &str) -> Result<Value, Error> {
+        // A library module written in Weft is compiled on first use: a
+        // host calling `server.cast` before any script did loads it here.
+        if let Some((module, _)) = name.split_once('.') {
+            let pending = self.code().lazy.iter().any(|(m, _)| *m == module);
+            if pending {
+                Vm::load_library(&mut self.code_mut(), module);
+            }
+        }
         function_named(&self.code(), name)
     }
 

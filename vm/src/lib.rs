@@ -801,28 +801,37 @@ impl Vm {
                 })
             })
         };
-        while let Some(at) = code.lazy.iter().position(|(module, _)| calls(module)) {
-            let (module, text) = code.lazy.remove(at);
-            let source = SourceFile::new(format!("<stdlib>/{module}.weft"), text);
-            let environment = Self::environment_of(code);
-            let compiled =
-                weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports);
-            drop(environment);
-            match compiled {
-                Ok(library) => {
-                    Self::load_library_for(code, &library);
-                    if let Err(error) = code.load(library) {
-                        panic!("the standard library module {module} fails verification: {error}");
-                    }
+        while let Some((module, _)) = code.lazy.iter().find(|(module, _)| calls(module)).copied() {
+            Self::load_library(code, module);
+        }
+    }
+
+    /// Compiles and loads the pending library module `module` (and the
+    /// library modules it calls first).
+    fn load_library(code: &mut Code, module: &str) {
+        let Some(at) = code.lazy.iter().position(|(m, _)| *m == module) else {
+            return;
+        };
+        let (module, text) = code.lazy.remove(at);
+        let source = SourceFile::new(format!("<stdlib>/{module}.weft"), text);
+        let environment = Self::environment_of(code);
+        let compiled =
+            weft_compiler::compile(source, module, &environment, &mut weft_compiler::NoImports);
+        drop(environment);
+        match compiled {
+            Ok(library) => {
+                Self::load_library_for(code, &library);
+                if let Err(error) = code.load(library) {
+                    panic!("the standard library module {module} fails verification: {error}");
                 }
-                Err(diagnostics) => {
-                    // The standard library is compiled into the binary and
-                    // tested; failing here is a bug in Weft, not in a script.
-                    panic!(
-                        "the standard library module {module} does not compile:\n{}",
-                        weft_compiler::render(&diagnostics, false)
-                    );
-                }
+            }
+            Err(diagnostics) => {
+                // The standard library is compiled into the binary and
+                // tested; failing here is a bug in Weft, not in a script.
+                panic!(
+                    "the standard library module {module} does not compile:\n{}",
+                    weft_compiler::render(&diagnostics, false)
+                );
             }
         }
     }
