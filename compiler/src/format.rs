@@ -205,24 +205,10 @@ fn is_closer(tok: Tok<'_>) -> bool {
     matches!(tok, Tok::RParen | Tok::RBracket | Tok::RBrace)
 }
 
-/// Can this token end an operand (so a `-` after it subtracts)?
+/// Can this token end an operand (so a `-` after it subtracts)? The
+/// lexer's newline rule, except that `return` is followed by its value.
 fn ends_operand(tok: Tok<'_>) -> bool {
-    matches!(
-        tok,
-        Tok::Ident(_)
-            | Tok::Atom(_)
-            | Tok::Int(_)
-            | Tok::Float(_)
-            | Tok::Str(_)
-            | Tok::RParen
-            | Tok::RBracket
-            | Tok::RBrace
-            | Tok::Nil
-            | Tok::True
-            | Tok::False
-            | Tok::Continue
-            | Tok::Break
-    )
+    tok.ends_expression() && tok != Tok::Return
 }
 
 /// Is `tok` a prefix operator here (`-x`, `<-chan`, `^pin`)?

@@ -100,7 +100,7 @@ pub enum Tok<'a> {
 
 impl Tok<'_> {
     /// Go's rule: can this token end an expression (and so a statement)?
-    fn ends_expression(&self) -> bool {
+    pub(crate) fn ends_expression(&self) -> bool {
         matches!(
             self,
             Tok::Ident(_)

@@ -42,36 +42,6 @@ use weft_vm::shell::Shell;
 use self::analysis::{Analysis, Reference};
 use crate::files::FileLoader;
 
-/// The language's keywords (LANGUAGE.md §1), offered by completion.
-const KEYWORDS: &[&str] = &[
-    "let",
-    "fn",
-    "if",
-    "else",
-    "while",
-    "for",
-    "in",
-    "loop",
-    "break",
-    "continue",
-    "return",
-    "match",
-    "receive",
-    "after",
-    "select",
-    "spawn",
-    "spawn_link",
-    "true",
-    "false",
-    "nil",
-    "and",
-    "or",
-    "not",
-    "import",
-    "as",
-    "try",
-];
-
 pub fn main() -> ExitCode {
     let (connection, io_threads) = Connection::stdio();
     let result = serve(&connection);
@@ -450,7 +420,7 @@ impl Server {
                     None => add(name, CompletionItemKind::FUNCTION, None),
                 }
             }
-            for keyword in KEYWORDS {
+            for keyword in crate::repl::complete::KEYWORDS {
                 add(keyword, CompletionItemKind::KEYWORD, None);
             }
         }

@@ -8,7 +8,7 @@
 //! printer (`console`), which keeps it from garbling the line being edited.
 
 mod commands;
-mod complete;
+pub(crate) mod complete;
 mod console;
 mod editor;
 mod highlight;
