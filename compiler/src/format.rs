@@ -13,7 +13,9 @@
 //!   inside `()`, `[]` and `%{}`, around `.` and `..`, after a prefix `-`,
 //!   `<-` or `^`, or before a call's `(` or an index's `[`; one inside the
 //!   braces of a block written on one line;
-//! - two spaces before a comment that ends a line, as PEP 8 has it;
+//! - two spaces before a comment that ends a line, as PEP 8 has it, and
+//!   the comments that end consecutive lines lined up in one column, as
+//!   gofmt lines them up;
 //! - at most one blank line in a row, none at the start, and one newline at
 //!   the end of the file.
 //!
@@ -22,11 +24,16 @@
 //! were, and formatting the output again changes nothing.
 
 use bumpalo::Bump;
+use unicode_width::UnicodeWidthStr;
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::lexer::{lex, Tok};
 
 const INDENT: usize = 2;
+
+/// The widest line of code whose end-of-line comment is lined up with its
+/// neighbours' (see `align_comments`).
+const MAX_ALIGNED_WIDTH: usize = 100;
 
 /// Formats a program; a program that does not lex or parse is returned as
 /// its diagnostics, unchanged.
@@ -37,10 +44,10 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
         return Err(diagnostics);
     }
     let mut lex_diagnostics = Vec::new();
-    let tokens: Vec<(usize, Tok<'_>, usize)> = lex(source, &arena, &mut lex_diagnostics)
-        .into_iter()
-        .filter(|(_, tok, _)| *tok != Tok::Newline)
-        .collect();
+    // The lexer's newline tokens (statement ends) are not printed — the
+    // gaps between tokens carry the line breaks — but they say that a `-`
+    // starting a line is a prefix minus, not a subtraction.
+    let tokens: Vec<(usize, Tok<'_>, usize)> = lex(source, &arena, &mut lex_diagnostics);
     if !lex_diagnostics.is_empty() {
         return Err(lex_diagnostics);
     }
@@ -59,10 +66,11 @@ struct Printer {
     open: Vec<Open>,
     /// The indentation of the line being written.
     line_indent: usize,
-    /// Whether the current line opened a bracket (only the first counts).
-    opened_on_line: bool,
     /// Whether something other than indentation is on the current line.
     line_has_text: bool,
+    /// Where each comment that ends a line of code starts in `out` (at the
+    /// two spaces before its `#`), in order; `align_comments` lines them up.
+    trailing: Vec<usize>,
 }
 
 impl Printer {
@@ -70,7 +78,12 @@ impl Printer {
         let mut previous: Option<Tok<'_>> = None;
         let mut previous_unary = false;
         let mut position = 0;
+        let mut statement_ended = false;
         for &(start, tok, end) in tokens {
+            if tok == Tok::Newline {
+                statement_ended = true;
+                continue;
+            }
             let newlines = self.gap(&source[position..start], previous);
             let text = &source[start..end];
             if newlines > 0 || previous.is_none() {
@@ -81,7 +94,8 @@ impl Printer {
                 }
             }
             self.token(tok, text);
-            previous_unary = is_prefix(tok, previous);
+            previous_unary = is_prefix(tok, previous, statement_ended);
+            statement_ended = false;
             previous = Some(tok);
             position = end;
         }
@@ -91,7 +105,7 @@ impl Printer {
         if !self.out.is_empty() {
             self.out.push('\n');
         }
-        self.out
+        align_comments(&self.out, &self.trailing)
     }
 
     /// Writes the comments of the text between two tokens, with the line
@@ -115,6 +129,7 @@ impl Printer {
             let comment = line[at..].trim_end();
             if i == 0 && self.line_has_text {
                 // A comment that ends the line of the previous token.
+                self.trailing.push(self.out.len());
                 self.out.push_str("  ");
                 self.out.push_str(comment);
                 continue;
@@ -145,7 +160,6 @@ impl Printer {
         self.out.truncate(trimmed);
         self.out.push('\n');
         self.line_has_text = false;
-        self.opened_on_line = false;
     }
 
     /// The indentation of a line inside the innermost open bracket, one
@@ -169,7 +183,6 @@ impl Printer {
         };
         self.out.push_str(&" ".repeat(indent));
         self.line_indent = indent;
-        self.opened_on_line = false;
     }
 
     fn closes_block(&self, tok: Tok<'_>) -> bool {
@@ -181,17 +194,16 @@ impl Printer {
         self.line_has_text = true;
         match tok {
             Tok::LParen | Tok::LBracket | Tok::LBrace | Tok::MapOpen => {
-                // The brackets a line opens indent what follows by one
-                // level together: the first sets the level for all.
-                let line_indent = match self.open.last() {
-                    Some(inner) if self.opened_on_line => inner.line_indent,
-                    _ => self.line_indent,
-                };
+                // Every bracket opened on a line records that line's
+                // indentation, so the brackets a line opens indent what
+                // follows by one level together (`f([` then one level), and
+                // a bracket opened after others closed on the same line
+                // (`match f(x) {`) indents its body from the line too, not
+                // from whatever bracket encloses the line.
                 self.open.push(Open {
                     block: tok == Tok::LBrace,
-                    line_indent,
+                    line_indent: self.line_indent,
                 });
-                self.opened_on_line = true;
             }
             Tok::RParen | Tok::RBracket | Tok::RBrace => {
                 self.open.pop();
@@ -199,6 +211,54 @@ impl Printer {
             _ => {}
         }
     }
+}
+
+/// Lines up the comments that end consecutive lines of code in one column,
+/// two spaces after the longest of those lines (as gofmt aligns them), so
+/// a column of `# expect:` comments stays a column. A line without such a
+/// comment, or a blank line, ends the run. `trailing` holds where each
+/// comment's two leading spaces start in `out`, in order.
+fn align_comments(out: &str, trailing: &[usize]) -> String {
+    // (line number, width of its code in terminal columns) per comment.
+    let mut comments: Vec<(usize, usize)> = Vec::with_capacity(trailing.len());
+    let (mut line, mut counted_to) = (0, 0);
+    for &at in trailing {
+        line += out[counted_to..at].matches('\n').count();
+        counted_to = at;
+        let line_start = out[..at].rfind('\n').map_or(0, |n| n + 1);
+        comments.push((line, UnicodeWidthStr::width(&out[line_start..at])));
+    }
+    // A line of code wider than this keeps its comment two spaces away and
+    // ends the run, so one long line cannot push a column of comments far
+    // right (nor make the output many times its input).
+    let joins = |c: &(usize, usize)| c.1 <= MAX_ALIGNED_WIDTH;
+    let mut aligned = String::with_capacity(out.len() + trailing.len() * 8);
+    let mut copied = 0;
+    let mut run_start = 0;
+    while run_start < comments.len() {
+        let mut run_end = run_start + 1;
+        while run_end < comments.len()
+            && joins(&comments[run_start])
+            && joins(&comments[run_end])
+            && comments[run_end].0 == comments[run_end - 1].0 + 1
+        {
+            run_end += 1;
+        }
+        let column = comments[run_start..run_end]
+            .iter()
+            .map(|c| c.1)
+            .max()
+            .unwrap_or(0);
+        for (i, &(_, width)) in comments[run_start..run_end].iter().enumerate() {
+            let at = trailing[run_start + i];
+            aligned.push_str(&out[copied..at]);
+            aligned.extend(std::iter::repeat_n(' ', column - width));
+            copied = at;
+        }
+        run_start = run_end;
+    }
+    aligned.push_str(&out[copied..]);
+    aligned
 }
 
 fn is_closer(tok: Tok<'_>) -> bool {
@@ -212,10 +272,10 @@ fn ends_operand(tok: Tok<'_>) -> bool {
 }
 
 /// Is `tok` a prefix operator here (`-x`, `<-chan`, `^pin`)?
-fn is_prefix(tok: Tok<'_>, previous: Option<Tok<'_>>) -> bool {
+fn is_prefix(tok: Tok<'_>, previous: Option<Tok<'_>>, statement_ended: bool) -> bool {
     match tok {
         Tok::Caret => true,
-        Tok::Minus | Tok::LArrow => !previous.is_some_and(ends_operand),
+        Tok::Minus | Tok::LArrow => statement_ended || !previous.is_some_and(ends_operand),
         _ => false,
     }
 }
@@ -318,6 +378,8 @@ mod tests {
         );
         check("pid!(:ok,x)\n", "pid ! (:ok, x)\n");
         check("let v = <- ch\nch <- v\n", "let v = <-ch\nch <- v\n");
+        // A minus starting a statement is a prefix, after any line.
+        check("f()\n- 1\n<- ch\n", "f()\n-1\n<-ch\n");
         check("receive { ^k => nil }\n", "receive { ^k => nil }\n");
         check(
             "match xs { [h,..t] => h, [] => {} }\n",

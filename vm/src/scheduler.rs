@@ -1266,25 +1266,30 @@ impl Scheduler {
         self.shared.whereis(name)
     }
 
-    /// Links the running process with `other` (both ways). A dead `other`
-    /// sends back a `:noproc` exit signal, as in Erlang.
-    pub fn link(&mut self, process: &mut Process, other: Pid) {
+    /// Links the running process with `other` (both ways).
+    ///
+    /// A local `other` that is already dead is Erlang's `noproc`, decided
+    /// here and now (LANGUAGE.md §6): a caller that traps exits gets
+    /// `(:exit, other, :noproc)` in its mailbox, one that does not gets
+    /// `Err(:noproc)` and dies in the `link` call. (A process that dies
+    /// after this check is still reached: its end answers the `Link`
+    /// signal with the same exit signal, as in Erlang.)
+    pub fn link(&mut self, process: &mut Process, other: Pid) -> Result<(), Value> {
         if other == process.pid {
-            return;
+            return Ok(());
         }
-        if other == self.host_pid {
-            return self.send_signal(
-                process.pid,
-                SignalKind::Exit {
-                    from: other,
-                    reason: Value::Atom(Atom::NOPROC),
-                    untrappable: false,
-                    linked: true,
-                },
-            );
+        if other == self.host_pid || self.shared.table.get(other).is_none() {
+            let reason = Value::Atom(Atom::NOPROC);
+            if process.trap_exits() {
+                let message = Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(other), reason]);
+                process.mailbox.push_back(message);
+                return Ok(());
+            }
+            return Err(reason);
         }
         process.extra().links.insert(other);
         self.send_signal(other, SignalKind::Link(process.pid));
+        Ok(())
     }
 
     pub fn unlink(&mut self, process: &mut Process, other: Pid) {

@@ -109,7 +109,7 @@ fn link(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(Value::Bool(true));
     }
     let pid = pid_arg(ctx, args, 0, "link")?;
-    ctx.scheduler.link(ctx.process, pid);
+    ctx.scheduler.link(ctx.process, pid).map_err(Trap::Exit)?;
     Ok(Value::Bool(true))
 }
 
