@@ -116,6 +116,12 @@ pub(crate) fn run(
 ) -> SliceEnd {
     let mut reductions: i64 = budget as i64;
     let spent = |left: i64| (budget as i64 - left).max(0) as u64;
+    // What the process owes from before (freeing it paid for after its
+    // last slice, `run_slice`) comes out of this slice.
+    if process.charge > 0 {
+        reductions -= process.charge as i64;
+        process.charge = 0;
+    }
     // A call spends a reduction; with none left, the process yields and the
     // call runs first thing next time (the pc stays on it).
     macro_rules! spend_call {
@@ -280,7 +286,7 @@ pub(crate) fn run(
                         Value::Map(map) => map,
                         _ => Arc::default(),
                     };
-                    let entries = Arc::make_mut(&mut map);
+                    let entries = Value::map_make_mut(&mut map);
                     for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
                         entries.insert(pair[0].clone(), pair[1].clone());
                     }

@@ -286,9 +286,7 @@ fn thread_main(shared: Arc<Shared>, index: usize, worker: Worker<Pid>, parker: P
                     break;
                 };
                 let spent = scheduler.run_slice(&code, pid, slice);
-                value::drain_deferred(
-                    (spent as usize + 1).saturating_mul(crate::FREED_PER_REDUCTION),
-                );
+                scheduler.free_after_slice(spent);
             }
         }
         value::drain_deferred(usize::MAX);

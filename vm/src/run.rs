@@ -85,6 +85,18 @@ impl Scheduler {
         }
         let spent = process.reductions - before;
         self.count_reductions(spent);
+        // Past the bound on values waiting to be freed, this process pays
+        // for freeing more — up to a slice's worth, so the slice stays
+        // bounded in time — with its next slice's reductions
+        // (value.rs, `BACKLOG_BOUND`).
+        let over = value::backlog().saturating_sub(value::BACKLOG_BOUND);
+        if over > 0 {
+            let extra = over.min(budget as usize * FREED_PER_REDUCTION);
+            process.charge = process
+                .charge
+                .saturating_add((extra / FREED_PER_REDUCTION) as u32);
+            self.extra_free = extra;
+        }
         if self.from_next {
             self.chain += spent.max(1);
         }
@@ -195,6 +207,15 @@ impl Scheduler {
         }
     }
 
+    /// Frees what the slice that spent `spent` reductions left to free:
+    /// `FREED_PER_REDUCTION` values per reduction, so freeing keeps pace
+    /// with what the processes build (copies are charged by size), plus
+    /// what the process paid for past the backlog bound.
+    pub(crate) fn free_after_slice(&mut self, spent: u64) {
+        let share = (spent as usize + 1).saturating_mul(FREED_PER_REDUCTION);
+        value::drain_deferred(share + std::mem::take(&mut self.extra_free));
+    }
+
     /// `Vm::run` without threads: runs processes on the host's thread for
     /// at most `budget` reductions, with freeing deferred — after each
     /// slice the VM frees `FREED_PER_REDUCTION` values for each reduction
@@ -229,7 +250,7 @@ impl Scheduler {
             let slice = (self.limits.reductions as u64).min(left) as u32;
             let spent = self.run_slice(code, pid, slice);
             left = left.saturating_sub(spent.max(1));
-            value::drain_deferred((spent as usize + 1).saturating_mul(FREED_PER_REDUCTION));
+            self.free_after_slice(spent);
         };
         value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
         status

@@ -372,6 +372,9 @@ pub(crate) struct Scheduler {
     pub tracing: bool,
     /// The process running now, for trace events (set only when tracing).
     pub traced: Option<Pid>,
+    /// Values to free after the slice that just ran, beyond its share:
+    /// what its process pays for a backlog past the bound (`run_slice`).
+    pub(crate) extra_free: usize,
 }
 
 impl Scheduler {
@@ -392,6 +395,7 @@ impl Scheduler {
             wakes: Vec::new(),
             tracing,
             traced: None,
+            extra_free: 0,
         }
     }
 

@@ -64,13 +64,45 @@ impl std::ops::DerefMut for Items {
 // Outside `run` (the host dropping a value, `stop_all`) freeing is
 // immediate and iterative.
 //
+// Freeing must keep pace with allocation, or memory grows without bound
+// while a program runs (a loop that copies a shared 1,500-entry map and
+// drops the old one defers 3,000 values a turn). Three rules keep it so:
+// a copy is charged by its size, as walks are (`copied`), so a slice's
+// reductions measure what it built; the VM frees in proportion to the
+// reductions a slice spent; and past `BACKLOG_BOUND` values waiting, the
+// process that just ran pays for freeing more before it runs on
+// (`Scheduler::free_after_slice`), a slice's worth at most at a time.
+//
 // Invariants: `DEFERRED` holds only values no one else can reach; it is
 // touched only by the thread it belongs to (so a `RefCell` suffices, and
 // no value is shared through it); a borrow of it never spans a drop, so
-// a drop that defers more never finds it borrowed.
+// a drop that defers more never finds it borrowed; `BACKLOG` is the number
+// of values in it.
 thread_local! {
     static DEFERRING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static DEFERRED: std::cell::RefCell<Vec<Vec<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static BACKLOG: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many values may wait to be freed on a thread before the process
+/// that runs pays for freeing them: 64 Ki values, 1 MiB of `Value`s plus
+/// what they hold alone.
+pub(crate) const BACKLOG_BOUND: usize = 1 << 16;
+
+/// How many values wait to be freed on this thread.
+pub(crate) fn backlog() -> usize {
+    BACKLOG.with(|b| b.get())
+}
+
+fn defer(values: Vec<Value>) {
+    BACKLOG.with(|b| b.set(b.get() + values.len()));
+    DEFERRED.with(|d| d.borrow_mut().push(values));
+}
+
+/// Records a copy of `elements` values (a shared list or map copied to be
+/// changed): charged like walks, one reduction per 64.
+pub(crate) fn copied(elements: usize) {
+    walk::visited(elements as u64);
 }
 
 /// Turns deferred freeing on or off for this thread (see `DEFERRED`);
@@ -95,13 +127,14 @@ fn drain_deferred_slow(mut budget: usize) -> bool {
             return false;
         };
         let n = values.len().min(budget);
+        BACKLOG.with(|b| b.set(b.get() - values.len()));
         for _ in 0..n {
             // A nested container this frees defers its own elements.
             drop(values.pop());
         }
         budget -= n;
         if !values.is_empty() {
-            DEFERRED.with(|d| d.borrow_mut().push(values));
+            defer(values);
         }
     }
     DEFERRED.with(|d| !d.borrow().is_empty())
@@ -113,8 +146,7 @@ impl Drop for Items {
             return;
         }
         if DEFERRING.with(|d| d.get()) {
-            let values = std::mem::take(&mut self.0);
-            DEFERRED.with(|d| d.borrow_mut().push(values));
+            defer(std::mem::take(&mut self.0));
             return;
         }
         let mut pending: Vec<Vec<Value>> = vec![std::mem::take(&mut self.0)];
@@ -740,10 +772,22 @@ impl Value {
     ) -> &'v mut Vec<Value> {
         if *start > 0 {
             let tail: Vec<Value> = items[*start as usize..].to_vec();
+            copied(tail.len());
             *items = Arc::new(Items(tail));
             *start = 0;
+        } else if Arc::get_mut(items).is_none() {
+            copied(items.len());
         }
         &mut Arc::make_mut(items).0
+    }
+
+    /// A map's entries to change: in place when `map` is the only
+    /// reference, else a copy, charged by its size (see `copied`).
+    pub(crate) fn map_make_mut(map: &mut Arc<MapItems>) -> &mut MapItems {
+        if Arc::get_mut(map).is_none() {
+            copied(2 * map.len());
+        }
+        Arc::make_mut(map)
     }
 }
 

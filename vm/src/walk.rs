@@ -44,7 +44,7 @@ thread_local! {
     static VISITS: Cell<u64> = const { Cell::new(0) };
 }
 
-fn visited(n: u64) {
+pub(crate) fn visited(n: u64) {
     VISITS.with(|v| v.set(v.get().wrapping_add(n)));
 }
 

@@ -54,7 +54,7 @@ fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.put")?;
     let key = std::mem::take(&mut args[1]);
     let value = std::mem::take(&mut args[2]);
-    Arc::make_mut(&mut map).insert(key, value);
+    Value::map_make_mut(&mut map).insert(key, value);
     Ok(Value::Map(map))
 }
 
@@ -63,7 +63,7 @@ fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn remove(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.remove")?;
     if map.contains_key(&args[1]) {
-        Arc::make_mut(&mut map).entries_mut().shift_remove(&args[1]);
+        Value::map_make_mut(&mut map).entries_mut().shift_remove(&args[1]);
     }
     Ok(Value::Map(map))
 }
@@ -128,7 +128,7 @@ fn merge(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(Value::Map(b));
     }
     if !b.is_empty() {
-        let target = Arc::make_mut(&mut a);
+        let target = Value::map_make_mut(&mut a);
         target.entries_mut().reserve(b.len());
         for (key, value) in b.iter() {
             target.insert(key.clone(), value.clone());
