@@ -348,3 +348,38 @@ fn an_import_stays_usable_in_later_entries() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines, ["nil", "6", "<fn geo.square/1>", "16", "nil", "1"]);
 }
+
+/// An entry waiting in `net.accept` waits for a connection, as `weft run`
+/// does: the poller may still wake it, so the VM being idle is not a
+/// deadlock (it was reported as one).
+#[test]
+fn an_entry_waiting_in_accept_waits_for_a_connection() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start weft");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"let l = net.listen(\"127.0.0.1\", 0)\nnet.port(l)\nlet s = net.accept(l)\nnet.recv_line(s)\n")
+        .unwrap();
+    // End of input now: the REPL finishes the entries first, so a REPL that
+    // wrongly gives up on `accept` ends, and the reads below fail instead
+    // of waiting forever.
+    drop(stdin);
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    // The listener's value, then its port.
+    let _listener = lines.next().unwrap().unwrap();
+    let port: u16 = lines.next().unwrap().unwrap().trim().parse().unwrap();
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    client.write_all(b"hello\n").unwrap();
+    let _socket = lines.next().unwrap().unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "\"hello\"");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("deadlock"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

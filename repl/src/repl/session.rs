@@ -597,7 +597,10 @@ impl Session {
             let request = match status {
                 RunStatus::BudgetSpent => self.requests.try_recv().ok(),
                 RunStatus::Waiting { next_timer } => self.requests.recv_timeout(next_timer).ok(),
-                RunStatus::Idle if self.node.is_some() => {
+                // Nothing runs, but something outside the VM (the network,
+                // a socket the entry waits on, a host call) may still wake a
+                // process: that is waiting, not a deadlock.
+                RunStatus::Idle if self.node.is_some() || self.vm.may_be_woken() => {
                     self.requests.recv_timeout(NODE_POLL).ok()
                 }
                 RunStatus::Idle => {
