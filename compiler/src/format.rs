@@ -105,7 +105,13 @@ impl Printer {
         if !self.out.is_empty() {
             self.out.push('\n');
         }
-        align_comments(&self.out, &self.trailing)
+        let formatted = align_comments(&self.out, &self.trailing);
+        // A byte-order mark the file starts with stays (the lexer skips it).
+        if source.starts_with('\u{FEFF}') {
+            format!("\u{FEFF}{formatted}")
+        } else {
+            formatted
+        }
     }
 
     /// Writes the comments of the text between two tokens, with the line

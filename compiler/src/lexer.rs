@@ -396,6 +396,12 @@ fn lex_tokens<'a>(
     let mut brackets: Vec<bool> = Vec::new();
     let mut pending_newline: Option<(usize, usize)> = None;
     let mut lexer = Raw::lexer(source);
+    // A UTF-8 byte-order mark some editors write at the start of a file is
+    // not part of the program (as Python, Go and rustc skip it); spans keep
+    // counting from the file's first byte.
+    if source.starts_with('\u{FEFF}') {
+        lexer.bump('\u{FEFF}'.len_utf8());
+    }
     while let Some(raw) = lexer.next() {
         let span = lexer.span();
         let text = lexer.slice();

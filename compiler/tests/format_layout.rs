@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use weft_compiler::format::{format, same_tokens};
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/format").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/format")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -44,8 +46,8 @@ fn hand_formatted_files_are_left_byte_identical() {
     assert!(!files.is_empty());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let formatted = format(&text)
-            .unwrap_or_else(|d| panic!("{} does not parse: {d:?}", path.display()));
+        let formatted =
+            format(&text).unwrap_or_else(|d| panic!("{} does not parse: {d:?}", path.display()));
         assert!(
             formatted == text,
             "weft fmt changes {}, {}",
@@ -61,8 +63,8 @@ fn badly_laid_out_files_get_the_canonical_layout() {
     assert!(!files.is_empty());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let formatted = format(&text)
-            .unwrap_or_else(|d| panic!("{} does not parse: {d:?}", path.display()));
+        let formatted =
+            format(&text).unwrap_or_else(|d| panic!("{} does not parse: {d:?}", path.display()));
         assert!(same_tokens(&text, &formatted).is_ok());
         assert_eq!(format(&formatted).unwrap(), formatted, "not a fixed point");
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();

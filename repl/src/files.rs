@@ -24,7 +24,9 @@ pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 pub fn read_source(path: &str) -> Result<Arc<SourceFile>, ReadError> {
     use std::io::Read;
     let cannot = |e: &dyn std::fmt::Display| ReadError::Io(format!("cannot read {path}: {e}"));
-    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    // Opened without blocking: opening a FIFO for reading otherwise waits
+    // for a writer, before the check below could refuse it.
+    let file = open_nonblocking(path).map_err(|e| cannot(&e))?;
     let metadata = file.metadata().map_err(|e| cannot(&e))?;
     if !metadata.is_file() {
         return Err(cannot(&"not a regular file"));
@@ -42,6 +44,19 @@ pub fn read_source(path: &str) -> Result<Arc<SourceFile>, ReadError> {
         )));
     }
     decode_source(path, bytes).map_err(ReadError::NotText)
+}
+
+/// Opens a file for reading without waiting on it (`O_NONBLOCK` where
+/// there is such a thing); reads of a regular file never block anyway.
+fn open_nonblocking(path: &str) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// Imports are read from disk, relative to the importing file.

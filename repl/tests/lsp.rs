@@ -259,3 +259,156 @@ fn an_editor_session() {
     let status = client.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+impl Client {
+    /// Sends a request; its whole response (result or error).
+    fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let message = self.receive();
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+
+    fn initialize(&mut self) -> Value {
+        let init = self.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": {}}),
+        );
+        self.notify("initialized", json!({}));
+        init
+    }
+
+    fn open(&mut self, uri: &str, text: &str) -> Value {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "weft", "version": 1, "text": text}}),
+        );
+        self.notification("textDocument/publishDiagnostics")
+    }
+
+    /// Ends the session and returns the exit status (a crash has none).
+    fn finish(mut self) -> std::process::ExitStatus {
+        assert_eq!(self.request("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        drop(self.stdin);
+        self.child.wait().unwrap()
+    }
+}
+
+#[test]
+fn initialize_names_the_server_and_its_position_encoding() {
+    let mut client = Client::start();
+    let init = client.initialize();
+    assert_eq!(init["serverInfo"]["name"], json!("weft lsp"), "{init}");
+    assert_eq!(init["capabilities"]["positionEncoding"], json!("utf-16"), "{init}");
+    assert!(client.finish().success());
+}
+
+/// Diagnostics go back under exactly the URI the editor sent: Neovim's
+/// unsaved buffer is `file://`, which a URL type turns into `file:///`,
+/// and the editor then attaches them to a buffer it does not have.
+#[test]
+fn diagnostics_are_published_under_the_uri_as_sent() {
+    let mut client = Client::start();
+    client.initialize();
+    for uri in [
+        "file://",
+        "file:///tmp/sub/../x.weft",
+        "FILE:///tmp/Upper.weft",
+        "untitled:Untitled-1",
+    ] {
+        let published = client.open(uri, "print(missing)\n");
+        assert_eq!(published["uri"], json!(uri), "{published}");
+        assert!(!published["diagnostics"].as_array().unwrap().is_empty());
+        let definition = client.request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
+        );
+        assert_eq!(definition, Value::Null);
+    }
+    assert!(client.finish().success());
+}
+
+/// Every input of the hostile-client list (issue 24) is answered or
+/// skipped, and the server goes on answering.
+#[test]
+fn hostile_input_is_answered_and_the_server_goes_on() {
+    let mut client = Client::start();
+    client.initialize();
+
+    // Completion right after a multi-byte character.
+    client.open("untitled:wide", "let é = 1\nlet x = é\n");
+    let completion = client.request_raw(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": "untitled:wide"}, "position": {"line": 1, "character": 9}}),
+    );
+    assert!(completion.get("error").is_none(), "{completion}");
+
+    // A body that is not JSON, then JSON that is not a message.
+    for body in ["{\"jsonrpc\": \"2.0\", \"id\": ", "{\"jsonrpc\": \"2.0\"}"] {
+        write!(client.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        client.stdin.flush().unwrap();
+        let error = client.receive();
+        assert_eq!(error["id"], Value::Null, "{error}");
+        assert!(error["error"]["code"].as_i64().is_some(), "{error}");
+    }
+
+    // A 50 MB document: not analysed, said so.
+    let huge = "x = 1\n".repeat(50 << 20 >> 3);
+    let published = client.open("untitled:huge", &huge);
+    let message = published["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("larger than"), "{message}");
+
+    // Hover over imports that name a device and a FIFO: refused at once,
+    // as the compiler refuses them.
+    let dir = std::env::temp_dir().join(format!("weft-lsp-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.weft")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(dir.join("fifo.weft"))
+        .status()
+        .unwrap()
+        .success());
+    let main = dir.join("main.weft");
+    let uri = format!("file://{}", main.display());
+    let text = "import \"zero.weft\" as zero\nimport \"fifo.weft\" as fifo\nzero.f()\nfifo.f()\n";
+    client.open(&uri, text);
+    for line in [2, 3] {
+        let hover = client.request_raw(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 6}}),
+        );
+        assert!(hover.get("error").is_none(), "{hover}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Still answering.
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": "untitled:wide"}}),
+    );
+    assert!(symbols.is_array(), "{symbols}");
+    assert!(client.finish().success());
+}
+
+/// A message announced far larger than any real one is neither allocated
+/// nor fatal: the server reads on (here the input ends first) and exits
+/// normally instead of aborting.
+#[test]
+fn absurd_content_lengths_do_not_abort_the_server() {
+    for length in ["99999999999999", "2000000000"] {
+        let mut client = Client::start();
+        client.initialize();
+        write!(client.stdin, "Content-Length: {length}\r\n\r\n{{\"partial\":").unwrap();
+        client.stdin.flush().unwrap();
+        drop(client.stdin);
+        let status = client.child.wait().unwrap();
+        assert!(status.code().is_some(), "killed by a signal: {status}");
+    }
+}

@@ -43,7 +43,10 @@ fn peak_rss(schedulers: usize, file: &std::path::Path, args: &[&str]) -> (String
     // consumed above without waiting); the pointers are to live locals.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "status {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status}"
+    );
     (out, usage.ru_maxrss)
 }
 

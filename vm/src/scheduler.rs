@@ -1285,7 +1285,8 @@ impl Scheduler {
         if other == self.host_pid || self.shared.table.get(other).is_none() {
             let reason = Value::Atom(Atom::NOPROC);
             if process.trap_exits() {
-                let message = Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(other), reason]);
+                let message =
+                    Value::tuple(vec![Value::Atom(Atom::EXIT), Value::Pid(other), reason]);
                 process.mailbox.push_back(message);
                 return Ok(());
             }

@@ -10,16 +10,23 @@
 //! Invariants: the server holds the text the editor last sent for each open
 //! document, and the `Analysis` of exactly that text (rebuilt on every
 //! change, so a request never parses); positions cross the protocol in
-//! UTF-16 code units (`LineIndex`), and are byte offsets everywhere else.
+//! UTF-16 code units (`LineIndex`), and are byte offsets everywhere else;
+//! a document is published under exactly the URI the editor sent (the
+//! `Url` type normalises `file://` to `file:///`, so the text the editor
+//! sent is kept beside it); nothing the client sends can make the server
+//! panic, allocate without bound or wait on a file (`transport.rs` reads
+//! the messages; documents are capped at `MAX_DOCUMENT`; imports are read
+//! as the compiler reads them, regular files only, with its size cap).
 
 mod analysis;
 mod stdlib_docs;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
+use lsp_server::{Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
     PublishDiagnostics,
@@ -31,9 +38,8 @@ use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionOptions, CompletionParams, CompletionResponse,
     DiagnosticSeverity, DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse,
     GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverContents, HoverParams,
-    HoverProviderCapability, Location, MarkupContent, MarkupKind, OneOf, Position,
-    PublishDiagnosticsParams, Range, ServerCapabilities, SymbolKind, TextDocumentSyncCapability,
-    TextDocumentSyncKind, Url,
+    HoverProviderCapability, Location, MarkupContent, MarkupKind, OneOf, Position, Range,
+    ServerCapabilities, SymbolKind, TextDocumentSyncCapability, TextDocumentSyncKind, Url,
 };
 use weft_compiler::diagnostic::Severity;
 use weft_compiler::{Environment, SourceFile, Span};
@@ -43,25 +49,27 @@ use self::analysis::{Analysis, Reference};
 use crate::files::FileLoader;
 
 pub fn main() -> ExitCode {
-    let (connection, io_threads) = Connection::stdio();
-    let result = serve(&connection);
-    drop(connection);
-    let joined = io_threads.join();
-    match (result, joined) {
-        (Ok(()), Ok(())) => ExitCode::SUCCESS,
-        (Err(message), _) => {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut transport = transport::Transport::new(stdin.lock(), stdout.lock());
+    match serve(&mut transport) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
             eprintln!("weft lsp: {message}");
-            ExitCode::from(1)
-        }
-        (_, Err(error)) => {
-            eprintln!("weft lsp: {error}");
             ExitCode::from(1)
         }
     }
 }
 
+/// The largest document the server analyses: the compiler's cap on a
+/// source file. A larger one gets one diagnostic saying so.
+const MAX_DOCUMENT: usize = crate::files::MAX_SOURCE_BYTES as usize;
+
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
+        // Columns are counted in UTF-16 code units, the protocol's default
+        // and the one encoding every client supports.
+        position_encoding: Some(lsp_types::PositionEncodingKind::UTF16),
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         definition_provider: Some(OneOf::Left(true)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -74,27 +82,68 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
-fn serve(connection: &Connection) -> Result<(), String> {
-    let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    connection
-        .initialize(capabilities)
-        .map_err(|e| e.to_string())?;
+/// What the server answers `initialize` with.
+fn initialize_result() -> serde_json::Value {
+    serde_json::json!({
+        "capabilities": capabilities(),
+        "serverInfo": {"name": "weft lsp", "version": env!("CARGO_PKG_VERSION")},
+    })
+}
+
+type StdTransport<'a> = transport::Transport<std::io::StdinLock<'a>, std::io::StdoutLock<'a>>;
+
+/// The protocol's life: `initialize` first (other requests before it are
+/// refused with ServerNotInitialized), then requests and notifications
+/// until `shutdown`, then `exit`. Only the end of the input or a failing
+/// output ends it early.
+fn serve(transport: &mut StdTransport<'_>) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
     let mut server = Server::new();
-    for message in &connection.receiver {
+    let mut initialized = false;
+    let mut shut_down = false;
+    while let Some(incoming) = transport.receive().map_err(io)? {
+        let message = match incoming {
+            transport::Incoming::Message(message) => message,
+            transport::Incoming::Rejected(why) => {
+                // Answered already; the editor's log shows stderr.
+                eprintln!("weft lsp: skipped a message: {why}");
+                continue;
+            }
+        };
         match message {
             Message::Request(request) => {
-                if connection
-                    .handle_shutdown(&request)
-                    .map_err(|e| e.to_string())?
-                {
-                    return Ok(());
-                }
-                let response = server.request(request);
-                send(connection, Message::Response(response))?;
+                let response = if request.method == "initialize" {
+                    initialized = true;
+                    Response::new_ok(request.id, initialize_result())
+                } else if !initialized {
+                    Response::new_err(
+                        request.id,
+                        lsp_server::ErrorCode::ServerNotInitialized as i32,
+                        "the server is not initialized yet".to_string(),
+                    )
+                } else if request.method == "shutdown" {
+                    shut_down = true;
+                    Response::new_ok(request.id, serde_json::Value::Null)
+                } else if shut_down {
+                    Response::new_err(
+                        request.id,
+                        lsp_server::ErrorCode::InvalidRequest as i32,
+                        "the server is shutting down".to_string(),
+                    )
+                } else {
+                    server.request(request)
+                };
+                transport.send(Message::Response(response)).map_err(io)?;
             }
             Message::Notification(notification) => {
+                if notification.method == "exit" {
+                    return Ok(());
+                }
+                if !initialized || shut_down {
+                    continue;
+                }
                 for out in server.notification(notification) {
-                    send(connection, Message::Notification(out))?;
+                    transport.send(Message::Notification(out)).map_err(io)?;
                 }
             }
             Message::Response(_) => {}
@@ -103,24 +152,36 @@ fn serve(connection: &Connection) -> Result<(), String> {
     Ok(())
 }
 
-fn send(connection: &Connection, message: Message) -> Result<(), String> {
-    connection.sender.send(message).map_err(|e| e.to_string())
-}
-
 struct Document {
+    /// The URI exactly as the editor wrote it (diagnostics go back under it).
+    uri: String,
     text: String,
     lines: LineIndex,
     analysis: Analysis,
+    /// Over `MAX_DOCUMENT`: kept, not analysed.
+    too_large: bool,
 }
 
 impl Document {
-    fn new(text: String) -> Document {
+    fn new(uri: String, text: String) -> Document {
+        let too_large = text.len() > MAX_DOCUMENT;
         Document {
-            lines: LineIndex::new(&text),
-            analysis: Analysis::of(&text),
-            text,
+            uri,
+            lines: LineIndex::new(if too_large { "" } else { &text }),
+            analysis: Analysis::of(if too_large { "" } else { &text }),
+            text: if too_large { String::new() } else { text },
+            too_large,
         }
     }
+}
+
+/// The `textDocument.uri` of a notification's parameters, as written.
+fn raw_uri(params: &serde_json::Value) -> Option<String> {
+    params
+        .get("textDocument")?
+        .get("uri")?
+        .as_str()
+        .map(str::to_string)
 }
 
 struct Server {
@@ -144,17 +205,20 @@ impl Server {
     fn notification(&mut self, notification: Notification) -> Vec<Notification> {
         match notification.method.as_str() {
             DidOpenTextDocument::METHOD => {
+                let raw = raw_uri(&notification.params);
                 let Ok(params) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
                     notification.params,
                 ) else {
                     return Vec::new();
                 };
                 let uri = params.text_document.uri;
+                let raw = raw.unwrap_or_else(|| uri.to_string());
                 self.documents
-                    .insert(uri.clone(), Document::new(params.text_document.text));
+                    .insert(uri.clone(), Document::new(raw, params.text_document.text));
                 vec![self.diagnostics(&uri)]
             }
             DidChangeTextDocument::METHOD => {
+                let raw = raw_uri(&notification.params);
                 let Ok(params) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(
                     notification.params,
                 ) else {
@@ -165,19 +229,26 @@ impl Server {
                     return Vec::new();
                 };
                 let uri = params.text_document.uri;
+                let raw = raw.unwrap_or_else(|| uri.to_string());
                 self.documents
-                    .insert(uri.clone(), Document::new(change.text));
+                    .insert(uri.clone(), Document::new(raw, change.text));
                 vec![self.diagnostics(&uri)]
             }
             DidCloseTextDocument::METHOD => {
+                let raw = raw_uri(&notification.params);
                 let Ok(params) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(
                     notification.params,
                 ) else {
                     return Vec::new();
                 };
                 let uri = params.text_document.uri;
-                self.documents.remove(&uri);
-                vec![publish(uri, Vec::new())]
+                let raw = self
+                    .documents
+                    .remove(&uri)
+                    .map(|d| d.uri)
+                    .or(raw)
+                    .unwrap_or_else(|| uri.to_string());
+                vec![publish(&raw, Vec::new())]
             }
             _ => Vec::new(),
         }
@@ -207,8 +278,21 @@ impl Server {
     /// The compiler's diagnostics for one document, as the editor wants them.
     fn diagnostics(&self, uri: &Url) -> Notification {
         let Some(document) = self.documents.get(uri) else {
-            return publish(uri.clone(), Vec::new());
+            return publish(uri.as_str(), Vec::new());
         };
+        if document.too_large {
+            let message = format!(
+                "this document is larger than {} MiB, the limit for a source file; weft lsp does not analyse it",
+                MAX_DOCUMENT >> 20
+            );
+            let diagnostic = lsp_types::Diagnostic {
+                severity: Some(DiagnosticSeverity::ERROR),
+                source: Some("weft".to_string()),
+                message,
+                ..lsp_types::Diagnostic::default()
+            };
+            return publish(&document.uri, vec![diagnostic]);
+        }
         let name = file_name(uri);
         let source = SourceFile::new(name.clone(), document.text.clone());
         let found = match weft_compiler::compile(source, "main", &self.environment, &mut FileLoader)
@@ -244,7 +328,7 @@ impl Server {
                 }
             })
             .collect();
-        publish(uri.clone(), list)
+        publish(&document.uri, list)
     }
 
     fn definition(&self, params: GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
@@ -256,11 +340,14 @@ impl Server {
             uri: uri.clone(),
             range: lines.range(text, span),
         };
+        // The editor's own spelling of this document's URI, for a location
+        // inside it (`Url` normalises what it parses).
+        let here = Url::parse(&document.uri).unwrap_or_else(|_| uri.clone());
         match document.analysis.reference_at(offset)? {
             Reference::Name { name, .. } => {
                 if let Some(local) = document.analysis.local(name, offset) {
                     return Some(GotoDefinitionResponse::Scalar(location(
-                        &uri,
+                        &here,
                         &document.text,
                         &document.lines,
                         local.span,
@@ -268,7 +355,7 @@ impl Server {
                 }
                 let function = document.analysis.function(name)?;
                 Some(GotoDefinitionResponse::Scalar(location(
-                    &uri,
+                    &here,
                     &document.text,
                     &document.lines,
                     function.name_span,
@@ -304,8 +391,10 @@ impl Server {
         if let Some(open) = self.documents.get(&target) {
             return Some((target, open.text.clone()));
         }
-        let text = std::fs::read_to_string(&path).ok()?;
-        Some((target, text))
+        // As the compiler reads imports: regular files only (a FIFO or a
+        // device could block or never end), at most the source size cap.
+        let source = crate::files::read_source(&path.to_string_lossy()).ok()?;
+        Some((target, source.text.to_string()))
     }
 
     fn hover(&self, params: HoverParams) -> Option<Hover> {
@@ -354,9 +443,13 @@ impl Server {
         let document = self.documents.get(&uri)?;
         let offset = document.lines.offset(&document.text, position.position);
         let before = &document.text[..offset];
+        // Where the word being typed starts: after the last character that
+        // cannot be in a name (which may be several bytes wide).
         let word_start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '?'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '?'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let mut items: Vec<CompletionItem> = Vec::new();
         let mut add = |label: &str, kind: CompletionItemKind, detail: Option<String>| {
             if !items.iter().any(|i| i.label == label) {
@@ -372,8 +465,10 @@ impl Server {
             // `module.` completes the module's members.
             let module_end = word_start - 1;
             let module_start = before[..module_end]
-                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let module = &before[module_start..module_end];
             let prefix = format!("{module}.");
             for name in self.environment.globals.iter() {
@@ -483,14 +578,13 @@ fn file_name(uri: &Url) -> String {
     }
 }
 
-fn publish(uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Notification {
+/// Diagnostics for the document the editor calls `uri` (exactly as it
+/// wrote it: a `Url` would normalise it, and the editor would attach them to
+/// a document it does not have).
+fn publish(uri: &str, diagnostics: Vec<lsp_types::Diagnostic>) -> Notification {
     Notification::new(
         PublishDiagnostics::METHOD.to_string(),
-        PublishDiagnosticsParams {
-            uri,
-            diagnostics,
-            version: None,
-        },
+        serde_json::json!({"uri": uri, "diagnostics": diagnostics}),
     )
 }
 

@@ -63,7 +63,9 @@ fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn remove(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.remove")?;
     if map.contains_key(&args[1]) {
-        Value::map_make_mut(&mut map).entries_mut().shift_remove(&args[1]);
+        Value::map_make_mut(&mut map)
+            .entries_mut()
+            .shift_remove(&args[1]);
     }
     Ok(Value::Map(map))
 }
