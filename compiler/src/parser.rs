@@ -323,6 +323,30 @@ fn expected_list(expected: &[String]) -> String {
     }
 }
 
+/// The innermost bracket open at byte `at` of `source` (for the help of a
+/// syntax error; lexing again costs no more than the parse did).
+fn innermost_bracket(source: &str, at: usize) -> Option<Tok<'static>> {
+    let arena = bumpalo::Bump::new();
+    let mut ignored = Vec::new();
+    let mut open = Vec::new();
+    for (start, tok, _) in crate::lexer::lex(source.get(..at)?, &arena, &mut ignored) {
+        if start >= at {
+            break;
+        }
+        match tok {
+            Tok::LParen => open.push(Tok::LParen),
+            Tok::LBracket => open.push(Tok::LBracket),
+            Tok::LBrace => open.push(Tok::LBrace),
+            Tok::MapOpen => open.push(Tok::MapOpen),
+            Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
 fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, source: &str) -> Diagnostic {
     let end = source.len();
     match error {
@@ -336,10 +360,25 @@ fn syntax_error(error: ParseError<usize, Tok<'_>, ()>, source: &str) -> Diagnost
             if !label.is_empty() {
                 diagnostic = diagnostic.with_label(label);
             }
-            if tok == Tok::Newline && expected.iter().any(|e| e == "\"{\"") {
+            let expects = |what: &str| expected.iter().any(|e| e == what);
+            if tok == Tok::Newline && expects("\"{\"") {
                 diagnostic = diagnostic
                     .with_help("a block's `{` must be on the same line as what it belongs to");
-            } else if expected.iter().any(|e| e == "\"NL\"") && !matches!(tok, Tok::Newline) {
+            } else if expects("\",\"") && !matches!(tok, Tok::Newline) && !expects("\";\"") {
+                // Between two arms of a `match`, `receive` or `select` (a
+                // line break would do), or two items inside brackets.
+                let help = if expects("\"NL\"") {
+                    "put a `,` or a line break between two arms"
+                } else {
+                    match innermost_bracket(source, l) {
+                        Some(Tok::MapOpen) => "put a `,` between two entries of a map",
+                        Some(Tok::LBracket) => "put a `,` between two elements of a list",
+                        Some(Tok::LParen) => "put a `,` between two arguments or elements",
+                        _ => "put a `,` between two items",
+                    }
+                };
+                diagnostic = diagnostic.with_help(help);
+            } else if expects("\"NL\"") && !matches!(tok, Tok::Newline) {
                 diagnostic = diagnostic.with_help("put `;` or a line break between two statements");
             }
             diagnostic
