@@ -15,6 +15,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use weft_compiler::{render, Module};
 use weft_vm::shell::Shell;
@@ -77,9 +78,15 @@ pub(crate) fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// What a test wrote to stderr (`eprint`, crash reports): shown only if
+/// the test fails, since a passing test may crash processes on purpose (a
+/// supervisor's test does).
+type Stderr = Arc<Mutex<String>>;
+
 /// A VM as `weft FILE` builds it, on the caller's thread (one scheduler:
-/// a test's output is reproducible).
-fn new_vm() -> Vm {
+/// a test's output is reproducible), its error output kept in `stderr`.
+fn new_vm(stderr: &Stderr) -> Vm {
+    let stderr = stderr.clone();
     Vm::builder()
         .allow_io(true)
         .allow_net(true)
@@ -87,9 +94,11 @@ fn new_vm() -> Vm {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
         })
-        .error_output(|text: &str| {
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        .error_output(move |text: &str| {
+            stderr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(text);
         })
         .build()
 }
@@ -109,7 +118,7 @@ fn test_file(path: &Path, color: bool, tally: &mut Tally) {
             return;
         }
     };
-    let environment = new_vm().environment();
+    let environment = new_vm(&Stderr::default()).environment();
     let modules = match weft_compiler::compile(source, "main", &environment, &mut FileLoader) {
         Ok(modules) => modules,
         Err(diagnostics) => {
@@ -152,39 +161,47 @@ fn test_functions(modules: &[Module]) -> Vec<String> {
     tests.into_iter().map(|(_, name)| name).collect()
 }
 
-/// Runs one test in a VM of its own; whether it passed. Crash reports
-/// (the test's own, and those of processes it started) go to stderr as
-/// `weft FILE` prints them.
+/// Runs one test in a VM of its own; whether it passed. What the test
+/// writes to stderr — its crash report, and those of processes it started,
+/// as `weft FILE` prints them — is shown only when it fails.
 fn run_test(modules: &[Module], test: &str, color: bool) -> bool {
-    let mut vm = new_vm();
+    let stderr = Stderr::default();
+    let mut vm = new_vm(&stderr);
     if let Err(error) = vm.load_modules(modules.to_vec()) {
         eprintln!("weft: {error}");
         return false;
     }
     let result = vm.call(test, Vec::new());
     let _ = std::io::stdout().flush();
+    let mut report = std::mem::take(&mut *stderr.lock().unwrap_or_else(|e| e.into_inner()));
     for event in vm.take_events() {
         if let Event::Crash { pid, error } = event {
-            eprint!("{}", render(&[error.to_diagnostic(pid)], color));
+            report.push_str(&render(&[error.to_diagnostic(pid)], color));
         }
     }
     let passed = match result {
         Ok(_) => true,
-        // Reported above, with the span of the failing `assert`.
+        // In the report above, with the span of the failing `assert`.
         Err(Error::Runtime(_)) => false,
         Err(Error::Exited(reason)) => {
-            eprintln!("{test} exited: {}", reason.inspect());
+            report.push_str(&format!("{test} exited: {}\n", reason.inspect()));
             false
         }
         Err(Error::Deadlock) => {
-            eprintln!("{test} blocked forever: every process waits and no timer is pending");
+            report.push_str(&format!(
+                "{test} blocked forever: every process waits and no timer is pending\n"
+            ));
             false
         }
         Err(error) => {
-            eprintln!("{test}: {error}");
+            report.push_str(&format!("{test}: {error}\n"));
             false
         }
     };
     vm.stop_all();
+    if !passed {
+        report.push_str(&stderr.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = std::io::stderr().lock().write_all(report.as_bytes());
+    }
     passed
 }

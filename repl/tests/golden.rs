@@ -6,6 +6,7 @@
 //! - `# expect error: TEXT` — standard error contains TEXT;
 //! - `# expect exit: N` — the exit status (default 0; a test with an
 //!   `expect error` must state it);
+//! - `# expect no error output` — standard error is empty;
 //! - `# args: A B` — arguments after the file name;
 //! - `# command: check|disasm` — run that subcommand (disasm output is not
 //!   compared);
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 struct Expectations {
     stdout: Vec<String>,
     errors: Vec<String>,
+    quiet: bool,
     exit: Option<i32>,
     args: Vec<String>,
     command: Option<String>,
@@ -38,6 +40,7 @@ fn parse(text: &str) -> Expectations {
     let mut e = Expectations {
         stdout: Vec::new(),
         errors: Vec::new(),
+        quiet: false,
         exit: None,
         args: Vec::new(),
         command: None,
@@ -60,6 +63,8 @@ fn parse(text: &str) -> Expectations {
             e.stdout.push(String::new());
         } else if let Some(rest) = comment.strip_prefix("expect error: ") {
             e.errors.push(rest.trim_end().to_string());
+        } else if comment.trim_end() == "expect no error output" {
+            e.quiet = true;
         } else if let Some(rest) = comment.strip_prefix("expect exit: ") {
             e.exit = rest.trim().parse().ok();
         } else if let Some(rest) = comment.strip_prefix("args: ") {
@@ -155,6 +160,9 @@ fn run_one(root: &Path, path: &Path, one_scheduler: bool) -> Result<(), String> 
         if !stderr.contains(error.as_str()) {
             problems.push(format!("stderr lacks {error:?}"));
         }
+    }
+    if expect.quiet && !stderr.is_empty() {
+        problems.push("stderr is not empty".to_string());
     }
     let want = expect.exit.unwrap_or(0);
     if status.code() != Some(want) {

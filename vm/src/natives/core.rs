@@ -17,6 +17,7 @@ pub(crate) const NATIVES: &[Native] = &[
     native("int", 1, 1, int),
     native("float", 1, 1, float),
     native("assert", 1, 2, assert),
+    native("assert_eq", 2, 3, assert_eq),
     native("format", 1, ANY, format),
     native("args", 0, 0, args),
     native("now", 0, 0, now),
@@ -165,6 +166,26 @@ fn assert(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Some(m) => m.to_string(),
         None => "assertion failed".to_string(),
     };
+    Err(Trap::Error(Atom::ASSERT, message))
+}
+
+/// How much of each value a failed `assert_eq` shows.
+const ASSERT_EQ_SHOWN: usize = 1000;
+
+/// `assert_eq(left, right)` and `assert_eq(left, right, message)`: fails
+/// with the kind `:assert` unless `left == right`, showing both values
+/// (their quoted form, cut at `ASSERT_EQ_SHOWN` bytes each).
+fn assert_eq(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args[0] == args[1] {
+        return Ok(Value::Nil);
+    }
+    let show = |v: &Value| crate::walk::print_truncated(v, true, ASSERT_EQ_SHOWN);
+    let mut message = format!("left:  {}\nright: {}", show(&args[0]), show(&args[1]));
+    if let Some(said) = args.get(2) {
+        message = format!("{said}\n{message}");
+    } else {
+        message = format!("assert_eq failed\n{message}");
+    }
     Err(Trap::Error(Atom::ASSERT, message))
 }
 
