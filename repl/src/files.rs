@@ -70,11 +70,59 @@ impl Loader for FileLoader {
             .map_err(|e| format!("{}: {e}", full.display()))?
             .to_string_lossy()
             .into_owned();
-        let name = full.to_string_lossy().into_owned();
+        // The name reports show: the path as written, with `.` and `dir/..`
+        // taken out (`tests/../pool.weft` is `pool.weft`).
+        let name = normalize(&full).to_string_lossy().into_owned();
         match read_source(&name) {
             Ok(source) => Ok(LoadedFile { key, source }),
             Err(ReadError::Io(message)) => Err(message),
             Err(ReadError::NotText(d)) => Err(d.message),
+        }
+    }
+}
+
+/// `path` without `.` components and with each `name/..` pair removed,
+/// decided on the text alone (as Go's `filepath.Clean`): a `..` at the
+/// start of a relative path stays, and one after the root is dropped.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match parts.last() {
+                Some(Component::Normal(_)) => {
+                    parts.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => parts.push(component),
+            },
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return PathBuf::from(".");
+    }
+    parts.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_cleaned_as_written() {
+        for (path, clean) in [
+            ("tests/../pool.weft", "pool.weft"),
+            ("tests/./a/../b.weft", "tests/b.weft"),
+            ("../x.weft", "../x.weft"),
+            ("a/../../x.weft", "../x.weft"),
+            ("/../x.weft", "/x.weft"),
+            ("./x.weft", "x.weft"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(normalize(Path::new(path)), Path::new(clean), "{path}");
         }
     }
 }
