@@ -296,6 +296,20 @@ x
     assert_eq!(run.code, 70);
 }
 
+/// `:ps` names an unregistered process by the function it started in
+/// (Erlang's initial call), a registered one by its name.
+#[test]
+fn ps_names_processes_by_their_initial_call() {
+    let run = repl(
+        "fn idle(n) { receive { _ => nil } }\nspawn idle(1)\nspawn { receive { _ => nil } }\nregister(:named, spawn idle(2))\n:ps\n",
+    );
+    let table = &run.stdout;
+    assert!(table.contains("idle/1"), "{table}");
+    assert!(table.contains("fn/0"), "{table}");
+    assert!(table.contains(":named"), "{table}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
 #[test]
 fn kill_by_pid() {
     let input = "\

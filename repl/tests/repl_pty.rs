@@ -291,6 +291,51 @@ fn top_shows_the_busiest_process_first_until_enter() {
     assert_eq!(exit_code(&mut p), 0);
 }
 
+/// `:top` sorts by what each process spent since the last refresh, not
+/// since it started: a process that worked hard and then went idle is not
+/// the busiest one. (It did about three seconds of work, so by the second
+/// table the spinning process has spent less in total than it did.)
+#[test]
+fn top_sorts_by_reductions_in_the_last_interval() {
+    let (mut p, _) = start("top_recent");
+    expect(&mut p, "weft> ");
+    enter(
+        &mut p,
+        "let me = self(); let hog = spawn { for i in 0..300000000 { nil }; me ! :done; receive { _ => nil } }",
+    );
+    expect(&mut p, "weft> ");
+    enter(&mut p, "receive { :done => :hog_idle }");
+    expect(&mut p, ":hog_idle");
+    expect(&mut p, "weft> ");
+    // Several instructions per reduction: it spends reductions more slowly
+    // than the hog's empty loop did.
+    enter(
+        &mut p,
+        "let busy = spawn { let x = 0; loop { x = (x * 31 + 7) % 1000003 } }",
+    );
+    let pid_line = expect(&mut p, "weft> ");
+    let busy = pid_line
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("<0.").map(|rest| format!("<0.{rest}")))
+        .unwrap_or_default();
+    enter(&mut p, ":top");
+    expect(&mut p, "press Enter to stop");
+    // The second table, a refresh later.
+    let table = expect(&mut p, "press Enter to stop");
+    let first_row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with('<'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(first_row.contains(&busy), "busy is {busy}:\n{table}");
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "weft> ");
+    enter(&mut p, ":kill busy");
+    press_ctrl_d_at_the_prompt(&mut p);
+    assert_eq!(exit_code(&mut p), 0);
+}
+
 #[test]
 fn trace_shows_a_process_messages_as_they_happen() {
     let (mut p, _) = start("trace");

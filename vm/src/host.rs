@@ -94,6 +94,9 @@ pub struct ProcessInfo {
     pub pid: Pid,
     /// The name it is registered under (`register(:name, pid)`), without the colon.
     pub name: Option<String>,
+    /// The function it started in, as `name/arity` (Erlang's initial call;
+    /// `fn/1` for an anonymous function, `main` for a script's top level).
+    pub initial_call: String,
     /// `runnable` or `waiting`.
     pub status: &'static str,
     /// What it waits on, in words.
@@ -571,16 +574,21 @@ impl Vm {
     /// assert_eq!(table[0].mailbox, 0);
     /// ```
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        let _world = self.world();
+        let world = self.world();
         self.shared
             .pids()
             .into_iter()
             .filter_map(|pid| {
                 let slot = self.shared.table.get(pid)?;
                 let name = self.shared.name_of(pid).map(|a| a.name().to_string());
+                let initial_call = world
+                    .protos
+                    .get(slot.initial.load(std::sync::atomic::Ordering::Relaxed) as usize)
+                    .map_or_else(String::new, |proto| initial_call(proto));
                 slot.peek_body(pid, |process| ProcessInfo {
                     pid,
                     name,
+                    initial_call,
                     status: match process.status {
                         Status::Runnable => "runnable",
                         Status::Waiting(_) => "waiting",
@@ -592,6 +600,16 @@ impl Vm {
                 })
             })
             .collect()
+    }
+}
+
+/// A prototype as the process list names it: `name/arity`, without the
+/// script's `main.` prefix.
+fn initial_call(proto: &crate::code::LoadedProto) -> String {
+    let name = proto.name.strip_prefix("main.").unwrap_or(&proto.name);
+    match name {
+        "" | "<fn>" => format!("fn/{}", proto.arity),
+        name => format!("{name}/{}", proto.arity),
     }
 }
 

@@ -569,6 +569,7 @@ impl Scheduler {
             base: 1,
             ret: 0,
         };
+        slot.initial.store(proto, Ordering::Relaxed);
         let mut process = Box::new(Process::new(pid, stack, frame));
         if let Some(parent) = link {
             parent.extra().links.insert(pid);

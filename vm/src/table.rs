@@ -73,6 +73,9 @@ pub(crate) struct Slot {
     pub queued: AtomicU32,
     /// 1 + the atom the process is registered as, or 0.
     pub name: AtomicU32,
+    /// The prototype the process started in (Erlang's initial call), for
+    /// the process list.
+    pub initial: AtomicU32,
 }
 
 impl Slot {
@@ -87,6 +90,7 @@ impl Slot {
             mailbox: AtomicU32::new(0),
             queued: AtomicU32::new(0),
             name: AtomicU32::new(0),
+            initial: AtomicU32::new(0),
         }
     }
 

@@ -223,6 +223,9 @@ struct Session {
     snapshot: SharedNames,
     /// Requests that arrived while an entry was running.
     deferred: VecDeque<Request>,
+    /// Each process's reductions at the last `:top` refresh, and when: the
+    /// table sorts by what each spent since (not since it started).
+    last_top: Option<(std::time::Instant, std::collections::HashMap<Pid, u64>)>,
     done: DoneSlot,
     /// The node this VM is, with `--sname` or `--name`.
     node: Option<weft_node::Node>,
@@ -257,6 +260,7 @@ impl Session {
             interrupt,
             snapshot,
             deferred: VecDeque::new(),
+            last_top: None,
         };
         session.start_shell();
         session.update_snapshot();
@@ -628,7 +632,8 @@ impl Session {
         }
     }
 
-    /// `:ps` (by pid), or for `:top` the busiest first.
+    /// `:ps` (by pid), or for `:top` the busiest first: the processes that
+    /// spent the most reductions since the last refresh (`RECENT`).
     fn ps(&mut self, busiest_first: bool) {
         let shell = self.shell;
         let mut rows = vec![[
@@ -636,23 +641,35 @@ impl Session {
             "NAME".to_string(),
             "STATUS".to_string(),
             "WAITING ON".to_string(),
+            if busiest_first { "RECENT" } else { "" }.to_string(),
             "REDUCTIONS".to_string(),
             "MAILBOX".to_string(),
             "MEMORY".to_string(),
         ]];
         let mut processes = self.vm.processes();
+        // What each spent since the last refresh; a snapshot older than a
+        // few refreshes belongs to an earlier `:top`, so it counts from 0.
+        let now = std::time::Instant::now();
+        let before = match self.last_top.take() {
+            Some((at, seen)) if now.duration_since(at) < std::time::Duration::from_secs(5) => seen,
+            _ => std::collections::HashMap::new(),
+        };
+        let recent = |pid: Pid, total: u64| total.saturating_sub(before.get(&pid).copied().unwrap_or(0));
         if busiest_first {
             processes.sort_by(|a, b| {
-                b.reductions
-                    .cmp(&a.reductions)
+                recent(b.pid, b.reductions)
+                    .cmp(&recent(a.pid, a.reductions))
+                    .then(b.reductions.cmp(&a.reductions))
                     .then(a.pid.serial().cmp(&b.pid.serial()))
             });
         }
-        for info in processes {
-            let name = match info.name {
+        for info in &processes {
+            // The registered name, else the function it started in, as
+            // Erlang's `i()` shows its initial call.
+            let name = match &info.name {
                 Some(name) => format!(":{name}"),
                 None if info.pid == shell => "(shell)".to_string(),
-                None => String::new(),
+                None => info.initial_call.clone(),
             };
             let waiting = if info.status == "runnable" {
                 String::new()
@@ -664,12 +681,31 @@ impl Session {
                 name,
                 info.status.to_string(),
                 waiting,
+                if busiest_first {
+                    recent(info.pid, info.reductions).to_string()
+                } else {
+                    String::new()
+                },
                 info.reductions.to_string(),
                 info.mailbox.to_string(),
                 bytes_text(info.memory),
             ]);
         }
-        let mut widths = [0usize; 7];
+        if busiest_first {
+            self.last_top = Some((now, processes.iter().map(|p| (p.pid, p.reductions)).collect()));
+        }
+        // `:ps` has no RECENT column.
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .enumerate()
+                    .filter(|&(i, _)| busiest_first || i != 4)
+                    .map(|(_, cell)| cell)
+                    .collect()
+            })
+            .collect();
+        let mut widths = [0usize; 8];
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
