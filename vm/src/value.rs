@@ -355,7 +355,7 @@ fn take_nested(value: &mut Value, pending: &mut Vec<Vec<Value>>) {
 /// assert_eq!(pid.to_string(), format!("<0.{}>", pid.serial()));
 /// assert_eq!(Value::from(pid).as_pid(), Some(pid));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid(pub(crate) u64);
 
 impl Pid {
@@ -375,6 +375,15 @@ impl Pid {
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<0.{}>", self.serial())
+    }
+}
+
+/// As `Display`: `<0.3>`, the form scripts print (the slot half of the
+/// word says nothing to a reader), so `{:?}` of a struct holding pids
+/// reads as the REPL shows them.
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -145,3 +145,16 @@ fn values_from_a_script_are_readable_by_the_host() {
     assert_eq!(ratio.as_float(), Some(2.5));
     assert_eq!(flag.as_bool(), Some(true));
 }
+
+/// `{:?}` of a pid reads as `{}` does (`<0.3>`), not as the raw word a
+/// derived `Debug` printed (`Pid(12884901890)`).
+#[test]
+fn a_pid_debugs_as_it_displays() {
+    let mut vm = Vm::new();
+    vm.load("idle.weft", "fn idle() { receive { _ => nil } }")
+        .unwrap();
+    let pid = vm.spawn("idle", vec![]).unwrap();
+    assert_eq!(format!("{pid:?}"), format!("{pid}"));
+    assert_eq!(format!("{:?}", Some(pid)), format!("Some({pid})"));
+    assert!(format!("{pid:?}").starts_with("<0."));
+}
