@@ -402,7 +402,14 @@ fn register_with_epmd(
     let _ = stream.set_read_timeout(Some(CONNECT_TIMEOUT));
     let client = EpmdClient::new(Blocking(stream));
     let (Blocking(stream), creation) = blocking::run(client.register(NodeEntry::new(alive, port)))
-        .map_err(|e| NodeError::Epmd(format!("registering {alive}: {e}")))?;
+        .map_err(|e| match e {
+            // EPMD refuses a name another node holds (its only refusal
+            // code, 1, in OTP's epmd_srv.c).
+            erl_dist::epmd::EpmdError::RegisterNodeError { .. } => NodeError::Epmd(format!(
+                "the name {alive:?} is in use: another node on this host is registered under it (pick another with --sname, or stop that node)"
+            )),
+            e => NodeError::Epmd(format!("registering {alive}: {e}")),
+        })?;
     let _ = stream.set_read_timeout(None);
     Ok((stream, creation))
 }

@@ -338,3 +338,18 @@ fn the_repl_is_a_node_too() {
         ],
     );
 }
+
+/// A second node under a name EPMD already holds is refused with words
+/// that say so (not EPMD's "error code 1 against an ALIVE2_REQ request").
+#[test]
+fn a_taken_name_is_reported_as_in_use() {
+    let epmd = Epmd::start();
+    let _first = started(weft(&epmd, "weft_same", "server.weft", &[]));
+    let output = weft(&epmd, "weft_same", "server.weft", &[])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("\"weft_same\" is in use"), "{stderr}");
+    assert!(!stderr.contains("ALIVE2_REQ"), "{stderr}");
+}
