@@ -4,7 +4,10 @@
 #
 #   bench/run.sh           full sizes (those of ../shared/peers/run.sh; the
 #                          Python peers run the long ones smaller)
-#   bench/run.sh --quick   small sizes, the whole run in about a minute
+#   bench/run.sh --quick   small sizes, the whole run in about a minute,
+#                          written to a scratch directory (target/bench/quick)
+#                          so docs/BENCHMARKS.md and the chart keep the full
+#                          run's figures
 #
 # It builds weft in release mode, builds the peer programs of
 # ../shared/peers/ and bench/peers/ with every peer tool that is installed
@@ -17,10 +20,12 @@
 # bench/harness.py.
 #
 # Environment: RUNS (default 5, at least 5), ONLY (a regex on "bench peer",
-# e.g. ONLY='^ring ' or ONLY='go'), SHARED (default ../shared beside the
-# repository), BUILD (default target/bench), TIMEOUT (seconds per run),
+# e.g. ONLY='^ring ' or ONLY='go'), PEERS (the peers' programs; default
+# $SHARED/peers, SHARED defaulting to ../shared beside the repository),
+# BUILD (default target/bench), TIMEOUT (seconds per run),
 # PYTHON (the CPython the Python peers run on; default the interpreter behind
-# python3), OUT_MD / OUT_SVG (default docs/BENCHMARKS.md, docs/benchmarks.svg),
+# python3), OUT_MD / OUT_SVG (default docs/BENCHMARKS.md, docs/benchmarks.svg;
+# with --quick, target/bench/quick/BENCHMARKS.md and benchmarks.svg),
 # and sizes such as RING_N, SPAWN_P, THREADRING_N (see bench/harness.py).
 # WEFT_SCHEDULERS (default 1): Weft's scheduler threads; bench/smp.sh
 # compares one against all.
@@ -29,14 +34,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SHARED=${SHARED:-$(cd "$ROOT/.." && pwd)/shared}
-PEERS=$SHARED/peers
+PEERS=${PEERS:-$SHARED/peers}
 BUILD=${BUILD:-$ROOT/target/bench}
 
 QUICK=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
-    -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: bench/run.sh [--quick]" >&2; exit 64 ;;
   esac
 done
@@ -46,8 +51,23 @@ if ! command -v python3 >/dev/null; then
   exit 1
 fi
 if [ ! -d "$PEERS" ]; then
-  echo "no peer programs at $PEERS (set SHARED to the shared/ directory)" >&2
+  cat >&2 <<EOF
+bench/run.sh compares Weft with the same programs written for its peers
+(Erlang, Go, Lua 5.4, LuaJIT, CPython), which live outside this repository,
+and found none at:
+  $PEERS
+Point PEERS at the directory that holds them (one folder per benchmark:
+ring/, pingpong/, ...), e.g.  PEERS=/path/to/shared/peers bench/run.sh
+(or SHARED=/path/to/shared). bench/instructions.sh measures Weft alone.
+EOF
   exit 1
+fi
+if [ "$QUICK" = 1 ]; then
+  # A quick run's small sizes are for trying the harness, not for the
+  # record: keep them out of docs/.
+  mkdir -p "$BUILD/quick"
+  export OUT_MD=${OUT_MD:-$BUILD/quick/BENCHMARKS.md}
+  export OUT_SVG=${OUT_SVG:-$BUILD/quick/benchmarks.svg}
 fi
 
 # GNU time (not the shell keyword) measures the peak RSS of every run;
