@@ -6,6 +6,7 @@
 
 mod files;
 mod fmt_cmd;
+mod limits;
 mod lsp;
 mod node;
 mod repl;
@@ -14,11 +15,18 @@ mod test_cmd;
 
 use std::process::ExitCode;
 
+/// Counts the bytes the program holds, so the VM-wide heap limit holds
+/// (`weft run --max-vm-heap`, and its default from the machine): a script
+/// that would exhaust memory dies with `:system_limit` instead of the
+/// allocator aborting the whole program.
+#[global_allocator]
+static ALLOCATOR: weft_vm::memory::CountingAllocator = weft_vm::memory::CountingAllocator;
+
 const USAGE: &str = "\
 usage: weft [NODE]                   start the interactive REPL
        weft FILE [ARGS...]           run a script
        weft run [--seed N] [--schedulers N] [--stats] [--trace-out TRACE.json]
-                [NODE] FILE [ARGS...]
+                [LIMITS] [NODE] FILE [ARGS...]
        weft check FILE               compile only, report errors
        weft disasm FILE              print the bytecode
        weft test [FILE|DIR...]       run the test_* functions (default: tests/)
@@ -26,7 +34,11 @@ usage: weft [NODE]                   start the interactive REPL
        weft lsp                      a language server on stdin/stdout
        weft --help | --version
 NODE:  --sname NAME | --name NAME@HOST, and --cookie COOKIE (default
-       ~/.erlang.cookie): run as a node of an Erlang cluster";
+       ~/.erlang.cookie): run as a node of an Erlang cluster
+LIMITS: --max-heap SIZE (one process), --max-vm-heap SIZE (the whole
+       program; default 3/4 of the machine's memory), --max-mailbox N,
+       --max-processes N; SIZE as 256M, 2G or bytes. A process past a limit
+       dies with a :system_limit report and the rest run on.";
 
 pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_COMPILE: u8 = 65;
@@ -45,6 +57,7 @@ fn usage_error(message: &str) -> ExitCode {
 const STACK_SIZE: usize = 1 << 30;
 
 fn main() -> ExitCode {
+    weft_vm::memory::CountingAllocator::installed();
     let worker = std::thread::Builder::new()
         .stack_size(STACK_SIZE)
         .spawn(command);
@@ -91,6 +104,14 @@ fn command() -> ExitCode {
             let mut rest = &args[1..];
             while let Some(option) = rest.first() {
                 match node_args.take(rest) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        rest = &rest[n..];
+                        continue;
+                    }
+                    Err(message) => return usage_error(&message),
+                }
+                match options.limits.take(rest) {
                     Ok(0) => {}
                     Ok(n) => {
                         rest = &rest[n..];

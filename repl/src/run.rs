@@ -24,6 +24,8 @@ pub struct Options {
     pub schedulers: Option<usize>,
     /// `--trace-out FILE`: write a Chrome trace-event file there.
     pub trace_out: Option<String>,
+    /// `--max-heap` and the other limits; the machine's defaults otherwise.
+    pub limits: crate::limits::Given,
 }
 
 /// The most events `--trace-out` keeps (about 150 MB of JSON); a longer
@@ -132,6 +134,10 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     if options.trace_out.is_some() {
         builder = builder.trace(TRACE_MAX_EVENTS);
     }
+    builder = options.limits.apply(builder);
+    // At a terminal each line shows as it is printed; to a pipe or a file
+    // output is buffered, and flushed before every report and at the end.
+    let line_buffered = std::io::stdout().is_terminal();
     let mut vm = builder
         .allow_io(true)
         .allow_net(true)
@@ -140,6 +146,9 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         .output(move |text: &str| {
             let mut out = sink.lock().unwrap_or_else(|e| e.into_inner());
             let _ = out.write_all(text.as_bytes());
+            if line_buffered && text.contains('\n') {
+                let _ = out.flush();
+            }
         })
         // Standard output is buffered; flushing it before each `eprint`
         // keeps the two streams in the order the script wrote them when

@@ -90,6 +90,8 @@ fn new_vm(stderr: &Stderr) -> Vm {
     Vm::builder()
         .allow_io(true)
         .allow_net(true)
+        // A test that would exhaust memory fails, not the whole run.
+        .max_vm_heap(crate::limits::default_vm_heap())
         .output(|text: &str| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

@@ -8,6 +8,8 @@
 //!   `expect error` must state it);
 //! - `# expect no error output` — standard error is empty;
 //! - `# args: A B` — arguments after the file name;
+//! - `# options: --max-heap 256M` — run options: the file runs as
+//!   `weft run OPTIONS FILE ARGS`;
 //! - `# command: check|disasm` — run that subcommand (disasm output is not
 //!   compared);
 //! - `# schedulers: 1 — REASON` — run with one scheduler only, for a test
@@ -32,6 +34,7 @@ struct Expectations {
     quiet: bool,
     exit: Option<i32>,
     args: Vec<String>,
+    options: Vec<String>,
     command: Option<String>,
     one_scheduler: bool,
 }
@@ -43,13 +46,14 @@ fn parse(text: &str) -> Expectations {
         quiet: false,
         exit: None,
         args: Vec::new(),
+        options: Vec::new(),
         command: None,
         one_scheduler: false,
     };
     for line in text.lines() {
         // The directive starts at the last `# expect`/`# args`/`# command`
         // of the line, so a `#` inside a string literal is not mistaken for it.
-        let Some(at) = ["# expect", "# args:", "# command:", "# schedulers:"]
+        let Some(at) = ["# expect", "# args:", "# options:", "# command:", "# schedulers:"]
             .iter()
             .filter_map(|k| line.rfind(k))
             .max()
@@ -69,6 +73,8 @@ fn parse(text: &str) -> Expectations {
             e.exit = rest.trim().parse().ok();
         } else if let Some(rest) = comment.strip_prefix("args: ") {
             e.args = rest.split_whitespace().map(str::to_string).collect();
+        } else if let Some(rest) = comment.strip_prefix("options: ") {
+            e.options = rest.split_whitespace().map(str::to_string).collect();
         } else if let Some(rest) = comment.strip_prefix("command: ") {
             e.command = Some(rest.trim().to_string());
         } else if let Some(rest) = comment.strip_prefix("schedulers: ") {
@@ -109,6 +115,8 @@ fn run_one(root: &Path, path: &Path, one_scheduler: bool) -> Result<(), String> 
     }
     if let Some(sub) = &expect.command {
         command.arg(sub);
+    } else if !expect.options.is_empty() {
+        command.arg("run").args(&expect.options);
     }
     command.arg(relative).args(&expect.args);
     command

@@ -45,7 +45,7 @@ predefined! {
     TIMEOUT = "timeout",
     BADARITH = "badarith", BADARG = "badarg", BADKEY = "badkey", BADARITY = "badarity",
     NOMATCH = "nomatch", UNDEF = "undef", OVERFLOW = "overflow", STACK_OVERFLOW = "stack_overflow",
-    ASSERT = "assert", IO = "io", HOST = "host", LIMIT = "limit", SYSTEM_LIMIT = "system_limit",
+    ASSERT = "assert", IO = "io", HOST = "host", SYSTEM_LIMIT = "system_limit",
     STATUS = "status", REDUCTIONS = "reductions", MAILBOX = "mailbox", MEMORY = "memory",
     RUNNING = "running", RUNNABLE = "runnable", WAITING = "waiting", NAME = "name", LINKS = "links",
 }

@@ -635,7 +635,7 @@ pub(crate) fn function_named(code: &crate::code::Code, name: &str) -> Result<Val
 /// the runtime error a spawn from Weft would raise (`:badarity`, `:badarg`).
 pub(crate) fn spawn_error((kind, message): crate::scheduler::OpError) -> Error {
     match kind {
-        k if k == Atom::LIMIT => Error::Limit(message),
+        k if k == Atom::SYSTEM_LIMIT => Error::Limit(message),
         k if k == Atom::UNDEF => Error::NoFunction(message),
         kind => Error::Runtime(RuntimeError::new(kind, message, Vec::new())),
     }

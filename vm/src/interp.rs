@@ -299,11 +299,12 @@ pub(crate) fn run(
                     {
                         let length = y.saturating_sub(*x).max(0) as u64;
                         reductions -= (length / 64) as i64;
-                        if length.saturating_mul(VALUE_SIZE as u64)
-                            > scheduler.limits.max_heap as u64
-                        {
-                            let limit = scheduler.limits.max_heap;
-                            break fail(process, pc, Atom::LIMIT, format!("the range would build a list over the process's limit of {limit} bytes"));
+                        let bytes = length.saturating_mul(VALUE_SIZE as u64);
+                        if let Err(why) = crate::memory::admit(
+                            &scheduler.limits,
+                            usize::try_from(bytes).unwrap_or(usize::MAX),
+                        ) {
+                            break fail(process, pc, Atom::SYSTEM_LIMIT, format!("the range {x}..{y}: {why}"));
                         }
                     }
                     match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
@@ -345,6 +346,16 @@ pub(crate) fn run(
                 Instr::Concat { dst, a, b } => {
                     // Take the left operand when it is a temporary about to
                     // be overwritten, so `s = s ++ x` can append in place.
+                    // Copying costs time and memory: charge for it, and
+                    // refuse a value over a heap limit before building it
+                    // (a doubling loop must fail, not exhaust the machine).
+                    let bytes = ops::concat_size(
+                        &reg!(process, base, a),
+                        &reg!(process, base, b),
+                    );
+                    if let Err(why) = crate::memory::admit(&scheduler.limits, bytes) {
+                        break fail(process, pc, Atom::SYSTEM_LIMIT, format!("`++`: {why}"));
+                    }
                     let left = if a == dst && b != dst {
                         std::mem::take(&mut reg!(process, base, a))
                     } else {
@@ -352,19 +363,8 @@ pub(crate) fn run(
                     };
                     match ops::concat(left, &reg!(process, base, b)) {
                         Ok(v) => {
-                            // Copying costs time and memory: charge for it,
-                            // and stop a value from outgrowing a heap limit.
                             let size = crate::natives::work(&v);
                             reductions -= (size / 64) as i64;
-                            if size.saturating_mul(if matches!(v, Value::Str(_)) {
-                                1
-                            } else {
-                                VALUE_SIZE
-                            }) > scheduler.limits.max_heap
-                            {
-                                let limit = scheduler.limits.max_heap;
-                                break fail(process, pc, Atom::LIMIT, format!("`++` would build a value over the process's limit of {limit} bytes"));
-                            }
                             set!(process, base, dst, v)
                         }
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -1169,14 +1169,23 @@ fn fail(process: &mut Process, pc: usize, kind: Atom, message: String) -> Flow {
 /// to a few hundred megabytes.
 pub(crate) const MAX_FRAMES: usize = 1_000_000;
 
+/// The most registers a process's call stack may hold, whatever the number
+/// of frames: a function with 30,000 registers recursing 4,000 deep would
+/// otherwise take 2 GB before reaching `MAX_FRAMES`. 2^25 slots are 512 MiB
+/// of values, room for 100,000-deep recursion (LANGUAGE.md §5) through
+/// functions of up to 335 registers, and for `MAX_FRAMES` of 33.
+pub(crate) const MAX_STACK_SLOTS: usize = 1 << 25;
+
 const VALUE_SIZE: usize = std::mem::size_of::<Value>();
 
-/// Do `registers` stack slots and `frames` call frames fit in a heap limit
-/// of `max_heap` bytes? (The same measure the end-of-slice check uses.)
+/// Do `registers` stack slots and `frames` call frames fit under
+/// `MAX_STACK_SLOTS` and in a heap limit of `max_heap` bytes? (The same
+/// measure the end-of-slice check uses.)
 #[inline(always)]
 fn stack_fits(registers: usize, frames: usize, max_heap: usize) -> bool {
-    registers
-        .saturating_mul(VALUE_SIZE)
+    registers <= MAX_STACK_SLOTS
+        && registers
+            .saturating_mul(VALUE_SIZE)
         .saturating_add(frames.saturating_mul(std::mem::size_of::<Frame>()))
         <= max_heap
 }
@@ -1226,12 +1235,23 @@ fn enter(
         args
     };
     let needed = new_base + callee.registers as usize;
+    if needed > MAX_STACK_SLOTS {
+        return Err(fail(
+            process,
+            pc,
+            Atom::STACK_OVERFLOW,
+            format!(
+                "the call stack passed {MAX_STACK_SLOTS} registers ({} frames deep)",
+                process.frames.len()
+            ),
+        ));
+    }
     if process.stack.len() < needed {
         if !stack_fits(needed, process.frames.len(), max_heap) {
             return Err(fail(
                 process,
                 pc,
-                Atom::LIMIT,
+                Atom::SYSTEM_LIMIT,
                 format!("the process's stack passed the VM's limit of {max_heap} bytes"),
             ));
         }
@@ -1511,7 +1531,7 @@ const TRACE_OUTER: usize = 4;
 
 /// The Weft call stack, innermost first, for an error report: at most
 /// `TRACE_INNER + TRACE_OUTER` frames, and how many were left out.
-fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
+pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
     let count = process.frames.len();
     let frame = |i: usize| {
         let frame = process.frames.get(i)?;

@@ -29,6 +29,7 @@ mod run;
 mod scheduler;
 #[cfg(feature = "serde")]
 mod serde_value;
+pub mod memory;
 pub mod shell;
 mod signal_queue;
 mod sync;
@@ -81,7 +82,7 @@ pub(crate) const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usiz
 /// Limits a host can set on one VM.
 ///
 /// Set them with [`Vm::builder`]. A process over a limit dies with the exit
-/// reason `(:error, :limit, message)` and the others go on; `spawn` past
+/// reason `(:error, :system_limit, message)` and the others go on; `spawn` past
 /// `max_processes` fails instead. Every limit but `reductions` is off by
 /// default.
 ///
@@ -94,15 +95,21 @@ pub(crate) const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usiz
 pub struct Limits {
     /// Reductions per slice (see `DEFAULT_REDUCTIONS`).
     pub reductions: u32,
-    /// The most live processes; `spawn` past it is the error `:limit`.
+    /// The most live processes; `spawn` past it is the error `:system_limit`.
     pub max_processes: usize,
     /// The most messages a mailbox holds; a delivery past it kills the
-    /// receiving process with `(:error, :limit, ...)`.
+    /// receiving process with `(:error, :system_limit, ...)`.
     pub max_mailbox: usize,
     /// The most bytes one process may hold: its registers and the data they
     /// and its mailbox reach (a value shared with others counts in full).
-    /// Past it the process dies with `(:error, :limit, ...)`.
+    /// Past it the process dies with `(:error, :system_limit, ...)`.
     pub max_heap: usize,
+    /// The most bytes the whole program may hold (with the
+    /// [`memory::CountingAllocator`] installed; without it, only a single
+    /// value bigger than this is refused). Past it the process that was
+    /// running, or that asked for the value, dies with
+    /// `(:error, :system_limit, ...)` and the VM goes on.
+    pub max_vm_heap: usize,
 }
 
 impl Default for Limits {
@@ -112,6 +119,7 @@ impl Default for Limits {
             max_processes: 10_000_000,
             max_mailbox: usize::MAX,
             max_heap: usize::MAX,
+            max_vm_heap: usize::MAX,
         }
     }
 }
@@ -316,7 +324,7 @@ pub enum RunStatus {
 ///     .allow_io(false)       // no `io` module (the default)
 ///     .reductions(1_000)     // a process runs at most 1,000 reductions per turn
 ///     .seed(7)               // the `random` module's seed
-///     .max_processes(10_000) // `spawn` past this fails with :limit
+///     .max_processes(10_000) // `spawn` past this fails with :system_limit
 ///     .max_mailbox(1_000)    // a delivery to a full mailbox kills the receiver
 ///     .max_heap(1 << 20)     // bytes one process may hold
 ///     .output(|text: &str| eprint!("{text}")) // where `print` writes
@@ -386,7 +394,7 @@ impl VmBuilder {
 
     /// The most processes alive at once (default 10,000,000). Past it,
     /// [`Vm::spawn`] and [`Vm::call`] return [`Error::Limit`], and a Weft `spawn`
-    /// is the runtime error `:limit` in the spawning process.
+    /// is the runtime error `:system_limit` in the spawning process.
     ///
     /// ```
     /// use weft_vm::{Error, Vm};
@@ -403,7 +411,7 @@ impl VmBuilder {
 
     /// The most messages one mailbox holds (default unlimited; at least 1). A
     /// message delivered to a full mailbox kills the receiver, untrappably, with
-    /// `(:error, :limit, "mailbox over its limit of N messages")`; the sender is
+    /// `(:error, :system_limit, "mailbox over its limit of N messages")`; the sender is
     /// not at fault and goes on. The host's own inbox ([`Vm::recv`]) has no limit.
     ///
     /// ```
@@ -428,7 +436,7 @@ impl VmBuilder {
     /// counted in full.
     ///
     /// (Default unlimited; at least 1024.) A process over it dies with
-    /// `(:error, :limit, ...)`: at once when a call would grow its registers
+    /// `(:error, :system_limit, ...)`: at once when a call would grow its registers
     /// past it or a `++` or range would build a bigger value, and at the end
     /// of its turn when the data it holds has grown past it.
     ///
@@ -439,12 +447,36 @@ impl VmBuilder {
     /// vm.load("deep.weft", "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }").unwrap();
     /// assert_eq!(vm.call("depth", vec![Value::from(100)]).unwrap(), Value::from(100));
     /// match vm.call("depth", vec![Value::from(100_000)]) {
-    ///     Err(Error::Runtime(error)) => assert_eq!(error.kind.name(), "limit"),
-    ///     other => panic!("expected a :limit error, got {other:?}"),
+    ///     Err(Error::Runtime(error)) => assert_eq!(error.kind.name(), "system_limit"),
+    ///     other => panic!("expected a :system_limit error, got {other:?}"),
     /// }
     /// ```
     pub fn max_heap(mut self, bytes: usize) -> VmBuilder {
         self.limits.max_heap = bytes.max(1024);
+        self
+    }
+
+    /// The most bytes the whole program may hold (default unlimited). A
+    /// value that would take the program past it is refused before it is
+    /// built, and a process at the end of whose slice the program holds
+    /// more dies; either way with `(:error, :system_limit, ...)` and a crash
+    /// report, and the VM goes on. Counting every allocation needs the
+    /// [`memory::CountingAllocator`] as the host's global allocator (the
+    /// `weft` command installs it); without it only a single value bigger
+    /// than the limit is refused.
+    ///
+    /// ```
+    /// use weft_vm::{Error, Vm};
+    ///
+    /// let mut vm = Vm::builder().max_vm_heap(1 << 20).build();
+    /// vm.load("bomb.weft", "fn bomb() { let s = \"x\"; loop { s = s ++ s } }").unwrap();
+    /// match vm.call("bomb", vec![]) {
+    ///     Err(Error::Runtime(error)) => assert_eq!(error.kind.name(), "system_limit"),
+    ///     other => panic!("expected a :system_limit error, got {other:?}"),
+    /// }
+    /// ```
+    pub fn max_vm_heap(mut self, bytes: usize) -> VmBuilder {
+        self.limits.max_vm_heap = bytes.max(1024);
         self
     }
 

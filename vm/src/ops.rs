@@ -135,6 +135,20 @@ pub(crate) fn neg(a: &Value) -> OpResult {
     }
 }
 
+/// About how many bytes `a ++ b` builds (0 for operands `++` refuses).
+pub(crate) fn concat_size(a: &Value, b: &Value) -> usize {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x.len().saturating_add(y.len()),
+        (Value::List { .. }, Value::List { .. }) => {
+            let length = |v: &Value| v.as_list().map_or(0, <[Value]>::len);
+            length(a)
+                .saturating_add(length(b))
+                .saturating_mul(std::mem::size_of::<Value>())
+        }
+        _ => 0,
+    }
+}
+
 pub(crate) fn concat(a: Value, b: &Value) -> OpResult {
     match (a, b) {
         (Value::Str(mut x), Value::Str(y)) => {
@@ -290,7 +304,7 @@ pub(crate) fn range(a: &Value, b: &Value) -> OpResult {
             let len = y.saturating_sub(*x).max(0);
             if len > 100_000_000 {
                 return Err((
-                    Atom::LIMIT,
+                    Atom::SYSTEM_LIMIT,
                     format!("the range {x}..{y} is too long to build as a list"),
                 ));
             }

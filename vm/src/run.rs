@@ -100,7 +100,7 @@ impl Scheduler {
         if self.from_next {
             self.chain += spent.max(1);
         }
-        let end = self.check_heap(&mut process, end);
+        let end = self.check_heap(code, &mut process, end);
         match end {
             SliceEnd::Yielded => {
                 process.status = process::Status::Runnable;
@@ -177,33 +177,49 @@ impl Scheduler {
         }
     }
 
-    /// With a heap limit, a process that holds too much data dies here.
-    /// Measuring walks what the process holds, so it is amortised: after
+    /// With a heap limit, a process that holds too much data dies here, and
+    /// with a VM-wide limit, the process that ran while the program passed
+    /// it — a crash with its report, the kind `:system_limit` and what was
+    /// passed; the VM goes on.
+    ///
+    /// Measuring a process walks what it holds, so it is amortised: after
     /// measuring B bytes the next check waits B / HEAP_BYTES_PER_REDUCTION
     /// reductions. Walking costs about what the process spent meanwhile,
     /// and since an instruction allocates at most about that many bytes
     /// per reduction it charges, a process overshoots its limit by at most
-    /// about its own size before it is stopped.
-    fn check_heap(&self, process: &mut Process, end: SliceEnd) -> SliceEnd {
-        match end {
-            SliceEnd::Yielded | SliceEnd::Waiting
-                if self.limits.max_heap != usize::MAX
-                    && process.reductions >= process.extra().heap_check_at =>
-            {
-                let limit = self.limits.max_heap;
-                let bytes = process.reachable_bytes(limit);
-                process.extra().heap_check_at =
-                    process.reductions + (bytes / HEAP_BYTES_PER_REDUCTION) as u64;
-                if bytes > limit {
-                    SliceEnd::Exited(Value::error_reason(
-                        Atom::LIMIT,
-                        &format!("the process holds more than its limit of {limit} bytes"),
-                    ))
-                } else {
-                    end
-                }
+    /// about its own size before it is stopped. The VM-wide check reads one
+    /// counter (`memory::vm_heap_over`).
+    fn check_heap(&self, code: &Code, process: &mut Process, end: SliceEnd) -> SliceEnd {
+        if !matches!(end, SliceEnd::Yielded | SliceEnd::Waiting) {
+            return end;
+        }
+        let mut over = None;
+        if crate::memory::vm_heap_over(&self.limits) {
+            over = Some(format!(
+                "the program holds more than the VM's limit of {} bytes",
+                self.limits.max_vm_heap
+            ));
+        } else if self.limits.max_heap != usize::MAX
+            && process.reductions >= process.extra().heap_check_at
+        {
+            let limit = self.limits.max_heap;
+            let bytes = process.reachable_bytes(limit);
+            process.extra().heap_check_at =
+                process.reductions + (bytes / HEAP_BYTES_PER_REDUCTION) as u64;
+            if bytes > limit {
+                over = Some(format!(
+                    "the process holds more than its limit of {limit} bytes"
+                ));
             }
-            other => other,
+        }
+        match over {
+            None => end,
+            Some(message) => {
+                let (frames, omitted) = interp::trace(code, process);
+                let mut error = crate::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
+                error.frames_omitted = omitted;
+                SliceEnd::Failed(error)
+            }
         }
     }
 

@@ -1164,7 +1164,7 @@ impl Scheduler {
             if sender.mailbox.len() >= self.limits.max_mailbox {
                 let max = self.limits.max_mailbox;
                 return Err((
-                    Atom::LIMIT,
+                    Atom::SYSTEM_LIMIT,
                     format!("mailbox over its limit of {max} messages"),
                 ));
             }
@@ -1523,7 +1523,7 @@ pub(crate) fn resume(process: &mut Process, arrived: bool) -> bool {
 /// The exit reason of a process whose mailbox is over the VM's limit.
 pub(crate) fn mailbox_over(max_mailbox: usize) -> Value {
     Value::error_reason(
-        Atom::LIMIT,
+        Atom::SYSTEM_LIMIT,
         &format!("mailbox over its limit of {max_mailbox} messages"),
     )
 }
@@ -1546,7 +1546,7 @@ enum Applied {
 
 fn limit_error(max: usize) -> OpError {
     (
-        Atom::LIMIT,
+        Atom::SYSTEM_LIMIT,
         format!("the VM's limit of {max} processes is reached"),
     )
 }

@@ -369,12 +369,12 @@ fn a_mailbox_limit_holds_for_messages_to_oneself() {
     .unwrap();
     assert_eq!(
         runtime_reason(vm.call("own", vec![])),
-        r#"(:error, :limit, "mailbox over its limit of 2 messages")"#
+        r#"(:error, :system_limit, "mailbox over its limit of 2 messages")"#
     );
     match vm.call("noted", vec![]) {
         Err(Error::Exited(reason)) => assert_eq!(
             reason.to_string(),
-            r#"(:error, :limit, "mailbox over its limit of 2 messages")"#
+            r#"(:error, :system_limit, "mailbox over its limit of 2 messages")"#
         ),
         other => panic!("{other:?}"),
     }

@@ -22,7 +22,7 @@ fn doubling_a_string_stops_at_the_limit() {
     let _ = vm.run(1_000_000);
     assert!(!vm.is_alive(pid));
     let reason = exit_reason(&mut vm).expect("an exit event");
-    assert!(reason.to_string().contains(":limit"), "{reason}");
+    assert!(reason.to_string().contains(":system_limit"), "{reason}");
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn accumulating_many_small_values_stops_at_the_limit() {
     }
     assert!(!vm.is_alive(pid));
     let reason = exit_reason(&mut vm).expect("an exit event");
-    assert!(reason.to_string().contains(":limit"), "{reason}");
+    assert!(reason.to_string().contains(":system_limit"), "{reason}");
 }
 
 #[test]

@@ -159,6 +159,8 @@ fn new_vm(console: &Console, done: &DoneSlot) -> Vm {
     let mut vm = Vm::builder()
         .allow_io(true)
         .allow_net(true)
+        // An entry that would exhaust memory dies, not the session.
+        .max_vm_heap(crate::limits::default_vm_heap())
         .output(move |text: &str| sink.process_output(text))
         .build();
     let console = console.clone();

@@ -472,11 +472,11 @@ fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let b = int_arg(args, 1, "list.range")?;
     let length = b.saturating_sub(a).clamp(0, i64::MAX) as usize;
     ctx.charge(length);
-    let limit = ctx.scheduler.limits.max_heap;
-    if length.saturating_mul(16) > limit {
+    let bytes = length.saturating_mul(std::mem::size_of::<Value>());
+    if let Err(why) = crate::memory::admit(&ctx.scheduler.limits, bytes) {
         return Err(Trap::Error(
-            crate::atom::Atom::LIMIT,
-            format!("list.range would build a list over the process's limit of {limit} bytes"),
+            crate::atom::Atom::SYSTEM_LIMIT,
+            format!("list.range({a}, {b}): {why}"),
         ));
     }
     crate::ops::range(&Value::Int(a), &Value::Int(b))
