@@ -8,7 +8,13 @@
 //!   goes back: a new connection to the same node is a new `Conn`.
 //! - Only the thread that read a frame acts on it, in the order read.
 //! - A frame longer than `MAX_FRAME`, or one that does not decode, ends
-//!   the connection before anything in it is delivered.
+//!   the connection before anything in it is delivered. A frame's buffer
+//!   grows as its bytes arrive, never to the length a prefix announces.
+//! - Nothing from a peer that has not passed the handshake's challenge is
+//!   interned or replaces anything: its name stays text, and a connection
+//!   up to the node it names is replaced only once the newcomer has proved
+//!   it holds the cookie. Every atom a connection brings in is counted
+//!   against `MAX_NEW_ATOMS` (atoms are never freed).
 //! - Silence longer than four tick intervals (60 s, Erlang's default
 //!   `net_ticktime`) ends the connection; the writer sends a tick after
 //!   each tick interval without traffic.
@@ -25,7 +31,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use erl_dist::epmd::EpmdClient;
@@ -69,6 +75,18 @@ const UNLINK_ID_ACK: i64 = 36;
 /// garbage (or an attack) and the connection closes.
 pub const MAX_FRAME: usize = 64 << 20;
 
+/// How much of a frame is read at a time: a frame's buffer grows by this
+/// much as bytes arrive, so a peer that announces 64 MiB and sends one byte
+/// costs 64 KiB, not 64 MiB.
+const READ_CHUNK: usize = 64 << 10;
+
+/// The most atoms one connection may bring into the atom table (new names
+/// in the terms it sends, and the names of the nodes in its pids and refs):
+/// past it the connection closes. Atoms are never freed, so a peer that
+/// sends fresh names forever would otherwise grow the node without bound;
+/// the table's own limit (`MAX_ATOMS`) bounds all connections together.
+pub const MAX_NEW_ATOMS: usize = 1 << 16;
+
 /// How often a quiet connection sends a tick, and how long a read waits
 /// before counting one interval of silence (`NodeOptions::tick`): a
 /// quarter of Erlang's default `net_ticktime` of 60 s.
@@ -92,26 +110,43 @@ pub(crate) enum ConnState {
 
 /// One connection to another node.
 pub(crate) struct Conn {
-    pub node: Atom,
+    /// The peer's name, as text (an atom only once the peer is up).
+    pub node: Arc<str>,
     state: Mutex<ConnState>,
+    /// Signalled when `state` leaves Pending.
+    settled: Condvar,
     /// Frames handed to the writer thread and not yet flushed.
     in_writer: AtomicUsize,
 }
 
 impl Conn {
-    pub fn new(node: Atom) -> Conn {
+    pub fn new(node: Arc<str>) -> Conn {
         Conn {
             node,
             state: Mutex::new(ConnState::Pending {
                 frames: Vec::new(),
                 waiters: Vec::new(),
             }),
+            settled: Condvar::new(),
             in_writer: AtomicUsize::new(0),
         }
     }
 
     pub fn is_up(&self) -> bool {
         matches!(*lock(&self.state), ConnState::Up { .. })
+    }
+
+    /// Waits up to `limit` for the connection to stop being Pending;
+    /// whether it is Pending still.
+    fn still_pending_after(&self, limit: Duration) -> bool {
+        let guard = lock(&self.state);
+        let (guard, _) = self
+            .settled
+            .wait_timeout_while(guard, limit, |state| {
+                matches!(state, ConnState::Pending { .. })
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        matches!(*guard, ConnState::Pending { .. })
     }
 
     /// Sends a frame to the peer: at once if the socket takes it without
@@ -154,7 +189,9 @@ impl Conn {
     /// Ends the connection. Returns whether it was up, and the waiters a
     /// pending one had.
     pub fn close(&self) -> (bool, Vec<Waiter>) {
-        match std::mem::replace(&mut *lock(&self.state), ConnState::Down) {
+        let old = std::mem::replace(&mut *lock(&self.state), ConnState::Down);
+        self.settled.notify_all();
+        match old {
             ConnState::Pending { waiters, .. } => (false, waiters),
             ConnState::Up { stream, .. } => {
                 let _ = stream.shutdown(Shutdown::Both);
@@ -202,6 +239,15 @@ pub(crate) fn listen(state: Arc<NodeState>, listener: TcpListener, handle: NodeH
 }
 
 /// The server side of a handshake, then the connection's reader.
+///
+/// The peer's name is only text until it passes the challenge: before
+/// that, the one decision made is Erlang's rule for two nodes connecting
+/// to each other at once (the greater name keeps its own attempt). After
+/// it, an attempt of ours to that node is completed by this connection,
+/// one already up is replaced (the peer proved it is that node, and a node
+/// connects again only when its side of the old connection is gone), and
+/// otherwise this is a new connection. A stranger who knows a connected
+/// node's name, but not the cookie, disturbs nothing.
 fn accept(state: Arc<NodeState>, stream: TcpStream, handle: NodeHandle) {
     let peer_address = stream.peer_addr().ok();
     let _ = stream.set_nodelay(true);
@@ -212,7 +258,7 @@ fn accept(state: Arc<NodeState>, stream: TcpStream, handle: NodeHandle) {
     let mut handshake =
         ServerSideHandshake::new(Blocking(clone), state.local.clone(), &state.cookie);
     let peer_name = match blocking::run(handshake.execute_recv_name()) {
-        Ok(Some(name)) => name,
+        Ok(Some(name)) => name.to_string(),
         Ok(None) => {
             state.log("refused a connection that asked for a dynamic name");
             return;
@@ -222,54 +268,56 @@ fn accept(state: Arc<NodeState>, stream: TcpStream, handle: NodeHandle) {
             return;
         }
     };
-    let node = Atom::new(&peer_name.to_string());
-    // Who goes on: with no connection to the peer, this one; with one
-    // being made at the same time, the node with the greater name keeps
-    // its own attempt (Erlang's rule); a connection already up is taken
-    // for dead (the peer would not connect again otherwise) and replaced.
-    let (status, conn, replaced) = {
-        let mut connections = lock(&state.connections);
-        match connections.get(&node).cloned() {
-            None => {
-                let conn = Arc::new(Conn::new(node));
-                connections.insert(node, conn.clone());
-                (HandshakeStatus::Ok, conn, None)
-            }
-            Some(conn) if conn.is_up() => {
-                let fresh = Arc::new(Conn::new(node));
-                connections.insert(node, fresh.clone());
-                (HandshakeStatus::Ok, fresh, Some(conn))
-            }
-            Some(conn) => {
-                if state.name_text.as_str() > peer_name.to_string().as_str() {
-                    (HandshakeStatus::Nok, conn, None)
+    let status = {
+        let connections = lock(&state.connections);
+        match connections.get(peer_name.as_str()) {
+            Some(conn) if !conn.is_up() => {
+                if state.name_text.as_str() > peer_name.as_str() {
+                    HandshakeStatus::Nok
                 } else {
-                    (HandshakeStatus::OkSimultaneous, conn, None)
+                    HandshakeStatus::OkSimultaneous
                 }
+            }
+            _ => HandshakeStatus::Ok,
+        }
+    };
+    if status == HandshakeStatus::Nok {
+        // Our own attempt goes on; tell the peer so.
+        let _ = blocking::run(handshake.execute_rest(status));
+        return;
+    }
+    let peer = match blocking::run(handshake.execute_rest(status)) {
+        Ok((Blocking(_), peer)) => peer,
+        Err(e) => {
+            state.log(&format!(
+                "refused a connection from {peer_address:?} calling itself {peer_name}: {}",
+                handshake_failure(&e)
+            ));
+            return;
+        }
+    };
+    // Authenticated: only now does the name count.
+    let (conn, replaced) = {
+        let mut connections = lock(&state.connections);
+        match connections.get(peer_name.as_str()).cloned() {
+            Some(conn) if conn.is_up() => {
+                let fresh = Arc::new(Conn::new(conn.node.clone()));
+                connections.insert(fresh.node.clone(), fresh.clone());
+                (fresh, Some(conn))
+            }
+            Some(conn) => (conn, None),
+            None => {
+                let conn = Arc::new(Conn::new(Arc::from(peer_name.as_str())));
+                connections.insert(conn.node.clone(), conn.clone());
+                (conn, None)
             }
         }
     };
     if let Some(old) = replaced {
         state.connection_lost(&old, Some("the peer connected again"));
     }
-    let refused = status == HandshakeStatus::Nok;
-    match blocking::run(handshake.execute_rest(status)) {
-        Ok((Blocking(_), peer)) if !refused => {
-            let _ = stream.set_read_timeout(None);
-            up(state, conn, stream, peer, handle);
-        }
-        Ok(_) => {}
-        Err(e) => {
-            if !refused {
-                state.log(&format!(
-                    "refused a connection from {}: {}",
-                    node.name(),
-                    handshake_failure(&e)
-                ));
-                state.connection_lost(&conn, None);
-            }
-        }
-    }
+    let _ = stream.set_read_timeout(None);
+    up(state, conn, stream, peer, handle);
 }
 
 fn handshake_failure(e: &HandshakeError) -> String {
@@ -292,7 +340,7 @@ pub(crate) fn connect(state: Arc<NodeState>, conn: Arc<Conn>) {
         Some(handle) => handle.clone(),
         None => return,
     };
-    let text = conn.node.name();
+    let text: &str = &conn.node;
     let stream = match open(text, state.epmd_port) {
         Ok(stream) => stream,
         Err(why) => return state.connection_lost(&conn, Some(&why)),
@@ -310,7 +358,12 @@ pub(crate) fn connect(state: Arc<NodeState>, conn: Arc<Conn>) {
     };
     if status == HandshakeStatus::Nok {
         // The peer is connecting to us at the same time and its attempt
-        // wins: that one completes this `Conn`.
+        // wins: that one completes this `Conn` once it passes the
+        // challenge. If it does not within the handshake's time, this
+        // attempt has failed.
+        if conn.still_pending_after(CONNECT_TIMEOUT * 2) {
+            state.connection_lost(&conn, Some("the peer's own connection did not complete"));
+        }
         return;
     }
     match blocking::run(handshake.execute_rest(true)) {
@@ -370,13 +423,19 @@ fn up(
     peer: PeerNode,
     mut handle: NodeHandle,
 ) {
-    let peer_name = Atom::new(&peer.name.to_string());
-    if peer_name != conn.node {
+    let peer_name = peer.name.to_string();
+    if *peer_name != *conn.node {
         let _ = stream.shutdown(Shutdown::Both);
         return state.connection_lost(
             &conn,
-            Some(&format!("the peer says it is {}", peer_name.name())),
+            Some(&format!("the peer says it is {peer_name}")),
         );
+    }
+    // The peer has passed the challenge: its name becomes an atom (pids
+    // from it name their node by one).
+    if Atom::try_new(&peer_name).is_none() {
+        let _ = stream.shutdown(Shutdown::Both);
+        return state.connection_lost(&conn, Some("the atom table is full"));
     }
     let (Ok(write_half), Ok(keep)) = (stream.try_clone(), stream.try_clone()) else {
         return state.connection_lost(&conn, Some("cannot clone the socket"));
@@ -416,6 +475,7 @@ fn up(
             stream: keep,
             written: Some(written),
         };
+        conn.settled.notify_all();
         waiters
     };
     for waiter in waiters {
@@ -501,6 +561,35 @@ fn read_full(
     Ok(true)
 }
 
+/// What decoding a connection's frames knows: the node, and how many atoms
+/// this connection has brought into the table so far.
+struct Reading<'s> {
+    state: &'s NodeState,
+    new_atoms: std::cell::Cell<usize>,
+}
+
+impl etf::NodeContext for Reading<'_> {
+    fn local_node(&self) -> Atom {
+        self.state.local_node()
+    }
+    fn creation(&self) -> u32 {
+        etf::NodeContext::creation(self.state)
+    }
+    fn index_of(&self, node: Atom) -> u32 {
+        self.state.index_of(node)
+    }
+    fn atom(&self, name: &str) -> Option<Atom> {
+        if let Some(atom) = Atom::lookup(name) {
+            return Some(atom);
+        }
+        if self.new_atoms.get() >= MAX_NEW_ATOMS {
+            return None;
+        }
+        self.new_atoms.set(self.new_atoms.get() + 1);
+        Atom::try_new(name)
+    }
+}
+
 /// Reads frames until the connection ends; `Ok` for a clean close.
 fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> Result<(), String> {
     let tick = state.tick;
@@ -508,6 +597,10 @@ fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> 
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut silent = 0;
     let mut body = Vec::new();
+    let context = Reading {
+        state,
+        new_atoms: std::cell::Cell::new(0),
+    };
     loop {
         let mut length = [0u8; 4];
         if !read_full(&mut reader, &mut length, &mut silent, tick)? {
@@ -522,25 +615,35 @@ fn read_loop(state: &NodeState, stream: &TcpStream, handle: &mut NodeHandle) -> 
                 "a frame of {length} bytes is over the limit of {MAX_FRAME}"
             ));
         }
+        // Grow the buffer as bytes arrive, not to what the prefix claims;
+        // a big frame's buffer is given back once it is behind us.
         body.clear();
-        body.resize(length, 0);
-        if !read_full(&mut reader, &mut body, &mut silent, tick)? {
-            return Err("the peer closed it mid-frame".to_string());
+        if body.capacity() > 4 * READ_CHUNK {
+            body.shrink_to(READ_CHUNK);
         }
+        while body.len() < length {
+            let filled = body.len();
+            let piece = (length - filled).min(READ_CHUNK);
+            body.resize(filled + piece, 0);
+            if !read_full(&mut reader, &mut body[filled..], &mut silent, tick)? {
+                return Err("the peer closed it mid-frame".to_string());
+            }
+        }
+
         if body[0] != PASS_THROUGH {
             return Err(format!(
                 "a frame starts with {} (expected {PASS_THROUGH})",
                 body[0]
             ));
         }
-        let (control, used) = etf::decode(&body[1..], state)
+        let (control, used) = etf::decode(&body[1..], &context)
             .map_err(|e| format!("a control message does not decode: {e}"))?;
         let rest = &body[1 + used..];
         let message = if rest.is_empty() {
             None
         } else {
             Some(
-                etf::decode(rest, state)
+                etf::decode(rest, &context)
                     .map_err(|e| format!("a message does not decode: {e}"))?
                     .0,
             )
@@ -630,7 +733,7 @@ fn dispatch(
                         },
                         None,
                     );
-                    if let Some(conn) = state.existing(from.node) {
+                    if let Some(conn) = state.existing(from.node.name()) {
                         conn.queue(frame);
                     }
                 }
@@ -685,7 +788,7 @@ fn dispatch(
                     &reference,
                     &Value::atom("noproc"),
                 );
-                if let Some(conn) = state.existing(watcher.node) {
+                if let Some(conn) = state.existing(watcher.node.name()) {
                     conn.queue(frame);
                 }
                 return Ok(());
@@ -802,7 +905,7 @@ fn net_kernel(state: &NodeState, raw: &[u8]) -> Option<()> {
     etf::put_atom_name(&mut body, "yes");
     let mut frame = (body.len() as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&body);
-    state.existing(from.node)?.queue(frame);
+    state.existing(from.node.name())?.queue(frame);
     Some(())
 }
 

@@ -65,6 +65,9 @@ pub enum DecodeError {
     TooDeep,
     BadAtom,
     BadNode,
+    /// A new atom the node may not intern: the atom table is full, or the
+    /// connection has brought in its share (`NodeContext::atom`).
+    AtomLimit,
 }
 
 impl std::fmt::Display for DecodeError {
@@ -76,6 +79,9 @@ impl std::fmt::Display for DecodeError {
             DecodeError::TooDeep => write!(f, "the term nests deeper than {MAX_DEPTH} levels"),
             DecodeError::BadAtom => f.write_str("an atom is not valid text"),
             DecodeError::BadNode => f.write_str("a pid, ref or port names no node"),
+            DecodeError::AtomLimit => f.write_str(
+                "a new atom would pass the limit on atoms (the table's, or this connection's share)",
+            ),
         }
     }
 }
@@ -89,7 +95,19 @@ pub trait NodeContext {
     fn creation(&self) -> u32;
     /// The number this VM prints first in a pid of `node`.
     fn index_of(&self, node: Atom) -> u32;
+    /// The atom for a name in a term from the peer (an atom, or the node
+    /// of a pid, ref or port). Atoms are never freed, so this is where a
+    /// connection's new atoms are bounded; `None` refuses the term.
+    fn atom(&self, name: &str) -> Option<Atom> {
+        Atom::try_new(name)
+    }
 }
+
+/// The biggest integer, in bytes, the decoder turns into decimal digits
+/// (2,466 of them); a bigger one arrives as `(:erlang_term, "<an integer of N
+/// bytes>")`. Schoolbook conversion is quadratic, and a peer's 10 MB
+/// bignum would cost hours of CPU.
+pub const MAX_PRINTED_BIG: usize = 1024;
 
 // ------------------------------------------------------------- encoding
 
@@ -443,7 +461,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
                 "nil" => Value::Nil,
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
-                _ => Value::Atom(Atom::new(&text)),
+                _ => Value::Atom(node.atom(&text).ok_or(DecodeError::AtomLimit)?),
             }
         }
         SMALL_BIG_EXT | LARGE_BIG_EXT => {
@@ -512,7 +530,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             }
         }
         NEW_PID_EXT | PID_EXT => {
-            let node_name = Atom::new(&reader.atom_text()?);
+            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
             let id = reader.u32()?;
             let serial = reader.u32()?;
             let creation = if tag == NEW_PID_EXT {
@@ -524,7 +542,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
         }
         NEWER_REFERENCE_EXT | NEW_REFERENCE_EXT => {
             let len = reader.u16()? as usize;
-            let node_name = Atom::new(&reader.atom_text()?);
+            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
             let creation = if tag == NEWER_REFERENCE_EXT {
                 reader.u32()?
             } else {
@@ -540,13 +558,13 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             ref_value(node_name, creation, ids, node)
         }
         REFERENCE_EXT => {
-            let node_name = Atom::new(&reader.atom_text()?);
+            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
             let id = reader.u32()?;
             let creation = reader.u8()? as u32;
             ref_value(node_name, creation, vec![id], node)
         }
         NEW_PORT_EXT | PORT_EXT | V4_PORT_EXT => {
-            let node_name = Atom::new(&reader.atom_text()?);
+            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
             let id = if tag == V4_PORT_EXT {
                 let b = reader.take(8)?;
                 let mut w = [0u8; 8];
@@ -645,6 +663,10 @@ fn big_integer(digits: &[u8], negative: bool) -> Value {
         if !negative && magnitude <= i64::MAX as u64 {
             return Value::Int(magnitude as i64);
         }
+    }
+    if significant > MAX_PRINTED_BIG {
+        let sign = if negative { "a negative" } else { "an" };
+        return erlang_term(format!("<{sign} integer of {significant} bytes>"));
     }
     let mut text = decimal(&digits[..significant]);
     if negative {

@@ -31,6 +31,10 @@ pub mod etf;
 #[doc(hidden)]
 pub mod testing;
 
+/// The limits on what a peer may send: the longest frame, and how many new
+/// atoms one connection may bring into the (never freed) atom table.
+pub use conn::{MAX_FRAME, MAX_NEW_ATOMS};
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -440,8 +444,8 @@ struct Tables {
     /// knows them under; and that key by (watcher, Erlang reference).
     monitors_in: FxHashMap<u64, MonitorIn>,
     monitor_keys: FxHashMap<(Arc<RemotePid>, Value), u64>,
-    /// Local processes that asked for `(:nodedown, name)`.
-    node_monitors: FxHashMap<Atom, Vec<Pid>>,
+    /// Local processes that asked for `(:nodedown, name)`, by node name.
+    node_monitors: FxHashMap<Arc<str>, Vec<Pid>>,
     next_unlink_id: u64,
 }
 
@@ -459,7 +463,10 @@ pub(crate) struct NodeState {
     /// connected, a monitor of a node that is not): these only hand a
     /// result to the caller and never re-enter the distribution.
     handle: Mutex<Option<NodeHandle>>,
-    connections: Mutex<FxHashMap<Atom, Arc<Conn>>>,
+    /// Connections up or being made, by the peer's name. Only our own
+    /// attempts and authenticated peers are here: a peer that has not
+    /// passed the handshake's challenge has no entry (and no atom).
+    connections: Mutex<FxHashMap<Arc<str>, Arc<Conn>>>,
     indexes: Mutex<FxHashMap<Atom, u32>>,
     next_index: AtomicU32,
     tables: Mutex<Tables>,
@@ -500,17 +507,17 @@ impl NodeState {
 
     /// The connection to `node`, started in the background if there is
     /// none (Erlang connects on the first signal to a node).
-    fn conn_for(&self, node: Atom) -> Arc<Conn> {
+    fn conn_for(&self, node: &str) -> Arc<Conn> {
         let mut connections = lock(&self.connections);
-        if let Some(conn) = connections.get(&node) {
+        if let Some(conn) = connections.get(node) {
             return conn.clone();
         }
-        let conn = Arc::new(Conn::new(node));
+        let conn = Arc::new(Conn::new(Arc::from(node)));
         let Some(state) = self.me.get().and_then(Weak::upgrade) else {
             // The node is going away: the frame goes nowhere.
             return conn;
         };
-        connections.insert(node, conn.clone());
+        connections.insert(conn.node.clone(), conn.clone());
         drop(connections);
         let connecting = conn.clone();
         let started = std::thread::Builder::new()
@@ -523,8 +530,8 @@ impl NodeState {
     }
 
     /// The connection to `node` if one is up or being made.
-    fn existing(&self, node: Atom) -> Option<Arc<Conn>> {
-        lock(&self.connections).get(&node).cloned()
+    fn existing(&self, node: &str) -> Option<Arc<Conn>> {
+        lock(&self.connections).get(node).cloned()
     }
 
     /// A frame: length, pass-through tag, the control tuple written by
@@ -553,11 +560,11 @@ impl NodeState {
     /// hears `:noconnection`, and node monitors get `(:nodedown, name)`.
     /// `why` is `None` for a clean close by the peer (not logged).
     pub(crate) fn connection_lost(&self, conn: &Arc<Conn>, why: Option<&str>) {
-        let node = conn.node;
+        let node: &str = &conn.node;
         {
             let mut connections = lock(&self.connections);
-            if connections.get(&node).is_some_and(|c| Arc::ptr_eq(c, conn)) {
-                connections.remove(&node);
+            if connections.get(node).is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                connections.remove(node);
             }
         }
         let (was_up, waiters) = conn.close();
@@ -565,10 +572,8 @@ impl NodeState {
             // Stopping, every connection closes: nothing to report.
             _ if self.stopping.load(Ordering::SeqCst) => {}
             None => {}
-            Some(why) if was_up => {
-                self.log(&format!("connection to {} closed: {why}", node.name()))
-            }
-            Some(why) => self.log(&format!("cannot connect to {}: {why}", node.name())),
+            Some(why) if was_up => self.log(&format!("connection to {node} closed: {why}")),
+            Some(why) => self.log(&format!("cannot connect to {node}: {why}")),
         }
         let mut links = Vec::new();
         let mut downs = Vec::new();
@@ -578,7 +583,7 @@ impl NodeState {
             let mut tables = lock(&self.tables);
             for (local, remotes) in tables.links.iter_mut() {
                 remotes.retain(|r| {
-                    if r.node == node {
+                    if r.node.name() == node {
                         links.push((*local, r.clone()));
                         false
                     } else {
@@ -588,7 +593,7 @@ impl NodeState {
             }
             tables.links.retain(|_, remotes| !remotes.is_empty());
             tables.monitors_out.retain(|reference, (local, remote)| {
-                if remote.node == node {
+                if remote.node.name() == node {
                     downs.push((*local, *reference, remote.clone()));
                     false
                 } else {
@@ -598,7 +603,7 @@ impl NodeState {
             let gone: Vec<u64> = tables
                 .monitors_in
                 .iter()
-                .filter(|(_, m)| m.watcher.node == node)
+                .filter(|(_, m)| m.watcher.node.name() == node)
                 .map(|(key, _)| *key)
                 .collect();
             for key in gone {
@@ -609,7 +614,7 @@ impl NodeState {
                     demonitors.push((m.target, key));
                 }
             }
-            watchers = tables.node_monitors.remove(&node).unwrap_or_default();
+            watchers = tables.node_monitors.remove(node).unwrap_or_default();
         }
         let noconnection = Value::atom("noconnection");
         self.answer(|handle| {
@@ -628,7 +633,7 @@ impl NodeState {
             for pid in watchers {
                 handle.send(
                     pid,
-                    Value::tuple(vec![Value::atom("nodedown"), Value::str(node.name())]),
+                    Value::tuple(vec![Value::atom("nodedown"), Value::str(node)]),
                 );
             }
         });
@@ -658,10 +663,10 @@ impl Distribution for NodeState {
             },
             Some(message),
         );
-        self.conn_for(to.node).queue(frame);
+        self.conn_for(to.node.name()).queue(frame);
     }
 
-    fn send_named(&self, from: Pid, name: Atom, node: Atom, message: &Value) {
+    fn send_named(&self, from: Pid, name: Atom, node: &str, message: &Value) {
         let frame = self.frame(
             |out| {
                 // {REG_SEND, FromPid, Unused, ToName}
@@ -686,7 +691,7 @@ impl Distribution for NodeState {
             remotes.push(Arc::new(to.clone()));
         }
         let frame = self.frame(|out| self.pid_pair(out, 3, conn::LINK, from, to), None);
-        self.conn_for(to.node).queue(frame);
+        self.conn_for(to.node.name()).queue(frame);
     }
 
     fn unlink(&self, from: Pid, to: &RemotePid) {
@@ -717,7 +722,7 @@ impl Distribution for NodeState {
             },
             None,
         );
-        if let Some(conn) = self.existing(to.node) {
+        if let Some(conn) = self.existing(to.node.name()) {
             conn.queue(frame);
         }
     }
@@ -731,7 +736,7 @@ impl Distribution for NodeState {
             },
             None,
         );
-        self.conn_for(to.node).queue(frame);
+        self.conn_for(to.node.name()).queue(frame);
     }
 
     fn monitor(&self, from: Pid, to: &RemotePid, reference: u64) {
@@ -747,7 +752,7 @@ impl Distribution for NodeState {
             },
             None,
         );
-        self.conn_for(to.node).queue(frame);
+        self.conn_for(to.node.name()).queue(frame);
     }
 
     fn demonitor(&self, reference: u64) {
@@ -762,7 +767,7 @@ impl Distribution for NodeState {
             },
             None,
         );
-        if let Some(conn) = self.existing(to.node) {
+        if let Some(conn) = self.existing(to.node.name()) {
             conn.queue(frame);
         }
     }
@@ -780,7 +785,7 @@ impl Distribution for NodeState {
                 },
                 None,
             );
-            if let Some(conn) = self.existing(remote.node) {
+            if let Some(conn) = self.existing(remote.node.name()) {
                 conn.queue(frame);
             }
         }
@@ -812,50 +817,51 @@ impl Distribution for NodeState {
             },
             None,
         );
-        if let Some(conn) = self.existing(monitor.watcher.node) {
+        if let Some(conn) = self.existing(monitor.watcher.node.name()) {
             conn.queue(frame);
         }
     }
 
-    fn is_connected(&self, node: Atom) -> bool {
+    fn is_connected(&self, node: &str) -> bool {
         self.existing(node).is_some_and(|c| c.is_up())
     }
 
     fn nodes(&self) -> Vec<Atom> {
+        // A connection up has passed the handshake: its name is an atom.
         let mut nodes: Vec<Atom> = lock(&self.connections)
             .values()
             .filter(|c| c.is_up())
-            .map(|c| c.node)
+            .filter_map(|c| Atom::lookup(&c.node))
             .collect();
         nodes.sort_by_key(|n| n.name());
         nodes
     }
 
-    fn connect(&self, node: Atom, waiter: Waiter) {
+    fn connect(&self, node: &str, waiter: Waiter) {
         let conn = self.conn_for(node);
         if let Err(waiter) = conn.add_waiter(waiter) {
             self.answer(|handle| handle.complete(waiter, Value::Bool(true)));
         }
     }
 
-    fn monitor_node(&self, pid: Pid, node: Atom) {
+    fn monitor_node(&self, pid: Pid, node: &str) {
         let up = {
             let connections = lock(&self.connections);
-            let up = connections.get(&node).is_some_and(|c| c.is_up());
-            if up {
+            let conn = connections.get(node).filter(|c| c.is_up());
+            if let Some(conn) = conn {
                 lock(&self.tables)
                     .node_monitors
-                    .entry(node)
+                    .entry(conn.node.clone())
                     .or_default()
                     .push(pid);
             }
-            up
+            conn.is_some()
         };
         if !up {
             self.answer(|handle| {
                 handle.send(
                     pid,
-                    Value::tuple(vec![Value::atom("nodedown"), Value::str(node.name())]),
+                    Value::tuple(vec![Value::atom("nodedown"), Value::str(node)]),
                 )
             });
         }

@@ -255,3 +255,210 @@ fn ticks_keep_a_connection_and_silence_ends_it() {
     });
     node.stop();
 }
+
+// ------------------------------------------------ hostile peers (issue 24)
+
+/// Every allocation of this test binary is counted, so the frame test can
+/// see what announced-but-unsent frames cost.
+#[global_allocator]
+static ALLOCATOR: weft_vm::memory::CountingAllocator = weft_vm::memory::CountingAllocator;
+
+/// A handshake as `name`; the stream, or why the node refused it.
+fn connect_as(port: u16, name: &str, cookie: &str) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // Without it each handshake waits out delayed acknowledgements.
+    stream.set_nodelay(true).unwrap();
+    let mut local = LocalNode::new(name.parse().map_err(|e| format!("{e:?}"))?, Creation::new(7));
+    local.flags |= erl_dist::DistributionFlags::DIST_MONITOR;
+    let mut handshake =
+        ClientSideHandshake::new(Blocking(stream.try_clone().unwrap()), local, cookie);
+    run(handshake.execute_send_name(6)).map_err(|e| e.to_string())?;
+    run(handshake.execute_rest(true)).map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+/// `erl -sname realpeer`, connected to `target`: it prints "ready", then
+/// "kept" and exits 0 when told `stop`, or "nodedown" and exits 1 the moment
+/// its connection to the Weft node drops. Killed by its pid on drop.
+struct RealPeer(std::process::Child);
+
+impl Drop for RealPeer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn real_peer(epmd: &Epmd, target: &str) -> RealPeer {
+    let script = format!(
+        "true = net_kernel:connect_node('{target}'), \
+         register(watcher, self()), \
+         erlang:monitor_node('{target}', true), \
+         io:format(\"ready~n\"), \
+         receive {{nodedown, _}} -> io:format(\"nodedown~n\"), halt(1); \
+                 stop -> io:format(\"kept~n\"), halt(0) \
+         after 120000 -> io:format(\"timeout~n\"), halt(2) end."
+    );
+    let mut child = std::process::Command::new("erl")
+        .args(["-sname", "realpeer@localhost", "-setcookie", COOKIE, "-noshell"])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .args(["-eval", &script])
+        .env("ERL_EPMD_PORT", epmd.port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("erl is not installed (apt-get install erlang-base)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    RealPeer(child)
+}
+
+/// A message `{From, Term}` for the echo process, `term` given encoded
+/// (without its version byte).
+fn echo_frame(target: &RemotePid, term: &[u8]) -> Vec<u8> {
+    let mut message = vec![131];
+    etf::put_tuple_header(&mut message, 2);
+    etf::put_pid_parts(&mut message, Atom::new("evil@localhost"), 1, 0, EVIL_CREATION);
+    message.extend_from_slice(term);
+    send_frame(target, &message)
+}
+
+#[test]
+fn hostile_peers_leave_a_real_peer_connected() {
+    weft_vm::memory::CountingAllocator::installed();
+    let epmd = Epmd::start();
+    let logs = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = logs.clone();
+    let (mut vm, node) = Vm::builder()
+        .schedulers(2)
+        .node("hostile@localhost", COOKIE)
+        .options(|o| {
+            o.epmd_port = Some(epmd.port);
+            o.log = Some(Arc::new(move |line: &str| {
+                sink.lock().unwrap().push(line.to_string())
+            }));
+        })
+        .build()
+        .expect("the node starts");
+    vm.load(
+        "echo.weft",
+        "fn echo() { receive { (from, m) => from ! (:echoed, m) }; echo() }\n\
+         fn stop_peer() { (:watcher, \"realpeer@localhost\") ! :stop }",
+    )
+    .unwrap();
+    let echo_pid = vm.spawn("echo", vec![]).unwrap();
+    let port = node.port();
+    let peer = real_peer(&epmd, "hostile@localhost");
+    let saw = |needle: &str| {
+        weft_node::testing::wait_until(Duration::from_secs(20), || {
+            logs.lock().unwrap().iter().any(|line| line.contains(needle))
+        })
+    };
+
+    // Takeover: a stranger with the connected peer's name but not the
+    // cookie is refused, and the peer's connection stays.
+    assert!(connect_as(port, "realpeer@localhost", "not-the-cookie").is_err());
+    saw("calling itself realpeer@localhost");
+
+    // Unauthenticated names intern nothing: 2,000 strangers with distinct
+    // 210-byte names (it was one atom each, kept for good).
+    let atoms_before = Atom::count();
+    for i in 0..2_000 {
+        let name = format!("{}{i:05}@localhost", "n".repeat(195));
+        assert!(connect_as(port, &name, "not-the-cookie").is_err());
+    }
+    let grown = Atom::count() - atoms_before;
+    assert!(grown < 100, "{grown} atoms from unauthenticated peers");
+
+    // Announced frames: 20 authenticated peers each announce 64 MiB and
+    // send one byte. The node holds what arrived, not what was announced
+    // (it held 1.3 GB).
+    let live_before = weft_vm::memory::live_bytes().unwrap();
+    let mut announcers = Vec::new();
+    for i in 0..20 {
+        let mut stream = connect_as(port, &format!("announcer{i}@localhost"), COOKIE).unwrap();
+        stream.write_all(&[4, 0, 0, 0, 112]).unwrap();
+        announcers.push(stream);
+    }
+    // No event says a reader has taken its prefix, so the node's memory
+    // is watched over a window (the readers start at the handshake; the old
+    // code allocated the 64 MiB the moment it read a prefix): at no sample
+    // may it hold more than a fraction of one announced frame.
+    let mut most = 0;
+    for _ in 0..50 {
+        let live = weft_vm::memory::live_bytes().unwrap();
+        most = most.max(live.saturating_sub(live_before));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(most < 32 << 20, "announced frames took {most} bytes");
+    drop(announcers);
+
+    // A 10 MB bignum: decoded in bounded time (decimal conversion was
+    // quadratic: hours), arriving as a placeholder, not its digits.
+    let (_, creation) = connect(port, COOKIE).unwrap();
+    let (id, serial) = echo_pid.erlang_parts();
+    let target = RemotePid {
+        node: Atom::new("hostile@localhost"),
+        id,
+        serial,
+        creation,
+        index: 0,
+    };
+    let mut big = vec![111];
+    big.extend_from_slice(&(10_000_000u32).to_be_bytes());
+    big.push(0);
+    big.extend(std::iter::repeat_n(0xabu8, 10_000_000));
+    let (mut stream, _) = connect(port, COOKIE).unwrap();
+    let started = std::time::Instant::now();
+    stream.write_all(&echo_frame(&target, &big)).unwrap();
+    let reply = read_message(&mut stream);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(reply.to_string().contains("integer of 10000000 bytes"), "{reply}");
+
+    // Atom floods: 100,000 fresh atoms, then 100,000 pids of fresh nodes;
+    // each connection closes once it has brought in its share.
+    for kind in ["atoms", "nodes"] {
+        let atoms_before = Atom::count();
+        let mut term = vec![108];
+        term.extend_from_slice(&(100_000u32).to_be_bytes());
+        for i in 0..100_000 {
+            let name = format!("flood_{kind}_{i}");
+            if kind == "nodes" {
+                term.push(88); // NEW_PID_EXT
+                term.extend_from_slice(&[119, (name.len() + 10) as u8]);
+                term.extend_from_slice(format!("{name}@localhost").as_bytes());
+                term.extend_from_slice(&[0; 12]);
+            } else {
+                term.extend_from_slice(&[119, name.len() as u8]);
+                term.extend_from_slice(name.as_bytes());
+            }
+        }
+        term.push(106);
+        let (mut stream, _) = connect(port, COOKIE).unwrap();
+        let _ = stream.write_all(&echo_frame(&target, &term));
+        assert!(closed_by_node(&mut stream), "{kind}");
+        let grown = Atom::count() - atoms_before;
+        assert!(
+            grown <= weft_node::MAX_NEW_ATOMS + 100,
+            "{kind}: {grown} new atoms"
+        );
+    }
+    saw("limit on atoms");
+
+    // Through all of it the real peer kept its connection.
+    vm.spawn("stop_peer", vec![]).unwrap();
+    let mut peer = peer;
+    let mut out = String::new();
+    std::io::Read::read_to_string(peer.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert_eq!(out.trim(), "kept", "logs: {:?}", logs.lock().unwrap());
+    assert!(peer.0.wait().unwrap().success());
+    node.stop();
+}

@@ -7,6 +7,14 @@
 //! Reading a name takes no lock (every scheduler prints atoms): names sit in
 //! an append-only `boxcar::Vec`, and only interning a new name locks the
 //! index.
+//!
+//! Atoms are never freed, so a name that comes from outside — a peer
+//! node's term, a string a script turns into a node name — must not intern
+//! without bound: those go through [`Atom::try_new`], which refuses a new
+//! name once the table holds `MAX_ATOMS` (Erlang's default atom limit), and
+//! [`Atom::lookup`] finds an existing atom without creating one. `Atom::new`
+//! is for names the program's own code and its host hold (source literals,
+//! the embedding API), which are bounded by the code.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -65,8 +73,43 @@ fn table() -> &'static Table {
     })
 }
 
+/// The most atoms the table holds before [`Atom::try_new`] refuses new
+/// names: 1,048,576, as Erlang's default `+t`.
+pub const MAX_ATOMS: usize = 1 << 20;
+
 impl Atom {
-    /// The atom for `name`, interning it on first use.
+    /// The atom for `name` if it is interned already; never interns.
+    pub fn lookup(name: &str) -> Option<Atom> {
+        let table = table();
+        let index = table.index.lock().unwrap_or_else(|e| e.into_inner());
+        index.get(name).map(|&n| Atom(n))
+    }
+
+    /// The atom for `name`, interning it on first use unless the table
+    /// already holds [`MAX_ATOMS`] (then `None`): for names from outside
+    /// the program (the network, strings built at run time).
+    pub fn try_new(name: &str) -> Option<Atom> {
+        let table = table();
+        let mut index = table.index.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&n) = index.get(name) {
+            return Some(Atom(n));
+        }
+        if table.names.count() >= MAX_ATOMS {
+            return None;
+        }
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        let n = table.names.push(name) as u32;
+        index.insert(name, n);
+        Some(Atom(n))
+    }
+
+    /// How many atoms are interned (in this process, every VM together).
+    pub fn count() -> usize {
+        table().names.count()
+    }
+
+    /// The atom for `name`, interning it on first use (the program's own
+    /// names; see the module's note on names from outside).
     pub fn new(name: &str) -> Atom {
         let table = table();
         let mut index = table.index.lock().unwrap_or_else(|e| e.into_inner());

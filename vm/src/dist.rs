@@ -124,8 +124,10 @@ pub trait Distribution: Send + Sync {
     fn node_name(&self) -> Atom;
     /// `to ! message` from local process `from`.
     fn send(&self, from: Pid, to: &RemotePid, message: &Value);
-    /// `(:name, "node@host") ! message` from local process `from`.
-    fn send_named(&self, from: Pid, name: Atom, node: Atom, message: &Value);
+    /// `(:name, "node@host") ! message` from local process `from`. Node
+    /// names from scripts come as text, never interned by the VM: a
+    /// script naming a million nodes must not grow the atom table.
+    fn send_named(&self, from: Pid, name: Atom, node: &str, message: &Value);
     /// Local `from` links to `to` (the VM has put `DIST_PID` in its links).
     fn link(&self, from: Pid, to: &RemotePid);
     fn unlink(&self, from: Pid, to: &RemotePid);
@@ -142,15 +144,15 @@ pub trait Distribution: Send + Sync {
     /// the distribution gave it) fired.
     fn down(&self, pid: Pid, key: u64, reason: &Value);
     /// Whether a connection to `node` is up.
-    fn is_connected(&self, node: Atom) -> bool;
+    fn is_connected(&self, node: &str) -> bool;
     /// The nodes connected now.
     fn nodes(&self) -> Vec<Atom>;
     /// Connects to `node` in the background; finishes `waiter` with `true`
     /// or `false` through [`NodeHandle::complete`].
-    fn connect(&self, node: Atom, waiter: Waiter);
+    fn connect(&self, node: &str, waiter: Waiter);
     /// Sends `(:nodedown, name)` to `pid` when the connection to `node` is
     /// lost (at once if it is not up).
-    fn monitor_node(&self, pid: Pid, node: Atom);
+    fn monitor_node(&self, pid: Pid, node: &str);
 }
 
 /// How a node's network threads reach the VM's processes. Each thread
@@ -320,11 +322,13 @@ fn not_a_node() -> OpError {
     )
 }
 
-/// An atom or string naming a node (`"a@host"` or `:"a@host"`).
-pub(crate) fn node_atom(value: &Value) -> Option<Atom> {
+/// The text of an atom or string naming a node (`"a@host"` or
+/// `:"a@host"`). Not interned: a name only becomes an atom when a
+/// connection to that node is up (an authenticated peer).
+pub(crate) fn node_name(value: &Value) -> Option<&str> {
     match value {
-        Value::Str(name) => Some(Atom::new(name)),
-        Value::Atom(name) => Some(*name),
+        Value::Str(name) => Some(name.as_str()),
+        Value::Atom(name) => Some(name.name()),
         _ => None,
     }
 }
@@ -358,7 +362,7 @@ impl Scheduler {
             }
             Value::Tuple(items) => {
                 let (Some(Value::Atom(name)), Some(node), 2) =
-                    (items.first(), items.get(1).and_then(node_atom), items.len())
+                    (items.first(), items.get(1).and_then(node_name), items.len())
                 else {
                     return Err((
                         Atom::BADARG,
@@ -368,7 +372,7 @@ impl Scheduler {
                         ),
                     ));
                 };
-                if node == self_name(&self.shared) {
+                if node == self_name(&self.shared).name() {
                     return self.send_from(sender, &Value::Atom(*name), message);
                 }
                 self.count_message();
@@ -432,7 +436,7 @@ impl Scheduler {
         self.shared
             .dist
             .get()
-            .is_some_and(|dist| dist.is_connected(to.node))
+            .is_some_and(|dist| dist.is_connected(to.node.name()))
     }
 }
 

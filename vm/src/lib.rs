@@ -46,7 +46,7 @@ use std::time::Duration;
 use weft_compiler::bytecode::Instr;
 pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, SourceFile, Span};
 
-pub use crate::atom::Atom;
+pub use crate::atom::{Atom, MAX_ATOMS};
 pub use crate::channel::Channel;
 pub use crate::code::HostFn;
 pub use crate::convert::{FromValue, FromValueError, IntoValue};

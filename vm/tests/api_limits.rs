@@ -224,3 +224,23 @@ fn the_stack_limit_counts_registers() {
         other => panic!("expected :stack_overflow, got {other:?}"),
     }
 }
+
+/// Strings that only name a node to connect to are not interned: a
+/// sandboxed script asking for a hundred thousand made-up nodes leaves the
+/// atom table as it was (it grew by one atom each, kept for good).
+#[test]
+fn node_names_from_scripts_do_not_grow_the_atom_table() {
+    let mut vm = Vm::new();
+    vm.load(
+        "names.weft",
+        "fn names(n) { for i in 0..n { node.connect(format(\"made_up_{}@nowhere\", i)) }; :done }",
+    )
+    .unwrap();
+    let before = weft_vm::Atom::count();
+    assert_eq!(
+        vm.call("names", vec![Value::from(100_000)]).unwrap(),
+        Value::atom("done")
+    );
+    let grown = weft_vm::Atom::count() - before;
+    assert!(grown < 10, "{grown} atoms for node names");
+}

@@ -4,7 +4,7 @@
 //! is false, as in Erlang.
 
 use super::{badarg, expected, native, Ctx, Native, NativeResult, Trap};
-use crate::dist::{node_atom, self_name, Waiter};
+use crate::dist::{node_name, self_name, Waiter};
 use crate::process::{Handoff, Wait};
 use crate::value::Value;
 
@@ -38,17 +38,16 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         }
     }
     let node =
-        node_atom(&args[0]).ok_or_else(|| expected("a node name", "node.connect", &args[0]))?;
+        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.connect", &args[0]))?;
     let Some(dist) = ctx.scheduler.shared.dist.get().cloned() else {
         return Ok(Value::Bool(false));
     };
-    if node == dist.node_name() || dist.is_connected(node) {
+    if node == dist.node_name().name() || dist.is_connected(node) {
         return Ok(Value::Bool(true));
     }
-    if !node.name().contains('@') {
+    if !node.contains('@') {
         return Err(badarg(format!(
-            "node.connect expects a name like \"name@host\", got {:?}",
-            node.name()
+            "node.connect expects a name like \"name@host\", got {node:?}"
         )));
     }
     ctx.scheduler.block(ctx.process, Wait::Node, None);
@@ -64,7 +63,7 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// to `name` is lost (at once if it is not up).
 fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let node =
-        node_atom(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", &args[0]))?;
+        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", &args[0]))?;
     let Some(dist) = ctx.scheduler.shared.dist.get() else {
         return Err(badarg(
             "node.monitor needs this VM to be a node: start it with --sname or --name",
