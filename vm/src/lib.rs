@@ -31,6 +31,17 @@ mod scheduler;
 mod serde_value;
 pub mod memory;
 pub mod shell;
+
+/// Hooks for tests of the VM's edges; not part of the embedding API.
+#[doc(hidden)]
+pub mod testing {
+    /// Resolves host names for `net.connect` with `resolve` instead of the
+    /// system's resolver, for the whole process (the first call wins): a
+    /// test can have a name take seconds, as a silent DNS server would.
+    pub fn set_resolver(resolve: fn(&str, u16) -> Option<std::net::SocketAddr>) {
+        let _ = crate::net::RESOLVER.set(resolve);
+    }
+}
 mod signal_queue;
 mod sync;
 mod table;

@@ -106,6 +106,8 @@ enum Request {
     Read(Arc<Resource>, Waiter, ReadMode, Option<Instant>),
     Write(Arc<Resource>, Waiter, Vec<u8>),
     Connect(SocketAddr, Waiter),
+    /// A resolver thread's answer for a `connect` by host name.
+    Resolved(Option<SocketAddr>, Waiter),
     Active(Arc<Resource>, Pid),
     Close(Token),
 }
@@ -122,7 +124,29 @@ pub(crate) struct Net {
     /// nothing is open): counted up before a request is sent, down after
     /// its answer has woken the caller.
     pub waiting: AtomicUsize,
+    /// Host names waiting to be resolved, and the resolver threads.
+    lookups: Arc<Lookups>,
 }
+
+/// Resolving a host name can take seconds (a silent DNS server: ten), so
+/// it happens on resolver threads — never a scheduler, never the poller —
+/// and only the caller waits. Up to `RESOLVERS` threads run, started when a
+/// name comes and none is idle, and each ends after `RESOLVER_IDLE` with
+/// nothing to do.
+struct Lookups {
+    queue: Mutex<LookupQueue>,
+    ready: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct LookupQueue {
+    names: VecDeque<(String, u16, Waiter)>,
+    threads: usize,
+    idle: usize,
+}
+
+const RESOLVERS: usize = 4;
+const RESOLVER_IDLE: Duration = Duration::from_secs(10);
 
 impl Net {
     /// Starts the poller thread.
@@ -136,6 +160,10 @@ impl Net {
             next_token: AtomicUsize::new(1),
             open: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
+            lookups: Arc::new(Lookups {
+                queue: Mutex::new(LookupQueue::default()),
+                ready: std::sync::Condvar::new(),
+            }),
         });
         let poller = Poller {
             poll,
@@ -190,6 +218,27 @@ impl Net {
         self.send(Request::Connect(address, waiter));
     }
 
+    /// Connects to `host` (a name to resolve first) on a resolver thread;
+    /// the caller waits, the scheduler does not.
+    pub fn connect_host(self: &Arc<Net>, host: String, port: u16, waiter: Waiter) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let mut queue = lock(&self.lookups.queue);
+        queue.names.push_back((host, port, waiter));
+        if queue.idle == 0 && queue.threads < RESOLVERS {
+            queue.threads += 1;
+            let net = Arc::downgrade(self);
+            let lookups = self.lookups.clone();
+            let started = std::thread::Builder::new()
+                .name("weft-resolve".into())
+                .spawn(move || resolve_loop(&lookups, &net));
+            if started.is_err() {
+                queue.threads -= 1;
+            }
+        }
+        drop(queue);
+        self.lookups.ready.notify_one();
+    }
+
     pub fn active(&self, socket: Arc<Resource>, pid: Pid) {
         self.send(Request::Active(socket, pid));
     }
@@ -200,6 +249,49 @@ impl Net {
             self.open.fetch_sub(1, Ordering::AcqRel);
             self.send(Request::Close(socket.token));
         }
+    }
+}
+
+/// A stand-in for the system resolver, for tests that need a slow one
+/// (`weft_vm::testing::set_resolver`).
+pub(crate) static RESOLVER: std::sync::OnceLock<fn(&str, u16) -> Option<SocketAddr>> =
+    std::sync::OnceLock::new();
+
+/// A resolver thread: resolves names until none comes for a while, and
+/// hands each answer to the poller.
+fn resolve_loop(lookups: &Lookups, net: &std::sync::Weak<Net>) {
+    use std::net::ToSocketAddrs;
+    loop {
+        let next = {
+            let mut queue = lock(&lookups.queue);
+            queue.idle += 1;
+            let (mut queue, _) = lookups
+                .ready
+                .wait_timeout_while(queue, RESOLVER_IDLE, |q| q.names.is_empty())
+                .unwrap_or_else(|e| e.into_inner());
+            queue.idle -= 1;
+            match queue.names.pop_front() {
+                Some(next) => next,
+                None => {
+                    queue.threads -= 1;
+                    return;
+                }
+            }
+        };
+        let (host, port, waiter) = next;
+        let address = match RESOLVER.get() {
+            Some(resolve) => resolve(&host, port),
+            // IPv4 first: most servers a script names listen there.
+            None => (host.as_str(), port).to_socket_addrs().ok().and_then(|a| {
+                let all: Vec<SocketAddr> = a.collect();
+                all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
+            }),
+        };
+        let Some(net) = net.upgrade() else {
+            lock(&lookups.queue).threads -= 1;
+            return;
+        };
+        net.send(Request::Resolved(address, waiter));
     }
 }
 
@@ -481,7 +573,10 @@ impl Poller {
                     None => answer(&mut self.handle, &self.net, waiter, closed_error()),
                 }
             }
-            Request::Connect(address, waiter) => {
+            Request::Resolved(None, waiter) => {
+                answer(&mut self.handle, &self.net, waiter, error_value("nxdomain"))
+            }
+            Request::Resolved(Some(address), waiter) | Request::Connect(address, waiter) => {
                 let Some(net) = self.net.upgrade() else {
                     return;
                 };

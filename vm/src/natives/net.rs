@@ -208,16 +208,14 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
     let host = str_arg(args, 0, "net.connect")?.to_string();
     let port = port_arg(&args[1], "net.connect")?;
-    let Some(address) = (host.as_str(), port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-    else {
-        return Ok(error("nxdomain"));
-    };
     let net = poller(ctx)?;
     let waiter = park(ctx, "net.connect");
-    net.connect(address, waiter);
+    // An address connects at once; a name is resolved on a resolver
+    // thread (a silent DNS server must stall only this process).
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => net.connect(std::net::SocketAddr::new(ip, port), waiter),
+        Err(_) => net.connect_host(host, port, waiter),
+    }
     Err(Trap::Block)
 }
 
