@@ -35,8 +35,18 @@ const INDENT: usize = 2;
 /// neighbours' (see `align_comments`).
 const MAX_ALIGNED_WIDTH: usize = 100;
 
+/// The most `format` writes for a source of `input` bytes: eight times the
+/// input, plus 1 MiB. Re-indenting makes a file bigger (a line inside ten
+/// levels gets twenty spaces), but a valid file of 999 nested brackets
+/// around a million short lines would take two thousand spaces a line — a
+/// 3 MB file becoming 2 GB. Past the bound `format` refuses, saying why.
+pub fn output_bound(input: usize) -> usize {
+    input.saturating_mul(8).saturating_add(1 << 20)
+}
+
 /// Formats a program; a program that does not lex or parse is returned as
-/// its diagnostics, unchanged.
+/// its diagnostics, unchanged, and so is one whose formatted form would pass
+/// `output_bound` (one diagnostic saying so).
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     let arena = Bump::new();
     let (_, diagnostics) = crate::parser::parse(source, &arena);
@@ -51,7 +61,21 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     if !lex_diagnostics.is_empty() {
         return Err(lex_diagnostics);
     }
-    Ok(Printer::default().print(source, &tokens))
+    let bound = output_bound(source.len());
+    let printer = Printer {
+        bound,
+        ..Printer::default()
+    };
+    match printer.print(source, &tokens) {
+        Some(formatted) if formatted.len() <= bound => Ok(formatted),
+        _ => Err(vec![Diagnostic::error(
+            format!(
+                "formatting would make this file more than eight times larger (over {} bytes): it nests too deeply to lay out; left as it is",
+                bound
+            ),
+            Span::new(0, 0),
+        )]),
+    }
 }
 
 /// An open bracket: its kind and the indentation of the line it is on.
@@ -71,10 +95,12 @@ struct Printer {
     /// Where each comment that ends a line of code starts in `out` (at the
     /// two spaces before its `#`), in order; `align_comments` lines them up.
     trailing: Vec<usize>,
+    /// The most bytes `out` may hold (`output_bound`); printing stops past it.
+    bound: usize,
 }
 
 impl Printer {
-    fn print(mut self, source: &str, tokens: &[(usize, Tok<'_>, usize)]) -> String {
+    fn print(mut self, source: &str, tokens: &[(usize, Tok<'_>, usize)]) -> Option<String> {
         let mut previous: Option<Tok<'_>> = None;
         let mut previous_unary = false;
         let mut position = 0;
@@ -83,6 +109,9 @@ impl Printer {
             if tok == Tok::Newline {
                 statement_ended = true;
                 continue;
+            }
+            if self.out.len() > self.bound {
+                return None;
             }
             let newlines = self.gap(&source[position..start], previous);
             let text = &source[start..end];
@@ -105,13 +134,16 @@ impl Printer {
         if !self.out.is_empty() {
             self.out.push('\n');
         }
+        if self.out.len() > self.bound {
+            return None;
+        }
         let formatted = align_comments(&self.out, &self.trailing);
         // A byte-order mark the file starts with stays (the lexer skips it).
-        if source.starts_with('\u{FEFF}') {
+        Some(if source.starts_with('\u{FEFF}') {
             format!("\u{FEFF}{formatted}")
         } else {
             formatted
-        }
+        })
     }
 
     /// Writes the comments of the text between two tokens, with the line
@@ -407,5 +439,25 @@ mod tests {
     #[test]
     fn a_program_that_does_not_parse_is_refused() {
         assert!(format("fn (").is_err());
+    }
+
+    /// A valid file whose layout would be many times its size (999 open
+    /// brackets around many short lines: two thousand spaces each) is
+    /// refused, after writing at most the bound.
+    #[test]
+    fn output_is_bounded_by_a_multiple_of_the_input() {
+        // One bracket per line: each line in opens a level.
+        let mut source = "let x = ".to_string();
+        source.push_str(&"[\n".repeat(999));
+        source.push_str(&"1,\n".repeat(100_000));
+        source.push_str(&"]".repeat(999));
+        source.push('\n');
+        let Err(refused) = format(&source) else {
+            panic!("a deeply nested file was formatted, not refused");
+        };
+        assert!(refused[0].message.contains("eight times"), "{}", refused[0].message);
+        // A flat file that grows with spacing is formatted.
+        let flat = "f(a,b,c)\n".repeat(10_000);
+        assert!(format(&flat).unwrap().len() <= output_bound(flat.len()));
     }
 }
