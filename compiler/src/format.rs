@@ -455,7 +455,11 @@ mod tests {
         let Err(refused) = format(&source) else {
             panic!("a deeply nested file was formatted, not refused");
         };
-        assert!(refused[0].message.contains("eight times"), "{}", refused[0].message);
+        assert!(
+            refused[0].message.contains("eight times"),
+            "{}",
+            refused[0].message
+        );
         // A flat file that grows with spacing is formatted.
         let flat = "f(a,b,c)\n".repeat(10_000);
         assert!(format(&flat).unwrap().len() <= output_bound(flat.len()));

@@ -426,10 +426,7 @@ fn up(
     let peer_name = peer.name.to_string();
     if *peer_name != *conn.node {
         let _ = stream.shutdown(Shutdown::Both);
-        return state.connection_lost(
-            &conn,
-            Some(&format!("the peer says it is {peer_name}")),
-        );
+        return state.connection_lost(&conn, Some(&format!("the peer says it is {peer_name}")));
     }
     // The peer has passed the challenge: its name becomes an atom (pids
     // from it name their node by one).

@@ -530,7 +530,9 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             }
         }
         NEW_PID_EXT | PID_EXT => {
-            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
+            let node_name = node
+                .atom(&reader.atom_text()?)
+                .ok_or(DecodeError::AtomLimit)?;
             let id = reader.u32()?;
             let serial = reader.u32()?;
             let creation = if tag == NEW_PID_EXT {
@@ -542,7 +544,9 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
         }
         NEWER_REFERENCE_EXT | NEW_REFERENCE_EXT => {
             let len = reader.u16()? as usize;
-            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
+            let node_name = node
+                .atom(&reader.atom_text()?)
+                .ok_or(DecodeError::AtomLimit)?;
             let creation = if tag == NEWER_REFERENCE_EXT {
                 reader.u32()?
             } else {
@@ -558,13 +562,17 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             ref_value(node_name, creation, ids, node)
         }
         REFERENCE_EXT => {
-            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
+            let node_name = node
+                .atom(&reader.atom_text()?)
+                .ok_or(DecodeError::AtomLimit)?;
             let id = reader.u32()?;
             let creation = reader.u8()? as u32;
             ref_value(node_name, creation, vec![id], node)
         }
         NEW_PORT_EXT | PORT_EXT | V4_PORT_EXT => {
-            let node_name = node.atom(&reader.atom_text()?).ok_or(DecodeError::AtomLimit)?;
+            let node_name = node
+                .atom(&reader.atom_text()?)
+                .ok_or(DecodeError::AtomLimit)?;
             let id = if tag == V4_PORT_EXT {
                 let b = reader.take(8)?;
                 let mut w = [0u8; 8];

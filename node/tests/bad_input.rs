@@ -271,7 +271,10 @@ fn connect_as(port: u16, name: &str, cookie: &str) -> Result<TcpStream, String> 
         .unwrap();
     // Without it each handshake waits out delayed acknowledgements.
     stream.set_nodelay(true).unwrap();
-    let mut local = LocalNode::new(name.parse().map_err(|e| format!("{e:?}"))?, Creation::new(7));
+    let mut local = LocalNode::new(
+        name.parse().map_err(|e| format!("{e:?}"))?,
+        Creation::new(7),
+    );
     local.flags |= erl_dist::DistributionFlags::DIST_MONITOR;
     let mut handshake =
         ClientSideHandshake::new(Blocking(stream.try_clone().unwrap()), local, cookie);
@@ -303,7 +306,13 @@ fn real_peer(epmd: &Epmd, target: &str) -> RealPeer {
          after 120000 -> io:format(\"timeout~n\"), halt(2) end."
     );
     let mut child = std::process::Command::new("erl")
-        .args(["-sname", "realpeer@localhost", "-setcookie", COOKIE, "-noshell"])
+        .args([
+            "-sname",
+            "realpeer@localhost",
+            "-setcookie",
+            COOKIE,
+            "-noshell",
+        ])
         .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
         .args(["-eval", &script])
         .env("ERL_EPMD_PORT", epmd.port.to_string())
@@ -326,7 +335,13 @@ fn real_peer(epmd: &Epmd, target: &str) -> RealPeer {
 fn echo_frame(target: &RemotePid, term: &[u8]) -> Vec<u8> {
     let mut message = vec![131];
     etf::put_tuple_header(&mut message, 2);
-    etf::put_pid_parts(&mut message, Atom::new("evil@localhost"), 1, 0, EVIL_CREATION);
+    etf::put_pid_parts(
+        &mut message,
+        Atom::new("evil@localhost"),
+        1,
+        0,
+        EVIL_CREATION,
+    );
     message.extend_from_slice(term);
     send_frame(target, &message)
 }
@@ -359,7 +374,10 @@ fn hostile_peers_leave_a_real_peer_connected() {
     let peer = real_peer(&epmd, "hostile@localhost");
     let saw = |needle: &str| {
         weft_node::testing::wait_until(Duration::from_secs(20), || {
-            logs.lock().unwrap().iter().any(|line| line.contains(needle))
+            logs.lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains(needle))
         })
     };
 
@@ -420,8 +438,15 @@ fn hostile_peers_leave_a_real_peer_connected() {
     let started = std::time::Instant::now();
     stream.write_all(&echo_frame(&target, &big)).unwrap();
     let reply = read_message(&mut stream);
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    assert!(reply.to_string().contains("integer of 10000000 bytes"), "{reply}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        reply.to_string().contains("integer of 10000000 bytes"),
+        "{reply}"
+    );
 
     // Atom floods: 100,000 fresh atoms, then 100,000 pids of fresh nodes;
     // each connection closes once it has brought in its share.

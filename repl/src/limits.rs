@@ -189,7 +189,9 @@ mod tests {
         assert_eq!(given.take(&["--max-mailbox=1_000".to_string()]), Ok(1));
         assert_eq!(given.max_heap, Some(256 << 20));
         assert_eq!(given.max_mailbox, Some(1000));
-        assert!(given.take(&["--max-processes".to_string(), "0".to_string()]).is_err());
+        assert!(given
+            .take(&["--max-processes".to_string(), "0".to_string()])
+            .is_err());
         assert_eq!(given.take(&["x.weft".to_string()]), Ok(0));
         assert!(default_vm_heap() > 0);
     }

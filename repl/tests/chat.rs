@@ -28,7 +28,9 @@ fn client(port: u16) -> (BufReader<TcpStream>, TcpStream) {
 
 fn line(reader: &mut BufReader<TcpStream>) -> String {
     let mut line = String::new();
-    reader.read_line(&mut line).expect("a line before the deadline");
+    reader
+        .read_line(&mut line)
+        .expect("a line before the deadline");
     line.trim_end().to_string()
 }
 
@@ -99,7 +101,10 @@ fn two_clients_chat_and_quit() {
             Ok(_) => said.push_str(&more),
         }
     }
-    assert!(said.contains("Lines are at most 4096 characters"), "{said:?}");
+    assert!(
+        said.contains("Lines are at most 4096 characters"),
+        "{said:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(line(&mut a_in), "* guest3 left");
     a_out.write_all(b"hello again\n").unwrap();

@@ -53,11 +53,16 @@ fn parse(text: &str) -> Expectations {
     for line in text.lines() {
         // The directive starts at the last `# expect`/`# args`/`# command`
         // of the line, so a `#` inside a string literal is not mistaken for it.
-        let Some(at) = ["# expect", "# args:", "# options:", "# command:", "# schedulers:"]
-            .iter()
-            .filter_map(|k| line.rfind(k))
-            .max()
-        else {
+        let Some(at) = [
+            "# expect",
+            "# args:",
+            "# options:",
+            "# command:",
+            "# schedulers:",
+        ]
+        .iter()
+        .filter_map(|k| line.rfind(k))
+        .max() else {
             continue;
         };
         let comment = &line[at + 2..];

@@ -305,7 +305,11 @@ fn initialize_names_the_server_and_its_position_encoding() {
     let mut client = Client::start();
     let init = client.initialize();
     assert_eq!(init["serverInfo"]["name"], json!("weft lsp"), "{init}");
-    assert_eq!(init["capabilities"]["positionEncoding"], json!("utf-16"), "{init}");
+    assert_eq!(
+        init["capabilities"]["positionEncoding"],
+        json!("utf-16"),
+        "{init}"
+    );
     assert!(client.finish().success());
 }
 
@@ -405,7 +409,11 @@ fn absurd_content_lengths_do_not_abort_the_server() {
     for length in ["99999999999999", "2000000000"] {
         let mut client = Client::start();
         client.initialize();
-        write!(client.stdin, "Content-Length: {length}\r\n\r\n{{\"partial\":").unwrap();
+        write!(
+            client.stdin,
+            "Content-Length: {length}\r\n\r\n{{\"partial\":"
+        )
+        .unwrap();
         client.stdin.flush().unwrap();
         drop(client.stdin);
         let status = client.child.wait().unwrap();

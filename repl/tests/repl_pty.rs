@@ -316,7 +316,11 @@ fn top_sorts_by_reductions_in_the_last_interval() {
     let pid_line = expect(&mut p, "weft> ");
     let busy = pid_line
         .lines()
-        .find_map(|l| l.trim().strip_prefix("<0.").map(|rest| format!("<0.{rest}")))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("<0.")
+                .map(|rest| format!("<0.{rest}"))
+        })
         .unwrap_or_default();
     enter(&mut p, ":top");
     expect(&mut p, "press Enter to stop");

@@ -8,29 +8,17 @@
 //! reports are returned as `Event`s, and the VM never sleeps — it tells the
 //! host when its next timer is due.
 
-mod atom;
-mod channel;
-mod channel_state;
-mod code;
-mod continuation;
-mod convert;
-mod dist;
-mod external;
+// The layers, each a folder that imports only from the ones before it
+// (vm/tests/layers.rs checks this; ARCHITECTURE.md says what each holds).
+mod data;
 mod host;
-mod host_fn;
 mod interp;
 mod natives;
-mod net;
-mod ops;
-mod pool;
 mod process;
-mod resource;
-mod run;
-mod scheduler;
-#[cfg(feature = "serde")]
-mod serde_value;
-pub mod memory;
-pub mod shell;
+mod runtime;
+
+pub use crate::data::memory;
+pub use crate::host::shell;
 
 /// Hooks for tests of the VM's edges; not part of the embedding API.
 #[doc(hidden)]
@@ -39,39 +27,30 @@ pub mod testing {
     /// system's resolver, for the whole process (the first call wins): a
     /// test can have a name take seconds, as a silent DNS server would.
     pub fn set_resolver(resolve: fn(&str, u16) -> Option<std::net::SocketAddr>) {
-        let _ = crate::net::RESOLVER.set(resolve);
+        let _ = crate::natives::poller::RESOLVER.set(resolve);
     }
 }
-mod signal_queue;
-mod sync;
-mod table;
-mod timer;
-mod trace;
-mod unchecked;
-mod value;
-mod walk;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use weft_compiler::bytecode::Instr;
 pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, SourceFile, Span};
 
-pub use crate::atom::{Atom, MAX_ATOMS};
-pub use crate::channel::Channel;
-pub use crate::code::HostFn;
-pub use crate::convert::{FromValue, FromValueError, IntoValue};
-pub use crate::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
-pub use crate::host::{Error, ProcessInfo};
-pub use crate::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
-pub use crate::resource::Resource;
+pub use crate::data::atom::{Atom, MAX_ATOMS};
+pub use crate::data::convert::{FromValue, FromValueError, IntoValue};
+pub use crate::data::resource::Resource;
 #[cfg(feature = "serde")]
-pub use crate::serde_value::{from_value, to_value, SerdeError};
-pub use crate::trace::{chrome_trace_json, TraceEvent, TraceKind};
-pub use crate::value::{Function, Items, MapItems, MapIter, Pid, Value};
+pub use crate::data::serde_value::{from_value, to_value, SerdeError};
+pub use crate::data::value::{Function, Items, MapItems, MapIter, Pid, Value};
+pub use crate::host::api::{Error, ProcessInfo};
+pub use crate::host::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
+pub use crate::interp::code::HostFn;
+pub use crate::runtime::channel::Channel;
+pub use crate::runtime::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
+pub use crate::runtime::trace::{chrome_trace_json, TraceEvent, TraceKind};
 
-use crate::code::{Code, Global, LoadedProto};
-use crate::scheduler::{lock, RunQueue, Scheduler, Shared};
+use crate::interp::code::{Code, Global, LoadedProto};
+use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared};
 
 /// Reductions a process may spend before it goes to the back of the run
 /// queue (LANGUAGE.md §8). 2000 is Erlang's figure (`CONTEXT_REDS` was
@@ -86,9 +65,9 @@ pub const DEFAULT_REDUCTIONS: u32 = 2000;
 pub(crate) const HEAP_BYTES_PER_REDUCTION: usize = 1024;
 
 /// How many deferred values `run` frees per reduction spent: the rate at
-/// which walks visit nodes (`walk::VISITS_PER_REDUCTION`), so freeing a
+/// which walks visit nodes (`crate::data::walk::VISITS_PER_REDUCTION`), so freeing a
 /// value costs about what comparing it would.
-pub(crate) const FREED_PER_REDUCTION: usize = walk::VISITS_PER_REDUCTION as usize;
+pub(crate) const FREED_PER_REDUCTION: usize = crate::data::walk::VISITS_PER_REDUCTION as usize;
 
 /// Limits a host can set on one VM.
 ///
@@ -596,14 +575,14 @@ impl VmBuilder {
                 let _ = std::io::stderr().write_all(text.as_bytes());
             })
         });
-        let pool = (self.schedulers > 0).then(|| pool::Pool::new(self.schedulers));
+        let pool = (self.schedulers > 0).then(|| crate::runtime::pool::Pool::new(self.schedulers));
         let shared = Arc::new(Shared::new(
             self.limits,
             output,
             error_output,
             self.seed,
             pool,
-            self.trace.map(trace::Trace::new),
+            self.trace.map(crate::runtime::trace::Trace::new),
         ));
         let run_queue = if shared.pool.is_some() {
             RunQueue::Host
@@ -617,7 +596,7 @@ impl VmBuilder {
             allow_net: self.allow_net,
         };
         vm.install_library();
-        pool::Pool::start(&vm.shared);
+        crate::runtime::pool::Pool::start(&vm.shared);
         vm
     }
 }
@@ -788,10 +767,10 @@ impl Vm {
         let allow_net = self.allow_net;
         let mut code = self.code_mut();
         code.sources.push(SourceFile::new("<builtin>", ""));
-        for native in natives::all(allow_io, allow_net) {
+        for native in crate::natives::all(allow_io, allow_net) {
             code.define(native.name, Global::Native(native));
         }
-        for (name, _) in natives::math::CONSTANTS {
+        for (name, _) in crate::natives::math::CONSTANTS {
             code.add_name(name);
         }
         let mut trampolines = Vec::new();
@@ -894,7 +873,7 @@ impl Vm {
             ..Default::default()
         };
         environment = environment.with_constants(
-            natives::math::CONSTANTS
+            crate::natives::math::CONSTANTS
                 .iter()
                 .map(|(name, value)| (name.to_string(), weft_compiler::Constant::Float(*value))),
         );
@@ -1077,12 +1056,12 @@ impl Vm {
                 },
             };
         }
-        let was_deferring = value::set_deferring(true);
+        let was_deferring = crate::data::value::set_deferring(true);
         let shared = self.shared.clone();
         let code = shared.code.read().unwrap_or_else(|e| e.into_inner());
         let status = self.scheduler.run_host(&code, budget);
         drop(code);
-        value::set_deferring(was_deferring);
+        crate::data::value::set_deferring(was_deferring);
         status
     }
 }
@@ -1101,8 +1080,8 @@ impl Drop for Vm {
         if let Some(pool) = &self.shared.pool {
             pool.stop();
         }
-        let was_deferring = value::set_deferring(false);
-        value::drain_deferred(usize::MAX);
-        value::set_deferring(was_deferring);
+        let was_deferring = crate::data::value::set_deferring(false);
+        crate::data::value::drain_deferred(usize::MAX);
+        crate::data::value::set_deferring(was_deferring);
     }
 }

@@ -1,22 +1,27 @@
 //! docs/EMBEDDING.md's Rust samples are doctests of the public API: every
 //! ```rust block of the guide must be, line for line, a code example in the
-//! `///` rustdoc of one of `SOURCES` (hidden `# ` lines aside), which
+//! `///` rustdoc of one of vm/src's files (hidden `# ` lines aside), which
 //! `cargo test -p weft-vm --all-features --doc` compiles and runs (the
 //! serde and tokio samples need their features).
 
 use std::path::Path;
 
-/// The files of `vm/src` whose doctests the guide's samples may be.
-const SOURCES: [&str; 8] = [
-    "lib.rs",
-    "host.rs",
-    "value.rs",
-    "host_fn.rs",
-    "convert.rs",
-    "serde_value.rs",
-    "shell.rs",
-    "dist.rs",
-];
+/// Every source file of `vm/src` (the guide's samples may be the doctests
+/// of any of them).
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
 
 /// Where a line of `///` comments is: in prose, in a Rust code block (with
 /// its lines so far), or in a block of another language (` ```text `).
@@ -94,8 +99,10 @@ fn every_rust_sample_of_the_guide_is_a_doctest() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let guide = read(&root.join("../docs/EMBEDDING.md"));
     let mut examples = Vec::new();
-    for file in SOURCES {
-        examples.extend(doc_examples(&read(&root.join("src").join(file))));
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    for file in files {
+        examples.extend(doc_examples(&read(&file)));
     }
     let blocks = markdown_rust_blocks(&guide);
     assert!(

@@ -141,7 +141,10 @@ fn max_heap_kills_a_process_whose_stack_grows_past_it() {
     match vm.call("depth", vec![Value::from(100_000)]) {
         Err(Error::Runtime(error)) => {
             assert_eq!(error.kind.name(), "system_limit");
-            assert_eq!(error.reason().as_tuple().unwrap()[1], Value::atom("system_limit"));
+            assert_eq!(
+                error.reason().as_tuple().unwrap()[1],
+                Value::atom("system_limit")
+            );
         }
         other => panic!("expected a :system_limit error, got {other:?}"),
     }

@@ -35,22 +35,24 @@
 //! loom_protocols`; no `--cfg loom` is needed.
 
 /// The primitives `signal_queue.rs` and `channel_state.rs` name through
-/// `crate::sync`, here loom's model-checked versions.
-mod sync {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+/// `crate::data::sync`, here loom's model-checked versions.
+mod data {
+    pub(crate) mod sync {
+        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+    }
 }
 
 #[allow(dead_code)]
-#[path = "../src/signal_queue.rs"]
+#[path = "../src/process/signal_queue.rs"]
 mod signal_queue;
 
 #[allow(dead_code)]
-#[path = "../src/channel_state.rs"]
+#[path = "../src/data/channel_state.rs"]
 mod channel_state;
 
 #[allow(dead_code)]
-#[path = "../src/external.rs"]
+#[path = "../src/runtime/external.rs"]
 mod external;
 
 use channel_state::{lock_in_order, ChanState, Wake};

@@ -656,7 +656,8 @@ impl Session {
             Some((at, seen)) if now.duration_since(at) < std::time::Duration::from_secs(5) => seen,
             _ => std::collections::HashMap::new(),
         };
-        let recent = |pid: Pid, total: u64| total.saturating_sub(before.get(&pid).copied().unwrap_or(0));
+        let recent =
+            |pid: Pid, total: u64| total.saturating_sub(before.get(&pid).copied().unwrap_or(0));
         if busiest_first {
             processes.sort_by(|a, b| {
                 recent(b.pid, b.reductions)
@@ -694,7 +695,10 @@ impl Session {
             ]);
         }
         if busiest_first {
-            self.last_top = Some((now, processes.iter().map(|p| (p.pid, p.reductions)).collect()));
+            self.last_top = Some((
+                now,
+                processes.iter().map(|p| (p.pid, p.reductions)).collect(),
+            ));
         }
         // `:ps` has no RECENT column.
         let rows: Vec<Vec<String>> = rows

@@ -1,11 +1,11 @@
 //! The `chan` module (LANGUAGE.md §7): `recv try_recv balance len closed?`.
 
 use super::{expected, native, Ctx, Native, NativeResult, Trap};
-use crate::atom::Atom;
-use crate::channel::Channel;
+use crate::data::atom::Atom;
+use crate::data::value::Value;
 use crate::process::Handoff;
-use crate::scheduler::ChanOutcome;
-use crate::value::Value;
+use crate::runtime::channel::Channel;
+use crate::runtime::scheduler::ChanOutcome;
 use std::sync::Arc;
 
 pub(crate) const NATIVES: &[Native] = &[

@@ -2,10 +2,10 @@
 //! float assert format args now`.
 
 use super::{badarg, native, Ctx, Native, NativeResult, Trap, ANY};
-use crate::atom::Atom;
-use crate::ops::describe_value;
-use crate::value::Value;
-use crate::walk;
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::Value;
+use crate::data::walk;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("print", 0, ANY, print),
@@ -179,7 +179,7 @@ fn assert_eq(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if args[0] == args[1] {
         return Ok(Value::Nil);
     }
-    let show = |v: &Value| crate::walk::print_truncated(v, true, ASSERT_EQ_SHOWN);
+    let show = |v: &Value| crate::data::walk::print_truncated(v, true, ASSERT_EQ_SHOWN);
     let mut message = format!("left:  {}\nright: {}", show(&args[0]), show(&args[1]));
     if let Some(said) = args.get(2) {
         message = format!("{said}\n{message}");
@@ -238,7 +238,7 @@ fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     Ok(Value::list(
-        crate::scheduler::lock(&ctx.scheduler.shared.args)
+        crate::runtime::scheduler::lock(&ctx.scheduler.shared.args)
             .iter()
             .map(|a| Value::str(a.as_str()))
             .collect(),

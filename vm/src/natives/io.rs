@@ -11,9 +11,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::sync::{Arc, MutexGuard};
 
 use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
-use crate::atom::Atom;
-use crate::resource::{FileState, Resource};
-use crate::value::Value;
+use crate::data::atom::Atom;
+use crate::data::resource::{FileState, Resource};
+use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("io.open", 2, 2, open),
@@ -39,7 +39,7 @@ pub(crate) fn close_resource(resource: &Resource) {
 
 /// What a process closes when it ends: its files, and the sockets it still
 /// owns (one handed to another process with `net.controlling` stays open).
-pub(crate) fn close_owned(resource: &Resource, pid: crate::value::Pid) {
+pub(crate) fn close_owned(resource: &Resource, pid: crate::data::value::Pid) {
     if let Some(socket) = &resource.socket {
         if socket.owner.load(std::sync::atomic::Ordering::Acquire) != pid.0 {
             return;

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use super::{badarg, expected, list_arg, native, Ctx, Native, NativeResult, Trap};
-use crate::ops::describe_value;
-use crate::value::{Value, WeftMap};
+use crate::data::ops::describe_value;
+use crate::data::value::{Value, WeftMap};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("map.get", 3, 3, get),
@@ -32,7 +32,11 @@ fn map_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v WeftMap, T
 
 /// Takes the map argument out of its slot, keeping the only reference if
 /// the caller gave it up.
-fn take_map(args: &mut [Value], i: usize, name: &str) -> Result<Arc<crate::value::MapItems>, Trap> {
+fn take_map(
+    args: &mut [Value],
+    i: usize,
+    name: &str,
+) -> Result<Arc<crate::data::value::MapItems>, Trap> {
     match std::mem::take(&mut args[i]) {
         Value::Map(map) => Ok(map),
         other => Err(expected("a map", name, &other)),
@@ -115,7 +119,7 @@ fn from_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             }
         }
     }
-    Ok(Value::map(crate::value::MapItems(map)))
+    Ok(Value::map(crate::data::value::MapItems(map)))
 }
 
 /// The entries of `a` then those of `b`; where both have a key, `b`'s

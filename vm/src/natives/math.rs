@@ -6,9 +6,9 @@
 use std::cmp::Ordering;
 
 use super::{badarg, expected, native, number_arg, Ctx, Native, NativeResult, Trap, ANY};
-use crate::atom::Atom;
-use crate::ops::describe_value;
-use crate::value::{compare, Value};
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{compare, Value};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("math.sqrt", 1, 1, sqrt),

@@ -16,17 +16,18 @@ pub(crate) mod map;
 pub(crate) mod math;
 pub(crate) mod net;
 pub(crate) mod node;
+pub(crate) mod poller;
 pub(crate) mod process;
 pub(crate) mod random;
 pub(crate) mod string;
 pub(crate) mod time;
 
-use crate::atom::Atom;
-use crate::code::Code;
-use crate::ops::describe_value;
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::Value;
+use crate::interp::code::Code;
 use crate::process::Process;
-use crate::scheduler::Scheduler;
-use crate::value::Value;
+use crate::runtime::scheduler::Scheduler;
 
 /// What a native can do besides returning a value.
 pub(crate) enum Trap {
@@ -167,7 +168,7 @@ pub(crate) fn pid_arg(
     args: &[Value],
     i: usize,
     name: &str,
-) -> Result<crate::value::Pid, Trap> {
+) -> Result<crate::data::value::Pid, Trap> {
     match &args[i] {
         Value::Pid(p) => Ok(*p),
         Value::Atom(_) => ctx

@@ -2,7 +2,7 @@
 //! (`VmBuilder::allow_net`; the `weft` command does). A listener or socket
 //! is a `Value::Resource` owned by the process that opened (or accepted, or
 //! connected) it and closed when that process ends. Each operation parks
-//! only its caller while it waits (`crate::net` has the poller and its
+//! only its caller while it waits (`crate::natives::poller` has the poller and its
 //! invariants). Failures that a server expects (a refused connection, a
 //! closed peer) are values — `(:error, reason)`, or nil for a read at the
 //! end — as in Erlang's gen_tcp; a wrong argument is `:badarg`.
@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
-use crate::atom::Atom;
-use crate::dist::{NodeHandle, Waiter};
-use crate::net::{self, Net, ReadMode, SocketKind};
+use crate::data::atom::Atom;
+use crate::data::resource::Resource;
+use crate::data::value::Value;
+use crate::natives::poller::{self as net, Net, ReadMode, SocketKind};
 use crate::process::{Handoff, Wait};
-use crate::resource::Resource;
-use crate::value::Value;
+use crate::runtime::dist::{NodeHandle, Waiter};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("net.listen", 2, 2, listen),
@@ -274,7 +274,7 @@ fn read(
     }
     let ended = net::fill(state) || state.ended.load(std::sync::atomic::Ordering::Acquire);
     {
-        let mut buffer = crate::scheduler::lock(&state.buffer);
+        let mut buffer = crate::runtime::scheduler::lock(&state.buffer);
         if let Some(value) = net::take_ready(&mut buffer, mode, ended) {
             return Ok(value);
         }
@@ -348,8 +348,12 @@ fn port(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(expected("a socket or listener", "net.port", &args[0]));
     };
     let address = match &state.kind {
-        SocketKind::Stream(s) => crate::scheduler::lock(s).as_ref().map(|s| s.local_addr()),
-        SocketKind::Listener(l) => crate::scheduler::lock(l).as_ref().map(|l| l.local_addr()),
+        SocketKind::Stream(s) => crate::runtime::scheduler::lock(s)
+            .as_ref()
+            .map(|s| s.local_addr()),
+        SocketKind::Listener(l) => crate::runtime::scheduler::lock(l)
+            .as_ref()
+            .map(|l| l.local_addr()),
     };
     match address {
         Some(Ok(address)) => Ok(Value::Int(address.port() as i64)),

@@ -4,9 +4,9 @@
 //! is false, as in Erlang.
 
 use super::{badarg, expected, native, Ctx, Native, NativeResult, Trap};
-use crate::dist::{node_name, self_name, Waiter};
+use crate::data::value::Value;
 use crate::process::{Handoff, Wait};
-use crate::value::Value;
+use crate::runtime::dist::{node_name, self_name, Waiter};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("node.self", 0, 0, self_name_native),

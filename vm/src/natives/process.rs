@@ -5,9 +5,9 @@
 use super::{
     badarg, expected, int_arg, native, number_arg, pid_arg, Ctx, Native, NativeResult, Trap,
 };
-use crate::atom::Atom;
+use crate::data::atom::Atom;
+use crate::data::value::{Value, WeftMap};
 use crate::process::{Handoff, Status, Wait};
-use crate::value::{Value, WeftMap};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("self", 0, 0, self_pid),
@@ -83,7 +83,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     signal(ctx, pid, Value::Atom(Atom::KILL))
 }
 
-fn signal(ctx: &mut Ctx<'_>, pid: crate::value::Pid, reason: Value) -> NativeResult {
+fn signal(ctx: &mut Ctx<'_>, pid: crate::data::value::Pid, reason: Value) -> NativeResult {
     let untrappable = reason == Value::Atom(Atom::KILL);
     let me = ctx.process.pid;
     if pid == me {
@@ -285,9 +285,9 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     map.insert(Value::Atom(Atom::REDUCTIONS), Value::Int(reductions as i64));
     map.insert(Value::Atom(Atom::MAILBOX), Value::Int(mailbox as i64));
     map.insert(Value::Atom(Atom::MEMORY), Value::Int(memory as i64));
-    Ok(Value::map(crate::value::MapItems(map)))
+    Ok(Value::map(crate::data::value::MapItems(map)))
 }
 
-fn op_error((kind, message): crate::scheduler::OpError) -> Trap {
+fn op_error((kind, message): crate::runtime::scheduler::OpError) -> Trap {
     Trap::Error(kind, message)
 }

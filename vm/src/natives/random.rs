@@ -7,7 +7,7 @@
 //! seed draws the same numbers in the same processes.
 
 use super::{badarg, int_arg, native, Ctx, Native, NativeResult};
-use crate::value::Value;
+use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("random.seed", 1, 1, seed),

@@ -5,8 +5,8 @@
 //! function ever cuts a character in half.
 
 use super::{badarg, int_arg, list_arg, native, str_arg, Ctx, Native, NativeResult};
-use crate::ops::describe_value;
-use crate::value::Value;
+use crate::data::ops::describe_value;
+use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("string.split", 2, 2, split),

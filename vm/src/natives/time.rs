@@ -2,7 +2,7 @@
 //! clock, for measuring; `time.now()` is the wall clock, for timestamps.
 
 use super::{native, Ctx, Native, NativeResult};
-use crate::value::Value;
+use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[native("time.now", 0, 0, now)];
 

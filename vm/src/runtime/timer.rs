@@ -17,8 +17,8 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::scheduler::{lock, Shared};
-use crate::value::{Pid, Value};
+use crate::data::value::{Pid, Value};
+use crate::runtime::scheduler::{lock, Shared};
 
 /// What a timer does when it fires.
 #[derive(Debug)]

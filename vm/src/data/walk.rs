@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
-use crate::value::{Items, MapItems, Value};
+use crate::data::value::{Items, MapItems, Value};
 
 /// The most bytes a printed form may have (`print`, `str`, `inspect`,
 /// `format`); past it they are the error `:system_limit`.
@@ -259,8 +259,8 @@ fn same_key(a: &Value, b: &Value) -> bool {
 /// a memoised shared pair at once, else a frame to walk.
 fn sequence(
     mode: Mode,
-    (ia, sa): (&Arc<crate::value::Items>, u32),
-    (ib, sb): (&Arc<crate::value::Items>, u32),
+    (ia, sa): (&Arc<crate::data::value::Items>, u32),
+    (ib, sb): (&Arc<crate::data::value::Items>, u32),
     memo: &FxHashSet<PairKey>,
     shared_key: impl Fn(usize, u32, usize, usize, u32, usize) -> Option<PairKey>,
 ) -> Step {
@@ -627,7 +627,7 @@ enum PrintFrame<'v> {
         tuple: bool,
     },
     Map {
-        map: &'v crate::value::WeftMap,
+        map: &'v crate::data::value::WeftMap,
         next: usize,
     },
 }

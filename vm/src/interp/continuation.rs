@@ -19,14 +19,14 @@
 //!   bytecode does, so `list.map` over a million elements with a trivial
 //!   function still yields the scheduler every slice.
 
-use crate::atom::Atom;
-use crate::code::{Code, Global};
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{FnKind, Value};
+use crate::interp::code::{Code, Global};
 use crate::interp::{self, Flow};
 use crate::natives::{Ctx, NativeResult, Trap};
-use crate::ops::describe_value;
 use crate::process::{Frame, Process};
-use crate::scheduler::Scheduler;
-use crate::value::{FnKind, Value};
+use crate::runtime::scheduler::Scheduler;
 
 /// `Frame::ret` of a frame whose result goes to a native's continuation.
 pub(crate) const CONTINUE: u32 = u32::MAX;

@@ -35,11 +35,11 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::atom::Atom;
-use crate::dist::{NodeHandle, Waiter};
-use crate::resource::Resource;
-use crate::scheduler::lock;
-use crate::value::{Pid, Value};
+use crate::data::atom::Atom;
+use crate::data::resource::Resource;
+use crate::data::value::{Pid, Value};
+use crate::runtime::dist::{NodeHandle, Waiter};
+use crate::runtime::scheduler::lock;
 
 /// The most bytes one `net.recv` returns, and a line may hold.
 pub(crate) const CHUNK: usize = 64 * 1024;

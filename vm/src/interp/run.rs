@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use crate::atom::Atom;
-use crate::code::Code;
+use crate::data::atom::Atom;
+use crate::data::value::{self, Pid, Value};
+use crate::interp::code::Code;
 use crate::interp::{self, SliceEnd};
 use crate::process::{self, Process};
-use crate::scheduler::{lock, RunQueue, Scheduler};
-use crate::value::{self, Pid, Value};
+use crate::runtime::scheduler::{lock, RunQueue, Scheduler};
 use crate::{Event, RunStatus, FREED_PER_REDUCTION, HEAP_BYTES_PER_REDUCTION};
 
 impl Scheduler {
@@ -127,14 +127,14 @@ impl Scheduler {
             SliceEnd::Returned => {
                 self.record_outcome(pid, || {
                     let value = process.stack.first().cloned().unwrap_or_default();
-                    crate::host::Outcome::Returned(value)
+                    crate::host::api::Outcome::Returned(value)
                 });
                 self.finish(process, Value::Atom(Atom::NORMAL), false)
             }
             SliceEnd::Exited(reason) => self.finish(process, reason, false),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
-                self.record_outcome(pid, || crate::host::Outcome::Crashed(error.clone()));
+                self.record_outcome(pid, || crate::host::api::Outcome::Crashed(error.clone()));
                 lock(&self.shared.events).push(Event::Crash { pid, error });
                 self.finish(process, reason, true);
             }
@@ -147,13 +147,13 @@ impl Scheduler {
     #[cold]
     fn trace_slice(&mut self, pid: Pid, function: String, started: u64) {
         self.traced = None;
-        let kind = crate::trace::TraceKind::Slice {
+        let kind = crate::runtime::trace::TraceKind::Slice {
             function,
             duration_ns: self.now().saturating_sub(started),
             scheduler: self.index,
         };
         if let Some(trace) = &self.shared.trace {
-            trace.record(crate::trace::TraceEvent {
+            trace.record(crate::runtime::trace::TraceEvent {
                 time_ns: started,
                 pid,
                 kind,
@@ -163,7 +163,7 @@ impl Scheduler {
 
     /// Records how a process a host `call` waits for ended (the first
     /// outcome wins); without such a call no lock is taken.
-    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::host::Outcome) {
+    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::host::api::Outcome) {
         if self
             .shared
             .watching
@@ -194,7 +194,7 @@ impl Scheduler {
             return end;
         }
         let mut over = None;
-        if crate::memory::vm_heap_over(&self.limits) {
+        if crate::data::memory::vm_heap_over(&self.limits) {
             over = Some(format!(
                 "the program holds more than the VM's limit of {} bytes",
                 self.limits.max_vm_heap

@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
+use crate::data::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 struct State<T> {
     items: Vec<T>,

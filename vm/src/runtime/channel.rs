@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use weft_compiler::bytecode::{SelectArm, SelectTable};
 
-use crate::atom::Atom;
-use crate::channel_state::{lock_in_order, ChanState, Wake};
-use crate::ops::describe_value;
+use crate::data::atom::Atom;
+use crate::data::channel_state::{lock_in_order, ChanState, Wake};
+use crate::data::ops::describe_value;
+use crate::data::sync::{Mutex, MutexGuard};
+use crate::data::value::{Pid, Value};
 use crate::process::{Handoff, Process, Wait};
-use crate::scheduler::{ChanOutcome, OpError, Scheduler, Shared, SignalKind};
-use crate::sync::{Mutex, MutexGuard};
-use crate::value::{Pid, Value};
+use crate::runtime::scheduler::{ChanOutcome, OpError, Scheduler, Shared, SignalKind};
 
 /// A channel (the payload of `Value::Chan`): opaque to the host, which can
 /// pass it between processes.
@@ -36,7 +36,7 @@ impl Drop for Channel {
     fn drop(&mut self) {
         let values = self.take_values();
         if !values.iter().all(Value::is_scalar) {
-            drop(crate::value::Items(values));
+            drop(crate::data::value::Items(values));
         }
     }
 }

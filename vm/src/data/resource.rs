@@ -22,7 +22,7 @@ pub struct Resource {
     pub(crate) path: String,
     pub(crate) file: Mutex<FileState>,
     /// A socket or listener (`net`); its `file` is `Closed`.
-    pub(crate) socket: Option<std::sync::Arc<crate::net::Socket>>,
+    pub(crate) socket: Option<std::sync::Arc<crate::natives::poller::Socket>>,
 }
 
 impl Resource {
@@ -39,7 +39,7 @@ impl Resource {
         }
     }
 
-    pub(crate) fn socket(label: String, socket: crate::net::Socket) -> Resource {
+    pub(crate) fn socket(label: String, socket: crate::natives::poller::Socket) -> Resource {
         Resource {
             path: label,
             file: Mutex::new(FileState::Closed),

@@ -29,9 +29,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-use crate::atom::Atom;
-use crate::ops::describe_value;
-use crate::value::{MapItems, Pid, Value};
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{MapItems, Pid, Value};
 
 /// Rust data that becomes a Weft value.
 pub trait IntoValue {

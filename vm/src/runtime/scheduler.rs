@@ -34,19 +34,19 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 use rustc_hash::FxHashMap;
 
-use crate::atom::Atom;
-use crate::channel::Channel;
-use crate::code::{Code, Global};
-use crate::dist::{Distribution, RemotePid, DIST_PID, RESERVED_SLOT};
-use crate::external::External;
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{FnKind, Pid, Value};
+use crate::interp::code::{Code, Global};
 use crate::interp::set_waiting;
-use crate::ops::describe_value;
-use crate::pool::Pool;
+use crate::process::signal_queue::Pushed;
+use crate::process::table::Table;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
-use crate::signal_queue::Pushed;
-use crate::table::Table;
-use crate::timer::{TimerKind, Timers};
-use crate::value::{FnKind, Pid, Value};
+use crate::runtime::channel::Channel;
+use crate::runtime::dist::{Distribution, RemotePid, DIST_PID, RESERVED_SLOT};
+use crate::runtime::external::External;
+use crate::runtime::pool::Pool;
+use crate::runtime::timer::{TimerKind, Timers};
 use crate::{Event, Limits};
 
 pub(crate) type OpError = (Atom, String);
@@ -169,7 +169,7 @@ pub(crate) struct Shared {
     /// Trampolines that let a process start with a native function.
     pub trampolines: OnceLock<Vec<u32>>,
     /// Processes whose end a host `call` waits for, and how they ended.
-    pub watched: Mutex<FxHashMap<Pid, Option<crate::host::Outcome>>>,
+    pub watched: Mutex<FxHashMap<Pid, Option<crate::host::api::Outcome>>>,
     /// How many entries `watched` has: ending processes skip its lock at 0.
     pub watching: std::sync::atomic::AtomicUsize,
     start: Instant,
@@ -184,18 +184,18 @@ pub(crate) struct Shared {
     pub external: External<Pid>,
     /// Asynchronous host calls waiting for their answer: ticket to caller.
     /// (The flag: a future answers it, not the host.)
-    pub tickets: Mutex<FxHashMap<u64, (crate::dist::Waiter, bool)>>,
+    pub tickets: Mutex<FxHashMap<u64, (crate::runtime::dist::Waiter, bool)>>,
     pub next_ticket: AtomicU64,
     /// Pending host calls a future will answer (so `call` waits for them).
     pub futures_pending: AtomicUsize,
     /// The execution trace, when the host asked for one.
-    pub trace: Option<crate::trace::Trace>,
+    pub trace: Option<crate::runtime::trace::Trace>,
     /// The process whose messages the host watches (`Vm::watch_messages`;
     /// its pid bits, 0 for none: no pid has serial 0), and what it saw.
     pub watched_pid: AtomicU64,
-    pub watch_log: crate::trace::Trace,
+    pub watch_log: crate::runtime::trace::Trace,
     /// The `net` module's poller, started on first use.
-    pub net: OnceLock<Arc<crate::net::Net>>,
+    pub net: OnceLock<Arc<crate::natives::poller::Net>>,
 }
 
 impl Shared {
@@ -205,7 +205,7 @@ impl Shared {
         error_output: OutputSink,
         seed: u64,
         pool: Option<Pool>,
-        trace: Option<crate::trace::Trace>,
+        trace: Option<crate::runtime::trace::Trace>,
     ) -> Shared {
         let schedulers = pool.as_ref().map_or(0, |p| p.size());
         Shared {
@@ -240,7 +240,7 @@ impl Shared {
             futures_pending: AtomicUsize::new(0),
             trace,
             watched_pid: AtomicU64::new(0),
-            watch_log: crate::trace::Trace::new(crate::trace::WATCH_LOG_MAX),
+            watch_log: crate::runtime::trace::Trace::new(crate::runtime::trace::WATCH_LOG_MAX),
             net: OnceLock::new(),
         }
     }
@@ -366,7 +366,7 @@ pub(crate) struct Scheduler {
     /// Set while `apply_pending` runs: deaths it causes add to its list.
     applying: bool,
     /// Wake-ups claimed under a channel lock, delivered after unlocking.
-    pub wakes: Vec<crate::channel_state::Wake<Pid, Value>>,
+    pub wakes: Vec<crate::data::channel_state::Wake<Pid, Value>>,
     /// Whether the VM records a trace (`Shared::trace`): the one test the
     /// hot paths make when tracing is off.
     pub tracing: bool,
@@ -401,9 +401,9 @@ impl Scheduler {
 
     /// Records a trace event of `pid` now (call only when `self.tracing`).
     #[cold]
-    pub fn trace(&self, pid: Pid, kind: crate::trace::TraceKind) {
+    pub fn trace(&self, pid: Pid, kind: crate::runtime::trace::TraceKind) {
         if let Some(trace) = &self.shared.trace {
-            trace.record(crate::trace::TraceEvent {
+            trace.record(crate::runtime::trace::TraceEvent {
                 time_ns: self.now(),
                 pid,
                 kind,
@@ -414,9 +414,9 @@ impl Scheduler {
     #[cold]
     fn trace_send(&self, from: Pid, to: Pid, message: &Value) {
         if let Some(trace) = &self.shared.trace {
-            let kind = crate::trace::TraceKind::Send {
+            let kind = crate::runtime::trace::TraceKind::Send {
                 to,
-                message: message.inspect_within(crate::trace::PRINTED_MAX),
+                message: message.inspect_within(crate::runtime::trace::PRINTED_MAX),
                 flow: trace.flow(),
             };
             self.trace(from, kind);
@@ -426,15 +426,17 @@ impl Scheduler {
     /// Logs a message to or from the watched process.
     #[cold]
     fn watch_send(&self, from: Pid, to: Pid, message: &Value) {
-        self.shared.watch_log.record(crate::trace::TraceEvent {
-            time_ns: self.now(),
-            pid: from,
-            kind: crate::trace::TraceKind::Send {
-                to,
-                message: message.inspect_within(crate::trace::PRINTED_MAX),
-                flow: 0,
-            },
-        });
+        self.shared
+            .watch_log
+            .record(crate::runtime::trace::TraceEvent {
+                time_ns: self.now(),
+                pid: from,
+                kind: crate::runtime::trace::TraceKind::Send {
+                    to,
+                    message: message.inspect_within(crate::runtime::trace::PRINTED_MAX),
+                    flow: 0,
+                },
+            });
     }
 
     fn counters(&self) -> &Counters {
@@ -579,7 +581,10 @@ impl Scheduler {
         Counters::add(&self.counters().spawned, 1);
         if self.tracing {
             if let Some(parent) = self.traced {
-                self.trace(parent, crate::trace::TraceKind::Spawn { child: pid });
+                self.trace(
+                    parent,
+                    crate::runtime::trace::TraceKind::Spawn { child: pid },
+                );
             }
         }
         let live = self.shared.table.live.load(Ordering::Relaxed) as u64;
@@ -1361,17 +1366,19 @@ impl Scheduler {
     pub fn finish(&mut self, mut process: Box<Process>, reason: Value, crashed: bool) {
         let pid = process.pid;
         if self.tracing {
-            let reason = reason.inspect_within(crate::trace::PRINTED_MAX);
-            self.trace(pid, crate::trace::TraceKind::Exit { reason });
+            let reason = reason.inspect_within(crate::runtime::trace::PRINTED_MAX);
+            self.trace(pid, crate::runtime::trace::TraceKind::Exit { reason });
         }
         if self.shared.watched_pid.load(Ordering::Relaxed) == pid.0 {
-            self.shared.watch_log.record(crate::trace::TraceEvent {
-                time_ns: self.now(),
-                pid,
-                kind: crate::trace::TraceKind::Exit {
-                    reason: reason.inspect_within(crate::trace::PRINTED_MAX),
-                },
-            });
+            self.shared
+                .watch_log
+                .record(crate::runtime::trace::TraceEvent {
+                    time_ns: self.now(),
+                    pid,
+                    kind: crate::runtime::trace::TraceKind::Exit {
+                        reason: reason.inspect_within(crate::runtime::trace::PRINTED_MAX),
+                    },
+                });
         }
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return;
@@ -1390,7 +1397,7 @@ impl Scheduler {
         }
         if self.shared.watching.load(Ordering::Acquire) > 0 {
             if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
-                *outcome = Some(crate::host::Outcome::Exited(reason.clone()));
+                *outcome = Some(crate::host::api::Outcome::Exited(reason.clone()));
             }
         }
         if let Status::Waiting(Wait::Host(ticket)) = process.status {

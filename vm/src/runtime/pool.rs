@@ -29,8 +29,8 @@ use std::time::Duration;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
 
-use crate::scheduler::{lock, RunQueue, Scheduler, Shared};
-use crate::value::{self, Pid};
+use crate::data::value::{self, Pid};
+use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared};
 
 /// How many slices a thread runs between looks at the injector when its own
 /// queue keeps it busy (Go's figure).

@@ -23,11 +23,11 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
-use crate::atom::Atom;
-use crate::channel::Channel;
-use crate::dist::{RemotePid, RemoteRef};
-use crate::resource::Resource;
-use crate::walk;
+use crate::data::atom::Atom;
+use crate::data::resource::Resource;
+use crate::data::walk;
+use crate::runtime::channel::Channel;
+use crate::runtime::dist::{RemotePid, RemoteRef};
 
 /// Weft's map: insertion-ordered.
 pub(crate) type WeftMap = IndexMap<Value, Value, FxBuildHasher>;

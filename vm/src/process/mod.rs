@@ -11,14 +11,17 @@
 //! - Fields most processes never use live in `extra`, allocated on first
 //!   use, to keep an idle process small (a million fit in memory).
 
+pub(crate) mod signal_queue;
+pub(crate) mod table;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
 
-use crate::resource::Resource;
-use crate::value::{Pid, Value};
+use crate::data::resource::Resource;
+use crate::data::value::{Pid, Value};
 
 /// One activation of a Weft function.
 #[derive(Clone, Copy, Debug)]
@@ -200,16 +203,16 @@ pub(crate) struct Extra {
     pub files: Vec<Arc<Resource>>,
     /// A comparison that ran out of reductions, with the (frame depth, pc)
     /// of the instruction that will resume it.
-    pub walk: Option<((u32, u32), Box<crate::walk::Compare>)>,
+    pub walk: Option<((u32, u32), Box<crate::data::walk::Compare>)>,
     /// With a heap limit: the process's reduction count at which its heap
     /// is measured next (see `Vm::run_slice`).
     pub heap_check_at: u64,
     /// Natives waiting for a Weft call they asked for (`continuation.rs`),
     /// innermost last.
-    pub continuations: Vec<crate::continuation::Pending>,
+    pub continuations: Vec<crate::interp::continuation::Pending>,
     /// The call a native just asked for (`Ctx::call`), until the
     /// interpreter makes it.
-    pub request: Option<crate::continuation::CallRequest>,
+    pub request: Option<crate::interp::continuation::CallRequest>,
 }
 
 pub struct Process {
@@ -313,7 +316,7 @@ impl Process {
                 }
                 Value::Fn(f) => {
                     total += 48;
-                    if let crate::value::FnKind::Weft { captures, .. } = &f.kind {
+                    if let crate::data::value::FnKind::Weft { captures, .. } = &f.kind {
                         total += 16 * captures.len();
                         pending.extend(captures.iter().filter(|v| !v.is_scalar()));
                     }

@@ -24,11 +24,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::atom::Atom;
-use crate::ops::describe_value;
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{Pid, Value};
 use crate::process::{Handoff, Process};
-use crate::scheduler::{OpError, RunQueue, Scheduler, Shared, SignalKind};
-use crate::value::{Pid, Value};
+use crate::runtime::scheduler::{OpError, RunQueue, Scheduler, Shared, SignalKind};
 
 /// The reserved pid that stands for "the other nodes" in link sets and
 /// monitor maps (the host's pid is the slot above it).

@@ -27,9 +27,9 @@ use serde::de::{
 };
 use serde::ser::{self, Serialize};
 
-use crate::atom::Atom;
-use crate::ops::describe_value;
-use crate::value::{MapItems, Value};
+use crate::data::atom::Atom;
+use crate::data::ops::describe_value;
+use crate::data::value::{MapItems, Value};
 
 /// Why a value could not be made from Rust data, or read into it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -26,14 +26,14 @@ use std::fmt::Display;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::atom::Atom;
-use crate::code::{Code, Global};
-use crate::convert::{FromValue, IntoValue};
-use crate::dist::Waiter;
+use crate::data::atom::Atom;
+use crate::data::convert::{FromValue, IntoValue};
+use crate::data::value::{Pid, Value};
+use crate::interp::code::{Code, Global};
 use crate::natives::Trap;
 use crate::process::{Handoff, Process, Wait};
-use crate::scheduler::{lock, RunQueue, Scheduler, Shared, SignalKind};
-use crate::value::{Pid, Value};
+use crate::runtime::dist::Waiter;
+use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared, SignalKind};
 use crate::{Error, Event, Vm};
 
 /// What a host function is inside the VM: arguments in, a value or a trap
@@ -181,7 +181,7 @@ impl HostContext<'_> {
             // (as a process sending to itself does).
             if self.process.mailbox.len() >= self.scheduler.limits.max_mailbox {
                 let max = self.scheduler.limits.max_mailbox;
-                self.exit = Some(crate::scheduler::mailbox_over(max));
+                self.exit = Some(crate::runtime::scheduler::mailbox_over(max));
                 return;
             }
             self.process.mailbox.push_back(value);
@@ -193,10 +193,10 @@ impl HostContext<'_> {
     /// Starts a process running the loaded function `function` (`"npc"`,
     /// `"list.sum"`) on `args`.
     pub fn spawn(&mut self, function: &str, args: Vec<Value>) -> Result<Pid, Error> {
-        let function = crate::host::function_named(self.code, function)?;
+        let function = crate::host::api::function_named(self.code, function)?;
         self.scheduler
             .spawn_value(self.code, &function, args, None)
-            .map_err(crate::host::spawn_error)
+            .map_err(crate::host::api::spawn_error)
     }
 
     /// The process registered as `name` (`register(:name, pid)`), if any.

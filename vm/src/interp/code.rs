@@ -20,9 +20,9 @@ use weft_compiler::bytecode::{
 };
 use weft_compiler::{verify_module, SourceFile, Span, VerifyError};
 
-use crate::atom::Atom;
+use crate::data::atom::Atom;
+use crate::data::value::Value;
 use crate::natives::Native;
-use crate::value::Value;
 
 /// A raw host function ([`Vm::register_fn`](crate::Vm::register_fn)):
 /// called with the arguments, returns a value or an error message (which
@@ -53,7 +53,7 @@ pub(crate) enum Global {
     Weft(u32),
     Native(Native),
     Host {
-        function: Arc<crate::host_fn::HostCall>,
+        function: Arc<crate::host::host_fn::HostCall>,
         arity: Option<u16>,
     },
 }

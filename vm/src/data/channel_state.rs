@@ -23,7 +23,7 @@
 
 use std::collections::VecDeque;
 
-use crate::sync::{Mutex, MutexGuard};
+use crate::data::sync::{Mutex, MutexGuard};
 
 /// A process blocked on a channel.
 #[derive(Debug)]

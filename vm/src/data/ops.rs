@@ -5,8 +5,8 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::atom::Atom;
-use crate::value::{compare, Value};
+use crate::data::atom::Atom;
+use crate::data::value::{compare, Value};
 
 pub(crate) type OpResult = Result<Value, (Atom, String)>;
 
@@ -17,7 +17,7 @@ fn badarg(message: String) -> (Atom, String) {
 fn describe(v: &Value) -> String {
     // Only the first 60 bytes are shown: print no more than that.
     let mut text = String::new();
-    if crate::walk::print(&mut text, v, true, 60).is_ok() {
+    if crate::data::walk::print(&mut text, v, true, 60).is_ok() {
         return text;
     }
     let cut: String = text.chars().take(57).collect();
@@ -206,11 +206,11 @@ pub(crate) type OrderOperator = fn(&Value, &Value) -> Result<bool, (Atom, String
 /// comparison of `a` and `b` (two lists or two tuples).
 pub(crate) fn verdict_is(
     op: OrderOperator,
-    verdict: crate::walk::Verdict,
+    verdict: crate::data::walk::Verdict,
     a: &Value,
     b: &Value,
 ) -> Result<bool, (Atom, String)> {
-    use crate::walk::Verdict;
+    use crate::data::walk::Verdict;
     let ordering = match verdict {
         Verdict::Same => Ordering::Equal,
         Verdict::Differ(o) => o,

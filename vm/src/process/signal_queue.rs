@@ -33,7 +33,7 @@
 
 use std::marker::PhantomData;
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::data::sync::{AtomicU64, AtomicUsize, Ordering};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;

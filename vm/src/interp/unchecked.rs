@@ -30,7 +30,7 @@ use std::ops::{Index, IndexMut};
 
 use weft_compiler::bytecode::Instr;
 
-use crate::value::Value;
+use crate::data::value::Value;
 
 /// The absolute stack index of a register of the running frame
 /// (`base + r`), which by the argument above is in bounds.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use weft_compiler::{Diagnostic, Module, SourceFile};
 
-use crate::atom::Atom;
-use crate::code::Global;
+use crate::data::atom::Atom;
+use crate::data::value::Value;
+use crate::interp::code::Global;
 use crate::process::Status;
-use crate::scheduler::{describe_wait, lock};
-use crate::value::Value;
+use crate::runtime::scheduler::{describe_wait, lock};
 use crate::{EntryPoint, Pid, RunStatus, RuntimeError, Vm};
 
 /// Why a host request failed.
@@ -55,7 +55,7 @@ pub enum Error {
     /// or the answer to an asynchronous host call.
     Deadlock,
     /// Modules given to
-    /// [`Shell::load_modules`](crate::shell::Shell::load_modules) failed the
+    /// [`Shell::load_modules`](crate::host::shell::Shell::load_modules) failed the
     /// bytecode verifier (say, a module built or changed by hand); nothing
     /// of them was loaded.
     Invalid(weft_compiler::VerifyError),
@@ -213,10 +213,10 @@ impl Vm {
     pub(crate) fn entry_function(&self, entry: EntryPoint) -> Value {
         let code = self.code();
         let proto = &code.protos[entry.0 as usize];
-        Value::Fn(Arc::new(crate::value::Function {
+        Value::Fn(Arc::new(crate::data::value::Function {
             name: proto.name.clone(),
             arity: Some(proto.arity),
-            kind: crate::value::FnKind::Weft {
+            kind: crate::data::value::FnKind::Weft {
                 proto: entry.0,
                 captures: Box::new([]),
             },
@@ -605,7 +605,7 @@ impl Vm {
 
 /// A prototype as the process list names it: `name/arity`, without the
 /// script's `main.` prefix.
-fn initial_call(proto: &crate::code::LoadedProto) -> String {
+fn initial_call(proto: &crate::interp::code::LoadedProto) -> String {
     let name = proto.name.strip_prefix("main.").unwrap_or(&proto.name);
     match name {
         "" | "<fn>" => format!("fn/{}", proto.arity),
@@ -615,7 +615,7 @@ fn initial_call(proto: &crate::code::LoadedProto) -> String {
 
 /// The function value of the loaded function `name` (a script's `npc` is
 /// `main.npc`; a qualified name is looked up as it is).
-pub(crate) fn function_named(code: &crate::code::Code, name: &str) -> Result<Value, Error> {
+pub(crate) fn function_named(code: &crate::interp::code::Code, name: &str) -> Result<Value, Error> {
     let qualified = if name.contains('.') {
         name.to_string()
     } else {
@@ -633,7 +633,7 @@ pub(crate) fn function_named(code: &crate::code::Code, name: &str) -> Result<Val
 
 /// The host's error for a failed spawn: a limit, an unknown function, or
 /// the runtime error a spawn from Weft would raise (`:badarity`, `:badarg`).
-pub(crate) fn spawn_error((kind, message): crate::scheduler::OpError) -> Error {
+pub(crate) fn spawn_error((kind, message): crate::runtime::scheduler::OpError) -> Error {
     match kind {
         k if k == Atom::SYSTEM_LIMIT => Error::Limit(message),
         k if k == Atom::UNDEF => Error::NoFunction(message),

@@ -16,21 +16,26 @@
 //! - A frame owns exactly its registers `stack[base..base+registers]`; a
 //!   tail call moves the new arguments down to `base` and never writes below.
 
+pub(crate) mod code;
+pub(crate) mod continuation;
+pub(crate) mod run;
+pub(crate) mod unchecked;
+
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
-use crate::atom::Atom;
-use crate::code::{Code, Global};
-use crate::continuation::{self, NativeCall, CONTINUE};
+use self::continuation::{NativeCall, CONTINUE};
+use crate::data::atom::Atom;
+use crate::data::ops;
+use crate::data::value::{FnKind, Function, Value};
+use crate::data::walk;
+use crate::interp::code::{Code, Global};
+use crate::interp::unchecked::{fetch, Register};
 use crate::natives::{Ctx, Trap};
-use crate::ops;
 use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
-use crate::scheduler::{ChanOutcome, Scheduler};
-use crate::unchecked::{fetch, Register};
-use crate::value::{FnKind, Function, Value};
-use crate::walk;
+use crate::runtime::scheduler::{ChanOutcome, Scheduler};
 use crate::RuntimeError;
 
 /// Why a slice ended.
@@ -272,11 +277,16 @@ pub(crate) fn run(
                 }
                 Instr::Map { dst, first, count } => {
                     let start = base + first.index();
-                    let mut map = crate::value::WeftMap::default();
+                    let mut map = crate::data::value::WeftMap::default();
                     for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
-                    set!(process, base, dst, Value::map(crate::value::MapItems(map)));
+                    set!(
+                        process,
+                        base,
+                        dst,
+                        Value::map(crate::data::value::MapItems(map))
+                    );
                     // Hashing big keys visited nodes: charge them.
                     charge!();
                 }
@@ -300,11 +310,16 @@ pub(crate) fn run(
                         let length = y.saturating_sub(*x).max(0) as u64;
                         reductions -= (length / 64) as i64;
                         let bytes = length.saturating_mul(VALUE_SIZE as u64);
-                        if let Err(why) = crate::memory::admit(
+                        if let Err(why) = crate::data::memory::admit(
                             &scheduler.limits,
                             usize::try_from(bytes).unwrap_or(usize::MAX),
                         ) {
-                            break fail(process, pc, Atom::SYSTEM_LIMIT, format!("the range {x}..{y}: {why}"));
+                            break fail(
+                                process,
+                                pc,
+                                Atom::SYSTEM_LIMIT,
+                                format!("the range {x}..{y}: {why}"),
+                            );
                         }
                     }
                     match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
@@ -349,11 +364,8 @@ pub(crate) fn run(
                     // Copying costs time and memory: charge for it, and
                     // refuse a value over a heap limit before building it
                     // (a doubling loop must fail, not exhaust the machine).
-                    let bytes = ops::concat_size(
-                        &reg!(process, base, a),
-                        &reg!(process, base, b),
-                    );
-                    if let Err(why) = crate::memory::admit(&scheduler.limits, bytes) {
+                    let bytes = ops::concat_size(&reg!(process, base, a), &reg!(process, base, b));
+                    if let Err(why) = crate::data::memory::admit(&scheduler.limits, bytes) {
                         break fail(process, pc, Atom::SYSTEM_LIMIT, format!("`++`: {why}"));
                     }
                     let left = if a == dst && b != dst {
@@ -1186,8 +1198,8 @@ fn stack_fits(registers: usize, frames: usize, max_heap: usize) -> bool {
     registers <= MAX_STACK_SLOTS
         && registers
             .saturating_mul(VALUE_SIZE)
-        .saturating_add(frames.saturating_mul(std::mem::size_of::<Frame>()))
-        <= max_heap
+            .saturating_add(frames.saturating_mul(std::mem::size_of::<Frame>()))
+            <= max_heap
 }
 
 /// Pushes a frame for Weft prototype `index` whose arguments are at
@@ -1348,7 +1360,7 @@ fn call_global(
             }
             let name = &code.global_names[global as usize];
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut context = crate::host_fn::HostContext {
+                let mut context = crate::host::host_fn::HostContext {
                     scheduler: &mut *scheduler,
                     process: &mut *process,
                     code,
@@ -1459,7 +1471,7 @@ pub(crate) fn return_value(process: &mut Process, value: Value) -> Flow {
 fn receive_from(
     scheduler: &mut Scheduler,
     process: &mut Process,
-    channel: &Arc<crate::channel::Channel>,
+    channel: &Arc<crate::runtime::channel::Channel>,
 ) -> Option<Option<Value>> {
     match process.handoff.take() {
         Some(Handoff::Received { value, .. }) => return Some(Some(value)),
@@ -1569,5 +1581,8 @@ pub(crate) fn set_waiting(process: &mut Process, wait: Wait) {
 /// Records a completed channel operation in the trace.
 #[cold]
 fn trace_channel(scheduler: &Scheduler, process: &Process, id: u64, send: bool) {
-    scheduler.trace(process.pid, crate::trace::TraceKind::Channel { id, send });
+    scheduler.trace(
+        process.pid,
+        crate::runtime::trace::TraceKind::Channel { id, send },
+    );
 }

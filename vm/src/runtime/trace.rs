@@ -17,8 +17,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::scheduler::lock;
-use crate::value::Pid;
+use crate::data::value::Pid;
+use crate::runtime::scheduler::lock;
 
 /// How much of a message or exit reason an event keeps.
 pub(crate) const PRINTED_MAX: usize = 80;

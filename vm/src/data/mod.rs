@@ -1,0 +1,15 @@
+//! The data layer: values and what is done with them alone — atoms,
+//! walks over values, arithmetic, conversions to and from Rust, the
+//! channel's state, resource handles, memory accounting.
+
+pub(crate) mod atom;
+pub(crate) mod channel_state;
+pub(crate) mod convert;
+pub mod memory;
+pub(crate) mod ops;
+pub(crate) mod resource;
+#[cfg(feature = "serde")]
+pub(crate) mod serde_value;
+pub(crate) mod sync;
+pub(crate) mod value;
+pub(crate) mod walk;

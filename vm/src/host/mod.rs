@@ -1,0 +1,6 @@
+//! The host layer: the embedding API — loading, spawning, messages both
+//! ways, host functions, the drive loop.
+
+pub(crate) mod api;
+pub(crate) mod host_fn;
+pub mod shell;
