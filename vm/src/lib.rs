@@ -37,6 +37,7 @@ use weft_compiler::bytecode::Instr;
 pub use weft_compiler::{render, Diagnostic, LoadedFile, Loader, NoImports, SourceFile, Span};
 
 pub use crate::data::atom::{Atom, MAX_ATOMS};
+pub use crate::data::limits::{Limits, DEFAULT_REDUCTIONS};
 pub use crate::data::convert::{FromValue, FromValueError, IntoValue};
 pub use crate::data::resource::Resource;
 #[cfg(feature = "serde")]
@@ -45,19 +46,13 @@ pub use crate::data::value::{Function, Items, MapItems, MapIter, Pid, Value};
 pub use crate::host::api::{Error, ProcessInfo};
 pub use crate::host::host_fn::{Completer, HostContext, HostFunction, IntoHostResult, Ticket};
 pub use crate::interp::code::HostFn;
-pub use crate::runtime::channel::Channel;
-pub use crate::runtime::dist::{Distribution, NodeHandle, RemotePid, RemoteRef, Waiter};
+pub use crate::data::channel::Channel;
+pub use crate::data::remote::{RemotePid, RemoteRef};
+pub use crate::runtime::dist::{Distribution, NodeHandle, Waiter};
 pub use crate::runtime::trace::{chrome_trace_json, TraceEvent, TraceKind};
 
 use crate::interp::code::{Code, Global, LoadedProto};
 use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared};
-
-/// Reductions a process may spend before it goes to the back of the run
-/// queue (LANGUAGE.md §8). 2000 is Erlang's figure (`CONTEXT_REDS` was
-/// 2000 for years): long enough that switching costs little next to the
-/// work, short enough (well under a millisecond of interpretation) that a
-/// busy process cannot hold up a timer or the others noticeably.
-pub const DEFAULT_REDUCTIONS: u32 = 2000;
 
 /// With a heap limit, a process measured at B bytes is measured again after
 /// B / 1024 reductions: about the rate an instruction loop allocates at, so
@@ -68,51 +63,6 @@ pub(crate) const HEAP_BYTES_PER_REDUCTION: usize = 1024;
 /// which walks visit nodes (`crate::data::walk::VISITS_PER_REDUCTION`), so freeing a
 /// value costs about what comparing it would.
 pub(crate) const FREED_PER_REDUCTION: usize = crate::data::walk::VISITS_PER_REDUCTION as usize;
-
-/// Limits a host can set on one VM.
-///
-/// Set them with [`Vm::builder`]. A process over a limit dies with the exit
-/// reason `(:error, :system_limit, message)` and the others go on; `spawn` past
-/// `max_processes` fails instead. Every limit but `reductions` is off by
-/// default.
-///
-/// ```
-/// let limits = weft_vm::Limits::default();
-/// assert_eq!(limits.reductions, weft_vm::DEFAULT_REDUCTIONS);
-/// assert_eq!(limits.max_mailbox, usize::MAX);
-/// ```
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Reductions per slice (see `DEFAULT_REDUCTIONS`).
-    pub reductions: u32,
-    /// The most live processes; `spawn` past it is the error `:system_limit`.
-    pub max_processes: usize,
-    /// The most messages a mailbox holds; a delivery past it kills the
-    /// receiving process with `(:error, :system_limit, ...)`.
-    pub max_mailbox: usize,
-    /// The most bytes one process may hold: its registers and the data they
-    /// and its mailbox reach (a value shared with others counts in full).
-    /// Past it the process dies with `(:error, :system_limit, ...)`.
-    pub max_heap: usize,
-    /// The most bytes the whole program may hold (with the
-    /// [`memory::CountingAllocator`] installed; without it, only a single
-    /// value bigger than this is refused). Past it the process that was
-    /// running, or that asked for the value, dies with
-    /// `(:error, :system_limit, ...)` and the VM goes on.
-    pub max_vm_heap: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            reductions: DEFAULT_REDUCTIONS,
-            max_processes: 10_000_000,
-            max_mailbox: usize::MAX,
-            max_heap: usize::MAX,
-            max_vm_heap: usize::MAX,
-        }
-    }
-}
 
 /// Counters for `weft run --stats`.
 ///

@@ -120,7 +120,7 @@ pub fn live_bytes() -> Option<usize> {
 /// aborts the whole program). The VM-wide part needs the
 /// [`CountingAllocator`]; without it a single value bigger than the VM's
 /// limit is still refused.
-pub(crate) fn admit(limits: &crate::Limits, bytes: usize) -> Result<(), String> {
+pub(crate) fn admit(limits: &crate::data::limits::Limits, bytes: usize) -> Result<(), String> {
     if bytes > limits.max_heap {
         return Err(format!(
             "a value of {bytes} bytes would pass the process's limit of {} bytes",
@@ -142,6 +142,6 @@ pub(crate) fn admit(limits: &crate::Limits, bytes: usize) -> Result<(), String> 
 /// Whether the program holds more than the VM's limit now (checked at the
 /// end of every slice; `false` without the [`CountingAllocator`]).
 #[inline]
-pub(crate) fn vm_heap_over(limits: &crate::Limits) -> bool {
+pub(crate) fn vm_heap_over(limits: &crate::data::limits::Limits) -> bool {
     limits.max_vm_heap != usize::MAX && live_bytes().is_some_and(|live| live > limits.max_vm_heap)
 }

@@ -3,11 +3,15 @@
 //! channel's state, resource handles, memory accounting.
 
 pub(crate) mod atom;
+pub(crate) mod channel;
 pub(crate) mod channel_state;
 pub(crate) mod convert;
+pub(crate) mod limits;
 pub mod memory;
 pub(crate) mod ops;
+pub(crate) mod remote;
 pub(crate) mod resource;
+pub(crate) mod rng;
 #[cfg(feature = "serde")]
 pub(crate) mod serde_value;
 pub(crate) mod sync;

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use crate::data::atom::Atom;
 use crate::data::value::{compare, Value};
 
-pub(crate) type OpResult = Result<Value, (Atom, String)>;
+/// A runtime error's kind and message, as operations report them.
+pub(crate) type OpError = (Atom, String);
+
+pub(crate) type OpResult = Result<Value, OpError>;
 
 fn badarg(message: String) -> (Atom, String) {
     (Atom::BADARG, message)

@@ -26,8 +26,8 @@ use rustc_hash::FxBuildHasher;
 use crate::data::atom::Atom;
 use crate::data::resource::Resource;
 use crate::data::walk;
-use crate::runtime::channel::Channel;
-use crate::runtime::dist::{RemotePid, RemoteRef};
+use crate::data::channel::Channel;
+use crate::data::remote::{RemotePid, RemoteRef};
 
 /// Weft's map: insertion-ordered.
 pub(crate) type WeftMap = IndexMap<Value, Value, FxBuildHasher>;
@@ -741,8 +741,8 @@ impl Value {
             Value::Pid(_) => Atom::PID,
             Value::Chan(_) => Atom::CHAN,
             Value::Ref(_) => Atom::REF,
-            Value::Resource(r) if r.socket.is_some() => Atom::new("socket"),
-            Value::Resource(_) => Atom::FILE,
+            Value::Resource(r) if r.kind() == "file" => Atom::FILE,
+            Value::Resource(r) => Atom::new(r.kind()),
             Value::RemotePid(_) => Atom::PID,
             Value::RemoteRef(_) => Atom::REF,
         }

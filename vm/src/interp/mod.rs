@@ -35,7 +35,8 @@ use crate::interp::code::{Code, Global};
 use crate::interp::unchecked::{fetch, Register};
 use crate::natives::{Ctx, Trap};
 use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
-use crate::runtime::scheduler::{ChanOutcome, Scheduler};
+use crate::data::channel::ChanOutcome;
+use crate::runtime::scheduler::Scheduler;
 use crate::RuntimeError;
 
 /// Why a slice ended.
@@ -1471,7 +1472,7 @@ pub(crate) fn return_value(process: &mut Process, value: Value) -> Flow {
 fn receive_from(
     scheduler: &mut Scheduler,
     process: &mut Process,
-    channel: &Arc<crate::runtime::channel::Channel>,
+    channel: &Arc<crate::data::channel::Channel>,
 ) -> Option<Option<Value>> {
     match process.handoff.take() {
         Some(Handoff::Received { value, .. }) => return Some(Some(value)),

@@ -4,8 +4,8 @@ use super::{expected, native, Ctx, Native, NativeResult, Trap};
 use crate::data::atom::Atom;
 use crate::data::value::Value;
 use crate::process::Handoff;
-use crate::runtime::channel::Channel;
-use crate::runtime::scheduler::ChanOutcome;
+use crate::data::channel::Channel;
+use crate::data::channel::ChanOutcome;
 use std::sync::Arc;
 
 pub(crate) const NATIVES: &[Native] = &[

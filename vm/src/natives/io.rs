@@ -8,11 +8,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
 use crate::data::atom::Atom;
-use crate::data::resource::{FileState, Resource};
+use crate::data::resource::{Handle, Resource};
 use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -25,48 +25,74 @@ pub(crate) const NATIVES: &[Native] = &[
     native("io.lines", 1, 1, lines),
 ];
 
-/// Closes a file, flushing what was written. Closing twice does nothing.
-pub(crate) fn close_resource(resource: &Resource) {
-    if let Some(socket) = &resource.socket {
-        socket.close();
-    }
-    let mut file = lock(resource);
-    if let FileState::Writer(writer) = &mut *file {
-        let _ = writer.flush();
-    }
-    *file = FileState::Closed;
+/// An open file: what a file's `Resource` holds.
+pub(crate) struct OpenFile {
+    state: Mutex<FileState>,
 }
 
-/// What a process closes when it ends: its files, and the sockets it still
-/// owns (one handed to another process with `net.controlling` stays open).
-pub(crate) fn close_owned(resource: &Resource, pid: crate::data::value::Pid) {
-    if let Some(socket) = &resource.socket {
-        if socket.owner.load(std::sync::atomic::Ordering::Acquire) != pid.0 {
-            return;
+/// An open file, readable or writable.
+pub(crate) enum FileState {
+    Reader(BufReader<File>),
+    Writer(BufWriter<File>),
+    Closed,
+}
+
+impl Handle for OpenFile {
+    /// Flushes what was written, then closes. Closing twice does nothing.
+    fn close(&self) {
+        let mut file = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let FileState::Writer(writer) = &mut *file {
+            let _ = writer.flush();
         }
+        *file = FileState::Closed;
     }
-    close_resource(resource);
+
+    fn is_closed(&self) -> bool {
+        matches!(
+            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            FileState::Closed
+        )
+    }
+
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn label(&self, name: &str) -> String {
+        format!("file {name}")
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// The file's state. A poisoned lock (a panic elsewhere while holding it)
 /// still holds a usable state, so it is taken rather than propagated.
-fn lock(resource: &Resource) -> MutexGuard<'_, FileState> {
-    resource.file.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(file: &OpenFile) -> MutexGuard<'_, FileState> {
+    file.state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn os_error(path: &str, error: std::io::Error) -> Trap {
     Trap::Error(Atom::IO, format!("{path}: {error}"))
 }
 
-fn file_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v Arc<Resource>, Trap> {
+fn file_arg<'v>(
+    args: &'v [Value],
+    i: usize,
+    name: &str,
+) -> Result<(&'v Arc<Resource>, &'v OpenFile), Trap> {
     match &args[i] {
-        Value::Resource(resource) => Ok(resource),
+        Value::Resource(resource) => match resource.get::<OpenFile>() {
+            Some(file) => Ok((resource, file)),
+            None => Err(expected("a file", name, &args[i])),
+        },
         other => Err(expected("a file", name, other)),
     }
 }
 
 fn closed(resource: &Resource) -> Trap {
-    Trap::Error(Atom::IO, format!("the file {} is closed", resource.path))
+    Trap::Error(Atom::IO, format!("the file {} is closed", resource.name))
 }
 
 /// `io.open(path, mode)`: `"r"` reads, `"w"` creates or truncates, `"a"`
@@ -95,13 +121,18 @@ fn open(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             )))
         }
     };
-    let resource = Arc::new(Resource::file(path.to_string(), state));
+    let resource = Arc::new(Resource::new(
+        path.to_string(),
+        OpenFile {
+            state: Mutex::new(state),
+        },
+    ));
     let files = &mut ctx.process.extra().files;
     // Closed files are dropped from the list when it is full, so a process
     // that opens and closes many files keeps it short. Growing the capacity
     // when most entries stay open keeps the pruning amortised O(1).
     if files.len() == files.capacity() && !files.is_empty() {
-        files.retain(|f| !matches!(*lock(f), FileState::Closed));
+        files.retain(|f| !f.is_closed());
         if files.len() * 2 > files.capacity() {
             files.reserve(files.capacity());
         }
@@ -112,21 +143,21 @@ fn open(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `io.write(file, s)`: writes the string (buffered; flushed by `close`).
 fn write(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    let resource = file_arg(args, 0, "io.write")?;
+    let (resource, file) = file_arg(args, 0, "io.write")?;
     let text = str_arg(args, 1, "io.write")?;
-    let mut file = lock(resource);
+    let mut file = lock(file);
     match &mut *file {
         FileState::Writer(writer) => {
             writer
                 .write_all(text.as_bytes())
-                .map_err(|e| os_error(&resource.path, e))?;
+                .map_err(|e| os_error(&resource.name, e))?;
             Ok(Value::Nil)
         }
         FileState::Reader(_) => Err(Trap::Error(
             Atom::IO,
             format!(
                 "the file {} was opened for reading, not writing",
-                resource.path
+                resource.name
             ),
         )),
         FileState::Closed => Err(closed(resource)),
@@ -159,14 +190,14 @@ fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         strip_line_ending(&mut line);
         return Ok(Value::str(line));
     }
-    let resource = file_arg(args, 0, "io.read_line")?;
-    let mut file = lock(resource);
+    let (resource, file) = file_arg(args, 0, "io.read_line")?;
+    let mut file = lock(file);
     match &mut *file {
         FileState::Reader(reader) => {
             let mut line = String::new();
             let n = reader
                 .read_line(&mut line)
-                .map_err(|e| os_error(&resource.path, e))?;
+                .map_err(|e| os_error(&resource.name, e))?;
             if n == 0 {
                 return Ok(Value::Nil);
             }
@@ -177,7 +208,7 @@ fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             Atom::IO,
             format!(
                 "the file {} was opened for writing, not reading",
-                resource.path
+                resource.name
             ),
         )),
         FileState::Closed => Err(closed(resource)),
@@ -186,8 +217,8 @@ fn read_line(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `io.close(file)`: flushes and closes; closing again does nothing.
 fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    let resource = file_arg(args, 0, "io.close")?;
-    close_resource(resource);
+    let (resource, _) = file_arg(args, 0, "io.close")?;
+    resource.close();
     // The process no longer needs to close it when it ends.
     if let Some(extra) = ctx.process.extra.as_mut() {
         if let Some(i) = extra.files.iter().position(|f| Arc::ptr_eq(f, resource)) {

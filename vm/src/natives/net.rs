@@ -70,7 +70,7 @@ fn park(ctx: &mut Ctx<'_>, operation: &'static str) -> Waiter {
 /// A socket the caller received (accepted or connected) becomes its own.
 fn adopt(ctx: &mut Ctx<'_>, value: Value) -> Value {
     if let Value::Resource(resource) = &value {
-        if let Some(socket) = &resource.socket {
+        if let Some(socket) = net::socket_of(resource) {
             claim(ctx, resource, socket);
         }
     }
@@ -88,7 +88,7 @@ fn claim(ctx: &mut Ctx<'_>, resource: &Arc<Resource>, socket: &net::Socket) {
         return;
     }
     if files.len() == files.capacity() && !files.is_empty() {
-        files.retain(|f| match &f.socket {
+        files.retain(|f| match net::socket_of(f) {
             Some(s) => !s.is_closed() && s.owner.load(std::sync::atomic::Ordering::Acquire) == me,
             None => true,
         });
@@ -102,9 +102,7 @@ fn claim(ctx: &mut Ctx<'_>, resource: &Arc<Resource>, socket: &net::Socket) {
 fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
     match &args[0] {
         Value::Resource(r)
-            if r.socket
-                .as_ref()
-                .is_some_and(|s| matches!(s.kind, SocketKind::Stream(_))) =>
+            if net::socket_of(r).is_some_and(|s| matches!(s.kind, SocketKind::Stream(_))) =>
         {
             Ok(r.clone())
         }
@@ -115,9 +113,7 @@ fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
 fn listener_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
     match &args[0] {
         Value::Resource(r)
-            if r.socket
-                .as_ref()
-                .is_some_and(|s| matches!(s.kind, SocketKind::Listener(_))) =>
+            if net::socket_of(r).is_some_and(|s| matches!(s.kind, SocketKind::Listener(_))) =>
         {
             Ok(r.clone())
         }
@@ -190,7 +186,7 @@ fn accept(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(adopt(ctx, value));
     }
     let listener = listener_arg(args, "net.accept")?;
-    if listener.socket.as_ref().is_some_and(|s| s.is_closed()) {
+    if net::socket_of(&listener).is_some_and(|s| s.is_closed()) {
         return Ok(error("closed"));
     }
     let net = poller(ctx)?;
@@ -230,7 +226,7 @@ fn send(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Str(s) => s.as_bytes().to_vec(),
         other => return Err(expected("a string", "net.send", other)),
     };
-    let Some(state) = socket.socket.as_ref() else {
+    let Some(state) = net::socket_of(&socket) else {
         return Err(badarg("net.send: not a socket"));
     };
     if state.is_closed() {
@@ -266,7 +262,7 @@ fn read(
         }
         Some(other) => return Err(expected("a timeout in milliseconds", function, other)),
     };
-    let Some(state) = socket.socket.as_ref() else {
+    let Some(state) = net::socket_of(&socket) else {
         return Err(badarg(format!("{function}: not a socket")));
     };
     if state.is_closed() {
@@ -307,8 +303,8 @@ fn recv_line(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `net.close(socket or listener)`: `:ok`; closing twice does nothing.
 fn close(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &args[0] {
-        Value::Resource(r) if r.socket.is_some() => {
-            super::io::close_resource(r);
+        Value::Resource(r) if net::socket_of(r).is_some() => {
+            r.close();
             Ok(Value::Atom(Atom::OK))
         }
         other => Err(expected("a socket or listener", "net.close", other)),
@@ -325,9 +321,9 @@ fn controlling(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(expected("a pid", "net.controlling", &args[1]));
     };
     let pid = *pid;
-    if let Some(state) = socket.socket.clone() {
+    if let Some(state) = net::socket_of(&socket) {
         if pid == ctx.process.pid {
-            claim(ctx, &socket, &state);
+            claim(ctx, &socket, state);
         } else {
             state
                 .owner
@@ -344,7 +340,7 @@ fn port(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Resource(r) = &args[0] else {
         return Err(expected("a socket or listener", "net.port", &args[0]));
     };
-    let Some(state) = r.socket.as_ref() else {
+    let Some(state) = net::socket_of(r) else {
         return Err(expected("a socket or listener", "net.port", &args[0]));
     };
     let address = match &state.kind {

@@ -36,7 +36,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::data::atom::Atom;
-use crate::data::resource::Resource;
+use crate::data::resource::{Handle, Resource};
 use crate::data::value::{Pid, Value};
 use crate::runtime::dist::{NodeHandle, Waiter};
 use crate::runtime::scheduler::lock;
@@ -83,6 +83,35 @@ impl Socket {
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Handle for Socket {
+    fn close(&self) {
+        Socket::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        Socket::is_closed(self)
+    }
+
+    /// The process whose end closes it: the opener, until `net.controlling`
+    /// hands it on.
+    fn owned_by(&self, pid: Pid) -> bool {
+        self.owner.load(Ordering::Acquire) == pid.0
+    }
+
+    fn kind(&self) -> &'static str {
+        "socket"
+    }
+
+    /// `socket A -> B`, `listener A`.
+    fn label(&self, name: &str) -> String {
+        name.to_string()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -391,7 +420,7 @@ pub(crate) fn write_some(socket: &Socket, data: &[u8]) -> Option<usize> {
 }
 
 pub(crate) fn socket_of(resource: &Resource) -> Option<&Socket> {
-    resource.socket.as_deref()
+    resource.get::<Socket>()
 }
 
 /// A new socket resource for a connected stream.
@@ -400,7 +429,7 @@ pub(crate) fn stream_resource(net: &Arc<Net>, stream: TcpStream) -> Arc<Resource
         (Ok(local), Ok(peer)) => format!("socket {local} -> {peer}"),
         _ => "socket".to_string(),
     };
-    Arc::new(Resource::socket(
+    Arc::new(Resource::new(
         label,
         Socket {
             token: net.token(),
@@ -420,7 +449,7 @@ pub(crate) fn listener_resource(net: &Arc<Net>, listener: TcpListener) -> Arc<Re
         Ok(address) => format!("listener {address}"),
         Err(_) => "listener".to_string(),
     };
-    Arc::new(Resource::socket(
+    Arc::new(Resource::new(
         label,
         Socket {
             token: net.token(),
@@ -673,11 +702,10 @@ impl Poller {
         let Some(net) = self.net.upgrade() else {
             return;
         };
-        let Some(socket) = self
-            .entries
-            .get(&token)
-            .and_then(|entry| entry.resource.socket.clone())
-        else {
+        let Some(resource) = self.entries.get(&token).map(|entry| entry.resource.clone()) else {
+            return;
+        };
+        let Some(socket) = socket_of(&resource) else {
             return;
         };
         match &socket.kind {

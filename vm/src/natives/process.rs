@@ -223,7 +223,7 @@ fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             Ok(Value::Nil)
         }
         Value::Resource(resource) => {
-            super::io::close_resource(resource);
+            resource.close();
             Ok(Value::Nil)
         }
         other => Err(expected("a channel", "close", other)),

@@ -6,6 +6,7 @@
 //! scheduling order is deterministic too, a program run twice with the same
 //! seed draws the same numbers in the same processes.
 
+use crate::data::rng::{next, seed_state};
 use super::{badarg, int_arg, native, Ctx, Native, NativeResult};
 use crate::data::value::Value;
 
@@ -14,25 +15,6 @@ pub(crate) const NATIVES: &[Native] = &[
     native("random.int", 2, 2, int),
     native("random.float", 0, 0, float),
 ];
-
-/// The generator's state for a seed (splitmix64 of the seed, never zero).
-pub(crate) fn seed_state(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)) | 1
-}
-
-/// The next 64 random bits (xorshift64*). The state is never zero, and
-/// xorshift keeps a non-zero state non-zero.
-fn next(state: &mut u64) -> u64 {
-    let mut x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
 
 /// `random.seed(n)`: restarts the generator, so the draws after it repeat.
 fn seed(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {

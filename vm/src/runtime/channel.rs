@@ -10,57 +10,11 @@ use weft_compiler::bytecode::{SelectArm, SelectTable};
 use crate::data::atom::Atom;
 use crate::data::channel_state::{lock_in_order, ChanState, Wake};
 use crate::data::ops::describe_value;
-use crate::data::sync::{Mutex, MutexGuard};
+use crate::data::sync::Mutex;
 use crate::data::value::{Pid, Value};
 use crate::process::{Handoff, Process, Wait};
-use crate::runtime::scheduler::{ChanOutcome, OpError, Scheduler, Shared, SignalKind};
-
-/// A channel (the payload of `Value::Chan`): opaque to the host, which can
-/// pass it between processes.
-#[derive(Debug)]
-pub struct Channel {
-    pub(crate) id: u64,
-    pub(crate) state: Mutex<ChanState<Pid, Value>>,
-}
-
-impl Channel {
-    /// The channel's number, as it prints (`<chan 3>`).
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-}
-
-/// A channel may hold a channel that holds a channel, a million deep; what
-/// it holds is dropped iteratively like a list's items.
-impl Drop for Channel {
-    fn drop(&mut self) {
-        let values = self.take_values();
-        if !values.iter().all(Value::is_scalar) {
-            drop(crate::data::value::Items(values));
-        }
-    }
-}
-
-impl Channel {
-    pub(crate) fn new(id: u64, capacity: usize) -> Channel {
-        Channel {
-            id,
-            state: Mutex::new(ChanState::new(capacity)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, ChanState<Pid, Value>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes every value the channel holds, for the iterative drop.
-    pub(crate) fn take_values(&mut self) -> Vec<Value> {
-        self.state
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take_values()
-    }
-}
+use crate::data::channel::{ChanOutcome, Channel};
+use crate::runtime::scheduler::{OpError, Scheduler, Shared, SignalKind};
 
 impl Scheduler {
     /// Delivers the wake-ups claimed under a channel lock (now released).

@@ -19,12 +19,11 @@
 //!   What it learns later (a connection lost, a connect that finished)
 //!   comes back through a `NodeHandle`, on the network's own threads.
 
-use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::data::atom::Atom;
+use crate::data::remote::RemotePid;
 use crate::data::ops::describe_value;
 use crate::data::value::{Pid, Value};
 use crate::process::{Handoff, Process};
@@ -36,77 +35,6 @@ pub(crate) const DIST_PID: Pid = Pid((u32::MAX - 1) as u64);
 
 /// The first reserved slot: pids at or above it are not processes.
 pub(crate) const RESERVED_SLOT: usize = (u32::MAX - 1) as usize;
-
-/// A process on another node: Erlang's pid, `<index.id.serial>`.
-///
-/// `index` is this VM's number for the node (as Erlang's printed first
-/// part), so it takes no part in equality; `node`, `id`, `serial` and
-/// `creation` are the pid.
-#[derive(Clone, Debug)]
-pub struct RemotePid {
-    pub node: Atom,
-    pub id: u32,
-    pub serial: u32,
-    pub creation: u32,
-    pub index: u32,
-}
-
-impl PartialEq for RemotePid {
-    fn eq(&self, other: &RemotePid) -> bool {
-        (self.node, self.id, self.serial, self.creation)
-            == (other.node, other.id, other.serial, other.creation)
-    }
-}
-
-impl Eq for RemotePid {}
-
-impl Hash for RemotePid {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.node, self.id, self.serial, self.creation).hash(state)
-    }
-}
-
-/// `<index.id.serial>`, as Erlang prints a pid of another node.
-impl fmt::Display for RemotePid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}.{}.{}>", self.index, self.id, self.serial)
-    }
-}
-
-/// A reference made on another node (or an Erlang reference of a shape
-/// Weft's own refs never have).
-#[derive(Clone, Debug)]
-pub struct RemoteRef {
-    pub node: Atom,
-    pub creation: u32,
-    pub ids: Box<[u32]>,
-    pub index: u32,
-}
-
-impl PartialEq for RemoteRef {
-    fn eq(&self, other: &RemoteRef) -> bool {
-        (self.node, self.creation, &self.ids) == (other.node, other.creation, &other.ids)
-    }
-}
-
-impl Eq for RemoteRef {}
-
-impl Hash for RemoteRef {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.node, self.creation, &self.ids).hash(state)
-    }
-}
-
-/// `<ref index.a.b.c>`: Weft's ref form with Erlang's numbers.
-impl fmt::Display for RemoteRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<ref {}", self.index)?;
-        for id in self.ids.iter().rev() {
-            write!(f, ".{id}")?;
-        }
-        f.write_str(">")
-    }
-}
 
 /// A process waiting in a call that the network finishes (`node.connect`):
 /// hand it to [`NodeHandle::complete`] with the call's result.

@@ -42,14 +42,16 @@ use crate::interp::set_waiting;
 use crate::process::signal_queue::Pushed;
 use crate::process::table::Table;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
-use crate::runtime::channel::Channel;
-use crate::runtime::dist::{Distribution, RemotePid, DIST_PID, RESERVED_SLOT};
+use crate::data::channel::Channel;
+use crate::data::remote::RemotePid;
+use crate::runtime::dist::{Distribution, DIST_PID, RESERVED_SLOT};
 use crate::runtime::external::External;
 use crate::runtime::pool::Pool;
 use crate::runtime::timer::{TimerKind, Timers};
-use crate::{Event, Limits};
+use crate::data::limits::Limits;
+use crate::Event;
 
-pub(crate) type OpError = (Atom, String);
+pub(crate) use crate::data::ops::OpError;
 
 /// Where `print` and `eprint` write.
 pub(crate) type OutputSink = Box<dyn FnMut(&str) + Send>;
@@ -116,16 +118,6 @@ impl SignalKind {
                 | SignalKind::Demonitor(_)
         )
     }
-}
-
-/// The result of a channel operation.
-pub(crate) enum ChanOutcome {
-    /// Done: for a receive, the value.
-    Done(Value),
-    /// The process parked on the channel.
-    Blocked,
-    /// The channel is closed (a receive gets nil; a send fails).
-    Closed,
 }
 
 /// Counters one scheduler keeps (only its thread writes them).
@@ -218,7 +210,7 @@ impl Shared {
             error_output: Mutex::new(error_output),
             next_ref: AtomicU64::new(1),
             next_chan: AtomicU64::new(1),
-            rng: Mutex::new(crate::natives::random::seed_state(seed)),
+            rng: Mutex::new(crate::data::rng::seed_state(seed)),
             args: Mutex::new(Vec::new()),
             limits,
             main_pid: AtomicU64::new(u64::MAX),
@@ -1415,7 +1407,7 @@ impl Scheduler {
         }
         if let Some(extra) = process.extra.take() {
             for file in &extra.files {
-                crate::natives::io::close_owned(file, pid);
+                file.close_if_owned_by(pid);
             }
             for (reference, watcher) in extra.monitored_by {
                 self.send_signal(
@@ -1462,7 +1454,7 @@ impl Scheduler {
                 drop(slot.inbox.close());
                 if let Some(extra) = &process.extra {
                     for file in &extra.files {
-                        crate::natives::io::close_resource(file);
+                        file.close();
                     }
                 }
                 drop(process);
