@@ -360,7 +360,12 @@ fn the_reader_sees_paths_as_the_compiler_does() {
     let found: Vec<String> = paths(&code, &me).iter().map(|p| p.join("::")).collect();
     assert_eq!(
         found,
-        ["data::value", "data::value::Value", "host::api", "natives::Ctx"]
+        [
+            "data::value",
+            "data::value::Value",
+            "host::api",
+            "natives::Ctx"
+        ]
     );
     assert!(rank("host/api.rs") > rank("natives/list.rs"));
     assert!(rank("data/value.rs") < rank("natives/list.rs"));

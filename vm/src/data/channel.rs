@@ -63,4 +63,3 @@ pub(crate) enum ChanOutcome {
     /// The channel is closed (a receive gets nil; a send fails).
     Closed,
 }
-

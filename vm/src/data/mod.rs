@@ -17,3 +17,9 @@ pub(crate) mod serde_value;
 pub(crate) mod sync;
 pub(crate) mod value;
 pub(crate) mod walk;
+
+/// Locks a mutex, taking the data of a poisoned one (a panic elsewhere
+/// while holding it leaves data this code still treats as valid).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -324,3 +324,15 @@ pub(crate) fn range(a: &Value, b: &Value) -> OpResult {
 pub(crate) fn describe_value(v: &Value) -> String {
     describe(v)
 }
+
+/// How much work a value means to a native that walks it.
+pub(crate) fn work(value: &Value) -> usize {
+    match value {
+        Value::List { .. } => value.as_list().map_or(0, |l| l.len()),
+        Value::Tuple(items) => items.len(),
+        Value::Map(map) => map.len(),
+        Value::Str(s) => s.len(),
+        _ => 0,
+    }
+}
+

@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use crate::data::atom::Atom;
+use crate::data::value::Value;
 
 /// A process on another node: Erlang's pid, `<index.id.serial>`.
 ///
@@ -77,3 +78,13 @@ impl fmt::Display for RemoteRef {
     }
 }
 
+/// The text of an atom or string naming a node (`"a@host"` or
+/// `:"a@host"`). Not interned: a name only becomes an atom when a
+/// connection to that node is up (an authenticated peer).
+pub(crate) fn node_name(value: &Value) -> Option<&str> {
+    match value {
+        Value::Str(name) => Some(name.as_str()),
+        Value::Atom(name) => Some(name.name()),
+        _ => None,
+    }
+}

@@ -19,4 +19,3 @@ pub(crate) fn next(state: &mut u64) -> u64 {
     *state = x;
     x.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
-

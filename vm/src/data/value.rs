@@ -24,10 +24,10 @@ use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
 use crate::data::atom::Atom;
-use crate::data::resource::Resource;
-use crate::data::walk;
 use crate::data::channel::Channel;
 use crate::data::remote::{RemotePid, RemoteRef};
+use crate::data::resource::Resource;
+use crate::data::walk;
 
 /// Weft's map: insertion-ordered.
 pub(crate) type WeftMap = IndexMap<Value, Value, FxBuildHasher>;

@@ -12,7 +12,9 @@ use crate::data::value::Value;
 use crate::interp::code::Global;
 use crate::process::Status;
 use crate::runtime::scheduler::{describe_wait, lock};
-use crate::{EntryPoint, Pid, RunStatus, RuntimeError, Vm};
+use crate::data::value::Pid;
+use crate::host::vm::{EntryPoint, Vm};
+use crate::runtime::events::{RunStatus, RuntimeError};
 
 /// Why a host request failed.
 ///
@@ -76,14 +78,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// How a process ended, kept for `call`.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Returned(Value),
-    Crashed(RuntimeError),
-    Exited(Value),
-}
 
 /// One row of the process table (the REPL's `:ps`).
 ///
@@ -264,7 +258,8 @@ impl Vm {
     /// assert_eq!(vm.recv(), Some(Value::from(42)));
     /// ```
     pub fn spawn_value(&mut self, function: &Value, args: Vec<Value>) -> Result<Pid, Error> {
-        let code = self.shared.code.read().unwrap_or_else(|e| e.into_inner());
+        let code = self.code.clone();
+        let code = code.read().unwrap_or_else(|e| e.into_inner());
         self.scheduler
             .spawn_value(&code, function, args, None)
             .map_err(spawn_error)
@@ -376,9 +371,9 @@ impl Vm {
         }
         let outcome = lock(&self.shared.watched).remove(&pid).flatten();
         match outcome {
-            Some(Outcome::Returned(value)) => Ok(value),
-            Some(Outcome::Crashed(error)) => Err(Error::Runtime(error)),
-            Some(Outcome::Exited(reason)) => Err(Error::Exited(reason)),
+            Some(crate::runtime::events::Outcome::Returned(value)) => Ok(value),
+            Some(crate::runtime::events::Outcome::Crashed(error)) => Err(Error::Runtime(error)),
+            Some(crate::runtime::events::Outcome::Exited(reason)) => Err(Error::Exited(reason)),
             None => Err(Error::Deadlock),
         }
     }
@@ -616,19 +611,8 @@ fn initial_call(proto: &crate::interp::code::LoadedProto) -> String {
 /// The function value of the loaded function `name` (a script's `npc` is
 /// `main.npc`; a qualified name is looked up as it is).
 pub(crate) fn function_named(code: &crate::interp::code::Code, name: &str) -> Result<Value, Error> {
-    let qualified = if name.contains('.') {
-        name.to_string()
-    } else {
-        format!("main.{name}")
-    };
-    for candidate in [qualified.as_str(), name] {
-        if let Some(&slot) = code.global_index.get(candidate) {
-            if !matches!(code.globals[slot as usize], Global::Undefined) {
-                return Ok(crate::interp::function_value(code, slot));
-            }
-        }
-    }
-    Err(Error::NoFunction(name.to_string()))
+    crate::interp::code::function_named(code, name)
+        .ok_or_else(|| Error::NoFunction(name.to_string()))
 }
 
 /// The host's error for a failed spawn: a limit, an unknown function, or

@@ -23,23 +23,48 @@
 //!   while waiting) has had its ticket removed, so `complete` says `false`.
 
 use std::fmt::Display;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::data::atom::Atom;
 use crate::data::convert::{FromValue, IntoValue};
+use crate::data::lock;
 use crate::data::value::{Pid, Value};
-use crate::interp::code::{Code, Global};
-use crate::natives::Trap;
-use crate::process::{Handoff, Process, Wait};
-use crate::runtime::dist::Waiter;
-use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared, SignalKind};
-use crate::{Error, Event, Vm};
+use crate::host::api::Error;
+use crate::host::vm::Vm;
+use crate::interp::code::Global;
+use crate::process::ctx::{Ctx, TicketAnswerer, Trap};
+use crate::process::{Handoff, Wait};
+use crate::runtime::dist::NodeHandle;
+use crate::runtime::events::Ticket;
 
 /// What a host function is inside the VM: arguments in, a value or a trap
 /// (an error, or `Block` for an asynchronous call) out.
 pub(crate) type HostCall =
     dyn Fn(&mut HostContext<'_>, &mut [Value]) -> Result<Value, Trap> + Send + Sync;
+
+/// A host function as the interpreter calls it: a native that gives the
+/// function its `HostContext` (with the name it was registered under), and
+/// ends the caller if the function asked (`HostContext::send` past the
+/// caller's mailbox limit).
+pub(crate) fn as_native(name: &str, function: Arc<HostCall>) -> Arc<crate::process::ctx::HostCall> {
+    let name: Arc<str> = Arc::from(name);
+    Arc::new(move |ctx: &mut Ctx<'_>, args: &mut [Value]| {
+        let mut context = HostContext {
+            ctx: Ctx {
+                process: &mut *ctx.process,
+                fuel: &mut *ctx.fuel,
+                vm: &mut *ctx.vm,
+            },
+            name: &name,
+            exit: None,
+        };
+        let result = function(&mut context, args);
+        match context.exit {
+            Some(reason) => Err(Trap::Exit(reason)),
+            None => result,
+        }
+    })
+}
 
 /// A Rust closure callable from Weft with typed arguments: implemented for
 /// `Fn(A, B, ...) -> R` with up to six arguments `A, B, ...:`
@@ -83,7 +108,7 @@ fn argument<T: FromValue>(name: &str, args: &[Value], index: usize) -> Result<T,
 
 #[cold]
 #[inline(never)]
-fn bad_argument(name: &str, index: usize, error: crate::FromValueError) -> (Atom, String) {
+fn bad_argument(name: &str, index: usize, error: crate::data::convert::FromValueError) -> (Atom, String) {
     (
         Atom::BADARG,
         format!("{name}: argument {}: {error}", index + 1),
@@ -151,9 +176,7 @@ host_function!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 /// # Ok::<(), weft_vm::Error>(())
 /// ```
 pub struct HostContext<'a> {
-    pub(crate) scheduler: &'a mut Scheduler,
-    pub(crate) process: &'a mut Process,
-    pub(crate) code: &'a Code,
+    pub(crate) ctx: Ctx<'a>,
     pub(crate) name: &'a str,
     /// Set when the caller must die as the call returns (its mailbox
     /// overflowed with messages the function sent it).
@@ -163,7 +186,7 @@ pub struct HostContext<'a> {
 impl HostContext<'_> {
     /// The process that called the function.
     pub fn caller(&self) -> Pid {
-        self.process.pid
+        self.ctx.process.pid
     }
 
     /// The name the function was called by (`"game.spawn_npc"`).
@@ -174,99 +197,38 @@ impl HostContext<'_> {
     /// Sends `value` to `pid` (the caller included: it gets the message
     /// after the call returns), as `pid ! value` would.
     pub fn send(&mut self, pid: Pid, value: Value) {
-        self.scheduler.count_message();
-        if pid == self.process.pid {
+        if pid == self.ctx.process.pid {
             // The caller's mailbox limit holds here too: past it, the
             // message is dropped and the caller dies when the call returns
             // (as a process sending to itself does).
-            if self.process.mailbox.len() >= self.scheduler.limits.max_mailbox {
-                let max = self.scheduler.limits.max_mailbox;
+            let max = self.ctx.vm.limits().max_mailbox;
+            if self.ctx.process.mailbox.len() >= max {
                 self.exit = Some(crate::runtime::scheduler::mailbox_over(max));
                 return;
             }
-            self.process.mailbox.push_back(value);
+            self.ctx.process.mailbox.push_back(value);
         } else {
-            self.scheduler.send_signal(pid, SignalKind::Message(value));
+            self.ctx.vm.deliver(pid, value);
         }
     }
 
     /// Starts a process running the loaded function `function` (`"npc"`,
     /// `"list.sum"`) on `args`.
     pub fn spawn(&mut self, function: &str, args: Vec<Value>) -> Result<Pid, Error> {
-        let function = crate::host::api::function_named(self.code, function)?;
-        self.scheduler
-            .spawn_value(self.code, &function, args, None)
+        let function = self
+            .ctx
+            .vm
+            .function_named(function)
+            .ok_or_else(|| Error::NoFunction(function.to_string()))?;
+        self.ctx
+            .vm
+            .spawn(&function, args, None)
             .map_err(crate::host::api::spawn_error)
     }
 
     /// The process registered as `name` (`register(:name, pid)`), if any.
     pub fn whereis(&self, name: &str) -> Option<Pid> {
-        self.scheduler.whereis(Atom::new(name))
-    }
-}
-
-/// An asynchronous host call waiting for its answer (see
-/// [`Vm::register_async`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ticket(pub(crate) u64);
-
-impl std::fmt::Display for Ticket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-impl Ticket {
-    /// The ticket's number (unique within its VM).
-    pub fn number(self) -> u64 {
-        self.0
-    }
-}
-
-impl Shared {
-    /// Records a pending host call (`by_future`: a future will answer it).
-    fn add_ticket(&self, ticket: Ticket, waiter: Waiter, by_future: bool) {
-        if by_future {
-            self.futures_pending.fetch_add(1, Ordering::AcqRel);
-        }
-        lock(&self.tickets).insert(ticket.0, (waiter, by_future));
-    }
-
-    /// Takes a pending host call out of the table (answered or cancelled).
-    pub(crate) fn take_ticket(&self, ticket: u64) -> Option<Waiter> {
-        let (waiter, by_future) = lock(&self.tickets).remove(&ticket)?;
-        if by_future {
-            self.futures_pending.fetch_sub(1, Ordering::AcqRel);
-        }
-        Some(waiter)
-    }
-
-    /// Answers ticket `ticket` from scheduler `by`: false if it is not (or
-    /// no longer) waiting.
-    pub(crate) fn complete(
-        &self,
-        by: &mut Scheduler,
-        ticket: Ticket,
-        result: Result<Value, String>,
-    ) -> bool {
-        let Some(waiter) = self.take_ticket(ticket.0) else {
-            return false;
-        };
-        if !self.is_alive(waiter.pid) {
-            return false;
-        }
-        let handoff = match result {
-            Ok(value) => Handoff::Received { arm: 0, value },
-            Err(message) => Handoff::Failed(message),
-        };
-        by.send_signal(
-            waiter.pid,
-            SignalKind::Handoff {
-                token: waiter.token,
-                handoff,
-            },
-        );
-        true
+        self.ctx.vm.whereis(Atom::lookup(name)?)
     }
 }
 
@@ -317,25 +279,20 @@ impl Shared {
 /// # Ok::<(), weft_vm::Error>(())
 /// ```
 pub struct Completer {
-    scheduler: Scheduler,
+    port: NodeHandle,
 }
 
 impl Clone for Completer {
     fn clone(&self) -> Completer {
-        Completer::new(self.scheduler.shared.clone())
+        Completer {
+            port: self.port.clone(),
+        }
     }
 }
 
 impl Completer {
-    fn new(shared: Arc<Shared>) -> Completer {
-        let run_queue = if shared.pool.is_some() {
-            RunQueue::Host
-        } else {
-            RunQueue::External
-        };
-        Completer {
-            scheduler: Scheduler::new(shared, 0, run_queue),
-        }
+    pub(crate) fn new(port: NodeHandle) -> Completer {
+        Completer { port }
     }
 
     /// Answers `ticket` (see [`Vm::complete`]); wakes a host waiting in
@@ -343,10 +300,7 @@ impl Completer {
     /// has ended.
     #[must_use = "false means the caller is gone (killed while it waited)"]
     pub fn complete(&mut self, ticket: Ticket, result: Result<Value, String>) -> bool {
-        let shared = self.scheduler.shared.clone();
-        let done = shared.complete(&mut self.scheduler, ticket, result);
-        shared.external.notify();
-        done
+        self.port.answer(ticket.0, result)
     }
 }
 
@@ -529,25 +483,18 @@ impl Vm {
         let shown: Arc<str> = Arc::from(name);
         let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
             // Woken with the answer: the call returns it.
-            match ctx.process.handoff.take() {
+            match ctx.ctx.process.handoff.take() {
                 Some(Handoff::Received { value, .. }) => return Ok(value),
                 Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
                 _ => {}
             }
-            let shared = ctx.scheduler.shared.clone();
-            let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
-            ctx.scheduler.block(ctx.process, Wait::Host(ticket.0), None);
-            let waiter = Waiter {
-                pid: ctx.process.pid,
-                token: ctx.process.wait_token,
-            };
-            shared.add_ticket(ticket, waiter, false);
-            lock(&shared.events).push(Event::HostCall {
-                ticket,
-                name: shown.to_string(),
-                args: args.to_vec(),
-                caller: ctx.process.pid,
-            });
+            let ctx = &mut ctx.ctx;
+            let caller = ctx.process.pid;
+            // The wait is on the ticket's number, known once it is made.
+            let waiter = ctx.park(Wait::Host(0));
+            let ticket = ctx.vm.new_ticket(waiter, false);
+            ctx.process.status = crate::process::Status::Waiting(Wait::Host(ticket));
+            ctx.vm.host_call(ticket, caller, &shown, args.to_vec());
             Err(Trap::Block)
         };
         self.define_host(name, Arc::new(call), Some(arity as u16));
@@ -593,7 +540,7 @@ impl Vm {
         let runtime = tokio::runtime::Handle::try_current().ok();
         let shown: Arc<str> = Arc::from(name);
         let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
-            match ctx.process.handoff.take() {
+            match ctx.ctx.process.handoff.take() {
                 Some(Handoff::Received { value, .. }) => return Ok(value),
                 Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
                 _ => {}
@@ -604,20 +551,16 @@ impl Vm {
                     format!("{shown} was registered outside a tokio runtime"),
                 ));
             };
-            let shared = ctx.scheduler.shared.clone();
-            let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
-            ctx.scheduler.block(ctx.process, Wait::Host(ticket.0), None);
-            let waiter = Waiter {
-                pid: ctx.process.pid,
-                token: ctx.process.wait_token,
-            };
-            shared.add_ticket(ticket, waiter, true);
+            let ctx = &mut ctx.ctx;
+            let waiter = ctx.park(Wait::Host(0));
+            let ticket = ctx.vm.new_ticket(waiter, true);
+            ctx.process.status = crate::process::Status::Waiting(Wait::Host(ticket));
+            let mut answerer = ctx.vm.completer();
             let future = function(args.to_vec());
             runtime.spawn(async move {
                 let result = future.await;
-                let mut completer = Completer::new(shared);
                 // A caller killed meanwhile has no one to answer.
-                let _ = completer.complete(ticket, result);
+                let _ = answerer.answer(ticket, result);
             });
             Err(Trap::Block)
         };
@@ -686,7 +629,7 @@ impl Vm {
     /// A handle that answers asynchronous host calls from another thread
     /// (see [`Completer`]).
     pub fn completer(&self) -> Completer {
-        Completer::new(self.shared.clone())
+        Completer::new(NodeHandle::new(self.shared.clone()))
     }
 
     /// How many asynchronous host calls wait for their answer. `run`
@@ -701,11 +644,12 @@ impl Vm {
     /// node (a message may come from the network). A `Completer` does not
     /// count: it learns of calls only from the host's `take_events`.
     pub(crate) fn answer_may_come(&self) -> bool {
+        use std::sync::atomic::Ordering;
         self.is_node()
             || self.shared.futures_pending.load(Ordering::Acquire) > 0
-            || self.shared.net.get().is_some_and(|net| {
-                net.open.load(Ordering::Acquire) > 0 || net.waiting.load(Ordering::Acquire) > 0
-            })
+            || lock(&self.shared.sources)
+                .iter()
+                .any(|source| source.may_wake())
     }
 
     /// Whether the process is alive (the same as [`Vm::is_alive`]): whether
@@ -733,6 +677,7 @@ impl Vm {
     }
 
     fn define_host(&mut self, name: &str, function: Arc<HostCall>, arity: Option<u16>) {
+        let function = as_native(name, function);
         self.code_mut()
             .define(name, Global::Host { function, arity });
     }

@@ -4,3 +4,4 @@
 pub(crate) mod api;
 pub(crate) mod host_fn;
 pub mod shell;
+pub(crate) mod vm;

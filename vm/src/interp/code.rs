@@ -22,7 +22,7 @@ use weft_compiler::{verify_module, SourceFile, Span, VerifyError};
 
 use crate::data::atom::Atom;
 use crate::data::value::Value;
-use crate::natives::Native;
+use crate::process::ctx::Native;
 
 /// A raw host function ([`Vm::register_fn`](crate::Vm::register_fn)):
 /// called with the arguments, returns a value or an error message (which
@@ -53,13 +53,17 @@ pub(crate) enum Global {
     Weft(u32),
     Native(Native),
     Host {
-        function: Arc<crate::host::host_fn::HostCall>,
+        function: Arc<crate::process::ctx::HostCall>,
         arity: Option<u16>,
     },
 }
 
 #[derive(Default)]
 pub(crate) struct Code {
+    /// Trampolines that let a process start with (or a native call) a
+    /// function that is not Weft code: `Call r0 argc; Return r0`, one per
+    /// argument count.
+    pub trampolines: Vec<u32>,
     pub protos: Vec<LoadedProto>,
     pub globals: Vec<Global>,
     pub global_names: Vec<Arc<str>>,
@@ -278,4 +282,22 @@ impl OperandVisitor for Relink<'_> {
 /// since the compiler knows those itself.
 fn visible(name: &str) -> bool {
     !name.starts_with("main.") && !name.contains('@')
+}
+
+/// The function value of the loaded function `name` (a script's `npc` is
+/// `main.npc`; a qualified name is looked up as it is).
+pub(crate) fn function_named(code: &Code, name: &str) -> Option<Value> {
+    let qualified = if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("main.{name}")
+    };
+    for candidate in [qualified.as_str(), name] {
+        if let Some(&slot) = code.global_index.get(candidate) {
+            if !matches!(code.globals[slot as usize], Global::Undefined) {
+                return Some(crate::interp::function_value(code, slot));
+            }
+        }
+    }
+    None
 }

@@ -23,91 +23,14 @@ use crate::data::atom::Atom;
 use crate::data::ops::describe_value;
 use crate::data::value::{FnKind, Value};
 use crate::interp::code::{Code, Global};
+use crate::interp::machine::Machine;
 use crate::interp::{self, Flow};
-use crate::natives::{Ctx, NativeResult, Trap};
+use crate::process::ctx::{CallRequest, Ctx, Fuel, Pending, Trap};
 use crate::process::{Frame, Process};
 use crate::runtime::scheduler::Scheduler;
 
 /// `Frame::ret` of a frame whose result goes to a native's continuation.
 pub(crate) const CONTINUE: u32 = u32::MAX;
-
-/// What a native does with the result of a function it asked to call.
-pub(crate) trait Continuation: Send {
-    /// Continues with `result`: a final value, another call, or an error.
-    fn resume(self: Box<Self>, ctx: &mut Ctx<'_>, result: Value) -> NativeResult;
-}
-
-/// A native's request: call `function` with the `argc` arguments already
-/// placed above the caller's registers (see `Ctx::call`), then `then`.
-pub(crate) struct CallRequest {
-    pub function: Value,
-    pub argc: usize,
-    pub then: Box<dyn Continuation>,
-}
-
-impl Ctx<'_> {
-    /// Asks the interpreter to call `function(args)` and then resume
-    /// `then` with its result; the native returns the trap this gives. The
-    /// request waits in the process (no allocation beyond the continuation,
-    /// whose box a native reuses from one call to the next).
-    pub(crate) fn call(
-        &mut self,
-        function: Value,
-        args: impl IntoIterator<Item = Value>,
-        then: Box<dyn Continuation>,
-    ) -> Trap {
-        // The arguments go straight where the callee's frame will find
-        // them: above the caller's registers, after one slot for the
-        // function itself (which a trampoline needs).
-        let top = frame_top(self.code, self.process);
-        let mut argc = 0;
-        for value in args {
-            let at = top + 1 + argc;
-            if self.process.stack.len() <= at {
-                self.process.stack.resize(at + 1, Value::Nil);
-            }
-            self.process.stack[at] = value;
-            argc += 1;
-        }
-        self.process.extra().request = Some(CallRequest {
-            function,
-            argc,
-            then,
-        });
-        Trap::Call
-    }
-}
-
-/// A continuation waiting for the frame above `caller_depth` to return.
-pub(crate) struct Pending {
-    /// How many frames there were when the native was called (its caller is
-    /// the frame at that depth).
-    pub caller_depth: u32,
-    /// Where the native's final value goes in the caller's frame.
-    pub ret: u32,
-    /// The native was tail-called: its final value returns from the caller.
-    pub tail: bool,
-    pub then: Option<Box<dyn Continuation>>,
-}
-
-impl std::fmt::Debug for CallRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallRequest")
-            .field("function", &self.function)
-            .field("argc", &self.argc)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending")
-            .field("caller_depth", &self.caller_depth)
-            .field("ret", &self.ret)
-            .field("tail", &self.tail)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Where a native call stood when it asked to call Weft: its result
 /// register and whether it was a tail call (its request waits in the
@@ -124,7 +47,7 @@ pub(crate) fn begin(
     scheduler: &mut Scheduler,
     process: &mut Process,
     call: NativeCall,
-    reductions: &mut i64,
+    fuel: &mut Fuel,
 ) -> Flow {
     let NativeCall { ret, tail } = call;
     let Some(CallRequest {
@@ -148,7 +71,7 @@ pub(crate) fn begin(
         tail,
         then: Some(then),
     });
-    push_call(code, scheduler, process, function, argc, reductions)
+    push_call(code, scheduler, process, function, argc, fuel)
 }
 
 /// A frame whose result belongs to a continuation returned `value`: runs
@@ -158,7 +81,7 @@ pub(crate) fn resume(
     scheduler: &mut Scheduler,
     process: &mut Process,
     mut value: Value,
-    reductions: &mut i64,
+    fuel: &mut Fuel,
 ) -> Flow {
     loop {
         let Some(then) = process
@@ -173,10 +96,14 @@ pub(crate) fn resume(
             );
         };
         let result = {
-            let mut ctx = Ctx {
+            let mut machine = Machine {
                 scheduler: &mut *scheduler,
-                process: &mut *process,
                 code,
+            };
+            let mut ctx = Ctx {
+                process: &mut *process,
+                fuel: &mut *fuel,
+                vm: &mut machine,
             };
             then.resume(&mut ctx, value)
         };
@@ -199,7 +126,7 @@ pub(crate) fn resume(
                 if let Some(pending) = extra.continuations.last_mut() {
                     pending.then = Some(then);
                 }
-                return push_call(code, scheduler, process, function, argc, reductions);
+                return push_call(code, scheduler, process, function, argc, fuel);
             }
             Ok(result) => {
                 let Some(pending) = process
@@ -278,9 +205,9 @@ fn push_call(
     process: &mut Process,
     function: Value,
     argc: usize,
-    reductions: &mut i64,
+    fuel: &mut Fuel,
 ) -> Flow {
-    *reductions -= 1;
+    fuel.spend(1);
     let Some(caller) = process.frames.last().copied() else {
         return Flow::Error(Atom::BADARG, "no caller for a native's call".to_string());
     };
@@ -313,11 +240,7 @@ fn push_call(
             pc,
         ),
         None => {
-            let trampoline = scheduler
-                .shared
-                .trampolines
-                .get()
-                .and_then(|t| t.get(argc).copied());
+            let trampoline = code.trampolines.get(argc).copied();
             let Some(trampoline) = trampoline else {
                 return interp::fail_at_call(
                     process,
@@ -339,7 +262,7 @@ fn push_call(
             Flow::Reload
         }
     };
-    if *reductions <= 0 && matches!(flow, Flow::Reload) {
+    if fuel.is_spent() && matches!(flow, Flow::Reload) {
         return Flow::End(interp::SliceEnd::Yielded);
     }
     flow

@@ -1,4 +1,4 @@
-//! The interpreter: runs one process for at most a budget of reductions.
+//! The interpreter: runs one process for at most a budget of fuel.left.
 //!
 //! Invariants:
 //! - Stackless: a Weft call pushes a `Frame` and continues the same loop; the
@@ -18,7 +18,9 @@
 
 pub(crate) mod code;
 pub(crate) mod continuation;
+pub(crate) mod machine;
 pub(crate) mod run;
+pub(crate) mod spawn;
 pub(crate) mod unchecked;
 
 use std::sync::Arc;
@@ -28,16 +30,17 @@ use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
 use self::continuation::{NativeCall, CONTINUE};
 use crate::data::atom::Atom;
+use crate::data::channel::ChanOutcome;
 use crate::data::ops;
 use crate::data::value::{FnKind, Function, Value};
 use crate::data::walk;
 use crate::interp::code::{Code, Global};
+use crate::interp::machine::Machine;
 use crate::interp::unchecked::{fetch, Register};
-use crate::natives::{Ctx, Trap};
-use crate::process::{Frame, GuardHandler, Handoff, Process, Status, Wait};
-use crate::data::channel::ChanOutcome;
+use crate::process::ctx::{Ctx, Fuel, Trap};
+use crate::process::{Frame, GuardHandler, Handoff, Process, Wait};
 use crate::runtime::scheduler::Scheduler;
-use crate::RuntimeError;
+use crate::runtime::events::RuntimeError;
 
 /// Why a slice ended.
 pub(crate) enum SliceEnd {
@@ -113,29 +116,29 @@ macro_rules! arith {
     }};
 }
 
-/// Runs `process` until it blocks, ends, or spends `budget` reductions.
+/// Runs `process` until it blocks, ends, or spends `budget` fuel.left.
 pub(crate) fn run(
     code: &Code,
     scheduler: &mut Scheduler,
     process: &mut Process,
     budget: u32,
 ) -> SliceEnd {
-    let mut reductions: i64 = budget as i64;
+    let mut fuel = Fuel::new(budget as i64);
     let spent = |left: i64| (budget as i64 - left).max(0) as u64;
     // What the process owes from before (freeing it paid for after its
     // last slice, `run_slice`) comes out of this slice.
     if process.charge > 0 {
-        reductions -= process.charge as i64;
+        fuel.spend(process.charge as i64);
         process.charge = 0;
     }
     // A call spends a reduction; with none left, the process yields and the
     // call runs first thing next time (the pc stays on it).
     macro_rules! spend_call {
         ($pc:expr) => {
-            reductions -= 1;
-            if reductions <= 0 {
+            fuel.left -= 1;
+            if fuel.left <= 0 {
                 save_pc(process, $pc - 1);
-                process.reductions += spent(reductions);
+                process.reductions += spent(fuel.left);
                 return SliceEnd::Yielded;
             }
         };
@@ -145,27 +148,27 @@ pub(crate) fn run(
     macro_rules! charge {
         () => {
             if process.charge > 0 {
-                reductions -= process.charge as i64;
+                fuel.left -= process.charge as i64;
                 process.charge = 0;
             }
             let visits = walk::take_visits();
             if visits >= walk::VISITS_PER_REDUCTION {
-                reductions -= (visits / walk::VISITS_PER_REDUCTION) as i64;
+                fuel.left -= (visits / walk::VISITS_PER_REDUCTION) as i64;
             }
         };
     }
-    // Compares two containers on the slice's remaining reductions; out of
+    // Compares two containers on the slice's remaining fuel.left; out of
     // them, the comparison is kept in the process and the instruction runs
     // again (resuming it) next slice.
     macro_rules! walk_registers {
         ($base:ident, $pc:ident, $a:expr, $b:expr, $mode:expr) => {{
             let x = reg!(process, $base, $a).clone();
             let y = reg!(process, $base, $b).clone();
-            match compare_walk(process, $pc, &x, &y, $mode, &mut reductions) {
+            match compare_walk(process, $pc, &x, &y, $mode, &mut fuel) {
                 Some(verdict) => (verdict, x, y),
                 None => {
                     save_pc(process, $pc - 1);
-                    process.reductions += spent(reductions);
+                    process.reductions += spent(fuel.left);
                     return SliceEnd::Yielded;
                 }
             }
@@ -309,7 +312,7 @@ pub(crate) fn run(
                         (&reg!(process, base, a), &reg!(process, base, b))
                     {
                         let length = y.saturating_sub(*x).max(0) as u64;
-                        reductions -= (length / 64) as i64;
+                        fuel.left -= (length / 64) as i64;
                         let bytes = length.saturating_mul(VALUE_SIZE as u64);
                         if let Err(why) = crate::data::memory::admit(
                             &scheduler.limits,
@@ -376,8 +379,8 @@ pub(crate) fn run(
                     };
                     match ops::concat(left, &reg!(process, base, b)) {
                         Ok(v) => {
-                            let size = crate::natives::work(&v);
-                            reductions -= (size / 64) as i64;
+                            let size = crate::data::ops::work(&v);
+                            fuel.left -= (size / 64) as i64;
                             set!(process, base, dst, v)
                         }
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -416,10 +419,10 @@ pub(crate) fn run(
                 Instr::Jump { offset } => pc = jump(pc, offset),
                 Instr::Loop { offset } => {
                     pc = jump(pc, offset);
-                    reductions -= 1;
-                    if reductions <= 0 {
+                    fuel.left -= 1;
+                    if fuel.left <= 0 {
                         save_pc(process, pc);
-                        process.reductions += spent(reductions);
+                        process.reductions += spent(fuel.left);
                         return SliceEnd::Yielded;
                     }
                 }
@@ -587,7 +590,7 @@ pub(crate) fn run(
                                 Some(None) => None,
                                 None => {
                                     save_pc(process, pc - 1);
-                                    process.reductions += spent(reductions);
+                                    process.reductions += spent(fuel.left);
                                     return SliceEnd::Waiting;
                                 }
                             }
@@ -645,6 +648,7 @@ pub(crate) fn run(
                         code,
                         scheduler,
                         process,
+                        &mut fuel,
                         global.get(),
                         start,
                         argc,
@@ -692,6 +696,7 @@ pub(crate) fn run(
                         code,
                         scheduler,
                         process,
+                        &mut fuel,
                         global.get(),
                         start,
                         argc,
@@ -747,6 +752,7 @@ pub(crate) fn run(
                                 code,
                                 scheduler,
                                 process,
+                                &mut fuel,
                                 *global,
                                 slot + 1,
                                 argc,
@@ -865,7 +871,7 @@ pub(crate) fn run(
                         None if matches!(reg!(process, base, cursor + 1), Value::Nil) => {
                             if scheduler.has_signals(process.pid) {
                                 if let Err(reason) = scheduler.absorb(process) {
-                                    process.reductions += spent(reductions);
+                                    process.reductions += spent(fuel.left);
                                     return SliceEnd::Exited(reason);
                                 }
                                 if process.mailbox.len() > position {
@@ -875,7 +881,7 @@ pub(crate) fn run(
                             }
                             scheduler.block(process, Wait::Mailbox, None);
                             save_pc(process, pc - 1);
-                            process.reductions += spent(reductions);
+                            process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
                         None => pc = jump(pc, offset),
@@ -912,7 +918,7 @@ pub(crate) fn run(
                     // another core): take them before deciding to wait.
                     if scheduler.has_signals(process.pid) {
                         if let Err(reason) = scheduler.absorb(process) {
-                            process.reductions += spent(reductions);
+                            process.reductions += spent(fuel.left);
                             return SliceEnd::Exited(reason);
                         }
                         if process.mailbox.len() > position {
@@ -931,7 +937,7 @@ pub(crate) fn run(
                     }
                     scheduler.block(process, Wait::Mailbox, deadline);
                     save_pc(process, pc - 1);
-                    process.reductions += spent(reductions);
+                    process.reductions += spent(fuel.left);
                     return SliceEnd::Waiting;
                 }
                 Instr::ChanSend { chan, value } => {
@@ -971,7 +977,7 @@ pub(crate) fn run(
                         }
                         ChanOutcome::Blocked => {
                             save_pc(process, pc - 1);
-                            process.reductions += spent(reductions);
+                            process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
                         ChanOutcome::Closed => {
@@ -1002,7 +1008,7 @@ pub(crate) fn run(
                         }
                         None => {
                             save_pc(process, pc - 1);
-                            process.reductions += spent(reductions);
+                            process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
                     }
@@ -1013,7 +1019,7 @@ pub(crate) fn run(
                         Ok(Some(arm)) => set!(process, base, dst, Value::Int(arm as i64)),
                         Ok(None) => {
                             save_pc(process, pc - 1);
-                            process.reductions += spent(reductions);
+                            process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -1027,10 +1033,10 @@ pub(crate) fn run(
         let flow = loop {
             flow = match flow {
                 Flow::Native(call) => {
-                    continuation::begin(code, scheduler, process, call, &mut reductions)
+                    continuation::begin(code, scheduler, process, call, &mut fuel)
                 }
                 Flow::Resume(value) => {
-                    continuation::resume(code, scheduler, process, value, &mut reductions)
+                    continuation::resume(code, scheduler, process, value, &mut fuel)
                 }
                 settled => break settled,
             };
@@ -1038,7 +1044,7 @@ pub(crate) fn run(
         match flow {
             Flow::Reload | Flow::Native(_) | Flow::Resume(_) => continue,
             Flow::End(end) => {
-                process.reductions += spent(reductions);
+                process.reductions += spent(fuel.left);
                 return end;
             }
             Flow::Error(kind, message) => {
@@ -1065,7 +1071,7 @@ pub(crate) fn run(
                     }
                     continue;
                 }
-                process.reductions += spent(reductions);
+                process.reductions += spent(fuel.left);
                 let (frames, omitted) = trace(code, process);
                 let mut error = RuntimeError::new(kind, message, frames);
                 error.frames_omitted = omitted;
@@ -1091,7 +1097,7 @@ fn compare_walk(
     x: &Value,
     y: &Value,
     mode: walk::Mode,
-    reductions: &mut i64,
+    fuel_left: &mut Fuel,
 ) -> Option<walk::Verdict> {
     let key = (process.frames.len() as u32, pc as u32);
     let resumed = process
@@ -1106,16 +1112,16 @@ fn compare_walk(
             Err(verdict) => return Some(verdict),
         },
     };
-    let fuel_given = (*reductions).max(1) as u64 * walk::VISITS_PER_REDUCTION;
+    let fuel_given = fuel_left.left.max(1) as u64 * walk::VISITS_PER_REDUCTION;
     let mut fuel = fuel_given;
     match comparison.run(&mut fuel) {
         walk::Poll::Ready(verdict) => {
-            *reductions -= ((fuel_given - fuel) / walk::VISITS_PER_REDUCTION) as i64;
+            fuel_left.spend(((fuel_given - fuel) / walk::VISITS_PER_REDUCTION) as i64);
             Some(verdict)
         }
         walk::Poll::Pending => {
             process.extra().walk = Some((key, comparison));
-            *reductions = 0;
+            fuel_left.left = 0;
             None
         }
     }
@@ -1303,6 +1309,7 @@ fn call_global(
     code: &Code,
     scheduler: &mut Scheduler,
     process: &mut Process,
+    fuel: &mut Fuel,
     global: u32,
     args: usize,
     argc: usize,
@@ -1338,10 +1345,11 @@ fn call_global(
                 .map(std::mem::take)
                 .collect();
             let result = {
+                let mut machine = Machine { scheduler, code };
                 let mut ctx = Ctx {
-                    scheduler,
                     process,
-                    code,
+                    fuel,
+                    vm: &mut machine,
                 };
                 (native.func)(&mut ctx, &mut values)
             };
@@ -1359,20 +1367,17 @@ fn call_global(
             for slot in &mut process.stack[args..args + argc] {
                 values.push(std::mem::take(slot));
             }
-            let name = &code.global_names[global as usize];
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut context = crate::host::host_fn::HostContext {
+                let mut machine = Machine {
                     scheduler: &mut *scheduler,
-                    process: &mut *process,
                     code,
-                    name,
-                    exit: None,
                 };
-                let result = function(&mut context, &mut values);
-                match context.exit {
-                    Some(reason) => Err(Trap::Exit(reason)),
-                    None => result,
-                }
+                let mut ctx = Ctx {
+                    process: &mut *process,
+                    fuel: &mut *fuel,
+                    vm: &mut machine,
+                };
+                function(&mut ctx, &mut values)
             }));
             let result = match outcome {
                 Ok(result) => result,
@@ -1544,7 +1549,7 @@ const TRACE_OUTER: usize = 4;
 
 /// The Weft call stack, innermost first, for an error report: at most
 /// `TRACE_INNER + TRACE_OUTER` frames, and how many were left out.
-pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, usize) {
+pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::runtime::events::TraceFrame>, usize) {
     let count = process.frames.len();
     let frame = |i: usize| {
         let frame = process.frames.get(i)?;
@@ -1556,7 +1561,7 @@ pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, 
         } else {
             frame.pc.saturating_sub(1)
         } as usize;
-        Some(crate::TraceFrame {
+        Some(crate::runtime::events::TraceFrame {
             function: proto.name.clone(),
             source: code.sources[proto.source as usize].clone(),
             span: proto.spans.get(pc).copied().unwrap_or_default(),
@@ -1571,12 +1576,6 @@ pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::TraceFrame>, 
         inner.chain(outer).filter_map(frame).collect(),
         count - TRACE_INNER - TRACE_OUTER,
     )
-}
-
-/// Marks a process as blocked (used by the scheduler's blocking helpers).
-pub(crate) fn set_waiting(process: &mut Process, wait: Wait) {
-    process.status = Status::Waiting(wait);
-    process.wait_token = process.wait_token.wrapping_add(1);
 }
 
 /// Records a completed channel operation in the trace.

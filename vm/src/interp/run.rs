@@ -8,8 +8,18 @@ use crate::data::value::{self, Pid, Value};
 use crate::interp::code::Code;
 use crate::interp::{self, SliceEnd};
 use crate::process::{self, Process};
+use crate::runtime::events::{Event, RunStatus};
 use crate::runtime::scheduler::{lock, RunQueue, Scheduler};
-use crate::{Event, RunStatus, FREED_PER_REDUCTION, HEAP_BYTES_PER_REDUCTION};
+
+/// With a heap limit, a process measured at B bytes is measured again after
+/// B / 1024 reductions: about the rate an instruction loop allocates at, so
+/// measuring costs a bounded share of the time the process runs.
+pub(crate) const HEAP_BYTES_PER_REDUCTION: usize = 1024;
+
+/// How many deferred values `run` frees per reduction spent: the rate at
+/// which walks visit nodes (`crate::data::walk::VISITS_PER_REDUCTION`), so freeing a
+/// value costs about what comparing it would.
+pub(crate) const FREED_PER_REDUCTION: usize = crate::data::walk::VISITS_PER_REDUCTION as usize;
 
 impl Scheduler {
     /// The next process to run from this scheduler's own queue: the
@@ -127,14 +137,16 @@ impl Scheduler {
             SliceEnd::Returned => {
                 self.record_outcome(pid, || {
                     let value = process.stack.first().cloned().unwrap_or_default();
-                    crate::host::api::Outcome::Returned(value)
+                    crate::runtime::events::Outcome::Returned(value)
                 });
                 self.finish(process, Value::Atom(Atom::NORMAL), false)
             }
             SliceEnd::Exited(reason) => self.finish(process, reason, false),
             SliceEnd::Failed(error) => {
                 let reason = error.reason();
-                self.record_outcome(pid, || crate::host::api::Outcome::Crashed(error.clone()));
+                self.record_outcome(pid, || {
+                    crate::runtime::events::Outcome::Crashed(error.clone())
+                });
                 lock(&self.shared.events).push(Event::Crash { pid, error });
                 self.finish(process, reason, true);
             }
@@ -163,7 +175,7 @@ impl Scheduler {
 
     /// Records how a process a host `call` waits for ended (the first
     /// outcome wins); without such a call no lock is taken.
-    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::host::api::Outcome) {
+    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::runtime::events::Outcome) {
         if self
             .shared
             .watching
@@ -216,7 +228,7 @@ impl Scheduler {
             None => end,
             Some(message) => {
                 let (frames, omitted) = interp::trace(code, process);
-                let mut error = crate::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
+                let mut error = crate::runtime::events::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
                 error.frames_omitted = omitted;
                 SliceEnd::Failed(error)
             }
@@ -284,4 +296,25 @@ fn slice_function(code: &Code, process: &Process) -> String {
         .and_then(|f| code.protos.get(f.proto as usize))
         .map_or("", |p| &*p.name);
     if name.is_empty() { "fn" } else { name }.to_string()
+}
+
+/// The pool threads run slices through the interpreter with the VM's code
+/// (read-locked across a run of slices; the host's `world` waits for it).
+pub(crate) struct Interpreter {
+    pub code: std::sync::Arc<std::sync::RwLock<Code>>,
+}
+
+impl crate::runtime::pool::Executor for Interpreter {
+    fn run_slices(
+        &self,
+        scheduler: &mut Scheduler,
+        next: &mut dyn FnMut(&mut Scheduler) -> Option<Pid>,
+    ) {
+        let code = self.code.read().unwrap_or_else(|e| e.into_inner());
+        let slice = scheduler.limits.reductions;
+        while let Some(pid) = next(scheduler) {
+            let spent = scheduler.run_slice(&code, pid, slice);
+            scheduler.free_after_slice(spent);
+        }
+    }
 }

@@ -2,10 +2,10 @@
 
 use super::{expected, native, Ctx, Native, NativeResult, Trap};
 use crate::data::atom::Atom;
+use crate::data::channel::ChanOutcome;
+use crate::data::channel::Channel;
 use crate::data::value::Value;
 use crate::process::Handoff;
-use crate::data::channel::Channel;
-use crate::data::channel::ChanOutcome;
 use std::sync::Arc;
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -35,7 +35,7 @@ fn recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         _ => {}
     }
     let channel = channel(args, "chan.recv")?;
-    match ctx.scheduler.chan_recv(ctx.process, &channel) {
+    match ctx.vm.chan_recv(ctx.process, &channel) {
         ChanOutcome::Done(value) => Ok(ok(value)),
         ChanOutcome::Closed => Ok(Value::Atom(Atom::CLOSED)),
         ChanOutcome::Blocked => Err(Trap::Block),
@@ -45,7 +45,7 @@ fn recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `(:ok, v)`, `:empty` or `:closed`, without waiting.
 fn try_recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let channel = channel(args, "chan.try_recv")?;
-    Ok(match ctx.scheduler.try_recv(&channel) {
+    Ok(match ctx.vm.try_recv(&channel) {
         Ok(value) => ok(value),
         Err(true) => Value::Atom(Atom::CLOSED),
         Err(false) => Value::Atom(Atom::EMPTY),
@@ -54,7 +54,7 @@ fn try_recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn balance(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let channel = channel(args, "chan.balance")?;
-    Ok(Value::Int(ctx.scheduler.balance(&channel)))
+    Ok(Value::Int(ctx.vm.balance(&channel)))
 }
 
 /// The number of values waiting in the buffer.

@@ -55,14 +55,14 @@ fn printed_line(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<String, Trap> {
 
 fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let line = printed_line(ctx, args)?;
-    ctx.scheduler.write_output(&line);
+    ctx.vm.write_output(&line);
     Ok(Value::Nil)
 }
 
 /// `eprint(a, b, ...)`: like `print`, to the error output (stderr).
 fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let line = printed_line(ctx, args)?;
-    ctx.scheduler.write_error(&line);
+    ctx.vm.write_error(&line);
     Ok(Value::Nil)
 }
 
@@ -238,7 +238,8 @@ fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     Ok(Value::list(
-        crate::runtime::scheduler::lock(&ctx.scheduler.shared.args)
+        ctx.vm
+            .args()
             .iter()
             .map(|a| Value::str(a.as_str()))
             .collect(),
@@ -247,5 +248,5 @@ fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
 
 /// Monotonic milliseconds, as a float.
 fn now(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::Float(ctx.scheduler.now() as f64 / 1_000_000.0))
+    Ok(Value::Float(ctx.vm.now() as f64 / 1_000_000.0))
 }

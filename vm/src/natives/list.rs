@@ -14,7 +14,7 @@ use super::{badarg, expected, int_arg, list_arg, native, Ctx, Native, NativeResu
 use crate::data::atom::Atom;
 use crate::data::ops::describe_value;
 use crate::data::value::{compare, Items, MapItems, Value};
-use crate::interp::continuation::Continuation;
+use crate::process::ctx::Continuation;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("list.map", 2, 2, map),
@@ -473,12 +473,7 @@ fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let length = b.saturating_sub(a).clamp(0, i64::MAX) as usize;
     ctx.charge(length);
     let bytes = length.saturating_mul(std::mem::size_of::<Value>());
-    if let Err(why) = crate::data::memory::admit(&ctx.scheduler.limits, bytes) {
-        return Err(Trap::Error(
-            crate::data::atom::Atom::SYSTEM_LIMIT,
-            format!("list.range({a}, {b}): {why}"),
-        ));
-    }
+    ctx.admit(bytes, &format!("list.range({a}, {b})"))?;
     crate::data::ops::range(&Value::Int(a), &Value::Int(b))
         .map_err(|(kind, message)| Trap::Error(kind, message))
 }

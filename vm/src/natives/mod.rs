@@ -25,80 +25,9 @@ pub(crate) mod time;
 use crate::data::atom::Atom;
 use crate::data::ops::describe_value;
 use crate::data::value::Value;
-use crate::interp::code::Code;
-use crate::process::Process;
-use crate::runtime::scheduler::Scheduler;
+pub(crate) use crate::process::ctx::{native, Ctx, Native, NativeResult, Trap, ANY};
 
-/// What a native can do besides returning a value.
-pub(crate) enum Trap {
-    /// A runtime error of this kind.
-    Error(Atom, String),
-    /// Wait; the call runs again when the process is woken.
-    Block,
-    /// Return nil and let other processes run.
-    Yield,
-    /// End the process with this reason.
-    Exit(Value),
-    /// Call a function, then continue in Rust with its result: the request
-    /// waits in the process (`Ctx::call`, `continuation.rs`). How natives
-    /// such as `list.map` call Weft.
-    Call,
-}
-
-pub(crate) type NativeResult = Result<Value, Trap>;
-
-pub(crate) struct Ctx<'a> {
-    pub scheduler: &'a mut Scheduler,
-    pub process: &'a mut Process,
-    #[allow(dead_code)]
-    pub code: &'a Code,
-}
-
-pub(crate) type NativeFn = fn(&mut Ctx<'_>, &mut [Value]) -> NativeResult;
-
-/// How much work a value means to a native that walks it.
-pub(crate) fn work(value: &Value) -> usize {
-    match value {
-        Value::List { .. } => value.as_list().map_or(0, |l| l.len()),
-        Value::Tuple(items) => items.len(),
-        Value::Map(map) => map.len(),
-        Value::Str(s) => s.len(),
-        _ => 0,
-    }
-}
-
-impl Ctx<'_> {
-    /// Charges reductions for `work` elements processed: one per 64, so a
-    /// native over a long list costs about what a Weft loop would, roughly
-    /// scaled, and cannot hold the scheduler for long.
-    pub(crate) fn charge(&mut self, work: usize) {
-        let cost = (work / 64).min(u32::MAX as usize) as u32;
-        self.process.charge = self.process.charge.saturating_add(cost);
-    }
-}
-
-/// A native function and the argument counts it accepts.
-#[derive(Clone, Copy)]
-pub(crate) struct Native {
-    pub name: &'static str,
-    pub min: u16,
-    /// `ANY` for any number.
-    pub max: u16,
-    pub func: NativeFn,
-}
-
-/// Shorthand for a table entry: `native("len", 1, 1, len)`.
-/// A native's `max` when it takes any number of arguments.
-pub(crate) const ANY: u16 = u16::MAX;
-
-pub(crate) const fn native(name: &'static str, min: u16, max: u16, func: NativeFn) -> Native {
-    Native {
-        name,
-        min,
-        max,
-        func,
-    }
-}
+pub(crate) use crate::data::ops::work;
 
 /// Every native, by qualified name. `io` comes only when the host allows it.
 pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
@@ -172,7 +101,7 @@ pub(crate) fn pid_arg(
     match &args[i] {
         Value::Pid(p) => Ok(*p),
         Value::Atom(_) => ctx
-            .scheduler
+            .vm
             .resolve(&args[i])
             .map_err(|(kind, message)| Trap::Error(kind, message)),
         other => Err(expected("a pid", name, other)),

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use super::{badarg, expected, native, str_arg, Ctx, Native, NativeResult, Trap};
 use crate::data::atom::Atom;
+use crate::data::lock;
 use crate::data::resource::Resource;
 use crate::data::value::Value;
 use crate::natives::poller::{self as net, Net, ReadMode, SocketKind};
+use crate::process::ctx::Waiter;
 use crate::process::{Handoff, Wait};
-use crate::runtime::dist::{NodeHandle, Waiter};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("net.listen", 2, 2, listen),
@@ -31,20 +32,18 @@ pub(crate) const NATIVES: &[Native] = &[
     native("net.port", 1, 1, port),
 ];
 
-/// The VM's poller, started on first use.
+/// The VM's poller, started on first use (and known to the VM as something
+/// that may wake a process).
 fn poller(ctx: &mut Ctx<'_>) -> Result<Arc<Net>, Trap> {
-    let shared = &ctx.scheduler.shared;
-    if let Some(net) = shared.net.get() {
-        return Ok(net.clone());
-    }
-    let started = Net::start(NodeHandle::new(shared.clone()))
-        .map_err(|e| Trap::Error(Atom::IO, format!("cannot start the network poller: {e}")))?;
-    let _ = shared.net.set(started);
-    shared
-        .net
-        .get()
-        .cloned()
-        .ok_or_else(|| Trap::Error(Atom::IO, "no network poller".to_string()))
+    let vm = &*ctx.vm;
+    vm.extensions()
+        .get_or_start(|| {
+            let net = Net::start(vm.port())
+                .map_err(|e| format!("cannot start the network poller: {e}"))?;
+            vm.add_source(net.clone());
+            Ok(net)
+        })
+        .map_err(|message| Trap::Error(Atom::IO, message))
 }
 
 /// The answer a parked call was woken with, if it was.
@@ -60,11 +59,7 @@ fn woken(ctx: &mut Ctx<'_>) -> Option<Value> {
 
 /// Parks the caller until the poller answers.
 fn park(ctx: &mut Ctx<'_>, operation: &'static str) -> Waiter {
-    ctx.scheduler.block(ctx.process, Wait::Net(operation), None);
-    Waiter {
-        pid: ctx.process.pid,
-        token: ctx.process.wait_token,
-    }
+    ctx.park(Wait::Net(operation))
 }
 
 /// A socket the caller received (accepted or connected) becomes its own.
@@ -270,7 +265,7 @@ fn read(
     }
     let ended = net::fill(state) || state.ended.load(std::sync::atomic::Ordering::Acquire);
     {
-        let mut buffer = crate::runtime::scheduler::lock(&state.buffer);
+        let mut buffer = lock(&state.buffer);
         if let Some(value) = net::take_ready(&mut buffer, mode, ended) {
             return Ok(value);
         }
@@ -344,12 +339,8 @@ fn port(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(expected("a socket or listener", "net.port", &args[0]));
     };
     let address = match &state.kind {
-        SocketKind::Stream(s) => crate::runtime::scheduler::lock(s)
-            .as_ref()
-            .map(|s| s.local_addr()),
-        SocketKind::Listener(l) => crate::runtime::scheduler::lock(l)
-            .as_ref()
-            .map(|l| l.local_addr()),
+        SocketKind::Stream(s) => lock(s).as_ref().map(|s| s.local_addr()),
+        SocketKind::Listener(l) => lock(l).as_ref().map(|l| l.local_addr()),
     };
     match address {
         Some(Ok(address)) => Ok(Value::Int(address.port() as i64)),

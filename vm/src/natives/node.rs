@@ -4,9 +4,9 @@
 //! is false, as in Erlang.
 
 use super::{badarg, expected, native, Ctx, Native, NativeResult, Trap};
+use crate::data::remote::node_name;
 use crate::data::value::Value;
 use crate::process::{Handoff, Wait};
-use crate::runtime::dist::{node_name, self_name, Waiter};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("node.self", 0, 0, self_name_native),
@@ -16,16 +16,16 @@ pub(crate) const NATIVES: &[Native] = &[
 ];
 
 fn self_name_native(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::str(self_name(&ctx.scheduler.shared).name()))
+    Ok(Value::str(ctx.vm.node_name().name()))
 }
 
 fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    let nodes = match ctx.scheduler.shared.dist.get() {
-        Some(dist) => dist.nodes(),
-        None => Vec::new(),
-    };
     Ok(Value::list(
-        nodes.into_iter().map(|n| Value::str(n.name())).collect(),
+        ctx.vm
+            .nodes()
+            .into_iter()
+            .map(|n| Value::str(n.name()))
+            .collect(),
     ))
 }
 
@@ -39,10 +39,10 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
     let node =
         node_name(&args[0]).ok_or_else(|| expected("a node name", "node.connect", &args[0]))?;
-    let Some(dist) = ctx.scheduler.shared.dist.get().cloned() else {
+    if !ctx.vm.is_node() {
         return Ok(Value::Bool(false));
-    };
-    if node == dist.node_name().name() || dist.is_connected(node) {
+    }
+    if node == ctx.vm.node_name().name() || ctx.vm.is_connected(node) {
         return Ok(Value::Bool(true));
     }
     if !node.contains('@') {
@@ -50,12 +50,9 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             "node.connect expects a name like \"name@host\", got {node:?}"
         )));
     }
-    ctx.scheduler.block(ctx.process, Wait::Node, None);
-    let waiter = Waiter {
-        pid: ctx.process.pid,
-        token: ctx.process.wait_token,
-    };
-    dist.connect(node, waiter);
+    let node = node.to_string();
+    let waiter = ctx.park(Wait::Node);
+    ctx.vm.connect_node(&node, waiter);
     Err(Trap::Block)
 }
 
@@ -64,11 +61,13 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let node =
         node_name(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", &args[0]))?;
-    let Some(dist) = ctx.scheduler.shared.dist.get() else {
+    if !ctx.vm.is_node() {
         return Err(badarg(
             "node.monitor needs this VM to be a node: start it with --sname or --name",
         ));
-    };
-    dist.monitor_node(ctx.process.pid, node);
+    }
+    let node = node.to_string();
+    let pid = ctx.process.pid;
+    ctx.vm.monitor_node(pid, &node);
     Ok(Value::Bool(true))
 }

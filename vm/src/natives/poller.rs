@@ -5,7 +5,7 @@
 //! from the socket's buffer or the socket, a write); only if the socket is
 //! not ready does it park the process and hand a request to the poller,
 //! which finishes it when mio reports readiness, or when its deadline
-//! passes, and wakes the process with the result (`NodeHandle::complete`,
+//! passes, and wakes the process with the result (`Port::complete`,
 //! the path the distribution's threads use). Active sockets
 //! (`net.controlling`) get their data delivered as messages the same way.
 //!
@@ -36,10 +36,10 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::data::atom::Atom;
+use crate::data::lock;
 use crate::data::resource::{Handle, Resource};
 use crate::data::value::{Pid, Value};
-use crate::runtime::dist::{NodeHandle, Waiter};
-use crate::runtime::scheduler::lock;
+use crate::process::ctx::{Port, Source, Waiter};
 
 /// The most bytes one `net.recv` returns, and a line may hold.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -179,7 +179,7 @@ const RESOLVER_IDLE: Duration = Duration::from_secs(10);
 
 impl Net {
     /// Starts the poller thread.
-    pub fn start(handle: NodeHandle) -> std::io::Result<Arc<Net>> {
+    pub fn start(handle: Box<dyn Port>) -> std::io::Result<Arc<Net>> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let (sender, receiver) = channel();
@@ -321,6 +321,14 @@ fn resolve_loop(lookups: &Lookups, net: &std::sync::Weak<Net>) {
             return;
         };
         net.send(Request::Resolved(address, waiter));
+    }
+}
+
+/// While a socket is open or a request unanswered, the network may wake a
+/// process: an idle VM is waiting, not deadlocked.
+impl Source for Net {
+    fn may_wake(&self) -> bool {
+        self.open.load(Ordering::Acquire) > 0 || self.waiting.load(Ordering::Acquire) > 0
     }
 }
 
@@ -486,7 +494,7 @@ impl Entry {
 struct Poller {
     poll: Poll,
     receiver: Receiver<Request>,
-    handle: NodeHandle,
+    handle: Box<dyn Port>,
     entries: HashMap<Token, Entry>,
     net: std::sync::Weak<Net>,
 }
@@ -833,7 +841,7 @@ impl Poller {
 }
 
 /// Wakes a waiting caller with its answer; then it no longer waits.
-fn answer(handle: &mut NodeHandle, net: &std::sync::Weak<Net>, waiter: Waiter, value: Value) {
+fn answer(handle: &mut Box<dyn Port>, net: &std::sync::Weak<Net>, waiter: Waiter, value: Value) {
     handle.complete(waiter, value);
     if let Some(net) = net.upgrade() {
         net.waiting.fetch_sub(1, Ordering::AcqRel);

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::data::atom::Atom;
 use crate::data::value::{Value, WeftMap};
-use crate::process::{Handoff, Status, Wait};
+use crate::process::{Handoff, Wait};
 
 pub(crate) const NATIVES: &[Native] = &[
     native("self", 0, 0, self_pid),
@@ -50,9 +50,8 @@ fn sleep(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if ms <= 0.0 {
         return Err(Trap::Yield);
     }
-    let deadline = ctx.scheduler.deadline(ms);
-    ctx.scheduler
-        .block(ctx.process, Wait::Sleep, Some(deadline));
+    let deadline = ctx.vm.deadline(ms);
+    ctx.vm.block(ctx.process, Wait::Sleep, Some(deadline));
     Err(Trap::Block)
 }
 
@@ -62,7 +61,7 @@ fn exit(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(Trap::Exit(std::mem::take(&mut args[0])));
     }
     if let Value::RemotePid(to) = &args[0] {
-        ctx.scheduler
+        ctx.vm
             .exit_remote(ctx.process, to, &args[1])
             .map_err(op_error)?;
         return Ok(Value::Bool(true));
@@ -74,7 +73,7 @@ fn exit(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn kill(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Value::RemotePid(to) = &args[0] {
-        ctx.scheduler
+        ctx.vm
             .exit_remote(ctx.process, to, &Value::Atom(Atom::KILL))
             .map_err(op_error)?;
         return Ok(Value::Bool(true));
@@ -97,51 +96,44 @@ fn signal(ctx: &mut Ctx<'_>, pid: crate::data::value::Pid, reason: Value) -> Nat
         }
         return Err(Trap::Exit(reason));
     }
-    ctx.scheduler.signal(pid, me, reason, untrappable, false);
+    ctx.vm.exit_signal(pid, me, reason, untrappable);
     Ok(Value::Bool(true))
 }
 
 fn link(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Value::RemotePid(to) = &args[0] {
-        ctx.scheduler
-            .link_remote(ctx.process, to)
-            .map_err(op_error)?;
+        ctx.vm.link_remote(ctx.process, to).map_err(op_error)?;
         return Ok(Value::Bool(true));
     }
     let pid = pid_arg(ctx, args, 0, "link")?;
-    ctx.scheduler.link(ctx.process, pid).map_err(Trap::Exit)?;
+    ctx.vm.link(ctx.process, pid).map_err(Trap::Exit)?;
     Ok(Value::Bool(true))
 }
 
 fn unlink(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Value::RemotePid(to) = &args[0] {
-        ctx.scheduler
-            .unlink_remote(ctx.process, to)
-            .map_err(op_error)?;
+        ctx.vm.unlink_remote(ctx.process, to).map_err(op_error)?;
         return Ok(Value::Bool(true));
     }
     let pid = pid_arg(ctx, args, 0, "unlink")?;
-    ctx.scheduler.unlink(ctx.process, pid);
+    ctx.vm.unlink(ctx.process, pid);
     Ok(Value::Bool(true))
 }
 
 fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Value::RemotePid(to) = &args[0] {
-        let reference = ctx
-            .scheduler
-            .monitor_remote(ctx.process, to)
-            .map_err(op_error)?;
+        let reference = ctx.vm.monitor_remote(ctx.process, to).map_err(op_error)?;
         return Ok(Value::Ref(reference));
     }
     let pid = pid_arg(ctx, args, 0, "monitor")?;
-    Ok(Value::Ref(ctx.scheduler.monitor(ctx.process, pid)))
+    Ok(Value::Ref(ctx.vm.monitor(ctx.process, pid)))
 }
 
 fn demonitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Ref(reference) = args[0] else {
         return Err(expected("a ref", "demonitor", &args[0]));
     };
-    Ok(Value::Bool(ctx.scheduler.demonitor(ctx.process, reference)))
+    Ok(Value::Bool(ctx.vm.demonitor(ctx.process, reference)))
 }
 
 /// `trap_exits(flag)`: returns the previous setting.
@@ -161,7 +153,7 @@ fn register(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Pid(pid) = args[1] else {
         return Err(expected("a pid", "register", &args[1]));
     };
-    ctx.scheduler
+    ctx.vm
         .register(name, pid)
         .map_err(|(kind, message)| Trap::Error(kind, message))?;
     Ok(Value::Bool(true))
@@ -171,31 +163,29 @@ fn whereis(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Atom(name) = args[0] else {
         return Err(expected("an atom", "whereis", &args[0]));
     };
-    Ok(ctx.scheduler.whereis(name).map_or(Value::Nil, Value::Pid))
+    Ok(ctx.vm.whereis(name).map_or(Value::Nil, Value::Pid))
 }
 
 fn alive(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Value::RemotePid(to) = &args[0] {
-        return Ok(Value::Bool(ctx.scheduler.remote_alive(to)));
+        return Ok(Value::Bool(ctx.vm.remote_alive(to)));
     }
     let Value::Pid(pid) = args[0] else {
         return Err(expected("a pid", "alive", &args[0]));
     };
-    Ok(Value::Bool(
-        pid == ctx.process.pid || ctx.scheduler.is_alive(pid),
-    ))
+    Ok(Value::Bool(pid == ctx.process.pid || ctx.vm.is_alive(pid)))
 }
 
 fn make_ref(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    Ok(Value::Ref(ctx.scheduler.make_ref()))
+    Ok(Value::Ref(ctx.vm.make_ref()))
 }
 
 fn send_after(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let ms = number_arg(args, 0, "send_after")?;
     let pid = pid_arg(ctx, args, 1, "send_after")?;
     let message = std::mem::take(&mut args[2]);
-    ctx.scheduler.send_after(ms, pid, message);
-    Ok(Value::Ref(ctx.scheduler.make_ref()))
+    ctx.vm.send_after(ms, pid, message);
+    Ok(Value::Ref(ctx.vm.make_ref()))
 }
 
 /// `chan()` is unbuffered (rendezvous); `chan(n)` buffers n values.
@@ -210,15 +200,15 @@ fn chan(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             "chan needs a capacity from 0 to 2^30, got {capacity}"
         )));
     }
-    Ok(Value::Chan(ctx.scheduler.new_channel(capacity as usize)))
+    Ok(Value::Chan(ctx.vm.new_channel(capacity as usize)))
 }
 
 fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &args[0] {
         Value::Chan(channel) => {
             let channel = channel.clone();
-            ctx.scheduler
-                .close(&channel)
+            ctx.vm
+                .close_channel(&channel)
                 .map_err(|(kind, message)| Trap::Error(kind, message))?;
             Ok(Value::Nil)
         }
@@ -236,14 +226,14 @@ fn flush(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     let messages: Vec<Value> = ctx.process.mailbox.drain(..).collect();
     for message in messages {
         let line = format!("Shell got {}\n", message.inspect());
-        ctx.scheduler.write_output(&line);
+        ctx.vm.write_output(&line);
     }
     Ok(Value::Atom(Atom::OK))
 }
 
 fn list(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
     Ok(Value::list(
-        ctx.scheduler.pids().into_iter().map(Value::Pid).collect(),
+        ctx.vm.pids().into_iter().map(Value::Pid).collect(),
     ))
 }
 
@@ -257,28 +247,15 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     } else {
         // Another process is read from what it published when it last
         // parked or yielded: it may be running on another core.
-        let Some(slot) = ctx.scheduler.shared.table.get(pid) else {
+        let Some(glance) = ctx.vm.glance(pid) else {
             return Ok(Value::Nil);
         };
-        let read = |p: &crate::process::Process| {
-            let status = match p.status {
-                Status::Runnable => Atom::RUNNABLE,
-                Status::Waiting(_) => Atom::WAITING,
-            };
-            (status, p.reductions, p.mailbox.len(), p.memory())
-        };
-        match slot.peek_body(pid, read) {
-            Some(info) => info,
-            None => {
-                use std::sync::atomic::Ordering::Relaxed;
-                (
-                    Atom::RUNNING,
-                    slot.reductions.load(Relaxed),
-                    slot.mailbox.load(Relaxed) as usize,
-                    std::mem::size_of::<crate::process::Process>(),
-                )
-            }
-        }
+        (
+            glance.status,
+            glance.reductions,
+            glance.mailbox,
+            glance.memory,
+        )
     };
     let mut map = WeftMap::default();
     map.insert(Value::Atom(Atom::STATUS), Value::Atom(status));
@@ -288,6 +265,6 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     Ok(Value::map(crate::data::value::MapItems(map)))
 }
 
-fn op_error((kind, message): crate::runtime::scheduler::OpError) -> Trap {
+fn op_error((kind, message): crate::data::ops::OpError) -> Trap {
     Trap::Error(kind, message)
 }

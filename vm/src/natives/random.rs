@@ -6,7 +6,6 @@
 //! scheduling order is deterministic too, a program run twice with the same
 //! seed draws the same numbers in the same processes.
 
-use crate::data::rng::{next, seed_state};
 use super::{badarg, int_arg, native, Ctx, Native, NativeResult};
 use crate::data::value::Value;
 
@@ -19,7 +18,7 @@ pub(crate) const NATIVES: &[Native] = &[
 /// `random.seed(n)`: restarts the generator, so the draws after it repeat.
 fn seed(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let n = int_arg(args, 0, "random.seed")?;
-    *ctx.scheduler.rng() = seed_state(n as u64);
+    ctx.vm.seed_random(n as u64);
     Ok(Value::Nil)
 }
 
@@ -37,12 +36,12 @@ fn int(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     // full range of i64 does not overflow.
     let span = (hi as u64).wrapping_sub(lo as u64);
     if span == u64::MAX {
-        return Ok(Value::Int(next(&mut ctx.scheduler.rng()) as i64));
+        return Ok(Value::Int(ctx.vm.random() as i64));
     }
     let range = span + 1;
     let threshold = range.wrapping_neg() % range;
     loop {
-        let product = next(&mut ctx.scheduler.rng()) as u128 * range as u128;
+        let product = ctx.vm.random() as u128 * range as u128;
         if (product as u64) >= threshold {
             let offset = (product >> 64) as u64;
             return Ok(Value::Int((lo as u64).wrapping_add(offset) as i64));
@@ -52,6 +51,6 @@ fn int(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `random.float()`: a float in [0, 1), from the top 53 bits.
 fn float(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
-    let bits = next(&mut ctx.scheduler.rng()) >> 11;
+    let bits = ctx.vm.random() >> 11;
     Ok(Value::Float(bits as f64 * (1.0 / (1u64 << 53) as f64)))
 }

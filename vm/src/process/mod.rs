@@ -11,6 +11,8 @@
 //! - Fields most processes never use live in `extra`, allocated on first
 //!   use, to keep an idle process small (a million fit in memory).
 
+pub(crate) mod ctx;
+pub(crate) mod signal;
 pub(crate) mod signal_queue;
 pub(crate) mod table;
 
@@ -209,10 +211,10 @@ pub(crate) struct Extra {
     pub heap_check_at: u64,
     /// Natives waiting for a Weft call they asked for (`continuation.rs`),
     /// innermost last.
-    pub continuations: Vec<crate::interp::continuation::Pending>,
+    pub continuations: Vec<crate::process::ctx::Pending>,
     /// The call a native just asked for (`Ctx::call`), until the
     /// interpreter makes it.
-    pub request: Option<crate::interp::continuation::CallRequest>,
+    pub request: Option<crate::process::ctx::CallRequest>,
 }
 
 pub struct Process {
@@ -252,6 +254,13 @@ impl Process {
 
     pub(crate) fn extra(&mut self) -> &mut Extra {
         self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// Marks the process blocked on `wait`; a new wait token makes any
+    /// wake-up meant for an earlier wait stale.
+    pub(crate) fn set_waiting(&mut self, wait: Wait) {
+        self.status = Status::Waiting(wait);
+        self.wait_token = self.wait_token.wrapping_add(1);
     }
 
     pub(crate) fn trap_exits(&self) -> bool {

@@ -37,9 +37,9 @@ use std::sync::Mutex;
 use crossbeam_utils::atomic::AtomicCell;
 
 use crate::data::value::Pid;
+use crate::process::signal::Signal;
 use crate::process::signal_queue::{SignalQueue, WaitClaim};
 use crate::process::Process;
-use crate::runtime::scheduler::Signal;
 
 /// Slots in the first chunk; each later chunk holds twice as many as the
 /// one before. A chunk is allocated when the table first needs it.

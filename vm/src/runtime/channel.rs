@@ -8,13 +8,14 @@ use std::sync::Arc;
 use weft_compiler::bytecode::{SelectArm, SelectTable};
 
 use crate::data::atom::Atom;
+use crate::data::channel::{ChanOutcome, Channel};
 use crate::data::channel_state::{lock_in_order, ChanState, Wake};
 use crate::data::ops::describe_value;
 use crate::data::sync::Mutex;
 use crate::data::value::{Pid, Value};
+use crate::process::signal::SignalKind;
 use crate::process::{Handoff, Process, Wait};
-use crate::data::channel::{ChanOutcome, Channel};
-use crate::runtime::scheduler::{OpError, Scheduler, Shared, SignalKind};
+use crate::runtime::scheduler::{OpError, Scheduler, Shared};
 
 impl Scheduler {
     /// Delivers the wake-ups claimed under a channel lock (now released).
@@ -269,6 +270,6 @@ impl Scheduler {
 /// Blocks the running process in a wait that channels may claim: from the
 /// first queue it joins on, any of them may end it.
 fn block_claimable(shared: &Shared, process: &mut Process, wait: Wait) {
-    crate::interp::set_waiting(process, wait);
+    process.set_waiting(wait);
     shared.arm_claim(process);
 }

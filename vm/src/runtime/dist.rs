@@ -20,14 +20,14 @@
 //!   comes back through a `NodeHandle`, on the network's own threads.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::data::atom::Atom;
-use crate::data::remote::RemotePid;
 use crate::data::ops::describe_value;
+use crate::data::remote::{node_name, RemotePid};
 use crate::data::value::{Pid, Value};
+use crate::process::signal::SignalKind;
 use crate::process::{Handoff, Process};
-use crate::runtime::scheduler::{OpError, RunQueue, Scheduler, Shared, SignalKind};
+use crate::runtime::scheduler::{OpError, RunQueue, Scheduler, Shared};
 
 /// The reserved pid that stands for "the other nodes" in link sets and
 /// monitor maps (the host's pid is the slot above it).
@@ -36,13 +36,7 @@ pub(crate) const DIST_PID: Pid = Pid((u32::MAX - 1) as u64);
 /// The first reserved slot: pids at or above it are not processes.
 pub(crate) const RESERVED_SLOT: usize = (u32::MAX - 1) as usize;
 
-/// A process waiting in a call that the network finishes (`node.connect`):
-/// hand it to [`NodeHandle::complete`] with the call's result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Waiter {
-    pub(crate) pid: Pid,
-    pub(crate) token: u32,
-}
+pub use crate::process::ctx::Waiter;
 
 /// What a node implementation provides. The VM calls these from scheduler
 /// threads, often while holding a process's body: none may block, and none
@@ -201,6 +195,31 @@ impl NodeHandle {
     }
 }
 
+/// The handle is the port every foreign thread of a VM uses (the network's
+/// connections, the `net` poller, the host's completers).
+impl crate::process::ctx::Port for NodeHandle {
+    fn complete(&mut self, waiter: Waiter, value: Value) {
+        NodeHandle::complete(self, waiter, value)
+    }
+    fn send(&mut self, to: Pid, message: Value) {
+        NodeHandle::send(self, to, message)
+    }
+}
+
+/// A completer's side: answers asynchronous host calls from its thread.
+impl crate::process::ctx::TicketAnswerer for NodeHandle {
+    fn answer(&mut self, ticket: u64, result: Result<Value, String>) -> bool {
+        let shared = self.scheduler.shared.clone();
+        let done = shared.complete(
+            &mut self.scheduler,
+            crate::runtime::events::Ticket(ticket),
+            result,
+        );
+        shared.external.notify();
+        done
+    }
+}
+
 impl Scheduler {
     /// Takes the wake-ups network threads left for a host-stepped VM.
     pub(crate) fn take_external(&mut self) {
@@ -248,17 +267,6 @@ fn not_a_node() -> OpError {
         Atom::BADARG,
         "this VM is not a node: start it with --sname or --name to reach other nodes".to_string(),
     )
-}
-
-/// The text of an atom or string naming a node (`"a@host"` or
-/// `:"a@host"`). Not interned: a name only becomes an atom when a
-/// connection to that node is up (an authenticated peer).
-pub(crate) fn node_name(value: &Value) -> Option<&str> {
-    match value {
-        Value::Str(name) => Some(name.as_str()),
-        Value::Atom(name) => Some(name.name()),
-        _ => None,
-    }
 }
 
 /// This VM's node name: `nonode@nohost` when it is not a node.
@@ -368,31 +376,3 @@ impl Scheduler {
     }
 }
 
-impl crate::Vm {
-    /// Makes this VM a node: `dist` carries what leaves it. Returns the
-    /// handle its network threads deliver what arrives through. A VM is a
-    /// node at most once (`None` the second time).
-    pub fn start_distribution(&mut self, dist: Arc<dyn Distribution>) -> Option<NodeHandle> {
-        self.shared.dist.set(dist).ok()?;
-        Some(NodeHandle::new(self.shared.clone()))
-    }
-
-    /// Whether this VM is a node (see
-    /// [`Vm::start_distribution`](crate::Vm::start_distribution)). A node's
-    /// processes can be woken from the network, so "every process is
-    /// blocked" is not a deadlock for it.
-    pub fn is_node(&self) -> bool {
-        self.shared.dist.get().is_some()
-    }
-
-    /// Waits until something from outside the VM may have made a process
-    /// runnable — a signal from the network, an answer from a
-    /// [`Completer`](crate::Completer) or a `register_future` future — or
-    /// `timeout` passes: what a host calls instead of sleeping when `run`
-    /// says nothing is runnable. A notice that came since the last wait
-    /// makes it return at once, so none is missed between `run` and
-    /// `wait_for_work`.
-    pub fn wait_for_work(&self, timeout: Duration) {
-        self.shared.external.wait(timeout)
-    }
-}

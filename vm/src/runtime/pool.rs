@@ -83,8 +83,8 @@ impl Pool {
         self.stealers.len()
     }
 
-    /// Starts the threads (once).
-    pub fn start(shared: &Arc<Shared>) {
+    /// Starts the threads (once), running processes with `executor`.
+    pub fn start(shared: &Arc<Shared>, executor: Arc<dyn Executor>) {
         let Some(pool) = &shared.pool else {
             return;
         };
@@ -92,12 +92,13 @@ impl Pool {
         let mut threads = lock(&pool.threads);
         for (index, (worker, parker)) in parts.into_iter().enumerate() {
             let shared = shared.clone();
+            let executor = executor.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("weft-scheduler-{index}"))
                 // Deep values are walked iteratively; 8 MiB matches the main
                 // thread for natives that are not.
                 .stack_size(8 << 20)
-                .spawn(move || thread_main(shared, index, worker, parker));
+                .spawn(move || thread_main(shared, index, worker, parker, executor));
             if let Ok(thread) = thread {
                 threads.push(thread);
             }
@@ -253,42 +254,54 @@ impl Pool {
     }
 }
 
-fn thread_main(shared: Arc<Shared>, index: usize, worker: Worker<Pid>, parker: Parker) {
+/// What a pool thread runs its processes with: the interpreter, from the
+/// layer above (the runtime does not depend on it).
+pub(crate) trait Executor: Send + Sync {
+    /// Runs a slice for each pid `next` gives, until it gives none, holding
+    /// what slices need (the code's read guard) across them, and frees what
+    /// each slice left to free.
+    fn run_slices(
+        &self,
+        scheduler: &mut Scheduler,
+        next: &mut dyn FnMut(&mut Scheduler) -> Option<Pid>,
+    );
+}
+
+fn thread_main(
+    shared: Arc<Shared>,
+    index: usize,
+    worker: Worker<Pid>,
+    parker: Parker,
+    executor: Arc<dyn Executor>,
+) {
     let Some(pool) = shared.pool.as_ref() else {
         return;
     };
     let mut scheduler = Scheduler::new(shared.clone(), index + 1, RunQueue::Worker(worker));
     value::set_deferring(true);
-    let slice = shared.limits.reductions;
     let mut ticks: u32 = 0;
     while !pool.shutdown.load(Ordering::Acquire) {
-        {
-            let code = shared.code.read().unwrap_or_else(|e| e.into_inner());
-            while !pool.pause.load(Ordering::Relaxed) && !pool.shutdown.load(Ordering::Relaxed) {
-                scheduler.fire_timers();
-                ticks = ticks.wrapping_add(1);
-                // Now and then the injector (the host's wake-ups) goes
-                // first, or a thread kept busy by its own queue would never
-                // look there (Go checks its global queue every 61 ticks).
-                let injected = if ticks.is_multiple_of(INJECTOR_EVERY) {
-                    pool.take_injected()
-                } else {
-                    None
-                };
-                let pid = match injected.or_else(|| scheduler.next_local()) {
-                    Some(pid) => Some(pid),
-                    None => match &scheduler.run_queue {
-                        RunQueue::Worker(worker) => pool.steal(index, worker),
-                        _ => None,
-                    },
-                };
-                let Some(pid) = pid else {
-                    break;
-                };
-                let spent = scheduler.run_slice(&code, pid, slice);
-                scheduler.free_after_slice(spent);
+        executor.run_slices(&mut scheduler, &mut |scheduler| {
+            if pool.pause.load(Ordering::Relaxed) || pool.shutdown.load(Ordering::Relaxed) {
+                return None;
             }
-        }
+            scheduler.fire_timers();
+            ticks = ticks.wrapping_add(1);
+            // Now and then the injector (the host's wake-ups) goes first, or
+            // a thread kept busy by its own queue would never look there (Go
+            // checks its global queue every 61 ticks).
+            let injected = if ticks.is_multiple_of(INJECTOR_EVERY) {
+                pool.take_injected()
+            } else {
+                None
+            };
+            injected
+                .or_else(|| scheduler.next_local())
+                .or_else(|| match &scheduler.run_queue {
+                    RunQueue::Worker(worker) => pool.steal(index, worker),
+                    _ => None,
+                })
+        });
         value::drain_deferred(usize::MAX);
         if pool.pause.load(Ordering::Relaxed) {
             // The host wants the write guard: give it a turn.

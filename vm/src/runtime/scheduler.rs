@@ -28,97 +28,31 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 use rustc_hash::FxHashMap;
 
 use crate::data::atom::Atom;
+use crate::data::channel::Channel;
+use crate::data::limits::Limits;
 use crate::data::ops::describe_value;
-use crate::data::value::{FnKind, Pid, Value};
-use crate::interp::code::{Code, Global};
-use crate::interp::set_waiting;
+use crate::data::value::{Pid, Value};
+use crate::process::signal::{Signal, SignalKind};
 use crate::process::signal_queue::Pushed;
 use crate::process::table::Table;
 use crate::process::{Frame, Handoff, Process, Status, Wait};
-use crate::data::channel::Channel;
-use crate::data::remote::RemotePid;
 use crate::runtime::dist::{Distribution, DIST_PID, RESERVED_SLOT};
+use crate::runtime::events::Event;
 use crate::runtime::external::External;
 use crate::runtime::pool::Pool;
 use crate::runtime::timer::{TimerKind, Timers};
-use crate::data::limits::Limits;
-use crate::Event;
 
 pub(crate) use crate::data::ops::OpError;
 
 /// Where `print` and `eprint` write.
 pub(crate) type OutputSink = Box<dyn FnMut(&str) + Send>;
-
-/// Something one process does to another.
-pub(crate) struct Signal {
-    pub to: Pid,
-    pub kind: SignalKind,
-}
-
-pub(crate) enum SignalKind {
-    Message(Value),
-    /// An exit signal (LANGUAGE.md §6). `untrappable`: `kill`. `linked`:
-    /// from a link, so a `:normal` one is ignored by a non-trapping process.
-    Exit {
-        from: Pid,
-        reason: Value,
-        untrappable: bool,
-        linked: bool,
-    },
-    Link(Pid),
-    Unlink(Pid),
-    Monitor {
-        from: Pid,
-        reference: u64,
-    },
-    Demonitor(u64),
-    /// A monitored process ended: becomes a `:down` message if the monitor
-    /// is still on.
-    Down {
-        from: Pid,
-        reference: u64,
-        reason: Value,
-    },
-    /// An exit signal from a process on another node (`NodeHandle::exit`);
-    /// a linked one's link was checked and removed by the distribution.
-    RemoteExit {
-        from: Arc<RemotePid>,
-        reason: Value,
-        untrappable: bool,
-    },
-    /// A monitored process on another node ended (or its node went away).
-    RemoteDown {
-        from: Arc<RemotePid>,
-        reference: u64,
-        reason: Value,
-    },
-    /// A channel or timer ended wait `token`.
-    Handoff {
-        token: u32,
-        handoff: Handoff,
-    },
-}
-
-impl SignalKind {
-    /// Whether the signal must wake a parked process. Link and monitor
-    /// bookkeeping waits until the process runs (or ends) anyway.
-    fn wakes(&self) -> bool {
-        !matches!(
-            self,
-            SignalKind::Link(_)
-                | SignalKind::Unlink(_)
-                | SignalKind::Monitor { .. }
-                | SignalKind::Demonitor(_)
-        )
-    }
-}
 
 /// Counters one scheduler keeps (only its thread writes them).
 #[derive(Default)]
@@ -136,10 +70,6 @@ impl Counters {
 
 /// What every scheduler of one VM shares.
 pub(crate) struct Shared {
-    /// The loaded code. Schedulers hold a read guard while they run slices;
-    /// the host takes the write guard (stopping them) to load code or read
-    /// every process (`Vm::world`).
-    pub code: RwLock<Code>,
     pub table: Table,
     pub timers: Timers,
     registry: Mutex<FxHashMap<Atom, Pid>>,
@@ -158,10 +88,8 @@ pub(crate) struct Shared {
     pub main_done: AtomicBool,
     pub host_pid: Pid,
     pub host_inbox: Mutex<VecDeque<Value>>,
-    /// Trampolines that let a process start with a native function.
-    pub trampolines: OnceLock<Vec<u32>>,
     /// Processes whose end a host `call` waits for, and how they ended.
-    pub watched: Mutex<FxHashMap<Pid, Option<crate::host::api::Outcome>>>,
+    pub watched: Mutex<FxHashMap<Pid, Option<crate::runtime::events::Outcome>>>,
     /// How many entries `watched` has: ending processes skip its lock at 0.
     pub watching: std::sync::atomic::AtomicUsize,
     start: Instant,
@@ -186,8 +114,10 @@ pub(crate) struct Shared {
     /// its pid bits, 0 for none: no pid has serial 0), and what it saw.
     pub watched_pid: AtomicU64,
     pub watch_log: crate::runtime::trace::Trace,
-    /// The `net` module's poller, started on first use.
-    pub net: OnceLock<Arc<crate::natives::poller::Net>>,
+    /// What the modules written in Rust keep per VM (the `net` poller).
+    pub extensions: crate::process::ctx::Extensions,
+    /// Things outside the schedulers that may still wake a process.
+    pub sources: Mutex<Vec<Arc<dyn crate::process::ctx::Source>>>,
 }
 
 impl Shared {
@@ -201,7 +131,6 @@ impl Shared {
     ) -> Shared {
         let schedulers = pool.as_ref().map_or(0, |p| p.size());
         Shared {
-            code: RwLock::new(Code::default()),
             table: Table::new(limits.max_processes),
             timers: Timers::default(),
             registry: Mutex::new(FxHashMap::default()),
@@ -218,7 +147,6 @@ impl Shared {
             main_done: AtomicBool::new(false),
             host_pid: Pid::new(u32::MAX, 0),
             host_inbox: Mutex::new(VecDeque::new()),
-            trampolines: OnceLock::new(),
             watched: Mutex::new(FxHashMap::default()),
             watching: std::sync::atomic::AtomicUsize::new(0),
             start: Instant::now(),
@@ -233,7 +161,8 @@ impl Shared {
             trace,
             watched_pid: AtomicU64::new(0),
             watch_log: crate::runtime::trace::Trace::new(crate::runtime::trace::WATCH_LOG_MAX),
-            net: OnceLock::new(),
+            extensions: Default::default(),
+            sources: Mutex::new(Vec::new()),
         }
     }
 
@@ -290,28 +219,14 @@ impl Shared {
             .is_some_and(|slot| slot.claim.claim(pid.serial(), token))
     }
 
-    /// Every scheduler thread stopped between slices, and the code for
-    /// changing: see `Vm::world`.
-    pub fn world(&self) -> std::sync::RwLockWriteGuard<'_, Code> {
-        let pool = self.pool.as_ref();
-        if let Some(pool) = pool {
-            pool.pause.store(true, Ordering::SeqCst);
-        }
-        let guard = self.code.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(pool) = pool {
-            pool.pause.store(false, Ordering::SeqCst);
-        }
-        guard
-    }
-
-    pub fn stats(&self) -> crate::Stats {
+    pub fn stats(&self) -> crate::runtime::events::Stats {
         let sum = |f: fn(&Counters) -> &AtomicU64| {
             self.counters
                 .iter()
                 .map(|c| f(c).load(Ordering::Relaxed))
                 .sum()
         };
-        crate::Stats {
+        crate::runtime::events::Stats {
             spawned: sum(|c| &c.spawned),
             messages: sum(|c| &c.messages),
             reductions: sum(|c| &c.reductions),
@@ -320,9 +235,7 @@ impl Shared {
     }
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use crate::data::lock;
 
 /// Where a scheduler puts the processes it makes runnable.
 pub(crate) enum RunQueue {
@@ -589,83 +502,6 @@ impl Scheduler {
         // With one scheduler it goes to the back of the queue.
         self.make_runnable(pid);
         Ok(pid)
-    }
-
-    /// `spawn f(args)`: a new process calling the function value.
-    pub fn spawn_value(
-        &mut self,
-        code: &Code,
-        function: &Value,
-        args: Vec<Value>,
-        link_parent: Option<&mut Process>,
-    ) -> Result<Pid, OpError> {
-        if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
-            return Err(limit_error(self.limits.max_processes));
-        }
-        let Value::Fn(f) = function else {
-            return Err((
-                Atom::BADARG,
-                format!("`spawn` needs a function, got {}", describe_value(function)),
-            ));
-        };
-        let (proto, captures): (Option<u32>, &[Value]) = match &f.kind {
-            FnKind::Weft { proto, captures } => (Some(*proto), captures),
-            FnKind::Global(slot) => match &code.globals[*slot as usize] {
-                Global::Weft(proto) => (Some(*proto), &[]),
-                Global::Undefined => {
-                    return Err((
-                        Atom::UNDEF,
-                        format!("{} is not defined", code.global_names[*slot as usize]),
-                    ))
-                }
-                _ => (None, &[]),
-            },
-        };
-        match proto {
-            Some(index) => {
-                let target = &code.protos[index as usize];
-                if target.arity as usize != args.len() {
-                    return Err((
-                        Atom::BADARITY,
-                        format!(
-                            "{} takes {} arguments, got {}",
-                            target.name,
-                            target.arity,
-                            args.len()
-                        ),
-                    ));
-                }
-                // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
-                let mut stack = Vec::with_capacity(1 + target.registers as usize);
-                stack.push(Value::Nil);
-                stack.extend(args);
-                stack.extend(captures.iter().cloned());
-                if target.self_slot {
-                    stack.push(function.clone());
-                }
-                stack.resize(1 + target.registers as usize, Value::Nil);
-                self.start_process(index, stack, link_parent)
-            }
-            None => {
-                // A native: run it through a two-instruction trampoline.
-                let trampoline = self
-                    .shared
-                    .trampolines
-                    .get()
-                    .and_then(|t| t.get(args.len()).copied());
-                let Some(trampoline) = trampoline else {
-                    return Err((
-                        Atom::BADARG,
-                        "too many arguments to spawn a builtin".to_string(),
-                    ));
-                };
-                let mut stack = Vec::with_capacity(2 + args.len());
-                stack.push(Value::Nil);
-                stack.push(function.clone());
-                stack.extend(args);
-                self.start_process(trampoline, stack, link_parent)
-            }
-        }
     }
 
     // -------------------------------------------------------------- signals
@@ -1182,7 +1018,7 @@ impl Scheduler {
     /// claim it).
     pub fn block(&mut self, process: &mut Process, wait: Wait, deadline: Option<u64>) {
         let claimable = matches!(wait, Wait::Select(_));
-        set_waiting(process, wait);
+        process.set_waiting(wait);
         if claimable {
             self.shared.arm_claim(process);
         }
@@ -1389,7 +1225,7 @@ impl Scheduler {
         }
         if self.shared.watching.load(Ordering::Acquire) > 0 {
             if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
-                *outcome = Some(crate::host::api::Outcome::Exited(reason.clone()));
+                *outcome = Some(crate::runtime::events::Outcome::Exited(reason.clone()));
             }
         }
         if let Status::Waiting(Wait::Host(ticket)) = process.status {
@@ -1543,7 +1379,7 @@ enum Applied {
     Dies(Value),
 }
 
-fn limit_error(max: usize) -> OpError {
+pub(crate) fn limit_error(max: usize) -> OpError {
     (
         Atom::SYSTEM_LIMIT,
         format!("the VM's limit of {max} processes is reached"),

@@ -1,0 +1,88 @@
+//! Starting a process on a function value: a Weft function's first frame,
+//! or a native's trampoline.
+
+use std::sync::atomic::Ordering;
+
+use crate::data::atom::Atom;
+use crate::data::ops::{describe_value, OpError};
+use crate::data::value::{FnKind, Pid, Value};
+use crate::interp::code::{Code, Global};
+use crate::process::Process;
+use crate::runtime::scheduler::Scheduler;
+
+impl Scheduler {
+    /// `spawn f(args)`: a new process calling the function value.
+    pub(crate) fn spawn_value(
+        &mut self,
+        code: &Code,
+        function: &Value,
+        args: Vec<Value>,
+        link_parent: Option<&mut Process>,
+    ) -> Result<Pid, OpError> {
+        if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
+            return Err(crate::runtime::scheduler::limit_error(
+                self.limits.max_processes,
+            ));
+        }
+        let Value::Fn(f) = function else {
+            return Err((
+                Atom::BADARG,
+                format!("`spawn` needs a function, got {}", describe_value(function)),
+            ));
+        };
+        let (proto, captures): (Option<u32>, &[Value]) = match &f.kind {
+            FnKind::Weft { proto, captures } => (Some(*proto), captures),
+            FnKind::Global(slot) => match &code.globals[*slot as usize] {
+                Global::Weft(proto) => (Some(*proto), &[]),
+                Global::Undefined => {
+                    return Err((
+                        Atom::UNDEF,
+                        format!("{} is not defined", code.global_names[*slot as usize]),
+                    ))
+                }
+                _ => (None, &[]),
+            },
+        };
+        match proto {
+            Some(index) => {
+                let target = &code.protos[index as usize];
+                if target.arity as usize != args.len() {
+                    return Err((
+                        Atom::BADARITY,
+                        format!(
+                            "{} takes {} arguments, got {}",
+                            target.name,
+                            target.arity,
+                            args.len()
+                        ),
+                    ));
+                }
+                // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
+                let mut stack = Vec::with_capacity(1 + target.registers as usize);
+                stack.push(Value::Nil);
+                stack.extend(args);
+                stack.extend(captures.iter().cloned());
+                if target.self_slot {
+                    stack.push(function.clone());
+                }
+                stack.resize(1 + target.registers as usize, Value::Nil);
+                self.start_process(index, stack, link_parent)
+            }
+            None => {
+                // A native: run it through a two-instruction trampoline.
+                let trampoline = code.trampolines.get(args.len()).copied();
+                let Some(trampoline) = trampoline else {
+                    return Err((
+                        Atom::BADARG,
+                        "too many arguments to spawn a builtin".to_string(),
+                    ));
+                };
+                let mut stack = Vec::with_capacity(2 + args.len());
+                stack.push(Value::Nil);
+                stack.push(function.clone());
+                stack.extend(args);
+                self.start_process(trampoline, stack, link_parent)
+            }
+        }
+    }
+}
