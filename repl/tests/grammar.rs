@@ -159,7 +159,10 @@ fn the_textmate_grammar_scopes_every_line_of_every_weft_file() {
     for file in files {
         let source = std::fs::read_to_string(&file).unwrap();
         // An editor drops a byte-order mark when it loads the file.
-        let source = source.strip_prefix('\u{FEFF}').unwrap_or(&source).to_string();
+        let source = source
+            .strip_prefix('\u{FEFF}')
+            .unwrap_or(&source)
+            .to_string();
         // Files that test lexical errors on purpose hold what no grammar
         // should accept.
         if weft_compiler::format::format(&source).is_err() {

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::data::atom::Atom;
+use crate::data::fuel::Fuel;
 use crate::data::value::{compare, Value};
 
 /// A runtime error's kind and message, as operations report them.
@@ -152,9 +153,17 @@ pub(crate) fn concat_size(a: &Value, b: &Value) -> usize {
     }
 }
 
-pub(crate) fn concat(a: Value, b: &Value) -> OpResult {
+/// `a ++ b`, in place when `a` is the only reference to its string or
+/// list; `fuel` pays for what is copied.
+pub(crate) fn concat(a: Value, b: &Value, fuel: &mut Fuel) -> OpResult {
     match (a, b) {
         (Value::Str(mut x), Value::Str(y)) => {
+            let copied = if Arc::get_mut(&mut x).is_some() {
+                y.len()
+            } else {
+                x.len() + y.len()
+            };
+            fuel.charge(copied);
             Arc::make_mut(&mut x).push_str(y);
             Ok(Value::Str(x))
         }
@@ -166,7 +175,8 @@ pub(crate) fn concat(a: Value, b: &Value) -> OpResult {
             Value::List { .. },
         ) => {
             let extra = b.as_list().unwrap_or(&[]);
-            Value::list_make_mut(&mut items, &mut start).extend_from_slice(extra);
+            fuel.charge(extra.len());
+            Value::list_make_mut(&mut items, &mut start, fuel).extend_from_slice(extra);
             Ok(Value::List { start, items })
         }
         (a, b) => Err(badarg(format!(
@@ -335,4 +345,3 @@ pub(crate) fn work(value: &Value) -> usize {
         _ => 0,
     }
 }
-

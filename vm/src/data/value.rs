@@ -25,6 +25,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::data::atom::Atom;
 use crate::data::channel::Channel;
+use crate::data::fuel::Fuel;
 use crate::data::remote::{RemotePid, RemoteRef};
 use crate::data::resource::Resource;
 use crate::data::walk;
@@ -97,12 +98,6 @@ pub(crate) fn backlog() -> usize {
 fn defer(values: Vec<Value>) {
     BACKLOG.with(|b| b.set(b.get() + values.len()));
     DEFERRED.with(|d| d.borrow_mut().push(values));
-}
-
-/// Records a copy of `elements` values (a shared list or map copied to be
-/// changed): charged like walks, one reduction per 64.
-pub(crate) fn copied(elements: usize) {
-    walk::visited(elements as u64);
 }
 
 /// Turns deferred freeing on or off for this thread (see `DEFERRED`);
@@ -774,27 +769,32 @@ impl Value {
         walk::print_truncated(self, true, max)
     }
 
-    /// A list's elements as a mutable vector, copying only if shared.
+    /// A list's elements as a mutable vector, copying only if shared; the
+    /// copy is paid from `fuel`.
     pub(crate) fn list_make_mut<'v>(
         items: &'v mut Arc<Items>,
         start: &mut u32,
+        fuel: &mut Fuel,
     ) -> &'v mut Vec<Value> {
         if *start > 0 {
             let tail: Vec<Value> = items[*start as usize..].to_vec();
-            copied(tail.len());
+            fuel.charge(tail.len());
             *items = Arc::new(Items(tail));
             *start = 0;
         } else if Arc::get_mut(items).is_none() {
-            copied(items.len());
+            fuel.charge(items.len());
         }
         &mut Arc::make_mut(items).0
     }
 
     /// A map's entries to change: in place when `map` is the only
-    /// reference, else a copy, charged by its size (see `copied`).
-    pub(crate) fn map_make_mut(map: &mut Arc<MapItems>) -> &mut MapItems {
+    /// reference, else a copy, paid from `fuel` by its size.
+    pub(crate) fn map_make_mut<'m>(
+        map: &'m mut Arc<MapItems>,
+        fuel: &mut Fuel,
+    ) -> &'m mut MapItems {
         if Arc::get_mut(map).is_none() {
-            copied(2 * map.len());
+            fuel.charge(2 * map.len());
         }
         Arc::make_mut(map)
     }

@@ -16,13 +16,16 @@
 //! - A printed form is at most `MAX_PRINTED` bytes: past 1 MiB of output the
 //!   printer measures the whole (in time linear in distinct nodes) and stops
 //!   with `TooLong` if it would be larger.
-//! - Every walk counts the nodes it visits (`take_visits`), so the
-//!   interpreter charges reductions for walks done inside natives.
+//! - A walk that cannot pause is paid for by its caller: `equal_on` and
+//!   `order_on` charge the nodes they visit to the `Fuel` they are given;
+//!   map keys are charged by `Fuel::charge_key` (from `nodes`); printing is
+//!   charged by the length of what it wrote. The trait impls on `Value`
+//!   (`==`, `Hash`, `Ord`, `Display`) charge nothing, for callers outside
+//!   a process (the host) and for map internals whose keys were charged.
 //!
 //! The walks hold `Arc` clones, not borrows, where they must outlive one
 //! call (a suspended comparison is kept in its process).
 
-use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::hash::Hasher;
@@ -30,28 +33,12 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
+use crate::data::fuel::Fuel;
 use crate::data::value::{Items, MapItems, Value};
 
 /// The most bytes a printed form may have (`print`, `str`, `inspect`,
 /// `format`); past it they are the error `:system_limit`.
 pub const MAX_PRINTED: usize = 64 << 20;
-
-/// Nodes a walk visits per reduction charged (the same rate as natives
-/// charge for elements).
-pub(crate) const VISITS_PER_REDUCTION: u64 = 64;
-
-thread_local! {
-    static VISITS: Cell<u64> = const { Cell::new(0) };
-}
-
-pub(crate) fn visited(n: u64) {
-    VISITS.with(|v| v.set(v.get().wrapping_add(n)));
-}
-
-/// The nodes walks have visited on this thread since the last call.
-pub(crate) fn take_visits() -> u64 {
-    VISITS.with(|v| v.replace(0))
-}
 
 // ------------------------------------------------------------ comparison
 
@@ -233,11 +220,14 @@ impl Compare {
     }
 
     /// Runs to the end (for callers that cannot pause: hashing tables,
-    /// sorting, the host's `==`).
-    pub(crate) fn finish(mut self) -> Verdict {
-        let mut fuel = u64::MAX;
-        let outcome = self.run(&mut fuel);
-        visited(u64::MAX - fuel);
+    /// sorting, the host's `==`), charging the nodes it visits to `fuel`
+    /// when given one.
+    pub(crate) fn finish(mut self, fuel: Option<&mut Fuel>) -> Verdict {
+        let mut left = u64::MAX;
+        let outcome = self.run(&mut left);
+        if let Some(fuel) = fuel {
+            fuel.charge((u64::MAX - left) as usize);
+        }
         match outcome {
             Poll::Ready(verdict) => verdict,
             Poll::Pending => Verdict::Unorderable,
@@ -409,19 +399,38 @@ pub(crate) fn float_to_int(f: f64) -> Option<i64> {
     }
 }
 
-/// `a == b`, to the end.
+/// `a == b`, to the end, charging nothing (`Value`'s `==`).
 pub(crate) fn equal(a: &Value, b: &Value) -> bool {
+    equal_charged(a, b, None)
+}
+
+/// `a == b`, to the end, the nodes visited charged to `fuel`.
+pub(crate) fn equal_on(a: &Value, b: &Value, fuel: &mut Fuel) -> bool {
+    equal_charged(a, b, Some(fuel))
+}
+
+fn equal_charged(a: &Value, b: &Value, fuel: Option<&mut Fuel>) -> bool {
     match Compare::start(Mode::Equal, a, b) {
         Err(verdict) => verdict == Verdict::Same,
-        Ok(walk) => walk.finish() == Verdict::Same,
+        Ok(walk) => walk.finish(fuel) == Verdict::Same,
     }
 }
 
 /// LANGUAGE.md's ordering, to the end; `None` for values with no order.
+/// Charges nothing (`Value`'s `Ord`).
 pub(crate) fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    order_charged(a, b, None)
+}
+
+/// `order`, the nodes visited charged to `fuel`.
+pub(crate) fn order_on(a: &Value, b: &Value, fuel: &mut Fuel) -> Option<Ordering> {
+    order_charged(a, b, Some(fuel))
+}
+
+fn order_charged(a: &Value, b: &Value, fuel: Option<&mut Fuel>) -> Option<Ordering> {
     let verdict = match Compare::start(Mode::Order, a, b) {
         Err(verdict) => verdict,
-        Ok(walk) => walk.finish(),
+        Ok(walk) => walk.finish(fuel),
     };
     match verdict {
         Verdict::Same => Some(Ordering::Equal),
@@ -537,8 +546,19 @@ pub(crate) fn is_container(v: &Value) -> bool {
 /// The hash of any value, consistent with `equal`: maps hash regardless of
 /// order, shared nodes are hashed once.
 pub(crate) fn hash(v: &Value) -> u64 {
+    hash_walk(v).0
+}
+
+/// The nodes hashing `v` visits: its distinct nodes (what `Fuel::charge_key`
+/// charges for a container key).
+pub(crate) fn nodes(v: &Value) -> u64 {
+    hash_walk(v).1
+}
+
+/// The hash of `v` and the nodes visited to compute it.
+fn hash_walk(v: &Value) -> (u64, u64) {
     if !is_container(v) {
-        return leaf_hash(v);
+        return (leaf_hash(v), 1);
     }
     let mut memo: FxHashMap<usize, u64> = FxHashMap::default();
     let mut stack: Vec<HashFrame<'_>> = vec![HashFrame {
@@ -593,8 +613,7 @@ pub(crate) fn hash(v: &Value) -> u64 {
             shared,
         });
     }
-    visited(visits);
-    finished
+    (finished, visits)
 }
 
 /// Adds a child's hash to a container's: in order for lists and tuples, as
@@ -652,9 +671,7 @@ pub(crate) fn print(
     }
     let mut stack: Vec<PrintFrame<'_>> = Vec::new();
     open(out, v, &mut stack);
-    let mut visits = 0u64;
     let result = loop {
-        visits += 1;
         if out.len() - start > limit {
             break Err(TooLong);
         }
@@ -715,7 +732,6 @@ pub(crate) fn print(
             leaf_print(out, item, true);
         }
     };
-    visited(visits);
     result.and_then(|()| check(out, start, limit))
 }
 

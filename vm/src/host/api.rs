@@ -8,13 +8,13 @@ use std::time::Duration;
 use weft_compiler::{Diagnostic, Module, SourceFile};
 
 use crate::data::atom::Atom;
+use crate::data::value::Pid;
 use crate::data::value::Value;
+use crate::host::vm::{EntryPoint, Vm};
 use crate::interp::code::Global;
 use crate::process::Status;
-use crate::runtime::scheduler::{describe_wait, lock};
-use crate::data::value::Pid;
-use crate::host::vm::{EntryPoint, Vm};
 use crate::runtime::events::{RunStatus, RuntimeError};
+use crate::runtime::scheduler::{describe_wait, lock};
 
 /// Why a host request failed.
 ///
@@ -579,7 +579,7 @@ impl Vm {
                 let initial_call = world
                     .protos
                     .get(slot.initial.load(std::sync::atomic::Ordering::Relaxed) as usize)
-                    .map_or_else(String::new, |proto| initial_call(proto));
+                    .map_or_else(String::new, initial_call);
                 slot.peek_body(pid, |process| ProcessInfo {
                     pid,
                     name,

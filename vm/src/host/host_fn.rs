@@ -108,7 +108,11 @@ fn argument<T: FromValue>(name: &str, args: &[Value], index: usize) -> Result<T,
 
 #[cold]
 #[inline(never)]
-fn bad_argument(name: &str, index: usize, error: crate::data::convert::FromValueError) -> (Atom, String) {
+fn bad_argument(
+    name: &str,
+    index: usize,
+    error: crate::data::convert::FromValueError,
+) -> (Atom, String) {
     (
         Atom::BADARG,
         format!("{name}: argument {}: {error}", index + 1),

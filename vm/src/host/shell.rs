@@ -23,9 +23,9 @@ use std::sync::Arc;
 
 use weft_compiler::{Diagnostic, Loader, Module, SourceFile};
 
-pub use crate::host::vm::EntryPoint;
 use crate::data::value::{Pid, Value};
 use crate::host::api::Error;
+pub use crate::host::vm::EntryPoint;
 use crate::host::vm::Vm;
 
 /// The `weft` command's and the REPL's use of a VM (unstable; see the

@@ -827,7 +827,10 @@ impl Vm {
     /// Makes this VM a node: `dist` carries what leaves it. Returns the
     /// handle its network threads deliver what arrives through. A VM is a
     /// node at most once (`None` the second time).
-    pub fn start_distribution(&mut self, dist: Arc<dyn crate::runtime::dist::Distribution>) -> Option<crate::runtime::dist::NodeHandle> {
+    pub fn start_distribution(
+        &mut self,
+        dist: Arc<dyn crate::runtime::dist::Distribution>,
+    ) -> Option<crate::runtime::dist::NodeHandle> {
         self.shared.dist.set(dist).ok()?;
         Some(crate::runtime::dist::NodeHandle::new(self.shared.clone()))
     }

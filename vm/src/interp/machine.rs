@@ -266,8 +266,6 @@ impl Runtime for Machine<'_> {
     }
 
     fn frame_top(&self, process: &Process) -> usize {
-        process.frames.last().map_or(process.stack.len(), |caller| {
-            caller.base as usize + self.code.protos[caller.proto as usize].registers as usize
-        })
+        crate::interp::frame_top(self.code, process)
     }
 }

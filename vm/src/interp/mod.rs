@@ -28,7 +28,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
-use self::continuation::{NativeCall, CONTINUE};
+use self::continuation::NativeCall;
 use crate::data::atom::Atom;
 use crate::data::channel::ChanOutcome;
 use crate::data::ops;
@@ -38,9 +38,10 @@ use crate::interp::code::{Code, Global};
 use crate::interp::machine::Machine;
 use crate::interp::unchecked::{fetch, Register};
 use crate::process::ctx::{Ctx, Fuel, Trap};
-use crate::process::{Frame, GuardHandler, Handoff, Process, Wait};
-use crate::runtime::scheduler::Scheduler;
+use crate::process::frames::{Frame, Frames, Guard, NativeFrame, Returned};
+use crate::process::{Handoff, Process, Wait};
 use crate::runtime::events::RuntimeError;
+use crate::runtime::scheduler::Scheduler;
 
 /// Why a slice ended.
 pub(crate) enum SliceEnd {
@@ -63,7 +64,7 @@ pub(crate) enum Flow {
     Error(Atom, String),
     End(SliceEnd),
     /// A frame whose result belongs to a native's continuation returned.
-    Resume(Value),
+    Resume(Box<NativeFrame>, Value),
     /// A native asked to call a function and continue with its result.
     Native(NativeCall),
 }
@@ -127,9 +128,8 @@ pub(crate) fn run(
     let spent = |left: i64| (budget as i64 - left).max(0) as u64;
     // What the process owes from before (freeing it paid for after its
     // last slice, `run_slice`) comes out of this slice.
-    if process.charge > 0 {
-        fuel.spend(process.charge as i64);
-        process.charge = 0;
+    if process.debt > 0 {
+        fuel.spend(std::mem::take(&mut process.debt) as i64);
     }
     // A call spends a reduction; with none left, the process yields and the
     // call runs first thing next time (the pc stays on it).
@@ -140,20 +140,6 @@ pub(crate) fn run(
                 save_pc(process, $pc - 1);
                 process.reductions += spent(fuel.left);
                 return SliceEnd::Yielded;
-            }
-        };
-    }
-    // A native may charge for work beyond the call itself, and for the
-    // nodes of the values it walked.
-    macro_rules! charge {
-        () => {
-            if process.charge > 0 {
-                fuel.left -= process.charge as i64;
-                process.charge = 0;
-            }
-            let visits = walk::take_visits();
-            if visits >= walk::VISITS_PER_REDUCTION {
-                fuel.left -= (visits / walk::VISITS_PER_REDUCTION) as i64;
             }
         };
     }
@@ -265,7 +251,7 @@ pub(crate) fn run(
                     let start = base + first.index();
                     let items = process.stack[start..start + count.index()].to_vec();
                     let list = std::mem::take(&mut reg!(process, base, dst));
-                    match ops::concat(list, &Value::list(items)) {
+                    match ops::concat(list, &Value::list(items), &mut fuel) {
                         Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
@@ -283,6 +269,7 @@ pub(crate) fn run(
                     let start = base + first.index();
                     let mut map = crate::data::value::WeftMap::default();
                     for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
+                        fuel.charge_key(&pair[0]);
                         map.insert(pair[0].clone(), pair[1].clone());
                     }
                     set!(
@@ -291,8 +278,6 @@ pub(crate) fn run(
                         dst,
                         Value::map(crate::data::value::MapItems(map))
                     );
-                    // Hashing big keys visited nodes: charge them.
-                    charge!();
                 }
                 Instr::MapInsert { dst, first, count } => {
                     let start = base + first.index();
@@ -300,12 +285,12 @@ pub(crate) fn run(
                         Value::Map(map) => map,
                         _ => Arc::default(),
                     };
-                    let entries = Value::map_make_mut(&mut map);
+                    let entries = Value::map_make_mut(&mut map, &mut fuel);
                     for pair in process.stack[start..start + 2 * count.index()].chunks(2) {
+                        fuel.charge_key(&pair[0]);
                         entries.insert(pair[0].clone(), pair[1].clone());
                     }
                     set!(process, base, dst, Value::Map(map));
-                    charge!();
                 }
                 Instr::Range { dst, a, b } => {
                     if let (Value::Int(x), Value::Int(y)) =
@@ -377,12 +362,8 @@ pub(crate) fn run(
                     } else {
                         reg!(process, base, a).clone()
                     };
-                    match ops::concat(left, &reg!(process, base, b)) {
-                        Ok(v) => {
-                            let size = crate::data::ops::work(&v);
-                            fuel.left -= (size / 64) as i64;
-                            set!(process, base, dst, v)
-                        }
+                    match ops::concat(left, &reg!(process, base, b), &mut fuel) {
+                        Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
@@ -411,6 +392,9 @@ pub(crate) fn run(
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
                 Instr::Index { dst, obj, key } => {
+                    if let Value::Map(_) = &reg!(process, base, obj) {
+                        fuel.charge_key(&reg!(process, base, key));
+                    }
                     match ops::index(&reg!(process, base, obj), &reg!(process, base, key)) {
                         Ok(v) => set!(process, base, dst, v),
                         Err((kind, message)) => break fail(process, pc, kind, message),
@@ -488,7 +472,10 @@ pub(crate) fn run(
                 }
                 Instr::JumpIfNoKey { dst, map, offset } => {
                     let found = match &reg!(process, base, map) {
-                        Value::Map(m) => m.get(&reg!(process, base, dst)).cloned(),
+                        Value::Map(m) => {
+                            fuel.charge_key(&reg!(process, base, dst));
+                            m.get(&reg!(process, base, dst)).cloned()
+                        }
                         _ => None,
                     };
                     match found {
@@ -502,22 +489,18 @@ pub(crate) fn run(
                     }
                 }
                 Instr::GuardBegin { offset } => {
-                    process.guards.push(GuardHandler {
-                        depth: process.frames.len() as u32,
+                    process.frames.push_guard(Guard {
                         pc: jump(pc, offset) as u32,
                         dst: None,
                     });
                 }
                 Instr::TryBegin { dst, offset } => {
-                    process.guards.push(GuardHandler {
-                        depth: process.frames.len() as u32,
+                    process.frames.push_guard(Guard {
                         pc: jump(pc, offset) as u32,
                         dst: Some(dst.get() as u16),
                     });
                 }
-                Instr::GuardEnd {} => {
-                    process.guards.pop();
-                }
+                Instr::GuardEnd {} => process.frames.pop_guard(),
                 Instr::Element { dst, src, index } => {
                     let value = match &reg!(process, base, src) {
                         Value::Tuple(items) => items.get(index.index()).cloned(),
@@ -656,9 +639,7 @@ pub(crate) fn run(
                         pc,
                         false,
                     ) {
-                        Step::Continue => {
-                            charge!();
-                        }
+                        Step::Continue => {}
                         Step::Flow(flow) => break flow,
                     }
                 }
@@ -704,9 +685,7 @@ pub(crate) fn run(
                         pc,
                         true,
                     ) {
-                        Step::Continue => {
-                            charge!();
-                        }
+                        Step::Continue => {}
                         Step::Flow(flow) => break flow,
                     }
                 }
@@ -730,7 +709,12 @@ pub(crate) fn run(
                             proto: index,
                             captures,
                         } => {
-                            match enter(
+                            let push = if tail {
+                                Push::Tail
+                            } else {
+                                Push::Call { ret: slot }
+                            };
+                            let entered = enter(
                                 code,
                                 scheduler.limits.max_heap,
                                 process,
@@ -739,10 +723,10 @@ pub(crate) fn run(
                                 captures,
                                 slot + 1,
                                 argc,
-                                slot,
                                 pc,
-                                tail,
-                            ) {
+                                push,
+                            );
+                            match entered {
                                 Ok(()) => break Flow::Reload,
                                 Err(flow) => break flow,
                             }
@@ -760,9 +744,7 @@ pub(crate) fn run(
                                 pc,
                                 tail,
                             ) {
-                                Step::Continue => {
-                                    charge!();
-                                }
+                                Step::Continue => {}
                                 Step::Flow(flow) => break flow,
                             }
                         }
@@ -770,11 +752,8 @@ pub(crate) fn run(
                 }
                 Instr::Return { src } => {
                     let value = std::mem::take(&mut reg!(process, base, src));
-                    if process.frames.len() > 1 {
-                        if let Some(done) = process.frames.pop() {
-                            if done.ret == CONTINUE {
-                                break Flow::Resume(value);
-                            }
+                    match process.frames.pop_to_caller() {
+                        Some(done) => {
                             store(&mut process.stack[Register(done.ret as usize)], value);
                             // Resume the caller without leaving the loop.
                             if let Some(caller) = process.frames.last() {
@@ -786,8 +765,8 @@ pub(crate) fn run(
                             }
                             break Flow::Reload;
                         }
+                        None => break return_value(process, value),
                     }
-                    break return_value(process, value);
                 }
                 Instr::Spawn {
                     dst,
@@ -1035,30 +1014,22 @@ pub(crate) fn run(
                 Flow::Native(call) => {
                     continuation::begin(code, scheduler, process, call, &mut fuel)
                 }
-                Flow::Resume(value) => {
-                    continuation::resume(code, scheduler, process, value, &mut fuel)
+                Flow::Resume(native, value) => {
+                    continuation::resume(code, scheduler, process, native, value, &mut fuel)
                 }
                 settled => break settled,
             };
         };
         match flow {
-            Flow::Reload | Flow::Native(_) | Flow::Resume(_) => continue,
+            Flow::Reload | Flow::Native(_) | Flow::Resume(..) => continue,
             Flow::End(end) => {
                 process.reductions += spent(fuel.left);
                 return end;
             }
             Flow::Error(kind, message) => {
-                // Inside a guard, an error just means "no match".
-                while process
-                    .guards
-                    .last()
-                    .is_some_and(|g| g.depth as usize > process.frames.len())
-                {
-                    process.guards.pop();
-                }
-                if let Some(guard) = process.guards.pop() {
-                    process.frames.truncate(guard.depth as usize);
-                    continuation::unwind(process, guard.depth as usize);
+                // Inside a guard, an error just means "no match"; inside a
+                // `try`, it is the value.
+                if let Some(guard) = process.frames.unwind_to_guard() {
                     if let Some(top) = process.frames.last_mut() {
                         top.pc = guard.pc;
                         if let Some(dst) = guard.dst {
@@ -1099,28 +1070,22 @@ fn compare_walk(
     mode: walk::Mode,
     fuel_left: &mut Fuel,
 ) -> Option<walk::Verdict> {
-    let key = (process.frames.len() as u32, pc as u32);
-    let resumed = process
-        .extra
-        .as_mut()
-        .and_then(|e| e.walk.take())
-        .filter(|(k, _)| *k == key);
-    let mut comparison = match resumed {
-        Some((_, comparison)) => comparison,
+    let mut comparison = match process.frames.resume_compare(pc as u32) {
+        Some(comparison) => comparison,
         None => match walk::Compare::start(mode, x, y) {
-            Ok(comparison) => Box::new(comparison),
+            Ok(comparison) => comparison,
             Err(verdict) => return Some(verdict),
         },
     };
-    let fuel_given = fuel_left.left.max(1) as u64 * walk::VISITS_PER_REDUCTION;
-    let mut fuel = fuel_given;
-    match comparison.run(&mut fuel) {
+    let visits_given = fuel_left.visits_left();
+    let mut visits = visits_given;
+    match comparison.run(&mut visits) {
         walk::Poll::Ready(verdict) => {
-            fuel_left.spend(((fuel_given - fuel) / walk::VISITS_PER_REDUCTION) as i64);
+            fuel_left.charge((visits_given - visits) as usize);
             Some(verdict)
         }
         walk::Poll::Pending => {
-            process.extra().walk = Some((key, comparison));
+            process.frames.suspend_compare(pc as u32, comparison);
             fuel_left.left = 0;
             None
         }
@@ -1148,31 +1113,6 @@ pub(crate) fn fail_at_call(process: &mut Process, kind: Atom, message: String) -
         top.pc = top.pc.saturating_sub(1);
     }
     Flow::Error(kind, message)
-}
-
-/// Pushes a frame for Weft prototype `index` whose arguments a native's
-/// continuation put at `stack[args..args+argc]`; its result goes back to
-/// the continuation.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn enter_for_continuation(
-    code: &Code,
-    scheduler: &Scheduler,
-    process: &mut Process,
-    index: u32,
-    closure: Option<&Arc<Function>>,
-    captures: &[Value],
-    args: usize,
-    argc: usize,
-    pc: usize,
-) -> Flow {
-    let max_heap = scheduler.limits.max_heap;
-    let ret = CONTINUE as usize;
-    match enter(
-        code, max_heap, process, index, closure, captures, args, argc, ret, pc, false,
-    ) {
-        Ok(()) => Flow::Reload,
-        Err(flow) => flow,
-    }
 }
 
 /// Records where an error happened (the instruction before `pc`) and
@@ -1205,8 +1145,18 @@ fn stack_fits(registers: usize, frames: usize, max_heap: usize) -> bool {
     registers <= MAX_STACK_SLOTS
         && registers
             .saturating_mul(VALUE_SIZE)
-            .saturating_add(frames.saturating_mul(std::mem::size_of::<Frame>()))
+            .saturating_add(frames.saturating_mul(Frames::ENTRY_SIZE))
             <= max_heap
+}
+
+/// How a called Weft function's frame goes on the stack.
+pub(crate) enum Push {
+    /// Above the running frame; the result goes to `stack[ret]`.
+    Call { ret: usize },
+    /// In place of the running frame (a tail call).
+    Tail,
+    /// Above the running frame, for a native waiting for the result.
+    Native(Box<NativeFrame>),
 }
 
 /// Pushes a frame for Weft prototype `index` whose arguments are at
@@ -1215,7 +1165,7 @@ fn stack_fits(registers: usize, frames: usize, max_heap: usize) -> bool {
 /// value when called as one: its captures follow the parameters, and a
 /// named inner function also gets the closure itself after them.
 #[allow(clippy::too_many_arguments)]
-fn enter(
+pub(crate) fn enter(
     code: &Code,
     max_heap: usize,
     process: &mut Process,
@@ -1224,10 +1174,10 @@ fn enter(
     captures: &[Value],
     args: usize,
     argc: usize,
-    ret: usize,
     pc: usize,
-    tail: bool,
+    push: Push,
 ) -> Result<(), Flow> {
+    let tail = matches!(push, Push::Tail);
     let callee = &code.protos[index as usize];
     if callee.arity as usize != argc {
         let arity = callee.arity as usize;
@@ -1285,19 +1235,27 @@ fn enter(
             process.stack[first_capture + captures.len()] = Value::Fn(closure.clone());
         }
     }
-    if tail {
-        if let Some(top) = process.frames.last_mut() {
-            top.proto = index;
-            top.pc = 0;
+    let frame = |ret: usize| Frame {
+        proto: index,
+        pc: 0,
+        base: new_base as u32,
+        ret: ret as u32,
+    };
+    match push {
+        Push::Tail => {
+            if let Some(top) = process.frames.last_mut() {
+                top.proto = index;
+                top.pc = 0;
+            }
         }
-    } else {
-        save_pc(process, pc);
-        process.frames.push(Frame {
-            proto: index,
-            pc: 0,
-            base: new_base as u32,
-            ret: ret as u32,
-        });
+        Push::Call { ret } => {
+            save_pc(process, pc);
+            process.frames.push(frame(ret));
+        }
+        Push::Native(native) => {
+            save_pc(process, pc);
+            process.frames.push_for_native(native, frame(new_base));
+        }
     }
     Ok(())
 }
@@ -1327,9 +1285,8 @@ fn call_global(
             &[],
             args,
             argc,
-            ret,
             pc,
-            tail,
+            if tail { Push::Tail } else { Push::Call { ret } },
         ) {
             Ok(()) => Step::Flow(Flow::Reload),
             Err(flow) => Step::Flow(flow),
@@ -1457,19 +1414,33 @@ fn finish_native(
 /// Pops the current frame, handing `value` to its caller (or to the
 /// native continuation waiting for it).
 pub(crate) fn return_value(process: &mut Process, value: Value) -> Flow {
-    let Some(done) = process.frames.pop() else {
-        return Flow::End(SliceEnd::Returned);
-    };
-    if done.ret == CONTINUE {
-        return Flow::Resume(value);
+    let returned = process.frames.pop();
+    return_to(process, returned, value)
+}
+
+/// Hands `value`, the result of the frame that just returned, to where it
+/// goes.
+fn return_to(process: &mut Process, returned: Option<Returned>, value: Value) -> Flow {
+    match returned {
+        Some(Returned::Caller(done)) => {
+            if let Some(slot) = process.stack.get_mut(done.ret as usize) {
+                *slot = value;
+            }
+            Flow::Reload
+        }
+        Some(Returned::Native(native)) => Flow::Resume(native, value),
+        Some(Returned::Outermost) => {
+            // The process's result is all that is left of its stack.
+            process.stack.clear();
+            process.stack.push(value);
+            Flow::End(SliceEnd::Returned)
+        }
+        None if process.frames.is_empty() => Flow::End(SliceEnd::Returned),
+        None => Flow::Error(
+            Atom::BADARG,
+            "a frame returned over a native's entry (a bug in Weft)".to_string(),
+        ),
     }
-    if process.frames.is_empty() {
-        process.stack.clear();
-        process.stack.push(value);
-        return Flow::End(SliceEnd::Returned);
-    }
-    process.stack[done.ret as usize] = value;
-    Flow::Reload
 }
 
 /// Receives from `channel` for the current process: `Some(Some(v))` a
@@ -1549,33 +1520,51 @@ const TRACE_OUTER: usize = 4;
 
 /// The Weft call stack, innermost first, for an error report: at most
 /// `TRACE_INNER + TRACE_OUTER` frames, and how many were left out.
-pub(crate) fn trace(code: &Code, process: &Process) -> (Vec<crate::runtime::events::TraceFrame>, usize) {
+pub(crate) fn trace(
+    code: &Code,
+    process: &Process,
+) -> (Vec<crate::runtime::events::TraceFrame>, usize) {
     let count = process.frames.len();
-    let frame = |i: usize| {
-        let frame = process.frames.get(i)?;
+    let frame = |(from_top, frame): (usize, &Frame)| {
         let proto = &code.protos[frame.proto as usize];
         // Callers stopped after their call instruction; the top frame is
         // at the failing instruction itself.
-        let pc = if i + 1 == count {
+        let pc = if from_top == 0 {
             frame.pc
         } else {
             frame.pc.saturating_sub(1)
         } as usize;
-        Some(crate::runtime::events::TraceFrame {
+        crate::runtime::events::TraceFrame {
             function: proto.name.clone(),
             source: code.sources[proto.source as usize].clone(),
             span: proto.spans.get(pc).copied().unwrap_or_default(),
-        })
+        }
     };
+    let innermost_first = process.frames.iter().rev().enumerate();
     if count <= TRACE_INNER + TRACE_OUTER {
-        return ((0..count).rev().filter_map(frame).collect(), 0);
+        return (innermost_first.map(frame).collect(), 0);
     }
-    let inner = (count - TRACE_INNER..count).rev();
-    let outer = (0..TRACE_OUTER).rev();
+    let inner = innermost_first.take(TRACE_INNER);
+    let mut outer: Vec<_> = process
+        .frames
+        .iter()
+        .take(TRACE_OUTER)
+        .enumerate()
+        .map(|(from_bottom, f)| (count - 1 - from_bottom, f))
+        .collect();
+    outer.reverse();
     (
-        inner.chain(outer).filter_map(frame).collect(),
+        inner.chain(outer).map(frame).collect(),
         count - TRACE_INNER - TRACE_OUTER,
     )
+}
+
+/// Where a native's call puts the callee: just above the registers of
+/// the frame that called the native (the top frame while it runs).
+pub(crate) fn frame_top(code: &Code, process: &Process) -> usize {
+    process.frames.last().map_or(process.stack.len(), |caller| {
+        caller.base as usize + code.protos[caller.proto as usize].registers as usize
+    })
 }
 
 /// Records a completed channel operation in the trace.

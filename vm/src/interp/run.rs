@@ -17,9 +17,9 @@ use crate::runtime::scheduler::{lock, RunQueue, Scheduler};
 pub(crate) const HEAP_BYTES_PER_REDUCTION: usize = 1024;
 
 /// How many deferred values `run` frees per reduction spent: the rate at
-/// which walks visit nodes (`crate::data::walk::VISITS_PER_REDUCTION`), so freeing a
+/// which walks visit nodes (`crate::data::fuel::WORK_PER_REDUCTION`), so freeing a
 /// value costs about what comparing it would.
-pub(crate) const FREED_PER_REDUCTION: usize = crate::data::walk::VISITS_PER_REDUCTION as usize;
+pub(crate) const FREED_PER_REDUCTION: usize = crate::data::fuel::WORK_PER_REDUCTION as usize;
 
 impl Scheduler {
     /// The next process to run from this scheduler's own queue: the
@@ -102,8 +102,8 @@ impl Scheduler {
         let over = value::backlog().saturating_sub(value::BACKLOG_BOUND);
         if over > 0 {
             let extra = over.min(budget as usize * FREED_PER_REDUCTION);
-            process.charge = process
-                .charge
+            process.debt = process
+                .debt
                 .saturating_add((extra / FREED_PER_REDUCTION) as u32);
             self.extra_free = extra;
         }
@@ -228,7 +228,8 @@ impl Scheduler {
             None => end,
             Some(message) => {
                 let (frames, omitted) = interp::trace(code, process);
-                let mut error = crate::runtime::events::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
+                let mut error =
+                    crate::runtime::events::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
                 error.frames_omitted = omitted;
                 SliceEnd::Failed(error)
             }

@@ -175,8 +175,8 @@ const ASSERT_EQ_SHOWN: usize = 1000;
 /// `assert_eq(left, right)` and `assert_eq(left, right, message)`: fails
 /// with the kind `:assert` unless `left == right`, showing both values
 /// (their quoted form, cut at `ASSERT_EQ_SHOWN` bytes each).
-fn assert_eq(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    if args[0] == args[1] {
+fn assert_eq(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if crate::data::walk::equal_on(&args[0], &args[1], ctx.fuel) {
         return Ok(Value::Nil);
     }
     let show = |v: &Value| crate::data::walk::print_truncated(v, true, ASSERT_EQ_SHOWN);

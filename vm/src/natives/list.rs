@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use super::{badarg, expected, int_arg, list_arg, native, Ctx, Native, NativeResult, Trap};
 use crate::data::atom::Atom;
+use crate::data::fuel::Fuel;
 use crate::data::ops::describe_value;
-use crate::data::value::{compare, Items, MapItems, Value};
+use crate::data::value::{Items, MapItems, Value};
 use crate::process::ctx::Continuation;
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -35,14 +36,14 @@ pub(crate) const NATIVES: &[Native] = &[
 ];
 
 /// Appends in place when the caller handed over the only reference.
-fn push(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn push(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let item = std::mem::take(&mut args[1]);
     match std::mem::take(&mut args[0]) {
         Value::List {
             mut start,
             mut items,
         } => {
-            Value::list_make_mut(&mut items, &mut start).push(item);
+            Value::list_make_mut(&mut items, &mut start, ctx.fuel).push(item);
             Ok(Value::List { start, items })
         }
         other => Err(expected("a list", "list.push", &other)),
@@ -57,7 +58,7 @@ fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             mut start,
             mut items,
         } => {
-            Value::list_make_mut(&mut items, &mut start).reverse();
+            Value::list_make_mut(&mut items, &mut start, ctx.fuel).reverse();
             Ok(Value::List { start, items })
         }
         other => Err(expected("a list", "list.reverse", &other)),
@@ -366,17 +367,17 @@ fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             mut start,
             mut items,
         } => {
-            let values = Value::list_make_mut(&mut items, &mut start);
+            let values = Value::list_make_mut(&mut items, &mut start, ctx.fuel);
             let mut buffer = Vec::with_capacity(values.len() / 2 + 1);
-            merge_sort(values, &mut buffer)?;
+            merge_sort(values, &mut buffer, ctx.fuel)?;
             Ok(Value::List { start, items })
         }
         other => Err(expected("a list", "list.sort", &other)),
     }
 }
 
-fn order(a: &Value, b: &Value) -> Result<Ordering, Trap> {
-    compare(a, b).ok_or_else(|| {
+fn order(a: &Value, b: &Value, fuel: &mut Fuel) -> Result<Ordering, Trap> {
+    crate::data::walk::order_on(a, b, fuel).ok_or_else(|| {
         badarg(format!(
             "list.sort can't order {} and {}",
             describe_value(a),
@@ -392,13 +393,13 @@ const INSERTION_SORT_MAX: usize = 16;
 /// `sort_by` is not used because it needs a total order (it may panic on an
 /// inconsistent one) and cannot stop at the first incomparable pair.
 /// O(n log n) comparisons, O(n) for input that is already sorted.
-fn merge_sort(values: &mut [Value], buffer: &mut Vec<Value>) -> Result<(), Trap> {
+fn merge_sort(values: &mut [Value], buffer: &mut Vec<Value>, fuel: &mut Fuel) -> Result<(), Trap> {
     let n = values.len();
     if n <= INSERTION_SORT_MAX {
         for i in 1..n {
             let mut j = i;
             // Moving only past strictly greater elements keeps the sort stable.
-            while j > 0 && order(&values[j - 1], &values[j])? == Ordering::Greater {
+            while j > 0 && order(&values[j - 1], &values[j], fuel)? == Ordering::Greater {
                 values.swap(j - 1, j);
                 j -= 1;
             }
@@ -406,9 +407,9 @@ fn merge_sort(values: &mut [Value], buffer: &mut Vec<Value>) -> Result<(), Trap>
         return Ok(());
     }
     let mid = n / 2;
-    merge_sort(&mut values[..mid], buffer)?;
-    merge_sort(&mut values[mid..], buffer)?;
-    if order(&values[mid - 1], &values[mid])? != Ordering::Greater {
+    merge_sort(&mut values[..mid], buffer, fuel)?;
+    merge_sort(&mut values[mid..], buffer, fuel)?;
+    if order(&values[mid - 1], &values[mid], fuel)? != Ordering::Greater {
         return Ok(());
     }
     // Move the left half out, then merge it with the right half back into
@@ -419,7 +420,7 @@ fn merge_sort(values: &mut [Value], buffer: &mut Vec<Value>) -> Result<(), Trap>
     let (mut left, mut right, mut out) = (0, mid, 0);
     while left < buffer.len() && right < n {
         // Ties take the left element first, which keeps the sort stable.
-        if order(&buffer[left], &values[right])? == Ordering::Greater {
+        if order(&buffer[left], &values[right], fuel)? == Ordering::Greater {
             values[out] = std::mem::take(&mut values[right]);
             right += 1;
         } else {
@@ -495,7 +496,10 @@ fn zip(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn contains(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     ctx.charge(super::work(&args[0]));
     let items = list_arg(args, 0, "list.contains?")?;
-    Ok(Value::Bool(items.contains(&args[1])))
+    let found = items
+        .iter()
+        .any(|item| crate::data::walk::equal_on(item, &args[1], ctx.fuel));
+    Ok(Value::Bool(found))
 }
 
 /// The first element, or nil for an empty list.

@@ -44,7 +44,8 @@ fn take_map(
 }
 
 /// The value under `k`, or `default` when the key is missing.
-fn get(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn get(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.fuel.charge_key(&args[1]);
     let map = map_arg(args, 0, "map.get")?;
     match map.get(&args[1]) {
         Some(value) => Ok(value.clone()),
@@ -54,46 +55,54 @@ fn get(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// A map with `k` set to `v`. A new key goes last; an existing key keeps
 /// its place (as in Python's dict).
-fn put(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn put(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.put")?;
     let key = std::mem::take(&mut args[1]);
     let value = std::mem::take(&mut args[2]);
-    Value::map_make_mut(&mut map).insert(key, value);
+    ctx.fuel.charge_key(&key);
+    Value::map_make_mut(&mut map, ctx.fuel).insert(key, value);
     Ok(Value::Map(map))
 }
 
 /// A map without `k`; the other keys keep their order, which costs O(n)
 /// for a key that is not last. A missing key returns the map unchanged.
-fn remove(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn remove(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let mut map = take_map(args, 0, "map.remove")?;
+    ctx.fuel.charge_key(&args[1]);
     if map.contains_key(&args[1]) {
-        Value::map_make_mut(&mut map)
+        // Keeping the order moves the entries after the key.
+        ctx.charge(map.len());
+        Value::map_make_mut(&mut map, ctx.fuel)
             .entries_mut()
             .shift_remove(&args[1]);
     }
     Ok(Value::Map(map))
 }
 
-fn has(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn has(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    ctx.fuel.charge_key(&args[1]);
     let map = map_arg(args, 0, "map.has?")?;
     Ok(Value::Bool(map.contains_key(&args[1])))
 }
 
 /// The keys, in insertion order.
-fn keys(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn keys(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let map = map_arg(args, 0, "map.keys")?;
+    ctx.charge(map.len());
     Ok(Value::list(map.keys().cloned().collect()))
 }
 
 /// The values, in the order of their keys.
-fn values(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn values(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let map = map_arg(args, 0, "map.values")?;
+    ctx.charge(map.len());
     Ok(Value::list(map.values().cloned().collect()))
 }
 
 /// The entries as `(k, v)` tuples, in insertion order.
-fn to_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn to_list(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let map = map_arg(args, 0, "map.to_list")?;
+    ctx.charge(map.len());
     Ok(Value::list(
         map.iter()
             .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
@@ -103,12 +112,14 @@ fn to_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// A map from a list of `(k, v)` tuples; a repeated key keeps its first
 /// place and its last value, as `map.put` would.
-fn from_list(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn from_list(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let pairs = list_arg(args, 0, "map.from_list")?;
+    ctx.charge(pairs.len());
     let mut map = WeftMap::with_capacity_and_hasher(pairs.len(), Default::default());
     for pair in pairs {
         match pair.as_tuple() {
             Some([key, value]) => {
+                ctx.fuel.charge_key(key);
                 map.insert(key.clone(), value.clone());
             }
             _ => {
@@ -134,9 +145,10 @@ fn merge(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(Value::Map(b));
     }
     if !b.is_empty() {
-        let target = Value::map_make_mut(&mut a);
+        let target = Value::map_make_mut(&mut a, ctx.fuel);
         target.entries_mut().reserve(b.len());
         for (key, value) in b.iter() {
+            ctx.fuel.charge_key(key);
             target.insert(key.clone(), value.clone());
         }
     }

@@ -8,7 +8,8 @@ use std::cmp::Ordering;
 use super::{badarg, expected, native, number_arg, Ctx, Native, NativeResult, Trap, ANY};
 use crate::data::atom::Atom;
 use crate::data::ops::describe_value;
-use crate::data::value::{compare, Value};
+use crate::data::value::Value;
+use crate::data::walk::order_on;
 
 pub(crate) const NATIVES: &[Native] = &[
     native("math.sqrt", 1, 1, sqrt),
@@ -117,20 +118,20 @@ fn abs(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `math.min(a, b, ...)` or `math.min(list)`: the smallest value, returned
 /// as it is (so `math.min(1, 2.0)` is the int 1); on a tie, the first.
-fn min(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    extreme(args, "math.min", Ordering::Less)
+fn min(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    extreme(ctx, args, "math.min", Ordering::Less)
 }
 
 /// `math.max(a, b, ...)` or `math.max(list)`: the largest value, returned
 /// as it is; on a tie, the first.
-fn max(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    extreme(args, "math.max", Ordering::Greater)
+fn max(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    extreme(ctx, args, "math.max", Ordering::Greater)
 }
 
 /// The first value that no other beats in the direction `wanted`, by
 /// LANGUAGE.md's ordering (so strings and lists work too, like Python's
 /// `min`); values with no ordering between them are `:badarg`.
-fn extreme(args: &mut [Value], name: &str, wanted: Ordering) -> NativeResult {
+fn extreme(ctx: &mut Ctx<'_>, args: &mut [Value], name: &str, wanted: Ordering) -> NativeResult {
     let candidates: &[Value] = if args.len() == 1 {
         match args[0].as_list() {
             Some(items) => items,
@@ -148,14 +149,14 @@ fn extreme(args: &mut [Value], name: &str, wanted: Ordering) -> NativeResult {
         return Err(badarg(format!("{name} of an empty list")));
     };
     // A lone value must still be orderable (a NaN or a map is not).
-    if compare(best, best).is_none() {
+    if order_on(best, best, ctx.fuel).is_none() {
         return Err(badarg(format!(
             "{name} can't order {}",
             describe_value(best)
         )));
     }
     for value in rest {
-        match compare(value, best) {
+        match order_on(value, best, ctx.fuel) {
             Some(ordering) if ordering == wanted => best = value,
             Some(_) => {}
             None => {

@@ -751,7 +751,7 @@ impl Poller {
                 };
                 // Writes, in order.
                 while let Some((waiter, data)) = entry.writes.front_mut() {
-                    match write_some(&socket, data) {
+                    match write_some(socket, data) {
                         Some(n) if n == data.len() => {
                             let waiter = *waiter;
                             entry.writes.pop_front();
@@ -770,7 +770,7 @@ impl Poller {
                 }
                 // A waiting read, or an active socket's next message.
                 if entry.read.is_some() || entry.active.is_some() {
-                    let ended = fill(&socket);
+                    let ended = fill(socket);
                     let ended = ended || socket.ended.load(Ordering::Acquire);
                     if let Some((waiter, mode, _)) = entry.read {
                         let mut buffer = lock(&socket.buffer);

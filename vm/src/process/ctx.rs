@@ -26,42 +26,9 @@ use crate::data::limits::Limits;
 use crate::data::ops::OpError;
 use crate::data::remote::RemotePid;
 use crate::data::value::{Pid, Value};
-use crate::data::walk::VISITS_PER_REDUCTION;
 use crate::process::{Process, Wait};
 
-/// The reductions a slice has left. The interpreter spends one per call
-/// and loop back-edge; natives and walks charge for their work; a slice
-/// ends when it is spent (LANGUAGE.md §8). It may go below zero: work is
-/// charged whole, and the process yields at its next call or back-edge.
-#[derive(Debug)]
-pub(crate) struct Fuel {
-    pub left: i64,
-}
-
-impl Fuel {
-    pub(crate) fn new(reductions: i64) -> Fuel {
-        Fuel { left: reductions }
-    }
-
-    /// Charges `work` elements processed: one reduction per 64 (what
-    /// walking 64 nodes of a value costs), so a native over a long list
-    /// costs about what a Weft loop over it would, roughly scaled.
-    #[inline]
-    pub(crate) fn charge(&mut self, work: usize) {
-        self.left -= (work / VISITS_PER_REDUCTION as usize).min(i64::MAX as usize) as i64;
-    }
-
-    /// Spends `n` reductions.
-    #[inline]
-    pub(crate) fn spend(&mut self, n: i64) {
-        self.left -= n;
-    }
-
-    #[inline]
-    pub(crate) fn is_spent(&self) -> bool {
-        self.left <= 0
-    }
-}
+pub(crate) use crate::data::fuel::Fuel;
 
 /// What a native can do besides returning a value.
 pub(crate) enum Trap {
@@ -359,27 +326,5 @@ impl Ctx<'_> {
             then,
         });
         Trap::Call
-    }
-}
-
-/// A continuation waiting for the frame above `caller_depth` to return.
-pub(crate) struct Pending {
-    /// How many frames there were when the native was called (its caller is
-    /// the frame at that depth).
-    pub caller_depth: u32,
-    /// Where the native's final value goes in the caller's frame.
-    pub ret: u32,
-    /// The native was tail-called: its final value returns from the caller.
-    pub tail: bool,
-    pub then: Option<Box<dyn Continuation>>,
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending")
-            .field("caller_depth", &self.caller_depth)
-            .field("ret", &self.ret)
-            .field("tail", &self.tail)
-            .finish_non_exhaustive()
     }
 }

@@ -12,6 +12,7 @@
 //!   use, to keep an idle process small (a million fit in memory).
 
 pub(crate) mod ctx;
+pub(crate) mod frames;
 pub(crate) mod signal;
 pub(crate) mod signal_queue;
 pub(crate) mod table;
@@ -22,126 +23,9 @@ use std::sync::Arc;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
 
+pub(crate) use self::frames::{Frame, Frames};
 use crate::data::resource::Resource;
 use crate::data::value::{Pid, Value};
-
-/// One activation of a Weft function.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Frame {
-    /// Index into the VM's code.
-    pub proto: u32,
-    /// The next instruction to run when this frame is resumed.
-    pub pc: u32,
-    /// Where R[0] of this frame sits on the stack.
-    pub base: u32,
-    /// Where the result goes on the stack when this frame returns.
-    pub ret: u32,
-}
-
-/// A process's call stack. The innermost frame, which the interpreter
-/// reads and writes on every call and return, lives in the struct itself;
-/// the frames below it are in a vector, so a process that never calls
-/// deeper than its first function (most processes that wait) allocates no
-/// vector at all.
-///
-/// Invariants: `depth` is the number of frames; `top` is the innermost one
-/// when `depth > 0` (a leftover otherwise); `below` holds the other
-/// `depth - 1`, outermost first.
-#[derive(Debug)]
-pub(crate) struct Frames {
-    top: Frame,
-    below: Vec<Frame>,
-    depth: usize,
-}
-
-impl Frames {
-    pub fn new(first: Frame) -> Frames {
-        Frames {
-            top: first,
-            below: Vec::new(),
-            depth: 1,
-        }
-    }
-
-    #[inline(always)]
-    pub fn len(&self) -> usize {
-        self.depth
-    }
-
-    #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.depth == 0
-    }
-
-    #[inline(always)]
-    pub fn last(&self) -> Option<&Frame> {
-        (self.depth > 0).then_some(&self.top)
-    }
-
-    #[inline(always)]
-    pub fn last_mut(&mut self) -> Option<&mut Frame> {
-        (self.depth > 0).then_some(&mut self.top)
-    }
-
-    #[inline(always)]
-    pub fn push(&mut self, frame: Frame) {
-        if self.depth > 0 {
-            self.below.push(self.top);
-        }
-        self.top = frame;
-        self.depth += 1;
-    }
-
-    #[inline(always)]
-    pub fn pop(&mut self) -> Option<Frame> {
-        if self.depth == 0 {
-            return None;
-        }
-        let done = self.top;
-        self.depth -= 1;
-        if self.depth > 0 {
-            if let Some(next) = self.below.pop() {
-                self.top = next;
-            }
-        }
-        Some(done)
-    }
-
-    /// Keeps the outermost `depth` frames.
-    pub fn truncate(&mut self, depth: usize) {
-        if depth >= self.depth {
-            return;
-        }
-        if depth > 0 {
-            self.top = self.below[depth - 1];
-        }
-        self.below.truncate(depth.saturating_sub(1));
-        self.depth = depth;
-    }
-
-    /// Frame `i`, counting from the outermost (0).
-    pub fn get(&self, i: usize) -> Option<&Frame> {
-        if i + 1 == self.depth {
-            Some(&self.top)
-        } else if i + 1 < self.depth {
-            self.below.get(i)
-        } else {
-            None
-        }
-    }
-
-    /// Every frame, outermost first.
-    pub fn iter(&self) -> impl Iterator<Item = &Frame> {
-        self.below
-            .iter()
-            .chain((self.depth > 0).then_some(&self.top))
-    }
-
-    /// Frames the vector has room for (for memory accounting).
-    pub fn capacity(&self) -> usize {
-        self.below.capacity() + 1
-    }
-}
 
 /// What a blocked process waits for (shown in deadlock reports and `:ps`).
 #[derive(Clone, Debug, PartialEq)]
@@ -180,16 +64,6 @@ pub(crate) enum Handoff {
     Failed(String),
 }
 
-/// A guard or `try` in progress: a runtime error jumps to `pc` in frame
-/// `depth`; for a `try`, the error's `(:error, kind, message)` goes to
-/// register `dst` of that frame first.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct GuardHandler {
-    pub depth: u32,
-    pub pc: u32,
-    pub dst: Option<u16>,
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
     /// Linked processes: a set, so linking, unlinking and a linked exit are
@@ -203,15 +77,9 @@ pub(crate) struct Extra {
     pub trap_exits: bool,
     /// Files this process opened; closed when it ends.
     pub files: Vec<Arc<Resource>>,
-    /// A comparison that ran out of reductions, with the (frame depth, pc)
-    /// of the instruction that will resume it.
-    pub walk: Option<((u32, u32), Box<crate::data::walk::Compare>)>,
     /// With a heap limit: the process's reduction count at which its heap
     /// is measured next (see `Vm::run_slice`).
     pub heap_check_at: u64,
-    /// Natives waiting for a Weft call they asked for (`continuation.rs`),
-    /// innermost last.
-    pub continuations: Vec<crate::process::ctx::Pending>,
     /// The call a native just asked for (`Ctx::call`), until the
     /// interpreter makes it.
     pub request: Option<crate::process::ctx::CallRequest>,
@@ -225,12 +93,11 @@ pub struct Process {
     pub(crate) status: Status,
     pub(crate) wait_token: u32,
     pub(crate) handoff: Option<Handoff>,
-    pub(crate) guards: Vec<GuardHandler>,
     pub(crate) reductions: u64,
-    /// Reductions a native charged for work beyond one call (LANGUAGE.md
-    /// §8: builtins that do more work cost more); the interpreter takes
-    /// them from the slice's budget.
-    pub(crate) charge: u32,
+    /// Reductions the process owes its next slice: the scheduler charges a
+    /// process for freeing its garbage after the slice that made it
+    /// (`run_slice`), and the next slice's `Fuel` starts that much lower.
+    pub(crate) debt: u32,
     pub(crate) extra: Option<Box<Extra>>,
 }
 
@@ -245,9 +112,8 @@ impl Process {
             status: Status::Runnable,
             wait_token: 0,
             handoff: None,
-            guards: Vec::new(),
             reductions: 0,
-            charge: 0,
+            debt: 0,
             extra: None,
         }
     }
@@ -271,7 +137,7 @@ impl Process {
     pub(crate) fn memory(&self) -> usize {
         std::mem::size_of::<Process>()
             + self.stack.capacity() * std::mem::size_of::<Value>()
-            + self.frames.capacity() * std::mem::size_of::<Frame>()
+            + self.frames.capacity() * Frames::ENTRY_SIZE
             + self.mailbox.capacity() * std::mem::size_of::<Value>()
             + self
                 .extra
@@ -290,7 +156,7 @@ impl Process {
         // room the process never filled.
         let mut total = std::mem::size_of::<Process>()
             + self.stack.len() * std::mem::size_of::<Value>()
-            + self.frames.len() * std::mem::size_of::<Frame>()
+            + self.frames.len() * Frames::ENTRY_SIZE
             + self.mailbox.len() * std::mem::size_of::<Value>();
         while let Some(value) = pending.pop() {
             if total > limit {
@@ -343,49 +209,5 @@ impl Process {
         if self.stack.len() > top {
             self.stack.truncate(top);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(n: u32) -> Frame {
-        Frame {
-            proto: n,
-            pc: n,
-            base: n,
-            ret: n,
-        }
-    }
-
-    fn protos(frames: &Frames) -> Vec<u32> {
-        frames.iter().map(|f| f.proto).collect()
-    }
-
-    #[test]
-    fn frames_push_pop_and_truncate_like_a_vector() {
-        let mut frames = Frames::new(frame(0));
-        assert_eq!((frames.len(), frames.last().map(|f| f.proto)), (1, Some(0)));
-        for n in 1..5 {
-            frames.push(frame(n));
-        }
-        assert_eq!(protos(&frames), [0, 1, 2, 3, 4]);
-        assert_eq!(frames.get(0).map(|f| f.proto), Some(0));
-        assert_eq!(frames.get(4).map(|f| f.proto), Some(4));
-        assert!(frames.get(5).is_none());
-        assert_eq!(frames.pop().map(|f| f.proto), Some(4));
-        assert_eq!(frames.last().map(|f| f.proto), Some(3));
-        frames.truncate(2);
-        assert_eq!(protos(&frames), [0, 1]);
-        assert_eq!(frames.last().map(|f| f.proto), Some(1));
-        frames.truncate(5);
-        assert_eq!(frames.len(), 2);
-        assert_eq!(frames.pop().map(|f| f.proto), Some(1));
-        assert_eq!(frames.pop().map(|f| f.proto), Some(0));
-        assert!(frames.is_empty() && frames.last().is_none() && frames.pop().is_none());
-        assert_eq!(protos(&frames), Vec::<u32>::new());
-        frames.push(frame(9));
-        assert_eq!(protos(&frames), [9]);
     }
 }

@@ -375,4 +375,3 @@ impl Scheduler {
             .is_some_and(|dist| dist.is_connected(to.node.name()))
     }
 }
-
