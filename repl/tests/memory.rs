@@ -21,7 +21,9 @@ print(len(m))
 "#;
 
 /// Runs `weft run --schedulers N FILE ARGS`; returns stdout and the peak
-/// resident set in KiB.
+/// resident set in KiB. The child is reaped by `wait4` (for its
+/// `rusage`), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn peak_rss(schedulers: usize, file: &std::path::Path, args: &[&str]) -> (String, i64) {
     let child = Command::new(env!("CARGO_BIN_EXE_weft"))
         .arg("run")

@@ -58,13 +58,13 @@ fn code_only(text: &str) -> String {
             rest.find('\n').unwrap_or(rest.len())
         } else if rest.starts_with("/*") {
             rest.find("*/").map_or(rest.len(), |n| n + 2)
-        } else if rest.starts_with("r#\"") {
-            3 + rest[3..].find("\"#").map_or(rest.len() - 3, |n| n + 2)
+        } else if let Some(raw) = rest.strip_prefix("r#\"") {
+            3 + raw.find("\"#").map_or(raw.len(), |n| n + 2)
         } else if rest.starts_with("'\"'") {
             3
-        } else if rest.starts_with('"') {
+        } else if let Some(quoted) = rest.strip_prefix('"') {
             let mut end = 1;
-            let mut chars = rest[1..].char_indices();
+            let mut chars = quoted.char_indices();
             while let Some((at, c)) = chars.next() {
                 match c {
                     '\\' => {

@@ -375,7 +375,10 @@ mod tests {
             Value::tuple(vec![Value::list(vec![Value::Int(1)])])
         };
         let comparison = Compare::start(crate::data::walk::Mode::Equal, &nested(), &nested());
-        frames.suspend_compare(9, comparison.ok().expect("two containers walk"));
+        let Ok(comparison) = comparison else {
+            panic!("two containers walk");
+        };
+        frames.suspend_compare(9, comparison);
         assert!(frames.resume_compare(8).is_none());
         assert!(frames.resume_compare(9).is_some());
         match frames.pop() {
