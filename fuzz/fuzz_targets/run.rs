@@ -5,7 +5,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use weft_vm::shell::Shell;
 use weft_vm::{NoImports, SourceFile};
 
 fuzz_target!(|text: &str| {

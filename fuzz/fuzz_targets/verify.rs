@@ -11,7 +11,6 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use weft_compiler::bytecode::{Constant, Instr, Module, Proto, SelectTable};
 use weft_compiler::{compile, verify_module, NoImports, SourceFile, Span};
-use weft_vm::shell::Shell;
 
 /// Globals a random module may call: real builtins, and its own functions.
 const GLOBALS: &[&str] = &[

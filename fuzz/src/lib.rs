@@ -8,7 +8,6 @@
 use std::sync::OnceLock;
 
 use weft_compiler::Environment;
-use weft_vm::shell::Shell;
 use weft_vm::{RunStatus, Vm};
 
 /// The names a sandboxed script may use, computed once (building a VM

@@ -2,19 +2,15 @@
 //! process to its end, printing crash reports as they happen.
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use weft_compiler::{render, Diagnostic};
-use weft_vm::shell::Shell;
-use weft_vm::{Event, RunStatus, Value, Vm};
+use weft_vm::{Driven, Event, Value, Vm};
 
 use crate::files::{read_source, FileLoader, ReadError};
 use crate::{EXIT_COMPILE, EXIT_NO_INPUT, EXIT_RUNTIME};
-
-/// How long an idle node waits for the network before looking again (a
-/// signal that arrives ends the wait at once).
-const NODE_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Options {
@@ -106,9 +102,6 @@ pub fn disasm_file(path: &str) -> ExitCode {
     }
 }
 
-/// How many reductions to run between checks for events and the clock.
-const CHUNK: u64 = 200_000;
-
 pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     let source = match load(path) {
         Ok(source) => source,
@@ -181,8 +174,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
     };
     let main = vm.spawn_main(entry);
-    let code = loop {
-        let status = vm.run(CHUNK);
+    let driven = vm.drive(|vm| {
         let events = vm.take_events();
         if !events.is_empty() {
             flush();
@@ -193,39 +185,24 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
                 }
             }
         }
-        if let Some(reason) = vm.main_exit() {
-            flush();
-            break exit_status(main, &reason);
+        // Output goes out before any wait, so a program that prints and
+        // then sleeps shows its line at once.
+        flush();
+        match vm.main_exit() {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
         }
-        match status {
-            RunStatus::BudgetSpent => {}
-            // A node's processes may be woken from the network: wait for
-            // that as well as for the timer.
-            RunStatus::Waiting { next_timer } if node.is_some() || vm.may_be_woken() => {
-                flush();
-                vm.wait_for_work(next_timer);
+    });
+    let code = match (driven, vm.main_exit()) {
+        (_, Some(reason)) => exit_status(main, &reason),
+        (Driven::Idle, None) => {
+            eprintln!("weft: deadlock: every process is blocked and no timer is pending");
+            for (pid, wait) in vm.blocked_processes() {
+                eprintln!("  {pid} waits on {wait}");
             }
-            RunStatus::Waiting { next_timer } => {
-                flush();
-                std::thread::sleep(next_timer);
-            }
-            // Every process is blocked, but on a node that is not a
-            // deadlock: a message from another node may come.
-            RunStatus::Idle if node.is_some() || vm.may_be_woken() => {
-                flush();
-                vm.wait_for_work(NODE_IDLE_WAIT);
-            }
-            RunStatus::Idle => {
-                flush();
-                eprintln!("weft: deadlock: every process is blocked and no timer is pending");
-                for (pid, wait) in vm.blocked_processes() {
-                    eprintln!("  {pid} waits on {wait}");
-                }
-                break ExitCode::from(EXIT_RUNTIME);
-            }
-            // A status a later VM adds: treat it as work left.
-            _ => {}
+            ExitCode::from(EXIT_RUNTIME)
         }
+        (Driven::Stopped, None) => ExitCode::from(EXIT_RUNTIME),
     };
     vm.stop_all();
     if let Some(node) = &node {

@@ -18,7 +18,6 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use weft_compiler::{render, Module};
-use weft_vm::shell::Shell;
 use weft_vm::{Error, Event, Vm};
 
 use crate::files::{read_source, FileLoader, ReadError};

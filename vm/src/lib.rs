@@ -18,7 +18,6 @@ mod process;
 mod runtime;
 
 pub use crate::data::memory;
-pub use crate::host::shell;
 
 /// Hooks for tests of the VM's edges; not part of the embedding API.
 #[doc(hidden)]
@@ -42,6 +41,7 @@ pub use crate::data::resource::Resource;
 pub use crate::data::serde_value::{from_value, to_value, SerdeError};
 pub use crate::data::value::{Function, Items, MapItems, MapIter, Pid, Value};
 pub use crate::host::api::{Error, ProcessInfo};
+pub use crate::host::drive::{Driven, Waker};
 pub use crate::host::host_fn::{Completer, HostContext, HostFunction, IntoHostResult};
 pub use crate::host::vm::{EntryPoint, Vm, VmBuilder};
 pub use crate::interp::code::HostFn;

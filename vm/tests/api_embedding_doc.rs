@@ -154,7 +154,9 @@ fn the_guide_covers_the_embedding_topics() {
         "FromValue",
         "IntoValue",
         "non_exhaustive",
-        "weft_vm::shell",
+        "vm.drive(step)",
+        "Driven::Idle",
+        "Methods for tools",
     ] {
         assert!(
             guide.contains(topic),

@@ -5,7 +5,6 @@ use weft_compiler::bytecode::{
     ConstIndex, Count, GlobalIndex, Instr, Jump, Module, ProtoIndex, Reg, SelectIndex,
 };
 use weft_compiler::{compile, NoImports, SourceFile};
-use weft_vm::shell::Shell;
 use weft_vm::{Error, Value, Vm};
 
 const SCRIPT: &str = "fn add(a, b) { a + b }\nfn twice(f, x) { f(f(x)) }\nlet k = 3\nprint(twice(fn(y) { add(y, k) }, 1), \"s\", 2.5)\n";

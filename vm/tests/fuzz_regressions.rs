@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use weft_vm::shell::Shell;
 use weft_vm::{NoImports, RunStatus, SourceFile, Vm};
 
 #[test]

@@ -3,7 +3,6 @@
 //! (crash, deadlock, spin, misuse builtins).
 
 use proptest::prelude::*;
-use weft_vm::shell::Shell;
 use weft_vm::{SourceFile, Vm};
 
 const PROGRAMS: &[&str] = &[

@@ -43,7 +43,6 @@ use lsp_types::{
 };
 use weft_compiler::diagnostic::Severity;
 use weft_compiler::{Environment, SourceFile, Span};
-use weft_vm::shell::Shell;
 
 use self::analysis::{Analysis, Reference};
 use crate::files::FileLoader;

@@ -12,14 +12,14 @@
 //! variables live here, so they survive.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use weft_compiler::{render, Module, SourceFile};
-use weft_vm::shell::Shell;
-use weft_vm::{Event, Pid, RunStatus, TraceKind, Value, Vm};
+use weft_vm::{Driven, Event, Pid, TraceKind, Value, Vm};
 
 use super::complete::{Names, SharedNames};
 use super::console::Console;
@@ -29,10 +29,6 @@ use crate::files::{read_source, FileLoader, ReadError};
 /// as Erlang's shell does: a million-element list is built in a blink but
 /// would scroll for minutes. `print(x)` still shows all of it.
 const RESULT_LIMIT: usize = 4096;
-
-/// Reductions to run between looks at the clock, the requests and Ctrl-C:
-/// a few milliseconds of work.
-const CHUNK: u64 = 100_000;
 
 /// The stack of the VM thread: printing, comparing and compiling deeply
 /// nested values recurse on it (as in `main.rs`, reserved, touched only as
@@ -89,9 +85,35 @@ pub struct Reply {
     pub ok: bool,
 }
 
+/// Where the VM thread leaves its VM's waker for the editor's thread.
+type VmWaker = Arc<Mutex<Option<weft_vm::Waker>>>;
+
+/// Sends requests to the VM thread, waking its VM if it waits (for a
+/// timer, the network, or nothing) in `Vm::drive`.
+#[derive(Clone)]
+pub struct Requests {
+    requests: Sender<Request>,
+    vm_waker: VmWaker,
+}
+
+impl Requests {
+    pub fn send(&self, request: Request) -> Result<(), mpsc::SendError<Request>> {
+        self.requests.send(request)?;
+        if let Some(waker) = self
+            .vm_waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            waker.wake();
+        }
+        Ok(())
+    }
+}
+
 /// The editor's end of the VM thread.
 pub struct Handle {
-    requests: Sender<Request>,
+    requests: Requests,
     replies: Receiver<Reply>,
 }
 
@@ -104,7 +126,7 @@ impl Handle {
     }
 
     /// A sender for the Ctrl-C handler's wake-ups.
-    pub fn waker(&self) -> Sender<Request> {
+    pub fn waker(&self) -> Requests {
         self.requests.clone()
     }
 }
@@ -114,19 +136,21 @@ impl Handle {
 pub fn start(console: Console, names: SharedNames, interrupt: Arc<AtomicU32>) -> Handle {
     let (requests, inbox) = mpsc::channel();
     let (outbox, replies) = mpsc::channel();
+    let vm_waker = VmWaker::default();
+    let requests = Requests {
+        requests,
+        vm_waker: vm_waker.clone(),
+    };
     std::thread::Builder::new()
         .name("weft-vm".into())
         .stack_size(VM_STACK)
         .spawn(move || {
-            let mut session = Session::new(console, inbox, outbox, names, interrupt);
+            let mut session = Session::new(console, vm_waker, inbox, outbox, names, interrupt);
             session.serve();
         })
         .expect("cannot start the VM thread");
     Handle { requests, replies }
 }
-
-/// How often an idle node's REPL looks for signals from the network.
-const NODE_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Makes the session's VM a node if the command line asked; `old` is the
 /// node of the VM it replaces (`:reset`), stopped first. A node that
@@ -201,14 +225,123 @@ enum ShellEnd {
     Exited(Value),
 }
 
-struct Session {
-    vm: Vm,
+/// What the session's housekeeping changes besides the VM, apart from the
+/// rest so the drive loop's step can keep house while the VM runs.
+struct Keeper {
     console: Console,
     /// The shell process entries run in, and how it ended if it has.
     shell: Pid,
     shell_end: Option<ShellEnd>,
     /// The process `:trace` watches, if any.
     tracing: Option<Pid>,
+}
+
+impl Keeper {
+    /// Starts a new shell process.
+    fn start_shell(&mut self, vm: &mut Vm) {
+        self.shell_end = None;
+        match vm.spawn("__weft_shell", vec![]) {
+            Ok(shell) => self.shell = shell,
+            Err(error) => self
+                .console
+                .err(format!("weft: cannot start the shell process: {error}\n")),
+        }
+    }
+
+    fn report_crash(&self, pid: Pid, error: &weft_vm::RuntimeError) {
+        let mut diagnostic = error.to_diagnostic(pid);
+        // The shell's own frame is machinery, not the user's code.
+        diagnostic
+            .trace
+            .retain(|line| !line.starts_with("in __weft_"));
+        self.console.err(render(&[diagnostic], self.console.color));
+    }
+
+    /// Prints crash reports; notes how the shell ended, if it did. Other
+    /// exits are not reported (as `weft run` does not).
+    fn collect_events(&mut self, vm: &mut Vm) {
+        if self.tracing.is_some() {
+            self.print_watched(vm);
+        }
+        for event in vm.take_events() {
+            match event {
+                Event::Crash { pid, error } => {
+                    self.report_crash(pid, &error);
+                    if pid == self.shell {
+                        self.shell_end = Some(ShellEnd::Crashed);
+                    }
+                }
+                Event::Exit { pid, reason } if pid == self.shell => {
+                    self.shell_end = Some(ShellEnd::Exited(reason));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// If the shell has ended, says why (unless its crash report did) and
+    /// starts a new one. True if it had ended.
+    fn replace_dead_shell(&mut self, vm: &mut Vm) -> bool {
+        let shell = self.shell;
+        match self.shell_end.take() {
+            Some(ShellEnd::Crashed) => {}
+            Some(ShellEnd::Exited(reason)) => self.console.err(format!(
+                "** the shell process {shell} exited: {}\n",
+                reason.inspect()
+            )),
+            None if !vm.is_alive(shell) => self
+                .console
+                .err(format!("** the shell process {shell} exited\n")),
+            None => return false,
+        }
+        self.start_shell(vm);
+        true
+    }
+
+    /// Between entries: report crashes of background processes, and start
+    /// a new shell if something killed this one.
+    fn housekeeping(&mut self, vm: &mut Vm) {
+        self.collect_events(vm);
+        // Messages to the host pid: nothing sends them but user code that
+        // got hold of it; drop them.
+        while vm.recv().is_some() {}
+        self.replace_dead_shell(vm);
+    }
+
+    /// Prints what the watched process sent, received and how it ended.
+    fn print_watched(&mut self, vm: &mut Vm) {
+        let Some(watched) = self.tracing else { return };
+        let mut out = String::new();
+        for event in vm.take_watched_messages() {
+            match event.kind {
+                TraceKind::Send { to, message, .. } if to == watched => {
+                    out.push_str(&format!(
+                        "[trace] {watched} <- {message} (from {})\n",
+                        event.pid
+                    ));
+                }
+                TraceKind::Send { to, message, .. } => {
+                    out.push_str(&format!("[trace] {watched} -> {to}: {message}\n"));
+                }
+                TraceKind::Exit { reason } => {
+                    out.push_str(&format!("[trace] {watched} exited: {reason}\n"));
+                    self.tracing = None;
+                }
+                _ => {}
+            }
+        }
+        if !out.is_empty() {
+            self.console.out(out);
+        }
+    }
+}
+
+struct Session {
+    vm: Vm,
+    keep: Keeper,
+    /// Where the editor's thread finds this VM's waker (a new VM after
+    /// `:reset` replaces it).
+    vm_waker: VmWaker,
     /// The session's variables, and their values in the same order.
     names: Vec<String>,
     values: Vec<Value>,
@@ -236,6 +369,7 @@ struct Session {
 impl Session {
     fn new(
         console: Console,
+        vm_waker: VmWaker,
         requests: Receiver<Request>,
         replies: Sender<Reply>,
         snapshot: SharedNames,
@@ -244,14 +378,18 @@ impl Session {
         let done = DoneSlot::default();
         let mut vm = new_vm(&console, &done);
         let node = start_node(&mut vm, None);
+        *vm_waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(vm.waker());
         let mut session = Session {
             node,
             done,
-            shell: vm.host_pid(),
-            shell_end: None,
-            tracing: None,
+            keep: Keeper {
+                shell: vm.host_pid(),
+                shell_end: None,
+                tracing: None,
+                console,
+            },
             vm,
-            console,
+            vm_waker,
             names: Vec::new(),
             values: Vec::new(),
             modules: Vec::new(),
@@ -264,12 +402,14 @@ impl Session {
             deferred: VecDeque::new(),
             last_top: None,
         };
-        session.start_shell();
+        session.keep.start_shell(&mut session.vm);
         session.update_snapshot();
         session
     }
 
-    /// Runs the VM and answers requests until told to quit.
+    /// Runs the VM and answers requests until told to quit. The VM runs
+    /// in `Vm::drive` (the one loop that decides between running, waiting
+    /// and idling); a request wakes it (`Handle`).
     fn serve(&mut self) {
         loop {
             while let Some(request) = self.deferred.pop_front() {
@@ -277,43 +417,27 @@ impl Session {
                     return;
                 }
             }
-            let status = self.vm.run(CHUNK);
-            self.housekeeping();
-            let request = match status {
-                RunStatus::BudgetSpent => match self.requests.try_recv() {
-                    Ok(request) => Some(request),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return,
-                },
-                RunStatus::Waiting { next_timer } => match self.requests.recv_timeout(next_timer) {
-                    Ok(request) => Some(request),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                },
-                // A node's processes may be woken from the network, which
-                // does not write to this channel: look again soon.
-                RunStatus::Idle if self.node.is_some() || self.vm.may_be_woken() => {
-                    match self.requests.recv_timeout(NODE_POLL) {
-                        Ok(request) => Some(request),
-                        Err(RecvTimeoutError::Timeout) => None,
-                        Err(RecvTimeoutError::Disconnected) => return,
-                    }
+            let requests = &self.requests;
+            let keep = &mut self.keep;
+            let mut arrived = None;
+            let driven = self.vm.drive(|vm| {
+                keep.housekeeping(vm);
+                match requests.try_recv() {
+                    Ok(request) => arrived = Some(Some(request)),
+                    Err(TryRecvError::Disconnected) => arrived = Some(None),
+                    Err(TryRecvError::Empty) => return ControlFlow::Continue(()),
                 }
-                RunStatus::Idle => match self.requests.recv() {
-                    Ok(request) => Some(request),
-                    Err(_) => return,
-                },
-                // A status a later VM adds: treat it as work left.
-                _ => match self.requests.try_recv() {
-                    Ok(request) => Some(request),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return,
-                },
+                ControlFlow::Break(())
+            });
+            let request = match (arrived, driven) {
+                (Some(request), _) => request,
+                // Nothing can run until the user asks for something.
+                (None, Driven::Idle) => self.requests.recv().ok(),
+                (None, Driven::Stopped) => continue,
             };
-            if let Some(request) = request {
-                if !self.handle(request) {
-                    return;
-                }
+            let Some(request) = request else { return };
+            if !self.handle(request) {
+                return;
             }
         }
     }
@@ -337,15 +461,17 @@ impl Session {
             Request::Disasm(name) => self.disasm(&name),
             Request::Reset => {
                 self.vm.stop_all();
-                self.vm = new_vm(&self.console, &self.done);
-                self.tracing = None;
+                self.vm = new_vm(&self.keep.console, &self.done);
+                *self.vm_waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.vm.waker());
+                self.keep.tracing = None;
                 self.node = start_node(&mut self.vm, self.node.take());
                 self.names.clear();
                 self.values.clear();
                 self.modules.clear();
                 self.last_entry.clear();
-                self.start_shell();
-                self.console
+                self.keep.start_shell(&mut self.vm);
+                self.keep
+                    .console
                     .out("the session is reset: a new VM, no variables, no functions\n");
                 true
             }
@@ -365,17 +491,6 @@ impl Session {
         true
     }
 
-    /// Starts a new shell process.
-    fn start_shell(&mut self) {
-        self.shell_end = None;
-        match self.vm.spawn("__weft_shell", vec![]) {
-            Ok(shell) => self.shell = shell,
-            Err(error) => self
-                .console
-                .err(format!("weft: cannot start the shell process: {error}\n")),
-        }
-    }
-
     fn update_snapshot(&self) {
         let environment = self.vm.session_environment();
         let names = Names {
@@ -391,66 +506,6 @@ impl Session {
         if let Ok(mut snapshot) = self.snapshot.lock() {
             *snapshot = names;
         }
-    }
-
-    fn report_crash(&self, pid: Pid, error: &weft_vm::RuntimeError) {
-        let mut diagnostic = error.to_diagnostic(pid);
-        // The shell's own frame is machinery, not the user's code.
-        diagnostic
-            .trace
-            .retain(|line| !line.starts_with("in __weft_"));
-        self.console.err(render(&[diagnostic], self.console.color));
-    }
-
-    /// Prints crash reports; notes how the shell ended, if it did. Other
-    /// exits are not reported (as `weft run` does not).
-    fn collect_events(&mut self) {
-        if self.tracing.is_some() {
-            self.print_watched();
-        }
-        for event in self.vm.take_events() {
-            match event {
-                Event::Crash { pid, error } => {
-                    self.report_crash(pid, &error);
-                    if pid == self.shell {
-                        self.shell_end = Some(ShellEnd::Crashed);
-                    }
-                }
-                Event::Exit { pid, reason } if pid == self.shell => {
-                    self.shell_end = Some(ShellEnd::Exited(reason));
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// If the shell has ended, says why (unless its crash report did) and
-    /// starts a new one. True if it had ended.
-    fn replace_dead_shell(&mut self) -> bool {
-        let shell = self.shell;
-        match self.shell_end.take() {
-            Some(ShellEnd::Crashed) => {}
-            Some(ShellEnd::Exited(reason)) => self.console.err(format!(
-                "** the shell process {shell} exited: {}\n",
-                reason.inspect()
-            )),
-            None if !self.vm.is_alive(shell) => self
-                .console
-                .err(format!("** the shell process {shell} exited\n")),
-            None => return false,
-        }
-        self.start_shell();
-        true
-    }
-
-    /// Between entries: report crashes of background processes, and start
-    /// a new shell if something killed this one.
-    fn housekeeping(&mut self) {
-        self.collect_events();
-        // Messages to the host pid: nothing sends them but user code that
-        // got hold of it; drop them.
-        while self.vm.recv().is_some() {}
-        self.replace_dead_shell();
     }
 
     fn next_source_name(&mut self) -> String {
@@ -470,7 +525,7 @@ impl Session {
                 if timed {
                     let elapsed = started.elapsed();
                     let spent = self.vm.stats().reductions.saturating_sub(reductions);
-                    self.console.out(format!(
+                    self.keep.console.out(format!(
                         "time: {}, reductions: {spent}\n",
                         duration_text(elapsed)
                     ));
@@ -486,11 +541,13 @@ impl Session {
         let source = match read_source(path) {
             Ok(source) => source,
             Err(ReadError::Io(message)) => {
-                self.console.err(format!("weft: {message}\n"));
+                self.keep.console.err(format!("weft: {message}\n"));
                 return false;
             }
             Err(ReadError::NotText(diagnostic)) => {
-                self.console.err(render(&[*diagnostic], self.console.color));
+                self.keep
+                    .console
+                    .err(render(&[*diagnostic], self.keep.console.color));
                 return false;
             }
         };
@@ -513,7 +570,7 @@ impl Session {
                     summary.push_str(&format!("; variables: {}", list.join(", ")));
                 }
                 summary.push('\n');
-                self.console.out(summary);
+                self.keep.console.out(summary);
                 true
             }
             Err(Failure::Reported) => false,
@@ -534,7 +591,9 @@ impl Session {
         let (modules, names) = match compiled {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
-                self.console.err(render(&diagnostics, self.console.color));
+                self.keep
+                    .console
+                    .err(render(&diagnostics, self.keep.console.color));
                 return Err(Failure::Reported);
             }
         };
@@ -543,21 +602,22 @@ impl Session {
         let entry = match self.vm.load_modules(modules) {
             Ok(entry) => entry,
             Err(error) => {
-                self.console
+                self.keep
+                    .console
                     .err(format!("internal compiler error: {error}\n"));
                 return Err(Failure::Reported);
             }
         };
         let function = self.vm.entry_function(entry);
-        self.collect_events();
-        self.replace_dead_shell();
+        self.keep.collect_events(&mut self.vm);
+        self.keep.replace_dead_shell(&mut self.vm);
         let message = Value::tuple(vec![
             Value::atom("weft_repl_eval"),
             function,
             Value::tuple(self.values.clone()),
         ]);
         *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Done { show, result: None };
-        self.vm.send(self.shell, message);
+        self.vm.send(self.keep.shell, message);
         let (value, bindings) = self.wait_for_result()?;
         match bindings.as_tuple() {
             Some(values) if values.len() == names.len() => {
@@ -566,6 +626,7 @@ impl Session {
             }
             // Only a call of `__weft_repl_done` from user code gets here.
             _ => self
+                .keep
                 .console
                 .err("** the entry's variables were lost; the earlier ones are kept\n"),
         }
@@ -575,61 +636,68 @@ impl Session {
     /// Runs the VM until the shell sends back its result, dies, can never
     /// finish, or the user presses Ctrl-C.
     fn wait_for_result(&mut self) -> Result<(Value, Value), Failure> {
-        let shell = self.shell;
-        loop {
-            if self.interrupt.swap(0, Ordering::SeqCst) > 0 {
-                self.vm.kill(shell);
-                self.console.err("** interrupted\n");
-                self.start_shell();
-                return Err(Failure::Reported);
+        /// Why the drive stopped.
+        enum Stop {
+            Interrupted,
+            Result((Value, Value)),
+            ShellDied,
+        }
+        let shell = self.keep.shell;
+        let keep = &mut self.keep;
+        let interrupt = &self.interrupt;
+        let done = &self.done;
+        let requests = &self.requests;
+        let deferred = &mut self.deferred;
+        let mut stop = None;
+        let driven = self.vm.drive(|vm| {
+            if interrupt.swap(0, Ordering::SeqCst) > 0 {
+                stop = Some(Stop::Interrupted);
+                return ControlFlow::Break(());
             }
-            let status = self.vm.run(CHUNK);
-            self.collect_events();
-            let result = self
-                .done
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .result
-                .take();
+            keep.collect_events(vm);
+            let result = done.lock().unwrap_or_else(|e| e.into_inner()).result.take();
             if let Some(result) = result {
                 // If the shell died since (a linked process crashed, say),
                 // housekeeping reports it.
-                return Ok(result);
+                stop = Some(Stop::Result(result));
+                return ControlFlow::Break(());
             }
-            while self.vm.recv().is_some() {}
-            if self.replace_dead_shell() {
-                return Err(Failure::Reported);
+            while vm.recv().is_some() {}
+            if keep.replace_dead_shell(vm) {
+                stop = Some(Stop::ShellDied);
+                return ControlFlow::Break(());
             }
-            let request = match status {
-                RunStatus::BudgetSpent => self.requests.try_recv().ok(),
-                RunStatus::Waiting { next_timer } => self.requests.recv_timeout(next_timer).ok(),
-                // Nothing runs, but something outside the VM (the network,
-                // a socket the entry waits on, a host call) may still wake a
-                // process: that is waiting, not a deadlock.
-                RunStatus::Idle if self.node.is_some() || self.vm.may_be_woken() => {
-                    self.requests.recv_timeout(NODE_POLL).ok()
+            // Requests that come while the entry runs wait for it.
+            while let Ok(request) = requests.try_recv() {
+                if !matches!(request, Request::Wake) {
+                    deferred.push_back(request);
                 }
-                RunStatus::Idle => {
-                    let waits = self
-                        .vm
-                        .blocked_processes()
-                        .into_iter()
-                        .find(|(pid, _)| *pid == shell)
-                        .map(|(_, wait)| wait)
-                        .unwrap_or_else(|| "something".to_string());
-                    self.console.err(format!(
-                        "** deadlock: the entry waits on {waits}, and every process is blocked\n"
-                    ));
-                    self.vm.kill(shell);
-                    self.start_shell();
-                    return Err(Failure::Reported);
-                }
-                // A status a later VM adds: treat it as work left.
-                _ => self.requests.try_recv().ok(),
-            };
-            match request {
-                None | Some(Request::Wake) => {}
-                Some(other) => self.deferred.push_back(other),
+            }
+            ControlFlow::Continue(())
+        });
+        match (stop, driven) {
+            (Some(Stop::Result(result)), _) => Ok(result),
+            (Some(Stop::ShellDied), _) => Err(Failure::Reported),
+            (Some(Stop::Interrupted), _) => {
+                self.vm.kill(shell);
+                self.keep.console.err("** interrupted\n");
+                self.keep.start_shell(&mut self.vm);
+                Err(Failure::Reported)
+            }
+            (None, _) => {
+                let waits = self
+                    .vm
+                    .blocked_processes()
+                    .into_iter()
+                    .find(|(pid, _)| *pid == shell)
+                    .map(|(_, wait)| wait)
+                    .unwrap_or_else(|| "something".to_string());
+                self.keep.console.err(format!(
+                    "** deadlock: the entry waits on {waits}, and every process is blocked\n"
+                ));
+                self.vm.kill(shell);
+                self.keep.start_shell(&mut self.vm);
+                Err(Failure::Reported)
             }
         }
     }
@@ -637,7 +705,7 @@ impl Session {
     /// `:ps` (by pid), or for `:top` the busiest first: the processes that
     /// spent the most reductions since the last refresh (`RECENT`).
     fn ps(&mut self, busiest_first: bool) {
-        let shell = self.shell;
+        let shell = self.keep.shell;
         let mut rows = vec![[
             "PID".to_string(),
             "NAME".to_string(),
@@ -732,52 +800,26 @@ impl Session {
             out.push('\n');
         }
         out.push_str(&format!("{} processes\n", rows.len() - 1));
-        self.console.out(out);
+        self.keep.console.out(out);
     }
 
     /// `:trace PID` / `:trace off`.
     fn trace(&mut self, text: &str) -> bool {
         if text.trim() == "off" {
             self.vm.watch_messages(None);
-            self.tracing = None;
-            self.console.out("tracing is off\n");
+            self.keep.tracing = None;
+            self.keep.console.out("tracing is off\n");
             return true;
         }
         let Some(pid) = self.pid_argument(text) else {
             return false;
         };
         self.vm.watch_messages(Some(pid));
-        self.tracing = Some(pid);
-        self.console
+        self.keep.tracing = Some(pid);
+        self.keep
+            .console
             .out(format!("tracing {pid}'s messages (`:trace off` stops)\n"));
         true
-    }
-
-    /// Prints what the watched process sent, received and how it ended.
-    fn print_watched(&mut self) {
-        let Some(watched) = self.tracing else { return };
-        let mut out = String::new();
-        for event in self.vm.take_watched_messages() {
-            match event.kind {
-                TraceKind::Send { to, message, .. } if to == watched => {
-                    out.push_str(&format!(
-                        "[trace] {watched} <- {message} (from {})\n",
-                        event.pid
-                    ));
-                }
-                TraceKind::Send { to, message, .. } => {
-                    out.push_str(&format!("[trace] {watched} -> {to}: {message}\n"));
-                }
-                TraceKind::Exit { reason } => {
-                    out.push_str(&format!("[trace] {watched} exited: {reason}\n"));
-                    self.tracing = None;
-                }
-                _ => {}
-            }
-        }
-        if !out.is_empty() {
-            self.console.out(out);
-        }
     }
 
     /// A live process named by `<0.5>`, `5`, or a session variable holding
@@ -792,14 +834,15 @@ impl Session {
             .map(|pid| pid.serial())
             .or_else(|| super::commands::parse_pid(text))
         else {
-            self.console.err(format!(
+            self.keep.console.err(format!(
                 "weft: `{text}` is not a pid (write <0.5>, 5, or a variable holding a pid)\n"
             ));
             return None;
         };
         let pid = self.vm.pid_by_serial(serial);
         if pid.is_none() {
-            self.console
+            self.keep
+                .console
                 .err(format!("weft: no process <0.{serial}> is alive\n"));
         }
         pid
@@ -810,14 +853,14 @@ impl Session {
             return false;
         };
         self.vm.kill(pid);
-        if pid == self.shell {
-            self.start_shell();
-            self.console.out(format!(
+        if pid == self.keep.shell {
+            self.keep.start_shell(&mut self.vm);
+            self.keep.console.out(format!(
                 "killed the shell {pid}; the new shell is {}\n",
-                self.shell
+                self.keep.shell
             ));
         } else {
-            self.console.out(format!("killed {pid}\n"));
+            self.keep.console.out(format!("killed {pid}\n"));
         }
         true
     }
@@ -827,11 +870,11 @@ impl Session {
         if name.is_empty() {
             return match weft_compiler::disasm::function_text(&self.last_entry, "<entry>") {
                 Some(text) => {
-                    self.console.out(text);
+                    self.keep.console.out(text);
                     true
                 }
                 None => {
-                    self.console.err(
+                    self.keep.console.err(
                         "weft: no entry has been compiled yet (:disasm NAME shows a function)\n",
                     );
                     false
@@ -839,7 +882,7 @@ impl Session {
             };
         }
         if let Some(text) = weft_compiler::disasm::function_text(&self.modules, name) {
-            self.console.out(text);
+            self.keep.console.out(text);
             return true;
         }
         if let Some((module, member)) = name.split_once('.') {
@@ -857,18 +900,19 @@ impl Session {
                     &mut weft_compiler::NoImports,
                 ) {
                     if let Some(text) = weft_compiler::disasm::function_text(&modules, member) {
-                        self.console.out(text);
+                        self.keep.console.out(text);
                         return true;
                     }
                 }
             }
         }
         if self.vm.environment().globals.contains(name) {
-            self.console.err(format!(
+            self.keep.console.err(format!(
                 "weft: `{name}` is a native function (written in Rust): it has no bytecode\n"
             ));
         } else {
-            self.console
+            self.keep
+                .console
                 .err(format!("weft: no function `{name}` is defined\n"));
         }
         false

@@ -2,18 +2,22 @@
 //! processes, messages both ways, and calls that run to completion.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use weft_compiler::{Diagnostic, Module, SourceFile};
 
 use crate::data::atom::Atom;
 use crate::data::value::Pid;
 use crate::data::value::Value;
+use crate::host::drive::Driven;
 use crate::host::vm::{EntryPoint, Vm};
 use crate::interp::code::Global;
+use crate::process::signal::SignalKind;
 use crate::process::Status;
-use crate::runtime::events::{RunStatus, RuntimeError};
+use crate::process::Watcher;
+use crate::runtime::events::{Outcome, RunStatus, RuntimeError};
+use crate::runtime::scheduler::HOST_MONITOR;
 use crate::runtime::scheduler::{describe_wait, lock};
 
 /// Why a host request failed.
@@ -57,7 +61,7 @@ pub enum Error {
     /// or the answer to an asynchronous host call.
     Deadlock,
     /// Modules given to
-    /// [`Shell::load_modules`](crate::host::shell::Shell::load_modules) failed the
+    /// [`Vm::load_modules`] failed the
     /// bytecode verifier (say, a module built or changed by hand); nothing
     /// of them was loaded.
     Invalid(weft_compiler::VerifyError),
@@ -162,7 +166,7 @@ impl Vm {
         if has_statements {
             let registers = self.code().protos[entry.0 as usize].registers as usize;
             self.scheduler
-                .start_process(entry.0, vec![Value::Nil; 1 + registers], None)
+                .start_process(entry.0, vec![Value::Nil; 1 + registers], Watcher::Nobody)
                 .map_err(|(_, message)| Error::Limit(message))?;
         }
         Ok(())
@@ -174,8 +178,28 @@ impl Vm {
     /// is loaded: the VM runs only bytecode it has checked.
     ///
     /// For the `weft` command and REPL, which compile with `weft-compiler`
-    /// themselves, and for hosts that build or store modules.
-    pub(crate) fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
+    /// themselves, and for hosts that build or store bytecode:
+    ///
+    /// ```
+    /// use weft_compiler::{compile, NoImports, SourceFile};
+    /// use weft_vm::{Error, Value, Vm};
+    ///
+    /// let mut vm = Vm::new();
+    /// // Compiled elsewhere (at build time, say) against the names this VM offers.
+    /// let source = SourceFile::new("math.weft", "fn add(a, b) { a + b }");
+    /// let modules = compile(source, "main", &vm.environment(), &mut NoImports).map_err(Error::Compile)?;
+    /// let mut broken = modules.clone();
+    /// vm.load_modules(modules)?;
+    /// assert_eq!(vm.call("add", vec![Value::from(2), Value::from(3)])?, Value::from(5));
+    ///
+    /// // A module changed by hand fails the verifier, and nothing of it is loaded.
+    /// broken[0].protos[1].registers = 1; // `add` needs two registers for its arguments
+    /// let Err(Error::Invalid(error)) = vm.load_modules(broken) else { panic!("expected Error::Invalid") };
+    /// assert_eq!(error.to_string(),
+    ///     "invalid bytecode in module `main`, function 1: 2 parameters and captures need more than its 1 registers");
+    /// # Ok::<(), weft_vm::Error>(())
+    /// ```
+    pub fn load_modules(&mut self, modules: Vec<Module>) -> Result<EntryPoint, Error> {
         let mut code = self.code_mut();
         Vm::load_library_for(&mut code, &modules);
         code.load(modules).map(EntryPoint).map_err(Error::Invalid)
@@ -184,8 +208,10 @@ impl Vm {
     /// The names a host-loaded file or REPL entry may use: the library and
     /// builtins, plus the functions already loaded into `main`.
     ///
-    /// Used by the REPL; an embedding host does not need it.
-    pub(crate) fn session_environment(&self) -> weft_compiler::Environment {
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn session_environment(&self) -> weft_compiler::Environment {
         let mut environment = self.environment();
         let code = self.code();
         environment.module_functions = code
@@ -203,8 +229,10 @@ impl Vm {
 
     /// The function value of loaded top-level code (a REPL entry).
     ///
-    /// Used by the REPL; an embedding host does not need it.
-    pub(crate) fn entry_function(&self, entry: EntryPoint) -> Value {
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn entry_function(&self, entry: EntryPoint) -> Value {
         let code = self.code();
         let proto = &code.protos[entry.0 as usize];
         Value::Fn(Arc::new(crate::data::value::Function {
@@ -261,7 +289,7 @@ impl Vm {
         let code = self.code.clone();
         let code = code.read().unwrap_or_else(|e| e.into_inner());
         self.scheduler
-            .spawn_value(&code, function, args, None)
+            .spawn_value(&code, function, args, Watcher::Nobody)
             .map_err(spawn_error)
     }
 
@@ -309,72 +337,32 @@ impl Vm {
     /// ```
     pub fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
         let function = self.function(name)?;
-        // Watch the process before it can run: with scheduler threads it
-        // may end before `spawn_value` returns.
-        let shared = self.shared.clone();
-        let mut watched = lock(&shared.watched);
-        shared
-            .watching
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        let pid = match self.spawn_value(&function, args) {
-            Ok(pid) => pid,
-            Err(error) => {
-                shared
-                    .watching
-                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-                return Err(error);
-            }
+        // The host monitors the process from its start: with scheduler
+        // threads it may end before `spawn_value` returns.
+        let pid = {
+            let code = self.code.clone();
+            let code = code.read().unwrap_or_else(|e| e.into_inner());
+            self.scheduler
+                .spawn_value(&code, &function, args, Watcher::Host)
+                .map_err(spawn_error)?
         };
-        watched.insert(pid, None);
-        drop(watched);
-        let result = self.wait_for(pid);
-        shared
-            .watching
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        result
-    }
-
-    /// The rest of `call`: runs the VM until the watched `pid` has ended.
-    fn wait_for(&mut self, pid: Pid) -> Result<Value, Error> {
-        let finished = |vm: &Vm| {
-            lock(&vm.shared.watched)
-                .get(&pid)
-                .is_some_and(|o| o.is_some())
+        let ended = |vm: &mut Vm| match lock(&vm.shared.host_downs).contains_key(&pid) {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
         };
-        loop {
-            if finished(self) {
-                break;
-            }
-            match self.run(100_000) {
-                RunStatus::BudgetSpent => {}
-                RunStatus::Waiting { next_timer } => {
-                    if !finished(self) {
-                        // A timer, or an answer from another thread, comes.
-                        self.wait_for_work(next_timer.min(Duration::from_millis(50)));
-                    }
-                }
-                RunStatus::Idle => {
-                    if finished(self) {
-                        continue;
-                    }
-                    // Every process waits. An answer may still come from
-                    // another thread (a Completer, a future) or the network;
-                    // otherwise nothing can ever wake them.
-                    if self.answer_may_come() {
-                        self.wait_for_work(Duration::from_millis(50));
-                    } else {
-                        lock(&self.shared.watched).remove(&pid);
-                        return Err(Error::Deadlock);
-                    }
-                }
-            }
-        }
-        let outcome = lock(&self.shared.watched).remove(&pid).flatten();
+        let driven = self.drive(ended);
+        let outcome = lock(&self.shared.host_downs).remove(&pid);
         match outcome {
-            Some(crate::runtime::events::Outcome::Returned(value)) => Ok(value),
-            Some(crate::runtime::events::Outcome::Crashed(error)) => Err(Error::Runtime(error)),
-            Some(crate::runtime::events::Outcome::Exited(reason)) => Err(Error::Exited(reason)),
-            None => Err(Error::Deadlock),
+            Some(Outcome::Returned(value)) => Ok(value),
+            Some(Outcome::Crashed(error)) => Err(Error::Runtime(error)),
+            Some(Outcome::Exited(reason)) => Err(Error::Exited(reason)),
+            None => {
+                debug_assert_eq!(driven, Driven::Idle);
+                // The process waits forever: the host stops watching it.
+                self.scheduler
+                    .send_signal(pid, SignalKind::Demonitor(HOST_MONITOR));
+                Err(Error::Deadlock)
+            }
         }
     }
 
@@ -471,7 +459,10 @@ impl Vm {
     }
 
     /// The live process shown as `<0.N>`, if any.
-    pub(crate) fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn pid_by_serial(&self, serial: u32) -> Option<Pid> {
         self.shared
             .pids()
             .into_iter()

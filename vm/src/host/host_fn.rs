@@ -647,7 +647,9 @@ impl Vm {
     /// host: a future is working on a pending host call, or the VM is a
     /// node (a message may come from the network). A `Completer` does not
     /// count: it learns of calls only from the host's `take_events`.
-    pub(crate) fn answer_may_come(&self) -> bool {
+    ///
+    /// An idle VM for which this holds is waiting, not deadlocked.
+    pub fn answer_may_come(&self) -> bool {
         use std::sync::atomic::Ordering;
         self.is_node()
             || self.shared.futures_pending.load(Ordering::Acquire) > 0

@@ -2,6 +2,6 @@
 //! ways, host functions, the drive loop.
 
 pub(crate) mod api;
+pub(crate) mod drive;
 pub(crate) mod host_fn;
-pub mod shell;
 pub(crate) mod vm;

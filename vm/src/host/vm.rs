@@ -10,6 +10,7 @@ use weft_compiler::{Diagnostic, SourceFile, Span};
 use crate::data::limits::Limits;
 use crate::data::value::{Pid, Value};
 use crate::interp::code::{Code, Global, LoadedProto};
+use crate::process::Watcher;
 use crate::runtime::events::{Event, RunStatus, Stats};
 use crate::runtime::scheduler::{lock, RunQueue, Scheduler, Shared};
 use crate::runtime::trace::TraceEvent;
@@ -306,6 +307,7 @@ impl VmBuilder {
             code: Arc::new(RwLock::new(Code::default())),
             allow_io: self.allow_io,
             allow_net: self.allow_net,
+            main: None,
         };
         vm.install_library();
         let executor = Arc::new(crate::interp::run::Interpreter {
@@ -390,6 +392,8 @@ pub struct Vm {
     pub(crate) scheduler: Scheduler,
     pub(crate) allow_io: bool,
     pub(crate) allow_net: bool,
+    /// The main process (`spawn_main`), monitored by the host.
+    pub(crate) main: Option<Pid>,
 }
 
 impl Default for Vm {
@@ -442,8 +446,9 @@ impl Vm {
     /// Watches one process's messages (`None`: stop): every message it
     /// sends or is sent, and its exit, are logged for
     /// [`Vm::take_watched_messages`] (the REPL's `:trace PID`). At most
-    /// 10,000 events wait between two reads. Costs every send one atomic
-    /// read.
+    /// 10,000 events wait between two reads. The watch subscribes to the
+    /// trace stream: while it is on, every process's sends and exits are
+    /// traced (and filtered), so the VM runs slower; off, it costs nothing.
     ///
     /// ```
     /// use weft_vm::{TraceKind, Vm};
@@ -577,10 +582,12 @@ impl Vm {
         }
     }
 
-    /// The names a program may call beyond its own functions.
+    /// The names a program may call beyond its own functions (what a
+    /// program compiled for this VM may use).
     ///
-    /// Used by the `weft` command; a host that embeds the VM does not need it.
-    pub(crate) fn environment(&self) -> weft_compiler::Environment {
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn environment(&self) -> weft_compiler::Environment {
         Self::environment_of(&self.code())
     }
 
@@ -605,7 +612,10 @@ impl Vm {
     ///
     /// Used by the `weft` command (a program with imports and a main process
     /// whose end stops `run`); an embedding host uses [`Vm::load`].
-    pub(crate) fn load_main(
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn load_main(
         &mut self,
         source: Arc<SourceFile>,
         loader: &mut dyn weft_compiler::Loader,
@@ -627,38 +637,57 @@ impl Vm {
         })
     }
 
-    /// Starts the main process (`<0.1>` for the first) running `entry`.
+    /// Starts the main process (`<0.1>` for the first) running `entry`,
+    /// monitored by the host: [`Vm::main_exit`] says when and how it ended,
+    /// and `run` returns as soon as it has (other processes may still be
+    /// runnable; the program is over).
     ///
-    /// When the main process ends, `run` returns `Idle` at once.
-    pub(crate) fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    ///
+    /// ```
+    /// use weft_vm::{SourceFile, Vm, NoImports};
+    ///
+    /// let mut vm = Vm::new();
+    /// vm.set_args(vec!["7".to_string()]);
+    /// let source = SourceFile::new("main.weft", "print(int(args()[0]) * 6)");
+    /// let entry = vm.load_main(source, &mut NoImports).unwrap();
+    /// let main = vm.spawn_main(entry);
+    /// vm.drive(|vm| if vm.main_exit().is_some() { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) });
+    /// assert_eq!(vm.main_exit(), Some(weft_vm::Value::atom("normal")));
+    /// assert!(!vm.is_alive(main));
+    /// ```
+    pub fn spawn_main(&mut self, entry: EntryPoint) -> Pid {
+        if let Some(old) = self.main.take() {
+            lock(&self.shared.host_downs).remove(&old);
+        }
         let registers = self.code().protos[entry.0 as usize].registers as usize;
-        *lock(&self.shared.main_exit) = None;
-        self.shared
-            .main_done
-            .store(false, std::sync::atomic::Ordering::Release);
-        // Name the main process before it can run (and end): with threads,
-        // they wait at their slice boundaries meanwhile.
-        let shared = self.shared.clone();
-        let world = world(&shared, &self.code);
+        let stack = vec![Value::Nil; 1 + registers];
         let pid = self
             .scheduler
-            .start_process(entry.0, vec![Value::Nil; 1 + registers], None)
+            .start_process(entry.0, stack, Watcher::Host)
             .unwrap_or(self.shared.host_pid);
-        self.shared
-            .main_pid
-            .store(pid.0, std::sync::atomic::Ordering::Release);
-        drop(world);
+        self.main = Some(pid);
         pid
     }
 
     /// The arguments `args()` returns.
-    pub(crate) fn set_args(&mut self, args: Vec<String>) {
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn set_args(&mut self, args: Vec<String>) {
         *lock(&self.shared.args) = args;
     }
 
-    /// The main process's exit reason, once it has ended.
-    pub(crate) fn main_exit(&self) -> Option<Value> {
-        lock(&self.shared.main_exit).clone()
+    /// The main process's exit reason, once it has ended (`spawn_main`).
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn main_exit(&self) -> Option<Value> {
+        let main = self.main?;
+        lock(&self.shared.host_downs)
+            .get(&main)
+            .map(|outcome| outcome.reason())
     }
 
     /// Crash reports and other events since the last call.
@@ -701,7 +730,10 @@ impl Vm {
     }
 
     /// Every live process and what it waits on (deadlock reports).
-    pub(crate) fn blocked_processes(&self) -> Vec<(Pid, String)> {
+    ///
+    /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
+    /// and an embedding host does not need it.
+    pub fn blocked_processes(&self) -> Vec<(Pid, String)> {
         let _world = self.world();
         self.scheduler.blocked_processes()
     }
@@ -761,6 +793,11 @@ impl Vm {
     /// ```
     #[must_use = "the status says whether work is left and when the next timer is due"]
     pub fn run(&mut self, budget: u64) -> RunStatus {
+        // News for the host that it has had the chance to see (it calls
+        // `run` again) stops no more runs.
+        self.shared
+            .host_news
+            .store(false, std::sync::atomic::Ordering::Release);
         if let Some(pool) = &self.shared.pool {
             // The threads run the processes; the host waits for them.
             let start = self.shared.stats().reductions;
@@ -787,8 +824,8 @@ impl Vm {
 
 /// The entry point of loaded top-level code.
 ///
-/// Made by [`shell::Shell::load_main`] and [`shell::Shell::load_modules`]
-/// (the `weft` command and REPL).
+/// Made by [`Vm::load_main`] and [`Vm::load_modules`] (the `weft` command
+/// and REPL).
 #[derive(Clone, Copy, Debug)]
 pub struct EntryPoint(pub(crate) u32);
 

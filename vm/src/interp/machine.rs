@@ -13,7 +13,7 @@ use crate::data::remote::RemotePid;
 use crate::data::value::{Pid, Value};
 use crate::interp::code::Code;
 use crate::process::ctx::{Extensions, Glance, Port, Runtime, Source, TicketAnswerer, Waiter};
-use crate::process::{Process, Status, Wait};
+use crate::process::{Process, Status, Wait, Watcher};
 use crate::runtime::dist::{self_name, NodeHandle};
 use crate::runtime::events::{Event, Ticket};
 use crate::runtime::scheduler::Scheduler;
@@ -91,7 +91,8 @@ impl Runtime for Machine<'_> {
         args: Vec<Value>,
         link: Option<&mut Process>,
     ) -> Result<Pid, OpError> {
-        self.scheduler.spawn_value(self.code, function, args, link)
+        self.scheduler
+            .spawn_value(self.code, function, args, Watcher::link(link))
     }
 
     fn function_named(&self, name: &str) -> Option<Value> {

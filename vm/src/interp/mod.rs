@@ -39,7 +39,7 @@ use crate::interp::machine::Machine;
 use crate::interp::unchecked::{fetch, Register};
 use crate::process::ctx::{Ctx, Fuel, Trap};
 use crate::process::frames::{Frame, Frames, Guard, NativeFrame, Returned};
-use crate::process::{Handoff, Process, Wait};
+use crate::process::{Handoff, Process, Wait, Watcher};
 use crate::runtime::events::RuntimeError;
 use crate::runtime::scheduler::Scheduler;
 
@@ -782,7 +782,7 @@ pub(crate) fn run(
                         code,
                         &function,
                         args,
-                        link.then_some(&mut *process),
+                        Watcher::link(link.then_some(&mut *process)),
                     ) {
                         Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
                         Err((kind, message)) => break fail(process, pc, kind, message),

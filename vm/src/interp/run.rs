@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use crate::data::atom::Atom;
-use crate::data::value::{self, Pid, Value};
+use crate::data::value::{self, Pid};
 use crate::interp::code::Code;
 use crate::interp::{self, SliceEnd};
 use crate::process::{self, Process};
-use crate::runtime::events::{Event, RunStatus};
-use crate::runtime::scheduler::{lock, RunQueue, Scheduler};
+use crate::runtime::events::{Outcome, RunStatus};
+use crate::runtime::scheduler::{RunQueue, Scheduler};
 
 /// With a heap limit, a process measured at B bytes is measured again after
 /// B / 1024 reductions: about the rate an instruction loop allocates at, so
@@ -49,6 +49,7 @@ impl Scheduler {
     /// spent. Its signals are applied first: they may end it, or leave it
     /// waiting (then it parks again without running).
     pub fn run_slice(&mut self, code: &Code, pid: Pid, budget: u32) -> u64 {
+        self.refresh_tracing();
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return 0;
         };
@@ -68,7 +69,7 @@ impl Scheduler {
         };
         match self.absorb(&mut process) {
             Err(reason) => {
-                self.finish(process, reason, false);
+                self.finish(process, Outcome::Exited(reason));
                 return 0;
             }
             Ok(arrived) => {
@@ -135,21 +136,11 @@ impl Scheduler {
                 self.park(process);
             }
             SliceEnd::Returned => {
-                self.record_outcome(pid, || {
-                    let value = process.stack.first().cloned().unwrap_or_default();
-                    crate::runtime::events::Outcome::Returned(value)
-                });
-                self.finish(process, Value::Atom(Atom::NORMAL), false)
+                let value = process.stack.first_mut().map(std::mem::take);
+                self.finish(process, Outcome::Returned(value.unwrap_or_default()));
             }
-            SliceEnd::Exited(reason) => self.finish(process, reason, false),
-            SliceEnd::Failed(error) => {
-                let reason = error.reason();
-                self.record_outcome(pid, || {
-                    crate::runtime::events::Outcome::Crashed(error.clone())
-                });
-                lock(&self.shared.events).push(Event::Crash { pid, error });
-                self.finish(process, reason, true);
-            }
+            SliceEnd::Exited(reason) => self.finish(process, Outcome::Exited(reason)),
+            SliceEnd::Failed(error) => self.finish(process, Outcome::Crashed(error)),
         }
         self.apply_pending();
         spent
@@ -170,22 +161,6 @@ impl Scheduler {
                 pid,
                 kind,
             });
-        }
-    }
-
-    /// Records how a process a host `call` waits for ended (the first
-    /// outcome wins); without such a call no lock is taken.
-    fn record_outcome(&self, pid: Pid, outcome: impl FnOnce() -> crate::runtime::events::Outcome) {
-        if self
-            .shared
-            .watching
-            .load(std::sync::atomic::Ordering::Acquire)
-            == 0
-        {
-            return;
-        }
-        if let Some(slot @ None) = lock(&self.shared.watched).get_mut(&pid) {
-            *slot = Some(outcome());
         }
     }
 
@@ -255,12 +230,13 @@ impl Scheduler {
         let status = loop {
             self.fire_timers();
             self.take_external();
+            // A process the host monitors ended: let the host see it.
             if self
                 .shared
-                .main_done
+                .host_news
                 .load(std::sync::atomic::Ordering::Acquire)
             {
-                break RunStatus::Idle;
+                break RunStatus::BudgetSpent;
             }
             let Some(pid) = self.next_local() else {
                 break match self.next_timer() {

@@ -7,7 +7,7 @@ use crate::data::atom::Atom;
 use crate::data::ops::{describe_value, OpError};
 use crate::data::value::{FnKind, Pid, Value};
 use crate::interp::code::{Code, Global};
-use crate::process::Process;
+use crate::process::Watcher;
 use crate::runtime::scheduler::Scheduler;
 
 impl Scheduler {
@@ -17,7 +17,7 @@ impl Scheduler {
         code: &Code,
         function: &Value,
         args: Vec<Value>,
-        link_parent: Option<&mut Process>,
+        watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
         if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
             return Err(crate::runtime::scheduler::limit_error(
@@ -66,7 +66,7 @@ impl Scheduler {
                     stack.push(function.clone());
                 }
                 stack.resize(1 + target.registers as usize, Value::Nil);
-                self.start_process(index, stack, link_parent)
+                self.start_process(index, stack, watcher)
             }
             None => {
                 // A native: run it through a two-instruction trampoline.
@@ -81,7 +81,7 @@ impl Scheduler {
                 stack.push(Value::Nil);
                 stack.push(function.clone());
                 stack.extend(args);
-                self.start_process(trampoline, stack, link_parent)
+                self.start_process(trampoline, stack, watcher)
             }
         }
     }

@@ -27,6 +27,23 @@ pub(crate) use self::frames::{Frame, Frames};
 use crate::data::resource::Resource;
 use crate::data::value::{Pid, Value};
 
+/// Who learns of a new process's end from its start (set before it can
+/// run, so even a process that ends at once is seen).
+pub(crate) enum Watcher<'a> {
+    Nobody,
+    /// Linked with the process that spawns it (`spawn_link`).
+    Link(&'a mut Process),
+    /// Monitored by the host (the main process, `Vm::call`): its end waits
+    /// in `Shared::host_downs`.
+    Host,
+}
+
+impl<'a> Watcher<'a> {
+    pub(crate) fn link(parent: Option<&'a mut Process>) -> Watcher<'a> {
+        parent.map_or(Watcher::Nobody, Watcher::Link)
+    }
+}
+
 /// What a blocked process waits for (shown in deadlock reports and `:ps`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Wait {

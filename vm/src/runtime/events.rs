@@ -219,12 +219,27 @@ impl Shared {
     }
 }
 
-/// How a process ended, kept for `call`.
+/// How a process ended: what `finish` is told, and what the host learns of
+/// a process it monitors (the main process, a `Vm::call`).
 #[derive(Debug)]
 pub(crate) enum Outcome {
+    /// Its first function returned this value (exit reason `:normal`).
     Returned(Value),
+    /// A runtime error it did not catch.
     Crashed(RuntimeError),
+    /// `exit(reason)`, or an exit signal, or the VM killed it.
     Exited(Value),
+}
+
+impl Outcome {
+    /// The exit reason links and monitors see.
+    pub(crate) fn reason(&self) -> Value {
+        match self {
+            Outcome::Returned(_) => Value::Atom(Atom::NORMAL),
+            Outcome::Crashed(error) => error.reason(),
+            Outcome::Exited(reason) => reason.clone(),
+        }
+    }
 }
 
 /// Counters for `weft run --stats`.

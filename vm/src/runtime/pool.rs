@@ -138,7 +138,7 @@ impl Pool {
         }
     }
 
-    /// Wakes the host if it waits in `run` (the main process ended).
+    /// Wakes the host if it waits in `run` (a process it monitors ended).
     pub fn notify_host(&self) {
         let _idle = lock(&self.idle);
         self.host.notify_all();
@@ -223,7 +223,8 @@ impl Pool {
         }
     }
 
-    /// The host's wait in `Vm::run`: until the main process ends, the VM
+    /// The host's wait in `Vm::run`: until a process the host monitors
+    /// ends (`None`, as for a spent budget: the host looks), the VM
     /// goes idle (`Some(None)`: nothing runnable, no timer; `Some(Some(t))`:
     /// only timers), or `spent()` reaches `budget` (`None`).
     pub fn wait(
@@ -234,8 +235,8 @@ impl Pool {
     ) -> Option<Option<u64>> {
         let mut idle = lock(&self.idle);
         loop {
-            if shared.main_done.load(Ordering::Acquire) {
-                return Some(None);
+            if shared.host_news.load(Ordering::Acquire) {
+                return None;
             }
             if idle.committed == self.size() && self.injector.is_empty() {
                 return Some(shared.timers.next(shared));

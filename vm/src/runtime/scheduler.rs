@@ -42,9 +42,9 @@ use crate::data::value::{Pid, Value};
 use crate::process::signal::{Signal, SignalKind};
 use crate::process::signal_queue::Pushed;
 use crate::process::table::Table;
-use crate::process::{Frame, Handoff, Process, Status, Wait};
+use crate::process::{Frame, Handoff, Process, Status, Wait, Watcher};
 use crate::runtime::dist::{Distribution, DIST_PID, RESERVED_SLOT};
-use crate::runtime::events::Event;
+use crate::runtime::events::{Event, Outcome};
 use crate::runtime::external::External;
 use crate::runtime::pool::Pool;
 use crate::runtime::timer::{TimerKind, Timers};
@@ -81,17 +81,15 @@ pub(crate) struct Shared {
     pub rng: Mutex<u64>,
     pub args: Mutex<Vec<String>>,
     pub limits: Limits,
-    /// The main process's pid bits (`u64::MAX`: none).
-    pub main_pid: AtomicU64,
-    /// The main process's exit reason, once it has ended.
-    pub main_exit: Mutex<Option<Value>>,
-    pub main_done: AtomicBool,
+    /// The host is a process without a body: messages to `host_pid` wait
+    /// in `host_inbox`, and the `:down` of a process it monitors (the main
+    /// process, a `Vm::call`) waits in `host_downs` with how it ended.
     pub host_pid: Pid,
     pub host_inbox: Mutex<VecDeque<Value>>,
-    /// Processes whose end a host `call` waits for, and how they ended.
-    pub watched: Mutex<FxHashMap<Pid, Option<crate::runtime::events::Outcome>>>,
-    /// How many entries `watched` has: ending processes skip its lock at 0.
-    pub watching: std::sync::atomic::AtomicUsize,
+    pub host_downs: Mutex<FxHashMap<Pid, crate::runtime::events::Outcome>>,
+    /// Set when a `:down` reaches the host: `Vm::run` returns at once, so
+    /// the host sees it (`Vm::drive`).
+    pub host_news: AtomicBool,
     start: Instant,
     /// One set per scheduler: index 0 is the host's.
     pub counters: Box<[CachePadded<Counters>]>,
@@ -111,7 +109,8 @@ pub(crate) struct Shared {
     /// The execution trace, when the host asked for one.
     pub trace: Option<crate::runtime::trace::Trace>,
     /// The process whose messages the host watches (`Vm::watch_messages`;
-    /// its pid bits, 0 for none: no pid has serial 0), and what it saw.
+    /// its pid bits, 0 for none: no pid has serial 0), and what it saw. A
+    /// subscriber of the trace stream: while it is set, schedulers trace.
     pub watched_pid: AtomicU64,
     pub watch_log: crate::runtime::trace::Trace,
     /// What the modules written in Rust keep per VM (the `net` poller).
@@ -119,6 +118,10 @@ pub(crate) struct Shared {
     /// Things outside the schedulers that may still wake a process.
     pub sources: Mutex<Vec<Arc<dyn crate::process::ctx::Source>>>,
 }
+
+/// The reference of the host's monitor of a process: refs count up from
+/// one, so it is no other monitor's, and a process has at most one.
+pub(crate) const HOST_MONITOR: u64 = u64::MAX;
 
 impl Shared {
     pub fn new(
@@ -142,13 +145,10 @@ impl Shared {
             rng: Mutex::new(crate::data::rng::seed_state(seed)),
             args: Mutex::new(Vec::new()),
             limits,
-            main_pid: AtomicU64::new(u64::MAX),
-            main_exit: Mutex::new(None),
-            main_done: AtomicBool::new(false),
             host_pid: Pid::new(u32::MAX, 0),
             host_inbox: Mutex::new(VecDeque::new()),
-            watched: Mutex::new(FxHashMap::default()),
-            watching: std::sync::atomic::AtomicUsize::new(0),
+            host_downs: Mutex::new(FxHashMap::default()),
+            host_news: AtomicBool::new(false),
             start: Instant::now(),
             counters: (0..=schedulers).map(|_| Default::default()).collect(),
             peak_live: AtomicU64::new(0),
@@ -272,8 +272,9 @@ pub(crate) struct Scheduler {
     applying: bool,
     /// Wake-ups claimed under a channel lock, delivered after unlocking.
     pub wakes: Vec<crate::data::channel_state::Wake<Pid, Value>>,
-    /// Whether the VM records a trace (`Shared::trace`): the one test the
-    /// hot paths make when tracing is off.
+    /// Whether anyone listens to the trace stream (`Shared::trace`, or a
+    /// watched process): the one test the hot paths make when tracing is
+    /// off. Refreshed at each slice (`refresh_tracing`).
     pub tracing: bool,
     /// The process running now, for trace events (set only when tracing).
     pub traced: Option<Pid>,
@@ -304,44 +305,52 @@ impl Scheduler {
         }
     }
 
-    /// Records a trace event of `pid` now (call only when `self.tracing`).
+    /// Whether anyone listens to the trace stream: the VM's trace, or the
+    /// host watching a process. One relaxed load, once a slice.
+    #[inline]
+    pub fn refresh_tracing(&mut self) {
+        self.tracing =
+            self.shared.trace.is_some() || self.shared.watched_pid.load(Ordering::Relaxed) != 0;
+    }
+
+    /// Records a trace event of `pid` now, for each subscriber of the
+    /// stream: the VM's trace, and the host's watch when the event is the
+    /// watched process's (call only when `self.tracing`).
     #[cold]
     pub fn trace(&self, pid: Pid, kind: crate::runtime::trace::TraceKind) {
-        if let Some(trace) = &self.shared.trace {
-            trace.record(crate::runtime::trace::TraceEvent {
-                time_ns: self.now(),
-                pid,
-                kind,
-            });
+        let watched = self.shared.watched_pid.load(Ordering::Relaxed);
+        let for_watch = watched != 0
+            && match &kind {
+                crate::runtime::trace::TraceKind::Send { to, .. } => {
+                    pid.0 == watched || to.0 == watched
+                }
+                crate::runtime::trace::TraceKind::Exit { .. } => pid.0 == watched,
+                _ => false,
+            };
+        let event = crate::runtime::trace::TraceEvent {
+            time_ns: self.now(),
+            pid,
+            kind,
+        };
+        match &self.shared.trace {
+            Some(trace) if for_watch => {
+                self.shared.watch_log.record(event.clone());
+                trace.record(event);
+            }
+            Some(trace) => trace.record(event),
+            None if for_watch => self.shared.watch_log.record(event),
+            None => {}
         }
     }
 
     #[cold]
     fn trace_send(&self, from: Pid, to: Pid, message: &Value) {
-        if let Some(trace) = &self.shared.trace {
-            let kind = crate::runtime::trace::TraceKind::Send {
-                to,
-                message: message.inspect_within(crate::runtime::trace::PRINTED_MAX),
-                flow: trace.flow(),
-            };
-            self.trace(from, kind);
-        }
-    }
-
-    /// Logs a message to or from the watched process.
-    #[cold]
-    fn watch_send(&self, from: Pid, to: Pid, message: &Value) {
-        self.shared
-            .watch_log
-            .record(crate::runtime::trace::TraceEvent {
-                time_ns: self.now(),
-                pid: from,
-                kind: crate::runtime::trace::TraceKind::Send {
-                    to,
-                    message: message.inspect_within(crate::runtime::trace::PRINTED_MAX),
-                    flow: 0,
-                },
-            });
+        let kind = crate::runtime::trace::TraceKind::Send {
+            to,
+            message: message.inspect_within(crate::runtime::trace::PRINTED_MAX),
+            flow: self.shared.trace.as_ref().map_or(0, |trace| trace.flow()),
+        };
+        self.trace(from, kind);
     }
 
     fn counters(&self) -> &Counters {
@@ -460,12 +469,12 @@ impl Scheduler {
     // -------------------------------------------------------- process table
 
     /// Starts a process running prototype `proto` with `stack` laid out for
-    /// a frame at base 1; `links` are set before it can run.
+    /// a frame at base 1; its link or host monitor is set before it can run.
     pub fn start_process(
         &mut self,
         proto: u32,
         stack: Vec<Value>,
-        link: Option<&mut Process>,
+        watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
         let Some((pid, slot)) = self.shared.table.allocate() else {
             return Err(limit_error(self.limits.max_processes));
@@ -478,9 +487,18 @@ impl Scheduler {
         };
         slot.initial.store(proto, Ordering::Relaxed);
         let mut process = Box::new(Process::new(pid, stack, frame));
-        if let Some(parent) = link {
-            parent.extra().links.insert(pid);
-            process.extra().links.insert(parent.pid);
+        match watcher {
+            Watcher::Nobody => {}
+            Watcher::Link(parent) => {
+                parent.extra().links.insert(pid);
+                process.extra().links.insert(parent.pid);
+            }
+            Watcher::Host => {
+                process
+                    .extra()
+                    .monitored_by
+                    .insert(HOST_MONITOR, self.host_pid);
+            }
         }
         slot.put_body(process);
         Counters::add(&self.counters().spawned, 1);
@@ -596,7 +614,7 @@ impl Scheduler {
             return Some(value);
         }
         if let Applied::Dies(reason) = enqueue(self.limits.max_mailbox, &mut process, value) {
-            self.finish(process, reason, false);
+            self.finish(process, Outcome::Exited(reason));
             return None;
         }
         if matches!(process.status, Status::Waiting(Wait::Mailbox)) {
@@ -671,7 +689,7 @@ impl Scheduler {
                 continue;
             };
             match self.absorb(&mut process) {
-                Err(reason) => self.finish(process, reason, false),
+                Err(reason) => self.finish(process, Outcome::Exited(reason)),
                 Ok(arrived) => {
                     if owned {
                         self.resume_or_park(process, arrived);
@@ -987,10 +1005,6 @@ impl Scheduler {
         if self.tracing {
             self.trace_send(sender.pid, pid, &message);
         }
-        let watched = self.shared.watched_pid.load(Ordering::Relaxed);
-        if watched != 0 && (watched == pid.0 || watched == sender.pid.0) {
-            self.watch_send(sender.pid, pid, &message);
-        }
         if pid == sender.pid {
             // Past its own mailbox limit the sender is the receiver at
             // fault: it fails at once.
@@ -1191,22 +1205,19 @@ impl Scheduler {
     /// what was left in it), tells its links and monitors, frees its slot.
     /// `crashed` says a crash event was already recorded.
     #[allow(clippy::boxed_local)]
-    pub fn finish(&mut self, mut process: Box<Process>, reason: Value, crashed: bool) {
+    pub fn finish(&mut self, mut process: Box<Process>, outcome: Outcome) {
         let pid = process.pid;
+        let reason = outcome.reason();
         if self.tracing {
             let reason = reason.inspect_within(crate::runtime::trace::PRINTED_MAX);
             self.trace(pid, crate::runtime::trace::TraceKind::Exit { reason });
         }
-        if self.shared.watched_pid.load(Ordering::Relaxed) == pid.0 {
-            self.shared
-                .watch_log
-                .record(crate::runtime::trace::TraceEvent {
-                    time_ns: self.now(),
-                    pid,
-                    kind: crate::runtime::trace::TraceKind::Exit {
-                        reason: reason.inspect_within(crate::runtime::trace::PRINTED_MAX),
-                    },
-                });
+        let crashed = matches!(outcome, Outcome::Crashed(_));
+        if let Outcome::Crashed(error) = &outcome {
+            lock(&self.shared.events).push(Event::Crash {
+                pid,
+                error: error.clone(),
+            });
         }
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return;
@@ -1215,18 +1226,6 @@ impl Scheduler {
         let registered = slot.name.load(Ordering::Relaxed) != 0;
         for signal in slot.inbox.close() {
             self.answer_while_exiting(&mut process, signal, &reason);
-        }
-        if self.shared.main_pid.load(Ordering::Acquire) == pid.0 {
-            *lock(&self.shared.main_exit) = Some(reason.clone());
-            self.shared.main_done.store(true, Ordering::Release);
-            if let Some(pool) = &self.shared.pool {
-                pool.notify_host();
-            }
-        }
-        if self.shared.watching.load(Ordering::Acquire) > 0 {
-            if let Some(outcome @ None) = lock(&self.shared.watched).get_mut(&pid) {
-                *outcome = Some(crate::runtime::events::Outcome::Exited(reason.clone()));
-            }
         }
         if let Status::Waiting(Wait::Host(ticket)) = process.status {
             // Killed while waiting for the host: the ticket is cancelled.
@@ -1245,7 +1244,14 @@ impl Scheduler {
             for file in &extra.files {
                 file.close_if_owned_by(pid);
             }
+            let mut outcome = Some(outcome);
             for (reference, watcher) in extra.monitored_by {
+                if watcher == self.host_pid {
+                    if let Some(outcome) = outcome.take() {
+                        self.host_down(pid, outcome);
+                    }
+                    continue;
+                }
                 self.send_signal(
                     watcher,
                     SignalKind::Down {
@@ -1273,6 +1279,17 @@ impl Scheduler {
         drop(process);
         self.shared.table.release(pid);
         self.apply_pending();
+    }
+
+    /// A process the host monitors ended: its outcome waits for the host,
+    /// and a host waiting in `run` or `wait_for_work` is woken.
+    fn host_down(&self, pid: Pid, outcome: Outcome) {
+        lock(&self.shared.host_downs).insert(pid, outcome);
+        self.shared.host_news.store(true, Ordering::Release);
+        if let Some(pool) = &self.shared.pool {
+            pool.notify_host();
+        }
+        self.shared.external.notify();
     }
 
     /// Stops every process (the main process ended). Host only, with no
