@@ -531,8 +531,8 @@ opcodes! {
     Return { src: Reg }
     /// R[dst] = the pid of a new process running R[base](R[base+1..base+1+argc]); linked if `link`
     Spawn { dst: Reg, base: Reg, argc: Count, link: bool } window(base, argc.get() + 1)
-    /// send R[msg] to the process (or registered name) R[to]
-    Send { to: Reg, msg: Reg }
+    /// send R[msg] to the process (or registered name) R[to]; `take`: R[msg] is dead after, so it is moved (left nil), not copied
+    Send { to: Reg, msg: Reg, take: bool }
     /// R[dst] = the running process's pid (`self()`, without a native call)
     SelfPid { dst: Reg }
     /// start a receive: R[cursor] = 0; R[cursor+1] = the deadline if `timeout` (R[cursor+1] held milliseconds)

@@ -167,7 +167,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 let to = self.expr_any(to);
                 self.expr(msg, dst, false);
                 self.span = e.span;
-                self.emit(Instr::Send { to, msg: dst });
+                self.emit(Instr::Send {
+                    to,
+                    msg: dst,
+                    take: false,
+                });
             }
             ExprKind::ChanSend(chan, value) => {
                 let chan = self.expr_any(chan);
@@ -212,6 +216,20 @@ impl<'a> Compiler<'a, '_, '_> {
             self.span = e.span;
             self.assign(name, name_span, op, value);
             self.span = saved;
+            return;
+        }
+        if let ExprKind::Send(to, msg) = e.kind {
+            // The message's register is a temporary nobody reads after
+            // the send: the message is moved, not copied.
+            let register = self.alloc();
+            let to = self.expr_any(to);
+            self.expr(msg, register, false);
+            self.span = e.span;
+            self.emit(Instr::Send {
+                to,
+                msg: register,
+                take: true,
+            });
             return;
         }
         // Even a bare name is compiled, so an unknown one is reported.

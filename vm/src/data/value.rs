@@ -68,7 +68,7 @@ impl std::ops::DerefMut for Items {
 // Freeing must keep pace with allocation, or memory grows without bound
 // while a program runs (a loop that copies a shared 1,500-entry map and
 // drops the old one defers 3,000 values a turn). Three rules keep it so:
-// a copy is charged by its size, as walks are (`copied`), so a slice's
+// a copy is charged by its size, as walks are (`Fuel::charge`), so a slice's
 // reductions measure what it built; the VM frees in proportion to the
 // reductions a slice spent; and past `BACKLOG_BOUND` values waiting, the
 // process that just ran pays for freeing more before it runs on
@@ -91,10 +91,12 @@ thread_local! {
 pub(crate) const BACKLOG_BOUND: usize = 1 << 16;
 
 /// How many values wait to be freed on this thread.
+#[inline(always)]
 pub(crate) fn backlog() -> usize {
     BACKLOG.with(|b| b.get())
 }
 
+/// Defers freeing `values`, which is never empty.
 fn defer(values: Vec<Value>) {
     BACKLOG.with(|b| b.set(b.get() + values.len()));
     DEFERRED.with(|d| d.borrow_mut().push(values));
@@ -109,8 +111,10 @@ pub(crate) fn set_deferring(on: bool) -> bool {
 /// Frees up to `budget` deferred values; returns whether any remain.
 #[inline]
 pub(crate) fn drain_deferred(budget: usize) -> bool {
-    // The common case, after a slice that freed no container: one look.
-    if DEFERRED.with(|d| d.borrow().is_empty()) {
+    // The common case, after a slice that freed no container: one look
+    // (`BACKLOG` is zero exactly when `DEFERRED` is empty: only non-empty
+    // vectors are deferred).
+    if backlog() == 0 {
         return false;
     }
     drain_deferred_slow(budget)
@@ -467,7 +471,6 @@ impl Function {
 /// assert_eq!(Value::from(1), Value::from(1.0));
 /// assert_ne!(Value::from("ok"), Value::atom("ok"));
 /// ```
-#[derive(Clone)]
 #[non_exhaustive]
 pub enum Value {
     /// `nil`.
@@ -507,6 +510,49 @@ pub enum Value {
     RemotePid(Arc<RemotePid>),
     /// A reference made on another node.
     RemoteRef(Arc<RemoteRef>),
+}
+
+impl Clone for Value {
+    /// A scalar is copied bit for bit (the interpreter clones registers on
+    /// every move and message); a shared value gets one more reference.
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        if self.is_scalar() {
+            // SAFETY: a scalar variant (`is_scalar`) holds no heap
+            // reference and has no drop glue: its bits are the whole value,
+            // as for a `Copy` type, so a bitwise copy is a valid clone.
+            unsafe { std::ptr::read(self) }
+        } else {
+            self.clone_shared()
+        }
+    }
+}
+
+impl Value {
+    #[inline(never)]
+    fn clone_shared(&self) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List { start, items } => Value::List {
+                start: *start,
+                items: items.clone(),
+            },
+            Value::Tuple(items) => Value::Tuple(items.clone()),
+            Value::Map(map) => Value::Map(map.clone()),
+            Value::Fn(f) => Value::Fn(f.clone()),
+            Value::Chan(c) => Value::Chan(c.clone()),
+            Value::Resource(r) => Value::Resource(r.clone()),
+            Value::RemotePid(p) => Value::RemotePid(p.clone()),
+            Value::RemoteRef(r) => Value::RemoteRef(r.clone()),
+            Value::Nil => Value::Nil,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(n) => Value::Int(*n),
+            Value::Float(x) => Value::Float(*x),
+            Value::Atom(a) => Value::Atom(*a),
+            Value::Pid(p) => Value::Pid(*p),
+            Value::Ref(r) => Value::Ref(*r),
+        }
+    }
 }
 
 impl Default for Value {

@@ -51,8 +51,9 @@ pub(crate) enum SliceEnd {
     Waiting,
     /// The process's first function returned.
     Returned,
-    /// A runtime error the process did not catch.
-    Failed(RuntimeError),
+    /// A runtime error the process did not catch (boxed: a slice's end is
+    /// returned and matched on every slice, and the error is rare and big).
+    Failed(Box<RuntimeError>),
     /// The process called `exit(reason)`.
     Exited(Value),
 }
@@ -612,13 +613,13 @@ pub(crate) fn run(
                             if process.stack.len() < needed {
                                 process.stack.resize(needed, Value::Nil);
                             }
-                            save_pc(process, pc);
-                            process.frames.push(Frame {
+                            let frame = Frame {
                                 proto: index,
                                 pc: 0,
                                 base: start as u32,
                                 ret: start as u32,
-                            });
+                            };
+                            process.frames.call(pc as u32, frame);
                             // Switch to the callee without leaving the loop.
                             proto = callee;
                             instrs = &callee.code;
@@ -663,10 +664,9 @@ pub(crate) fn run(
                                 let value = std::mem::take(&mut process.stack[Register(start + i)]);
                                 store(&mut process.stack[Register(base + i)], value);
                             }
-                            if let Some(top) = process.frames.last_mut() {
-                                top.proto = index;
-                                top.pc = 0;
-                            }
+                            let top = process.frames.top_mut();
+                            top.proto = index;
+                            top.pc = 0;
                             proto = callee;
                             instrs = &callee.code;
                             pc = 0;
@@ -756,14 +756,12 @@ pub(crate) fn run(
                         Some(done) => {
                             store(&mut process.stack[Register(done.ret as usize)], value);
                             // Resume the caller without leaving the loop.
-                            if let Some(caller) = process.frames.last() {
-                                proto = &code.protos[caller.proto as usize];
-                                instrs = &proto.code;
-                                base = caller.base as usize;
-                                pc = caller.pc as usize;
-                                continue;
-                            }
-                            break Flow::Reload;
+                            let caller = process.frames.top();
+                            proto = &code.protos[caller.proto as usize];
+                            instrs = &proto.code;
+                            base = caller.base as usize;
+                            pc = caller.pc as usize;
+                            continue;
                         }
                         None => break return_value(process, value),
                     }
@@ -788,8 +786,12 @@ pub(crate) fn run(
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
-                Instr::Send { to, msg } => {
-                    let message = reg!(process, base, msg).clone();
+                Instr::Send { to, msg, take } => {
+                    let message = if take {
+                        std::mem::take(&mut reg!(process, base, msg))
+                    } else {
+                        reg!(process, base, msg).clone()
+                    };
                     // A local pid, the common target, is copied out of its
                     // register; anything else is cloned for `send_from`.
                     let sent = match &reg!(process, base, to) {
@@ -1046,7 +1048,7 @@ pub(crate) fn run(
                 let (frames, omitted) = trace(code, process);
                 let mut error = RuntimeError::new(kind, message, frames);
                 error.frames_omitted = omitted;
-                return SliceEnd::Failed(error);
+                return SliceEnd::Failed(Box::new(error));
             }
         }
     }
@@ -1101,9 +1103,7 @@ fn jump(pc: usize, offset: Jump) -> usize {
 
 #[inline(always)]
 fn save_pc(process: &mut Process, pc: usize) {
-    if let Some(top) = process.frames.last_mut() {
-        top.pc = pc as u32;
-    }
+    process.frames.top_mut().pc = pc as u32;
 }
 
 /// An error of the native call the top frame is in the middle of (its pc

@@ -8,7 +8,7 @@ use crate::data::value::{self, Pid};
 use crate::interp::code::Code;
 use crate::interp::{self, SliceEnd};
 use crate::process::{self, Process};
-use crate::runtime::events::{Outcome, RunStatus};
+use crate::runtime::events::{Outcome, RunStatus, RuntimeError};
 use crate::runtime::scheduler::{RunQueue, Scheduler};
 
 /// With a heap limit, a process measured at B bytes is measured again after
@@ -49,7 +49,6 @@ impl Scheduler {
     /// spent. Its signals are applied first: they may end it, or leave it
     /// waiting (then it parks again without running).
     pub fn run_slice(&mut self, code: &Code, pid: Pid, budget: u32) -> u64 {
-        self.refresh_tracing();
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return 0;
         };
@@ -83,17 +82,12 @@ impl Scheduler {
         self.running = true;
         // The function is named before the slice: a process that returns
         // has no frames left after it.
-        let traced = if self.tracing {
-            self.traced = Some(pid);
-            Some((self.now(), slice_function(code, &process)))
+        let end = if self.tracing {
+            self.traced_slice(code, &mut process, budget)
         } else {
-            None
+            interp::run(code, self, &mut process, budget)
         };
-        let end = interp::run(code, self, &mut process, budget);
         self.running = false;
-        if let Some((started, function)) = traced {
-            self.trace_slice(pid, function, started);
-        }
         let spent = process.reductions - before;
         self.count_reductions(spent);
         // Past the bound on values waiting to be freed, this process pays
@@ -111,7 +105,15 @@ impl Scheduler {
         if self.from_next {
             self.chain += spent.max(1);
         }
-        let end = self.check_heap(code, &mut process, end);
+        let end = match end {
+            SliceEnd::Yielded | SliceEnd::Waiting if self.heap_check_due(&process) => {
+                match self.heap_over(code, &mut process) {
+                    Some(error) => SliceEnd::Failed(error),
+                    None => end,
+                }
+            }
+            end => end,
+        };
         match end {
             SliceEnd::Yielded => {
                 process.status = process::Status::Runnable;
@@ -128,8 +130,8 @@ impl Scheduler {
                 };
                 // One frame, the common case of a server loop blocked in
                 // receive, needs no walk.
-                let top = match process.frames.len() {
-                    1 => process.frames.last().map_or(0, window),
+                let top = match process.frames.last() {
+                    Some(frame) if process.frames.len() == 1 => window(frame),
                     _ => process.frames.iter().map(window).max().unwrap_or(0),
                 };
                 process.trim_stack(top);
@@ -140,14 +142,25 @@ impl Scheduler {
                 self.finish(process, Outcome::Returned(value.unwrap_or_default()));
             }
             SliceEnd::Exited(reason) => self.finish(process, Outcome::Exited(reason)),
-            SliceEnd::Failed(error) => self.finish(process, Outcome::Crashed(error)),
+            SliceEnd::Failed(error) => self.finish(process, Outcome::Crashed(*error)),
         }
         self.apply_pending();
         spent
     }
 
-    /// Records the slice `pid` just ran (tracing only).
+    /// Runs a slice and records it in the trace.
     #[cold]
+    fn traced_slice(&mut self, code: &Code, process: &mut Process, budget: u32) -> SliceEnd {
+        let pid = process.pid;
+        self.traced = Some(pid);
+        let started = self.now();
+        let function = slice_function(code, process);
+        let end = interp::run(code, self, process, budget);
+        self.trace_slice(pid, function, started);
+        end
+    }
+
+    /// Records the slice `pid` just ran (tracing only).
     fn trace_slice(&mut self, pid: Pid, function: String, started: u64) {
         self.traced = None;
         let kind = crate::runtime::trace::TraceKind::Slice {
@@ -176,10 +189,17 @@ impl Scheduler {
     /// per reduction it charges, a process overshoots its limit by at most
     /// about its own size before it is stopped. The VM-wide check reads one
     /// counter (`memory::vm_heap_over`).
-    fn check_heap(&self, code: &Code, process: &mut Process, end: SliceEnd) -> SliceEnd {
-        if !matches!(end, SliceEnd::Yielded | SliceEnd::Waiting) {
-            return end;
-        }
+    #[inline(always)]
+    fn heap_check_due(&self, process: &Process) -> bool {
+        (self.limits.max_heap != usize::MAX
+            && process.reductions >= process.extra.as_ref().map_or(0, |e| e.heap_check_at))
+            || crate::data::memory::vm_heap_over(&self.limits)
+    }
+
+    /// The error of a process over its heap limit, or of the one that
+    /// ran while the VM passed its own (see `heap_check_due`).
+    #[inline(never)]
+    fn heap_over(&self, code: &Code, process: &mut Process) -> Option<Box<RuntimeError>> {
         let mut over = None;
         if crate::data::memory::vm_heap_over(&self.limits) {
             over = Some(format!(
@@ -199,16 +219,11 @@ impl Scheduler {
                 ));
             }
         }
-        match over {
-            None => end,
-            Some(message) => {
-                let (frames, omitted) = interp::trace(code, process);
-                let mut error =
-                    crate::runtime::events::RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
-                error.frames_omitted = omitted;
-                SliceEnd::Failed(error)
-            }
-        }
+        let message = over?;
+        let (frames, omitted) = interp::trace(code, process);
+        let mut error = RuntimeError::new(Atom::SYSTEM_LIMIT, message, frames);
+        error.frames_omitted = omitted;
+        Some(Box::new(error))
     }
 
     /// Frees what the slice that spent `spent` reductions left to free:
@@ -226,6 +241,7 @@ impl Scheduler {
     /// the slice spent (so freeing keeps pace with what the processes
     /// built), and before returning it frees more with what is left.
     pub fn run_host(&mut self, code: &Code, budget: u64) -> RunStatus {
+        self.refresh_tracing();
         let mut left = budget;
         let status = loop {
             self.fire_timers();
@@ -288,6 +304,7 @@ impl crate::runtime::pool::Executor for Interpreter {
         next: &mut dyn FnMut(&mut Scheduler) -> Option<Pid>,
     ) {
         let code = self.code.read().unwrap_or_else(|e| e.into_inner());
+        scheduler.refresh_tracing();
         let slice = scheduler.limits.reductions;
         while let Some(pid) = next(scheduler) {
             let spent = scheduler.run_slice(&code, pid, slice);

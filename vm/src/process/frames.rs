@@ -121,6 +121,30 @@ impl Frames {
         (self.depth > 0).then_some(&mut self.top)
     }
 
+    /// The running frame, or with none a leftover one (writing its `pc`
+    /// is harmless): the interpreter's hot paths, which only run with a
+    /// frame, skip the check `last_mut` makes.
+    #[inline(always)]
+    pub fn top_mut(&mut self) -> &mut Frame {
+        &mut self.top
+    }
+
+    #[inline(always)]
+    pub fn top(&self) -> &Frame {
+        &self.top
+    }
+
+    /// The running frame calls `callee`, and resumes at `pc` when it
+    /// returns: the interpreter's call path (`push` without its check).
+    #[inline(always)]
+    pub fn call(&mut self, pc: u32, callee: Frame) {
+        let mut caller = self.top;
+        caller.pc = pc;
+        self.below.push(Entry::Call(caller));
+        self.top = callee;
+        self.depth += 1;
+    }
+
     /// A Weft call from the running frame: `callee` runs.
     #[inline(always)]
     pub fn push(&mut self, callee: Frame) {

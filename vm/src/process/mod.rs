@@ -221,10 +221,15 @@ impl Process {
 
     /// Drops the registers above the live frames, so a blocked process does
     /// not keep dead values (and their memory) alive.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trim_stack(&mut self, top: usize) {
         if self.stack.len() > top {
-            self.stack.truncate(top);
+            self.truncate_stack(top);
         }
+    }
+
+    #[inline(never)]
+    fn truncate_stack(&mut self, top: usize) {
+        self.stack.truncate(top);
     }
 }

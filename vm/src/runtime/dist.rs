@@ -98,7 +98,7 @@ impl NodeHandle {
             RunQueue::External
         };
         NodeHandle {
-            scheduler: Scheduler::new(shared, 0, run_queue),
+            scheduler: Scheduler::outside(shared, run_queue),
         }
     }
 

@@ -41,7 +41,7 @@ use crate::data::ops::describe_value;
 use crate::data::value::{Pid, Value};
 use crate::process::signal::{Signal, SignalKind};
 use crate::process::signal_queue::Pushed;
-use crate::process::table::Table;
+use crate::process::table::{Slot, Table};
 use crate::process::{Frame, Handoff, Process, Status, Wait, Watcher};
 use crate::runtime::dist::{Distribution, DIST_PID, RESERVED_SLOT};
 use crate::runtime::events::{Event, Outcome};
@@ -54,7 +54,11 @@ pub(crate) use crate::data::ops::OpError;
 /// Where `print` and `eprint` write.
 pub(crate) type OutputSink = Box<dyn FnMut(&str) + Send>;
 
-/// Counters one scheduler keeps (only its thread writes them).
+/// Counters for `Vm::stats`. Each scheduler thread (the host's, each
+/// pool thread's) has its own set, written only by that thread, with a
+/// plain load and store (no locked read-modify-write on the hot path).
+/// Schedulers of threads that are not schedulers — a node's connections,
+/// completers — share the last set and add to it atomically.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub reductions: AtomicU64,
@@ -62,10 +66,13 @@ pub(crate) struct Counters {
     pub spawned: AtomicU64,
 }
 
-impl Counters {
-    fn add(counter: &AtomicU64, n: u64) {
-        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
-    }
+/// Which counters a scheduler writes, and how.
+#[derive(Clone, Copy)]
+pub(crate) enum Counting {
+    /// Its own set (index into `Shared::counters`), only its thread writes.
+    Own(usize),
+    /// The set shared by the threads that are not schedulers.
+    Outside,
 }
 
 /// What every scheduler of one VM shares.
@@ -150,7 +157,8 @@ impl Shared {
             host_downs: Mutex::new(FxHashMap::default()),
             host_news: AtomicBool::new(false),
             start: Instant::now(),
-            counters: (0..=schedulers).map(|_| Default::default()).collect(),
+            // The host's, one per pool thread, and the outside threads'.
+            counters: (0..schedulers + 2).map(|_| Default::default()).collect(),
             peak_live: AtomicU64::new(0),
             pool,
             dist: OnceLock::new(),
@@ -252,8 +260,11 @@ pub(crate) enum RunQueue {
 
 pub(crate) struct Scheduler {
     pub shared: Arc<Shared>,
-    /// Which `Counters` are this scheduler's.
+    /// The scheduler's number (0 for the host's, 1.. for pool threads),
+    /// as traces show it.
     pub(crate) index: usize,
+    /// Which `Counters` it writes.
+    counting: Counting,
     pub run_queue: RunQueue,
     /// The process a running one just woke (several schedulers only).
     pub run_next: Option<Pid>,
@@ -274,7 +285,7 @@ pub(crate) struct Scheduler {
     pub wakes: Vec<crate::data::channel_state::Wake<Pid, Value>>,
     /// Whether anyone listens to the trace stream (`Shared::trace`, or a
     /// watched process): the one test the hot paths make when tracing is
-    /// off. Refreshed at each slice (`refresh_tracing`).
+    /// off. Refreshed before each run of slices (`refresh_tracing`).
     pub tracing: bool,
     /// The process running now, for trace events (set only when tracing).
     pub traced: Option<Pid>,
@@ -284,13 +295,25 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
+    /// The scheduler of thread `index` (0 for the host, 1.. for the pool's
+    /// threads). A thread that is not a scheduler (a node's connection, a
+    /// completer) makes one with `outside`.
     pub fn new(shared: Arc<Shared>, index: usize, run_queue: RunQueue) -> Scheduler {
+        let mut scheduler = Scheduler::outside(shared, run_queue);
+        scheduler.index = index;
+        scheduler.counting = Counting::Own(index);
+        scheduler
+    }
+
+    /// A scheduler for a thread that is not one of the VM's schedulers.
+    pub fn outside(shared: Arc<Shared>, run_queue: RunQueue) -> Scheduler {
         let tracing = shared.trace.is_some();
         Scheduler {
+            counting: Counting::Outside,
             limits: shared.limits.clone(),
             host_pid: shared.host_pid,
             shared,
-            index,
+            index: 0,
             run_queue,
             run_next: None,
             running: false,
@@ -306,7 +329,8 @@ impl Scheduler {
     }
 
     /// Whether anyone listens to the trace stream: the VM's trace, or the
-    /// host watching a process. One relaxed load, once a slice.
+    /// host watching a process. One relaxed load, once per run of slices
+    /// (`run_host`, a pool thread's `run_slices`).
     #[inline]
     pub fn refresh_tracing(&mut self) {
         self.tracing =
@@ -353,16 +377,29 @@ impl Scheduler {
         self.trace(from, kind);
     }
 
-    fn counters(&self) -> &Counters {
-        &self.shared.counters[self.index]
+    #[inline]
+    fn count(&self, counter: fn(&Counters) -> &AtomicU64, n: u64) {
+        match self.counting {
+            Counting::Own(index) => {
+                if let Some(set) = self.shared.counters.get(index) {
+                    let counter = counter(set);
+                    counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+                }
+            }
+            Counting::Outside => {
+                if let Some(set) = self.shared.counters.last() {
+                    counter(set).fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     pub fn count_reductions(&self, n: u64) {
-        Counters::add(&self.counters().reductions, n);
+        self.count(|c| &c.reductions, n);
     }
 
     pub fn count_message(&self) {
-        Counters::add(&self.counters().messages, 1);
+        self.count(|c| &c.messages, 1);
     }
 
     // ----------------------------------------------------------------- time
@@ -411,27 +448,18 @@ impl Scheduler {
     /// Makes a process runnable (the caller won that right: it saw the
     /// process park, or it owns it).
     pub fn make_runnable(&mut self, pid: Pid) {
-        match &mut self.run_queue {
-            RunQueue::Local(queue) => queue.push_back(pid),
-            RunQueue::Worker(worker) => {
-                if self.running {
-                    // Go's runnext: the woken process runs next here, on
-                    // the core whose cache holds what it was sent.
-                    match self.run_next.replace(pid) {
-                        Some(previous) => worker.push(previous),
-                        None => return,
-                    }
-                } else {
-                    worker.push(pid);
-                }
-                self.share_work(WAKE_BACKLOG);
-            }
-            RunQueue::Host => {
-                if let Some(pool) = &self.shared.pool {
-                    pool.inject(pid);
-                }
-            }
-            RunQueue::External => self.shared.external.push(pid),
+        self.queues().make_runnable(pid);
+    }
+
+    /// The run queue's parts, borrowed apart from the rest of the
+    /// scheduler (a slot of `shared` may stay borrowed meanwhile).
+    #[inline(always)]
+    fn queues(&mut self) -> Queues<'_> {
+        Queues {
+            run_queue: &mut self.run_queue,
+            run_next: &mut self.run_next,
+            running: self.running,
+            shared: &self.shared,
         }
     }
 
@@ -501,7 +529,7 @@ impl Scheduler {
             }
         }
         slot.put_body(process);
-        Counters::add(&self.counters().spawned, 1);
+        self.count(|c| &c.spawned, 1);
         if self.tracing {
             if let Some(parent) = self.traced {
                 self.trace(
@@ -536,28 +564,36 @@ impl Scheduler {
             }
             return;
         }
-        if self.shared.table.slot(to.slot()).is_none() {
-            return self.answer_for_dead(Signal { to, kind });
-        }
         let mut kind = kind;
+        // The slot is looked up once for the whole delivery.
+        let max_mailbox = self.limits.max_mailbox;
+        let mut queues = Queues {
+            run_queue: &mut self.run_queue,
+            run_next: &mut self.run_next,
+            running: self.running,
+            shared: &self.shared,
+        };
+        let Some(slot) = queues.shared.table.slot(to.slot()) else {
+            return self.answer_for_dead(Signal { to, kind });
+        };
         if let SignalKind::Message(value) = kind {
-            match self.deliver_directly(to, value) {
-                None => return,
-                Some(value) => kind = SignalKind::Message(value),
+            match deliver_directly(&mut queues, slot, to, value, max_mailbox) {
+                Delivered::Done => return,
+                Delivered::Dies(process, reason) => {
+                    return self.finish(process, Outcome::Exited(reason));
+                }
+                Delivered::Not(value) => kind = SignalKind::Message(value),
             }
         }
-        let Some(slot) = self.shared.table.slot(to.slot()) else {
-            return;
-        };
-        if matches!(kind, SignalKind::Message(_)) && self.limits.max_mailbox != usize::MAX {
+        if matches!(kind, SignalKind::Message(_)) && max_mailbox != usize::MAX {
             // Past the mailbox limit the receiver is at fault: it dies (see
             // EMBEDDING.md), at once if it is not running.
             let queued = slot.queued.fetch_add(1, Ordering::Relaxed) as usize;
             let held = slot.mailbox.load(Ordering::Relaxed) as usize + queued;
-            if held >= self.limits.max_mailbox {
+            if held >= max_mailbox {
                 kind = SignalKind::Exit {
                     from: to,
-                    reason: mailbox_over(self.limits.max_mailbox),
+                    reason: mailbox_over(max_mailbox),
                     untrappable: true,
                     linked: false,
                 };
@@ -580,54 +616,14 @@ impl Scheduler {
                     // signal now (it most likely dies).
                     self.pending.push_back(Pid(to.0 | OWNED));
                 } else {
-                    self.make_runnable(to);
+                    queues.make_runnable(to);
                 }
             }
-            Pushed::Closed(signal) => self.answer_for_dead(signal),
+            Pushed::Closed(signal) => return self.answer_for_dead(signal),
         }
         if exit {
             self.apply_pending();
         }
-    }
-
-    /// Puts a message straight into the mailbox of a process that is not
-    /// running and has nothing queued, holding its body meanwhile (the
-    /// sender delivers, as BEAM's does): no queue node, and the same order
-    /// as a push (nothing of this sender's is still queued ahead of it).
-    /// Gives the signal back when the process is running or its inbox is
-    /// not empty.
-    fn deliver_directly(&mut self, to: Pid, value: Value) -> Option<Value> {
-        let table = &self.shared.table;
-        let Some(slot) = table.slot(to.slot()) else {
-            return Some(value);
-        };
-        if !slot.inbox.is_empty() {
-            return Some(value);
-        }
-        let Some(mut process) = slot.take_body(to) else {
-            return Some(value);
-        };
-        // Holding the body, the process cannot have ended; look again for
-        // signals pushed before we took it.
-        if !slot.inbox.is_empty() {
-            slot.put_body(process);
-            return Some(value);
-        }
-        if let Applied::Dies(reason) = enqueue(self.limits.max_mailbox, &mut process, value) {
-            self.finish(process, Outcome::Exited(reason));
-            return None;
-        }
-        if matches!(process.status, Status::Waiting(Wait::Mailbox)) {
-            resume(&mut process, true);
-            let unparked = slot.inbox.unpark();
-            slot.put_body(process);
-            if unparked {
-                self.make_runnable(to);
-            }
-        } else {
-            slot.put_body(process);
-        }
-        None
     }
 
     /// What a signal to a dead process gets back: a link gets a `:noproc`
@@ -1018,8 +1014,33 @@ impl Scheduler {
             sender.mailbox.push_back(message);
             return Ok(());
         }
-        self.send_signal(pid, SignalKind::Message(message));
+        self.send_message(pid, message);
         Ok(())
+    }
+
+    /// A message to a local process: straight into its mailbox when it is
+    /// not running and has nothing queued (`deliver_directly`), else
+    /// through its inbox (`send_signal`).
+    #[inline]
+    fn send_message(&mut self, to: Pid, message: Value) {
+        if to.slot() >= RESERVED_SLOT {
+            return self.send_signal(to, SignalKind::Message(message));
+        }
+        let max_mailbox = self.limits.max_mailbox;
+        let mut queues = Queues {
+            run_queue: &mut self.run_queue,
+            run_next: &mut self.run_next,
+            running: self.running,
+            shared: &self.shared,
+        };
+        let Some(slot) = queues.shared.table.slot(to.slot()) else {
+            return;
+        };
+        match deliver_directly(&mut queues, slot, to, message, max_mailbox) {
+            Delivered::Done => {}
+            Delivered::Dies(process, reason) => self.finish(process, Outcome::Exited(reason)),
+            Delivered::Not(message) => self.send_signal(to, SignalKind::Message(message)),
+        }
     }
 
     /// A message from the host or a timer.
@@ -1344,6 +1365,7 @@ const WAKE_BACKLOG: usize = 8;
 const OWNED: u64 = 1 << 31;
 
 /// Whether a waiting process's wait is over (then it is runnable).
+#[inline]
 pub(crate) fn resume(process: &mut Process, arrived: bool) -> bool {
     let Status::Waiting(wait) = &process.status else {
         return true;
@@ -1382,6 +1404,107 @@ pub(crate) fn mailbox_over(max_mailbox: usize) -> Value {
 
 /// A message joins the mailbox; past the mailbox limit the receiver is at
 /// fault and dies (see EMBEDDING.md).
+/// A scheduler's run queue and what deciding where a woken process goes
+/// needs, borrowed apart from the rest of the scheduler.
+struct Queues<'a> {
+    run_queue: &'a mut RunQueue,
+    run_next: &'a mut Option<Pid>,
+    running: bool,
+    shared: &'a Shared,
+}
+
+impl Queues<'_> {
+    /// Makes a process runnable (the caller won that right: it saw the
+    /// process park, or it owns it).
+    #[inline]
+    fn make_runnable(&mut self, pid: Pid) {
+        match &mut *self.run_queue {
+            RunQueue::Local(queue) => queue.push_back(pid),
+            RunQueue::Worker(worker) => {
+                if self.running {
+                    // Go's runnext: the woken process runs next here, on
+                    // the core whose cache holds what it was sent.
+                    match self.run_next.replace(pid) {
+                        Some(previous) => worker.push(previous),
+                        None => return,
+                    }
+                } else {
+                    worker.push(pid);
+                }
+                if let Some(pool) = &self.shared.pool {
+                    if worker.len() >= WAKE_BACKLOG {
+                        pool.work_arrived();
+                    }
+                }
+            }
+            RunQueue::Host => {
+                if let Some(pool) = &self.shared.pool {
+                    pool.inject(pid);
+                }
+            }
+            RunQueue::External => self.shared.external.push(pid),
+        }
+    }
+}
+
+/// What `deliver_directly` did with a message.
+enum Delivered {
+    Done,
+    /// Its mailbox was full: the receiver dies (the caller finishes it).
+    Dies(Box<Process>, Value),
+    /// The receiver runs or has signals queued: the message goes through
+    /// its inbox.
+    Not(Value),
+}
+
+/// Puts a message straight into the mailbox of a process that is not
+/// running and has nothing queued, holding its body meanwhile (the sender
+/// delivers, as BEAM's does): no queue node, and the same order as a push
+/// (nothing of this sender's is still queued ahead of it).
+///
+/// The protocol (model-checked in `vm/tests/loom_protocols.rs`): take the
+/// body (only a parked or runnable-but-not-running process has one to
+/// take); look at the inbox again now that the body is held (a signal
+/// pushed before is ahead of this message: give up); enqueue; if the
+/// process waited for a message, mark it runnable and unpark its inbox
+/// (winning the right to queue it); put the body back; queue it.
+#[inline(always)]
+fn deliver_directly(
+    queues: &mut Queues<'_>,
+    slot: &Slot,
+    to: Pid,
+    value: Value,
+    max_mailbox: usize,
+) -> Delivered {
+    if !slot.inbox.is_empty() {
+        return Delivered::Not(value);
+    }
+    let Some(mut process) = slot.take_body(to) else {
+        return Delivered::Not(value);
+    };
+    // Holding the body, the process cannot have ended; look again for
+    // signals pushed before we took it.
+    if !slot.inbox.is_empty() {
+        slot.put_body(process);
+        return Delivered::Not(value);
+    }
+    if let Applied::Dies(reason) = enqueue(max_mailbox, &mut process, value) {
+        return Delivered::Dies(process, reason);
+    }
+    if matches!(process.status, Status::Waiting(Wait::Mailbox)) {
+        resume(&mut process, true);
+        let unparked = slot.inbox.unpark();
+        slot.put_body(process);
+        if unparked {
+            queues.make_runnable(to);
+        }
+    } else {
+        slot.put_body(process);
+    }
+    Delivered::Done
+}
+
+#[inline(always)]
 fn enqueue(max_mailbox: usize, process: &mut Process, message: Value) -> Applied {
     if process.mailbox.len() >= max_mailbox {
         return Applied::Dies(mailbox_over(max_mailbox));
