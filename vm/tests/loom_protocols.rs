@@ -20,6 +20,10 @@
 //!   two-channel select hand each value over exactly once, wake each parked
 //!   process exactly once, and leave no live waiter behind; `lock_in_order`
 //!   never deadlocks when two threads name the same locks in opposite order.
+//! - Direct delivery (`deliver_directly`: a sender takes a blocked
+//!   process's body and puts the message straight into its mailbox) races
+//!   the process blocking without losing, doubling or reordering a message,
+//!   and wakes it exactly once.
 //! - A host waiting for network threads (`external.rs`) is never left asleep
 //!   with a wake-up pending: whatever two threads push and notify, it takes
 //!   every item (loom's `wait_timeout` never times out, so a lost notice is
@@ -660,5 +664,107 @@ fn external_wake_ups_are_never_lost() {
         taken.sort();
         assert_eq!(taken, vec![0, 1]);
         assert!(external.take().is_empty());
+    });
+}
+
+// ------------------------------------------------------- direct delivery
+
+/// A process's body for the direct-delivery model: its mailbox and whether
+/// it waits for a message. The VM keeps the body in an `AtomicCell` that
+/// whoever runs or delivers to the process takes and puts back (a swap); a
+/// mutex held only for the swap is the same linearizable cell here.
+struct Body {
+    mailbox: Vec<u8>,
+    waiting: bool,
+}
+
+struct Receiver {
+    body: Mutex<Option<Body>>,
+    inbox: SignalQueue<u8>,
+}
+
+impl Receiver {
+    fn take_body(&self) -> Option<Body> {
+        self.body.lock().unwrap().take()
+    }
+
+    fn put_body(&self, body: Body) {
+        *self.body.lock().unwrap() = Some(body);
+    }
+}
+
+/// `deliver_directly` in `runtime/scheduler.rs`, step for step: give up
+/// when signals are queued; take the body (none while the process runs);
+/// look at the inbox again now that it is held; enqueue; if the process
+/// waited for a message, mark it runnable and unpark (winning the right to
+/// queue it); put the body back. On giving up the message goes through the
+/// inbox as any signal (`send_signal`). Returns whether this sender made
+/// the process runnable.
+fn deliver_message(receiver: &Receiver, message: u8) -> bool {
+    if receiver.inbox.is_empty() {
+        if let Some(mut body) = receiver.take_body() {
+            if receiver.inbox.is_empty() {
+                body.mailbox.push(message);
+                let woke = body.waiting && {
+                    body.waiting = false;
+                    receiver.inbox.unpark()
+                };
+                receiver.put_body(body);
+                return woke;
+            }
+            receiver.put_body(body);
+        }
+    }
+    receiver.inbox.push(message, true) == Pushed::Wake
+}
+
+/// The receiver's scheduler: the process found its mailbox empty and
+/// blocks (`Scheduler::park`: park first, then put the body back; a park
+/// that fails means signals came, and the process runs again at once).
+/// Returns whether it stayed runnable.
+fn block_receiver(receiver: &Receiver, mut body: Body) -> bool {
+    body.waiting = true;
+    let parked = receiver.inbox.park();
+    if !parked {
+        body.waiting = false;
+    }
+    receiver.put_body(body);
+    !parked
+}
+
+/// A sender delivers two messages while the receiver's scheduler blocks it
+/// (it holds the body, found nothing, and parks). Under every interleaving:
+/// each message lands exactly once (in the mailbox, or in the inbox for the
+/// receiver to take), in the order sent; and the process is made runnable
+/// exactly once if anything arrived after it parked — never zero times (a
+/// lost wake-up: it would sleep with a message waiting) and never twice (it
+/// would be queued twice and run on two threads).
+#[test]
+fn direct_delivery_wakes_once_and_keeps_order() {
+    loom::model(|| {
+        let receiver = Arc::new(Receiver {
+            body: Mutex::new(None),
+            inbox: SignalQueue::new(),
+        });
+        // The receiver is running: its scheduler holds the body.
+        let running = Body {
+            mailbox: Vec::new(),
+            waiting: false,
+        };
+        let sender = {
+            let receiver = receiver.clone();
+            thread::spawn(move || [deliver_message(&receiver, 1), deliver_message(&receiver, 2)])
+        };
+        let stayed_runnable = block_receiver(&receiver, running);
+        let woke = sender.join().unwrap();
+        let wake_ups = woke.iter().filter(|w| **w).count() + stayed_runnable as usize;
+        assert_eq!(wake_ups, 1, "made runnable exactly once");
+        // Woken, it is not parked (whoever woke it took the parked bit).
+        assert!(!receiver.inbox.is_parked(), "runnable but parked");
+        let mut body = receiver.take_body().expect("the body is back");
+        // What the process sees when it runs: its mailbox, then its inbox.
+        let mut seen = std::mem::take(&mut body.mailbox);
+        seen.extend(receiver.inbox.take_all());
+        assert_eq!(seen, vec![1, 2], "each message once, in order");
     });
 }
