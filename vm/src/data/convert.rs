@@ -99,6 +99,32 @@ impl fmt::Display for FromValueError {
 
 impl std::error::Error for FromValueError {}
 
+/// Reads argument `index` (from 0) of the function `name` as `T`, or says
+/// why not (`:badarg`). The one conversion of arguments: host functions
+/// read theirs through it, and builtins word their errors with
+/// `bad_argument` too.
+#[inline(always)]
+pub(crate) fn argument<T: FromValue>(
+    name: &str,
+    args: &[Value],
+    index: usize,
+) -> Result<T, (Atom, String)> {
+    match T::from_value(&args[index]) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(bad_argument(name, index, error)),
+    }
+}
+
+/// "name: argument 2: expected an int, got :x" (`index` counts from 0).
+#[cold]
+#[inline(never)]
+pub(crate) fn bad_argument(name: &str, index: usize, error: FromValueError) -> (Atom, String) {
+    (
+        Atom::BADARG,
+        format!("{name}: argument {}: {error}", index + 1),
+    )
+}
+
 // ------------------------------------------------------------- scalars
 
 impl IntoValue for Value {

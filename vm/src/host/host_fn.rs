@@ -22,6 +22,7 @@
 //!   takes it out of the table, and a caller that ended meanwhile (killed
 //!   while waiting) has had its ticket removed, so `complete` says `false`.
 
+use crate::data::convert::argument;
 use std::fmt::Display;
 use std::sync::Arc;
 
@@ -95,28 +96,6 @@ impl<T: IntoValue, E: Display> IntoHostResult for Result<T, E> {
     fn into_host_result(self) -> Result<Value, String> {
         self.map(IntoValue::into_value).map_err(|e| e.to_string())
     }
-}
-
-/// Reads argument `index` as `T`, or says why not (`:badarg`).
-#[inline(always)]
-fn argument<T: FromValue>(name: &str, args: &[Value], index: usize) -> Result<T, (Atom, String)> {
-    match T::from_value(&args[index]) {
-        Ok(value) => Ok(value),
-        Err(error) => Err(bad_argument(name, index, error)),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn bad_argument(
-    name: &str,
-    index: usize,
-    error: crate::data::convert::FromValueError,
-) -> (Atom, String) {
-    (
-        Atom::BADARG,
-        format!("{name}: argument {}: {error}", index + 1),
-    )
 }
 
 macro_rules! host_function {

@@ -19,7 +19,7 @@ pub(crate) const NATIVES: &[Native] = &[
 fn channel(args: &[Value], name: &str) -> Result<Arc<Channel>, Trap> {
     match &args[0] {
         Value::Chan(c) => Ok(c.clone()),
-        other => Err(expected("a channel", name, other)),
+        other => Err(expected("a channel", name, 0, other)),
     }
 }
 

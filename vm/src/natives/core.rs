@@ -1,9 +1,8 @@
 //! The global builtins of LANGUAGE.md §9: `print str inspect len type int
 //! float assert format args now`.
 
-use super::{badarg, native, Ctx, Native, NativeResult, Trap, ANY};
+use super::{badarg, expected, native, Ctx, Native, NativeResult, Trap, ANY};
 use crate::data::atom::Atom;
-use crate::data::ops::describe_value;
 use crate::data::value::Value;
 use crate::data::walk;
 
@@ -91,12 +90,7 @@ fn len(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Tuple(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Str(s) => s.chars().count(),
-        other => {
-            return Err(badarg(format!(
-                "len needs a list, tuple, map or string, got {}",
-                describe_value(other)
-            )))
-        }
+        other => return Err(expected("a list, tuple, map or string", "len", 0, other)),
     };
     Ok(Value::Int(n as i64))
 }
@@ -122,10 +116,7 @@ fn int(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 args[0].inspect()
             ))
         }),
-        other => Err(badarg(format!(
-            "int needs a number or a string, got {}",
-            describe_value(other)
-        ))),
+        other => Err(expected("a number or a string", "int", 0, other)),
     }
 }
 
@@ -151,10 +142,7 @@ fn float(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 ))),
             }
         }
-        other => Err(badarg(format!(
-            "float needs a number or a string, got {}",
-            describe_value(other)
-        ))),
+        other => Err(expected("a number or a string", "float", 0, other)),
     }
 }
 
@@ -193,10 +181,7 @@ fn assert_eq(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// form; `{{` and `}}` stand for braces.
 fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Str(template) = &args[0] else {
-        return Err(badarg(format!(
-            "format needs a template string, got {}",
-            describe_value(&args[0])
-        )));
+        return Err(expected("a template string", "format", 0, &args[0]));
     };
     let mut out = String::with_capacity(template.len() + 16);
     let mut next = 1;

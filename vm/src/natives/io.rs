@@ -85,9 +85,9 @@ fn file_arg<'v>(
     match &args[i] {
         Value::Resource(resource) => match resource.get::<OpenFile>() {
             Some(file) => Ok((resource, file)),
-            None => Err(expected("a file", name, &args[i])),
+            None => Err(expected("a file", name, i, &args[i])),
         },
-        other => Err(expected("a file", name, other)),
+        other => Err(expected("a file", name, i, other)),
     }
 }
 

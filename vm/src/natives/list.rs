@@ -10,7 +10,9 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::{badarg, expected, int_arg, list_arg, native, Ctx, Native, NativeResult, Trap};
+use super::{
+    bad_element, badarg, expected, int_arg, list_arg, native, Ctx, Native, NativeResult, Trap,
+};
 use crate::data::atom::Atom;
 use crate::data::fuel::Fuel;
 use crate::data::ops::describe_value;
@@ -46,7 +48,7 @@ fn push(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             Value::list_make_mut(&mut items, &mut start, ctx.fuel).push(item);
             Ok(Value::List { start, items })
         }
-        other => Err(expected("a list", "list.push", &other)),
+        other => Err(expected("a list", "list.push", 0, &other)),
     }
 }
 
@@ -61,7 +63,7 @@ fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             Value::list_make_mut(&mut items, &mut start, ctx.fuel).reverse();
             Ok(Value::List { start, items })
         }
-        other => Err(expected("a list", "list.reverse", &other)),
+        other => Err(expected("a list", "list.reverse", 0, &other)),
     }
 }
 
@@ -84,7 +86,7 @@ impl Elements {
             Value::Tuple(items) => Ok(Elements::Tuple(items, 0)),
             Value::Map(map) => Ok(Elements::Map(map, 0)),
             Value::Str(s) => Ok(Elements::Str(s, 0)),
-            other => Err(expected("a list", name, &other)),
+            other => Err(expected("a list", name, 0, &other)),
         }
     }
 
@@ -357,7 +359,7 @@ fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 }
                 sort_by(ctx, values, f)
             }
-            other => Err(expected("a list", "list.sort", &other)),
+            other => Err(expected("a list", "list.sort", 0, &other)),
         };
     }
     let n = super::work(&args[0]);
@@ -372,7 +374,7 @@ fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             merge_sort(values, &mut buffer, ctx.fuel)?;
             Ok(Value::List { start, items })
         }
-        other => Err(expected("a list", "list.sort", &other)),
+        other => Err(expected("a list", "list.sort", 0, &other)),
     }
 }
 
@@ -457,10 +459,11 @@ fn sum(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             (Value::Float(a), Value::Int(b)) => Value::Float(a + *b as f64),
             (Value::Float(a), Value::Float(b)) => Value::Float(a + b),
             (_, other) => {
-                return Err(badarg(format!(
-                    "list.sum needs a list of numbers, got an element {}",
-                    describe_value(other)
-                )))
+                let at = items
+                    .iter()
+                    .position(|x| std::ptr::eq(x, other))
+                    .unwrap_or(0);
+                return Err(bad_element("a number", "list.sum", 0, at, other));
             }
         };
     }
@@ -527,7 +530,7 @@ fn take(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     list_arg(args, 0, "list.take")?;
     let n = count_arg(args, 1, "list.take")?;
     let Value::List { start, mut items } = std::mem::take(&mut args[0]) else {
-        return Err(badarg("list.take expects a list"));
+        return Err(expected("a list", "list.take", 0, &Value::Nil));
     };
     let len = items.len().saturating_sub(start as usize);
     if n >= len {
@@ -551,7 +554,7 @@ fn drop(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     list_arg(args, 0, "list.drop")?;
     let n = count_arg(args, 1, "list.drop")?;
     let Value::List { start, items } = std::mem::take(&mut args[0]) else {
-        return Err(badarg("list.drop expects a list"));
+        return Err(expected("a list", "list.drop", 0, &Value::Nil));
     };
     let new_start = (start as usize).saturating_add(n).min(items.len());
     match u32::try_from(new_start) {

@@ -7,8 +7,7 @@
 
 use std::sync::Arc;
 
-use super::{badarg, expected, list_arg, native, Ctx, Native, NativeResult, Trap};
-use crate::data::ops::describe_value;
+use super::{bad_element, expected, list_arg, native, Ctx, Native, NativeResult, Trap};
 use crate::data::value::{Value, WeftMap};
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -26,7 +25,7 @@ pub(crate) const NATIVES: &[Native] = &[
 fn map_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v WeftMap, Trap> {
     match &args[i] {
         Value::Map(map) => Ok(&map.0),
-        other => Err(expected("a map", name, other)),
+        other => Err(expected("a map", name, i, other)),
     }
 }
 
@@ -39,7 +38,7 @@ fn take_map(
 ) -> Result<Arc<crate::data::value::MapItems>, Trap> {
     match std::mem::take(&mut args[i]) {
         Value::Map(map) => Ok(map),
-        other => Err(expected("a map", name, &other)),
+        other => Err(expected("a map", name, i, &other)),
     }
 }
 
@@ -123,10 +122,17 @@ fn from_list(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 map.insert(key.clone(), value.clone());
             }
             _ => {
-                return Err(badarg(format!(
-                    "map.from_list needs a list of (key, value) tuples, got an element {}",
-                    describe_value(pair)
-                )))
+                let at = pairs
+                    .iter()
+                    .position(|x| std::ptr::eq(x, pair))
+                    .unwrap_or(0);
+                return Err(bad_element(
+                    "a (key, value) tuple",
+                    "map.from_list",
+                    0,
+                    at,
+                    pair,
+                ));
             }
         }
     }

@@ -90,7 +90,7 @@ fn to_int(args: &[Value], name: &str, round: fn(f64) -> f64) -> NativeResult {
                 Err(badarg(format!("{name} can't convert {f:?} to an integer")))
             }
         }
-        other => Err(expected("a number", name, other)),
+        other => Err(expected("a number", name, 0, other)),
     }
 }
 
@@ -112,7 +112,7 @@ fn abs(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             .map(Value::Int)
             .ok_or_else(|| overflow("math.abs")),
         Value::Float(f) => Ok(Value::Float(f.abs())),
-        other => Err(expected("a number", "math.abs", other)),
+        other => Err(expected("a number", "math.abs", 0, other)),
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) mod string;
 pub(crate) mod time;
 
 use crate::data::atom::Atom;
-use crate::data::ops::describe_value;
+use crate::data::convert::{bad_argument, FromValueError};
 use crate::data::value::Value;
 pub(crate) use crate::process::ctx::{native, Ctx, Native, NativeResult, Trap, ANY};
 
@@ -57,17 +57,33 @@ pub(crate) fn badarg(message: impl Into<String>) -> Trap {
     Trap::Error(Atom::BADARG, message.into())
 }
 
-pub(crate) fn expected(what: &str, name: &str, got: &Value) -> Trap {
-    badarg(format!(
-        "{name} expects {what}, got {}",
-        describe_value(got)
-    ))
+/// An element of a list argument that is not what the builtin needs:
+/// "list.sum: argument 1: element 2: expected a number, got :x" (elements
+/// count from 0, as `FromValue` counts them).
+pub(crate) fn bad_element(
+    what: &str,
+    name: &str,
+    index: usize,
+    element: usize,
+    got: &Value,
+) -> Trap {
+    let error = FromValueError::new(what, got).inside(format!("element {element}"));
+    let (kind, message) = bad_argument(name, index, error);
+    Trap::Error(kind, message)
+}
+
+/// The one wording of a wrong argument, for builtins as for host
+/// functions (`data::convert::bad_argument`): "string.upper: argument 1:
+/// expected a string, got 1".
+pub(crate) fn expected(what: &str, name: &str, index: usize, got: &Value) -> Trap {
+    let (kind, message) = bad_argument(name, index, FromValueError::new(what, got));
+    Trap::Error(kind, message)
 }
 
 pub(crate) fn int_arg(args: &[Value], i: usize, name: &str) -> Result<i64, Trap> {
     match &args[i] {
         Value::Int(n) => Ok(*n),
-        other => Err(expected("an int", name, other)),
+        other => Err(expected("an int", name, i, other)),
     }
 }
 
@@ -75,21 +91,21 @@ pub(crate) fn number_arg(args: &[Value], i: usize, name: &str) -> Result<f64, Tr
     match &args[i] {
         Value::Int(n) => Ok(*n as f64),
         Value::Float(f) => Ok(*f),
-        other => Err(expected("a number", name, other)),
+        other => Err(expected("a number", name, i, other)),
     }
 }
 
 pub(crate) fn str_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v str, Trap> {
     match &args[i] {
         Value::Str(s) => Ok(s.as_str()),
-        other => Err(expected("a string", name, other)),
+        other => Err(expected("a string", name, i, other)),
     }
 }
 
 pub(crate) fn list_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v [Value], Trap> {
     args[i]
         .as_list()
-        .ok_or_else(|| expected("a list", name, &args[i]))
+        .ok_or_else(|| expected("a list", name, i, &args[i]))
 }
 
 pub(crate) fn pid_arg(
@@ -104,6 +120,6 @@ pub(crate) fn pid_arg(
             .vm
             .resolve(&args[i])
             .map_err(|(kind, message)| Trap::Error(kind, message)),
-        other => Err(expected("a pid", name, other)),
+        other => Err(expected("a pid", name, i, other)),
     }
 }

@@ -101,7 +101,7 @@ fn socket_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
         {
             Ok(r.clone())
         }
-        other => Err(expected("a socket", function, other)),
+        other => Err(expected("a socket", function, 0, other)),
     }
 }
 
@@ -112,14 +112,19 @@ fn listener_arg(args: &[Value], function: &str) -> Result<Arc<Resource>, Trap> {
         {
             Ok(r.clone())
         }
-        other => Err(expected("a listener", function, other)),
+        other => Err(expected("a listener", function, 0, other)),
     }
 }
 
-fn port_arg(value: &Value, function: &str) -> Result<u16, Trap> {
+fn port_arg(value: &Value, function: &str, index: usize) -> Result<u16, Trap> {
     match value {
         Value::Int(n) if (0..=65535).contains(n) => Ok(*n as u16),
-        other => Err(expected("a port number (0 to 65535)", function, other)),
+        other => Err(expected(
+            "a port number (0 to 65535)",
+            function,
+            index,
+            other,
+        )),
     }
 }
 
@@ -142,7 +147,7 @@ fn io_reason(error: &std::io::Error) -> &'static str {
 /// `(:error, reason)`.
 fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let address = str_arg(args, 0, "net.listen")?.to_string();
-    let port = port_arg(&args[1], "net.listen")?;
+    let port = port_arg(&args[1], "net.listen", 1)?;
     let net = poller(ctx)?;
     let bound = bind(&address, port);
     let listener = match bound {
@@ -198,7 +203,7 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(adopt(ctx, value));
     }
     let host = str_arg(args, 0, "net.connect")?.to_string();
-    let port = port_arg(&args[1], "net.connect")?;
+    let port = port_arg(&args[1], "net.connect", 1)?;
     let net = poller(ctx)?;
     let waiter = park(ctx, "net.connect");
     // An address connects at once; a name is resolved on a resolver
@@ -219,7 +224,7 @@ fn send(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let socket = socket_arg(args, "net.send")?;
     let data = match &args[1] {
         Value::Str(s) => s.as_bytes().to_vec(),
-        other => return Err(expected("a string", "net.send", other)),
+        other => return Err(expected("a string", "net.send", 1, other)),
     };
     let Some(state) = net::socket_of(&socket) else {
         return Err(badarg("net.send: not a socket"));
@@ -255,7 +260,7 @@ fn read(
         Some(Value::Float(ms)) if ms.is_finite() => {
             Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
         }
-        Some(other) => return Err(expected("a timeout in milliseconds", function, other)),
+        Some(other) => return Err(expected("a timeout in milliseconds", function, 1, other)),
     };
     let Some(state) = net::socket_of(&socket) else {
         return Err(badarg(format!("{function}: not a socket")));
@@ -302,7 +307,7 @@ fn close(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             r.close();
             Ok(Value::Atom(Atom::OK))
         }
-        other => Err(expected("a socket or listener", "net.close", other)),
+        other => Err(expected("a socket or listener", "net.close", 0, other)),
     }
 }
 
@@ -313,7 +318,7 @@ fn close(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn controlling(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let socket = socket_arg(args, "net.controlling")?;
     let Value::Pid(pid) = &args[1] else {
-        return Err(expected("a pid", "net.controlling", &args[1]));
+        return Err(expected("a pid", "net.controlling", 1, &args[1]));
     };
     let pid = *pid;
     if let Some(state) = net::socket_of(&socket) {
@@ -333,10 +338,10 @@ fn controlling(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `net.port(socket or listener)`: the local port (for `net.listen(a, 0)`).
 fn port(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Resource(r) = &args[0] else {
-        return Err(expected("a socket or listener", "net.port", &args[0]));
+        return Err(expected("a socket or listener", "net.port", 0, &args[0]));
     };
     let Some(state) = net::socket_of(r) else {
-        return Err(expected("a socket or listener", "net.port", &args[0]));
+        return Err(expected("a socket or listener", "net.port", 0, &args[0]));
     };
     let address = match &state.kind {
         SocketKind::Stream(s) => lock(s).as_ref().map(|s| s.local_addr()),

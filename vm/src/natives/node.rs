@@ -38,7 +38,7 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         }
     }
     let node =
-        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.connect", &args[0]))?;
+        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.connect", 0, &args[0]))?;
     if !ctx.vm.is_node() {
         return Ok(Value::Bool(false));
     }
@@ -60,7 +60,7 @@ fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// to `name` is lost (at once if it is not up).
 fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let node =
-        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", &args[0]))?;
+        node_name(&args[0]).ok_or_else(|| expected("a node name", "node.monitor", 0, &args[0]))?;
     if !ctx.vm.is_node() {
         return Err(badarg(
             "node.monitor needs this VM to be a node: start it with --sname or --name",

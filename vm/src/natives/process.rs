@@ -131,7 +131,7 @@ fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn demonitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Ref(reference) = args[0] else {
-        return Err(expected("a ref", "demonitor", &args[0]));
+        return Err(expected("a ref", "demonitor", 0, &args[0]));
     };
     Ok(Value::Bool(ctx.vm.demonitor(ctx.process, reference)))
 }
@@ -139,7 +139,7 @@ fn demonitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `trap_exits(flag)`: returns the previous setting.
 fn trap_exits(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Bool(flag) = args[0] else {
-        return Err(expected("true or false", "trap_exits", &args[0]));
+        return Err(expected("true or false", "trap_exits", 0, &args[0]));
     };
     let previous = ctx.process.trap_exits();
     ctx.process.extra().trap_exits = flag;
@@ -148,10 +148,10 @@ fn trap_exits(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn register(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Atom(name) = args[0] else {
-        return Err(expected("an atom", "register", &args[0]));
+        return Err(expected("an atom", "register", 0, &args[0]));
     };
     let Value::Pid(pid) = args[1] else {
-        return Err(expected("a pid", "register", &args[1]));
+        return Err(expected("a pid", "register", 1, &args[1]));
     };
     ctx.vm
         .register(name, pid)
@@ -161,7 +161,7 @@ fn register(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 fn whereis(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Atom(name) = args[0] else {
-        return Err(expected("an atom", "whereis", &args[0]));
+        return Err(expected("an atom", "whereis", 0, &args[0]));
     };
     Ok(ctx.vm.whereis(name).map_or(Value::Nil, Value::Pid))
 }
@@ -171,7 +171,7 @@ fn alive(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Ok(Value::Bool(ctx.vm.remote_alive(to)));
     }
     let Value::Pid(pid) = args[0] else {
-        return Err(expected("a pid", "alive", &args[0]));
+        return Err(expected("a pid", "alive", 0, &args[0]));
     };
     Ok(Value::Bool(pid == ctx.process.pid || ctx.vm.is_alive(pid)))
 }
@@ -216,7 +216,7 @@ fn close(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             resource.close();
             Ok(Value::Nil)
         }
-        other => Err(expected("a channel", "close", other)),
+        other => Err(expected("a channel", "close", 0, other)),
     }
 }
 

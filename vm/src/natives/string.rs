@@ -4,8 +4,7 @@
 //! count characters (Unicode scalar values), as `len` and `s[i]` do, so no
 //! function ever cuts a character in half.
 
-use super::{badarg, int_arg, list_arg, native, str_arg, Ctx, Native, NativeResult};
-use crate::data::ops::describe_value;
+use super::{bad_element, badarg, int_arg, list_arg, native, str_arg, Ctx, Native, NativeResult};
 use crate::data::value::Value;
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -48,10 +47,11 @@ fn join(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         match item {
             Value::Str(s) => total = total.saturating_add(s.len()),
             other => {
-                return Err(badarg(format!(
-                    "string.join needs a list of strings, got an element {}",
-                    describe_value(other)
-                )))
+                let at = items
+                    .iter()
+                    .position(|x| std::ptr::eq(x, other))
+                    .unwrap_or(0);
+                return Err(bad_element("a string", "string.join", 0, at, other));
             }
         }
     }
