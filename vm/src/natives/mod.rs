@@ -23,7 +23,7 @@ pub(crate) mod string;
 pub(crate) mod time;
 
 use crate::data::atom::Atom;
-use crate::data::convert::{bad_argument, FromValueError};
+use crate::data::convert::{argument, bad_argument, FromValue, FromValueError};
 use crate::data::value::Value;
 pub(crate) use crate::process::ctx::{native, Ctx, Native, NativeResult, Trap, ANY};
 
@@ -81,9 +81,11 @@ pub(crate) fn expected(what: &str, name: &str, index: usize, got: &Value) -> Tra
 }
 
 pub(crate) fn int_arg(args: &[Value], i: usize, name: &str) -> Result<i64, Trap> {
+    // The fast path a builtin takes on every call; the error goes through
+    // the typed conversion hosts use.
     match &args[i] {
         Value::Int(n) => Ok(*n),
-        other => Err(expected("an int", name, i, other)),
+        _ => converted(args, i, name),
     }
 }
 
@@ -91,8 +93,14 @@ pub(crate) fn number_arg(args: &[Value], i: usize, name: &str) -> Result<f64, Tr
     match &args[i] {
         Value::Int(n) => Ok(*n as f64),
         Value::Float(f) => Ok(*f),
-        other => Err(expected("a number", name, i, other)),
+        _ => converted(args, i, name),
     }
+}
+
+/// Argument `i` read through `FromValue`, as a host function's are.
+#[cold]
+fn converted<T: FromValue>(args: &[Value], i: usize, name: &str) -> Result<T, Trap> {
+    argument::<T>(name, args, i).map_err(|(kind, message)| Trap::Error(kind, message))
 }
 
 pub(crate) fn str_arg<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v str, Trap> {
