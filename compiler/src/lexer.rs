@@ -313,36 +313,50 @@ fn string_end(lex: &mut logos::Lexer<Raw>) {
 /// A token with its byte span.
 pub type Spanned<'a> = (usize, Tok<'a>, usize);
 
-fn keyword(word: &str) -> Option<Tok<'static>> {
-    Some(match word {
-        "fn" => Tok::Fn,
-        "let" => Tok::Let,
-        "if" => Tok::If,
-        "else" => Tok::Else,
-        "while" => Tok::While,
-        "loop" => Tok::Loop,
-        "for" => Tok::For,
-        "in" => Tok::In,
-        "break" => Tok::Break,
-        "continue" => Tok::Continue,
-        "return" => Tok::Return,
-        "match" => Tok::Match,
-        "receive" => Tok::Receive,
-        "after" => Tok::After,
-        "select" => Tok::Select,
-        "spawn" => Tok::Spawn,
-        "spawn_link" => Tok::SpawnLink,
-        "true" => Tok::True,
-        "false" => Tok::False,
-        "nil" => Tok::Nil,
-        "and" => Tok::And,
-        "or" => Tok::Or,
-        "not" => Tok::Not,
-        "import" => Tok::Import,
-        "as" => Tok::As,
-        "try" => Tok::Try,
-        _ => return None,
-    })
+/// The keywords, written once: the lexer's lookup and the public list
+/// (`KEYWORDS`, for completion, highlighting and the language server) are
+/// both made from this table.
+macro_rules! keywords {
+    ($($text:literal => $token:ident,)*) => {
+        /// Every keyword of the language, in the lexer's order.
+        pub const KEYWORDS: &[&str] = &[$($text),*];
+
+        fn keyword(word: &str) -> Option<Tok<'static>> {
+            Some(match word {
+                $($text => Tok::$token,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+keywords! {
+    "fn" => Fn,
+    "let" => Let,
+    "if" => If,
+    "else" => Else,
+    "while" => While,
+    "loop" => Loop,
+    "for" => For,
+    "in" => In,
+    "break" => Break,
+    "continue" => Continue,
+    "return" => Return,
+    "match" => Match,
+    "receive" => Receive,
+    "after" => After,
+    "select" => Select,
+    "spawn" => Spawn,
+    "spawn_link" => SpawnLink,
+    "true" => True,
+    "false" => False,
+    "nil" => Nil,
+    "and" => And,
+    "or" => Or,
+    "not" => Not,
+    "import" => Import,
+    "as" => As,
+    "try" => Try,
 }
 
 /// What `lex` produced besides the tokens.

@@ -6,21 +6,28 @@
 //! (`diagnostic::render`). The compiler does no I/O: imported files are read
 //! through the `Loader` the host passes in.
 
+// The public surface: the bytecode the VM runs, the syntax tree and parser
+// (the language server reads them), the formatter and disassembler (tools),
+// and the names re-exported below. How names are resolved and code is
+// generated, lexed and verified stays inside.
 pub mod ast;
 pub mod bytecode;
-pub mod codegen;
-pub mod diagnostic;
+mod codegen;
+mod diagnostic;
 pub mod disasm;
 pub mod format;
-pub mod lexer;
+mod lexer;
+mod limits;
 pub mod parser;
-pub mod verify;
+mod verify;
 
 use std::sync::Arc;
 
 pub use bytecode::{Constant, Instr, Module, Proto};
 pub use codegen::{Environment, LoadedFile, Loader, NoImports, Session};
-pub use diagnostic::{render, Diagnostic, SourceFile, Span};
+pub use diagnostic::{render, Diagnostic, Severity, SourceFile, Span};
+pub use lexer::KEYWORDS;
+pub use limits::{MAX_ERRORS, MAX_NESTING};
 pub use verify::{verify_module, VerifyError};
 
 /// Compiles a program: `source` and everything it imports. Returns the

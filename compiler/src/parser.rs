@@ -22,10 +22,7 @@ use crate::codegen::MAX_ERRORS;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::lexer::{self, Tok};
 
-/// How deeply brackets, blocks and expressions may nest (Python's parser
-/// allows 200 nested brackets, Go's about 100,000 expressions; 1,000 is
-/// far past hand-written code and keeps every compiler pass quick).
-pub const MAX_NESTING: usize = 1_000;
+pub use crate::limits::MAX_NESTING;
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_parens, dead_code)]

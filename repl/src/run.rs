@@ -174,7 +174,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
     };
     let main = vm.spawn_main(entry);
-    let driven = vm.drive(|vm| {
+    let report_events = |vm: &mut Vm| {
         let events = vm.take_events();
         if !events.is_empty() {
             flush();
@@ -185,6 +185,9 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
                 }
             }
         }
+    };
+    let driven = vm.drive(|vm| {
+        report_events(vm);
         // Output goes out before any wait, so a program that prints and
         // then sleeps shows its line at once.
         flush();
@@ -193,6 +196,10 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
             None => ControlFlow::Continue(()),
         }
     });
+    // A crash between the step's look at the events and its look at the
+    // main process (another scheduler's, just before main ended) is
+    // reported too.
+    report_events(&mut vm);
     let code = match (driven, vm.main_exit()) {
         (_, Some(reason)) => exit_status(main, &reason),
         (Driven::Idle, None) => {

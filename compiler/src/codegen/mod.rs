@@ -314,9 +314,7 @@ const MAX_REGISTERS: u32 = u16::MAX as u32;
 /// many registers.
 const LITERAL_CHUNK: usize = crate::bytecode::MAP_CHUNK as usize;
 
-/// The most diagnostics one compile reports; past it the compiler counts the
-/// rest and says how many it left out (as rustc and Gleam stop too).
-pub const MAX_ERRORS: usize = 20;
+pub use crate::limits::MAX_ERRORS;
 
 /// Runs `f` on a stack with room to spare: recursion over a syntax tree
 /// (bounded by `parser::MAX_NESTING`, except along a chain of binary

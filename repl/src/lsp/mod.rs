@@ -41,7 +41,7 @@ use lsp_types::{
     HoverProviderCapability, Location, MarkupContent, MarkupKind, OneOf, Position, Range,
     ServerCapabilities, SymbolKind, TextDocumentSyncCapability, TextDocumentSyncKind, Url,
 };
-use weft_compiler::diagnostic::Severity;
+use weft_compiler::Severity;
 use weft_compiler::{Environment, SourceFile, Span};
 
 use self::analysis::{Analysis, Reference};

@@ -24,34 +24,8 @@ pub struct Names {
 
 pub type SharedNames = Arc<Mutex<Names>>;
 
-pub const KEYWORDS: &[&str] = &[
-    "fn",
-    "let",
-    "if",
-    "else",
-    "while",
-    "loop",
-    "for",
-    "in",
-    "break",
-    "continue",
-    "return",
-    "match",
-    "receive",
-    "after",
-    "try",
-    "select",
-    "spawn",
-    "spawn_link",
-    "true",
-    "false",
-    "nil",
-    "and",
-    "or",
-    "not",
-    "import",
-    "as",
-];
+/// The language's keywords (the compiler's one list).
+pub use weft_compiler::KEYWORDS;
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '?'
