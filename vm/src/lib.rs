@@ -25,6 +25,7 @@ pub mod testing {
     /// Resolves host names for `net.connect` with `resolve` instead of the
     /// system's resolver, for the whole process (the first call wins): a
     /// test can have a name take seconds, as a silent DNS server would.
+    #[cfg(feature = "net")]
     pub fn set_resolver(resolve: fn(&str, u16) -> Option<std::net::SocketAddr>) {
         let _ = crate::natives::poller::RESOLVER.set(resolve);
     }

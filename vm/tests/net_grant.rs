@@ -1,6 +1,8 @@
 //! `net` is granted like `io`: without `allow_net` a script that uses it
 //! does not compile, and the diagnostic names `net`.
 
+#![cfg(feature = "net")]
+
 use weft_vm::{Error, Vm};
 
 #[test]

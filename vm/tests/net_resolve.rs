@@ -5,6 +5,8 @@
 //! seconds to resolve; it went silent for the whole lookup when names were
 //! resolved on the scheduler's thread.
 
+#![cfg(feature = "net")]
+
 use std::time::Duration;
 
 use weft_vm::{RunStatus, Value, Vm};

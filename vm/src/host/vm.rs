@@ -68,13 +68,16 @@ impl VmBuilder {
     /// Lets scripts use the `net` module (TCP sockets). Off by default.
     ///
     /// Without it `net` is an unknown module: a script that uses it does
-    /// not compile, and the diagnostic names `net`.
+    /// not compile, and the diagnostic names `net`. The module exists only
+    /// with the crate's `net` feature (on by default); without the feature
+    /// this setting changes nothing.
     ///
     /// ```
     /// use weft_vm::Vm;
     ///
     /// let script = r#"fn serve() { net.listen("127.0.0.1", 0) }"#;
     /// assert!(Vm::new().load("serve.weft", script).is_err());
+    /// # #[cfg(feature = "net")]
     /// assert!(Vm::builder().allow_net(true).build().load("serve.weft", script).is_ok());
     /// ```
     pub fn allow_net(mut self, allow: bool) -> VmBuilder {

@@ -14,8 +14,10 @@ pub(crate) mod io;
 pub(crate) mod list;
 pub(crate) mod map;
 pub(crate) mod math;
+#[cfg(feature = "net")]
 pub(crate) mod net;
 pub(crate) mod node;
+#[cfg(feature = "net")]
 pub(crate) mod poller;
 pub(crate) mod process;
 pub(crate) mod random;
@@ -42,9 +44,12 @@ pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
     all.extend_from_slice(random::NATIVES);
     all.extend_from_slice(time::NATIVES);
     all.extend_from_slice(node::NATIVES);
+    #[cfg(feature = "net")]
     if allow_net {
         all.extend_from_slice(net::NATIVES);
     }
+    #[cfg(not(feature = "net"))]
+    let _ = allow_net;
     if allow_io {
         all.extend_from_slice(io::NATIVES);
     }

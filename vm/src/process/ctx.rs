@@ -121,6 +121,8 @@ impl Waiter {
 /// How a thread outside the schedulers (a network poller, a connection's
 /// reader, a host's worker) reaches processes: it finishes a waiter's call
 /// or sends a message, and the process is woken as by a local sender.
+/// (Only `net` uses one today; the node's connections have their own.)
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 pub(crate) trait Port: Send {
     /// Ends `waiter`'s wait with `value` (its call returns it).
     fn complete(&mut self, waiter: Waiter, value: Value);
@@ -137,11 +139,13 @@ pub(crate) trait Source: Send + Sync {
 
 /// What the modules written in Rust keep per VM (the `net` poller), by
 /// type: the runtime holds them without knowing what they are.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 #[derive(Default)]
 pub(crate) struct Extensions {
     items: Mutex<FxHashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 impl Extensions {
     /// The `T` of this VM, made by `start` on first use.
     pub(crate) fn get_or_start<T: Any + Send + Sync>(
@@ -245,9 +249,12 @@ pub(crate) trait Runtime {
     fn monitor_node(&mut self, pid: Pid, node: &str);
 
     /// A port for a thread of this VM's own (`Port`).
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
     fn port(&self) -> Box<dyn Port>;
     /// Registers something outside the schedulers that may wake processes.
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
     fn add_source(&self, source: Arc<dyn Source>);
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
     fn extensions(&self) -> &Extensions;
 
     /// Records an asynchronous host call waiting for its answer; its

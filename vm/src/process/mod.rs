@@ -57,6 +57,7 @@ pub(crate) enum Wait {
     /// An asynchronous host call waits for its ticket's answer.
     Host(u64),
     /// A `net` operation (named) waits for the network poller.
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
     Net(&'static str),
 }
 

@@ -121,6 +121,7 @@ pub(crate) struct Shared {
     pub watched_pid: AtomicU64,
     pub watch_log: crate::runtime::trace::Trace,
     /// What the modules written in Rust keep per VM (the `net` poller).
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
     pub extensions: crate::process::ctx::Extensions,
     /// Things outside the schedulers that may still wake a process.
     pub sources: Mutex<Vec<Arc<dyn crate::process::ctx::Source>>>,
