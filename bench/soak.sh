@@ -15,8 +15,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 SECONDS_TO_RUN=${1:-600}
 STALL=${STALL:-60}
-cargo build --release -q
-WEFT=$ROOT/target/release/weft
+# WEFT=path/to/weft soaks that build as it is.
+if [ -z "${WEFT:-}" ]; then
+  cargo build --release -q
+  WEFT=$ROOT/target/release/weft
+fi
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 args=(run)

@@ -7,9 +7,12 @@
 //! through the `Loader` the host passes in.
 
 // The public surface: the bytecode the VM runs, the syntax tree and parser
-// (the language server reads them), the formatter and disassembler (tools),
-// and the names re-exported below. How names are resolved and code is
-// generated, lexed and verified stays inside.
+// (the language server reads them for a file's functions, imports and the
+// names written in it), the formatter and disassembler (tools), and the
+// names re-exported below, among them `names`: what the resolver decided
+// about locals, so the language server takes scopes from the compiler. How
+// names are resolved and code is generated, lexed and verified stays
+// inside.
 pub mod ast;
 pub mod bytecode;
 mod codegen;
@@ -24,6 +27,7 @@ mod verify;
 use std::sync::Arc;
 
 pub use bytecode::{Constant, Instr, Module, Proto};
+pub use codegen::{names, Binding, Names, Use};
 pub use codegen::{Environment, LoadedFile, Loader, NoImports, Session};
 pub use diagnostic::{render, Diagnostic, Severity, SourceFile, Span};
 pub use lexer::KEYWORDS;

@@ -1,6 +1,7 @@
 //! Property tests: no input, however malformed, panics the lexer, the
-//! parser or the compiler. Inputs are random text, random token soups, and
-//! valid programs with random edits.
+//! parser or the compiler (`compile`, and `names`, which resolves broken
+//! trees too). Inputs are random text, random token soups, and valid
+//! programs with random edits.
 
 use proptest::prelude::*;
 use weft_compiler::{compile, decode_source, Environment, NoImports, SourceFile};
@@ -94,6 +95,9 @@ fn compile_text(text: &str) {
         &environment(),
         &mut NoImports,
     );
+    // The resolver also runs on what fails to parse, for the language
+    // server.
+    let _ = weft_compiler::names(text);
 }
 
 proptest! {
@@ -161,6 +165,7 @@ fn fuzz_regressions_compile_cleanly() {
         let Ok(source) = decode_source("fuzz.weft", bytes) else {
             continue;
         };
+        let _ = weft_compiler::names(&source.text);
         if let Err(diagnostics) = compile(source, "main", &environment(), &mut NoImports) {
             let _ = weft_compiler::render(&diagnostics, false);
         }

@@ -420,3 +420,56 @@ fn absurd_content_lengths_do_not_abort_the_server() {
         assert!(status.code().is_some(), "killed by a signal: {status}");
     }
 }
+
+/// The LSP position of a byte offset of an ASCII text.
+fn position_in(text: &str, offset: usize) -> Value {
+    let line = text[..offset].matches('\n').count();
+    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    json!({"line": line, "character": column})
+}
+
+/// Go to definition names the local the compiler resolves, where guessing
+/// scopes from the syntax tree goes wrong: a `let` that shadows in its own
+/// block (and reuses the register) is not visible in its initialiser, a
+/// top-level function sees no script local, a closure's parameter shadows
+/// the outer name, a pin means the variable from before its pattern, and a
+/// receive arm binds anew.
+#[test]
+fn definitions_follow_the_compilers_scopes() {
+    let text = "\
+let x = 1
+let x = x + 1
+fn f() { x }
+let g = fn(x) { x * 2 }
+receive { (:pin, ^x) => x, x => g(x) }
+";
+    let at = |needle: &str, extra: usize| text.find(needle).unwrap() + extra;
+    let (first, second) = (at("x = 1", 0), at("x = x", 0));
+    let cases = [
+        (at("x + 1", 0), Some(first)),
+        (at("{ x }", 2), None),
+        (at("x * 2", 0), Some(at("fn(x)", 3))),
+        (at("^x", 1), Some(second)),
+        (at("=> x,", 3), Some(second)),
+        (at("g(x)", 2), Some(at("x => g", 0))),
+    ];
+    let mut client = Client::start();
+    client.initialize();
+    let uri = "untitled:scopes";
+    client.open(uri, text);
+    for (offset, declared) in cases {
+        let definition = client.request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri}, "position": position_in(text, offset)}),
+        );
+        match declared {
+            Some(declared) => assert_eq!(
+                definition["range"]["start"],
+                position_in(text, declared),
+                "at {offset}: {definition}"
+            ),
+            None => assert_eq!(definition, Value::Null, "at {offset}"),
+        }
+    }
+    assert!(client.finish().success());
+}

@@ -1,7 +1,7 @@
 //! Control flow: `if`, loops, `match`, `receive`, `select`, and the jumps
 //! `break`, `continue` and `return`.
 
-use super::{deep, Compiler, LoopState};
+use super::{deep, Compiler, LoopState, Site};
 use crate::ast::*;
 use crate::bytecode::{
     FailKind, Imm16, Imm32, Instr, Jump, Reg, SelectArm as TableArm, SelectTable,
@@ -185,8 +185,8 @@ impl<'a> Compiler<'a, '_, '_> {
                 offset: Jump::default(),
             });
             self.loop_body(dst, |c| {
-                let scope = c.push_scope();
-                c.bind_loop_variable(pattern, counter);
+                let scope = c.push_scope(body.span);
+                c.bind_loop_variable(pattern, counter, body.span.start);
                 c.block_effect(body);
                 c.pop_scope(scope);
             });
@@ -213,8 +213,8 @@ impl<'a> Compiler<'a, '_, '_> {
                 offset: Jump::default(),
             });
             self.loop_body(dst, |c| {
-                let scope = c.push_scope();
-                c.bind_loop_variable(pattern, item);
+                let scope = c.push_scope(body.span);
+                c.bind_loop_variable(pattern, item, body.span.start);
                 c.block_effect(body);
                 c.pop_scope(scope);
             });
@@ -227,8 +227,9 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// Binds a `for` loop's pattern to each item (a copy, so assigning the
-    /// variable in the body does not disturb the iteration).
-    fn bind_loop_variable(&mut self, pattern: &Pattern<'a>, item: Reg) {
+    /// variable in the body does not disturb the iteration); its names are
+    /// visible from `from` (the body: not in the iterable).
+    fn bind_loop_variable(&mut self, pattern: &Pattern<'a>, item: Reg, from: u32) {
         match pattern.kind {
             PatternKind::Bind(name) => {
                 let register = self.alloc();
@@ -236,10 +237,10 @@ impl<'a> Compiler<'a, '_, '_> {
                     dst: register,
                     src: item,
                 });
-                self.declare(name, register);
+                self.declare(name, register, Site::new(pattern.span, from));
             }
             PatternKind::Wildcard => {}
-            _ => self.bind_pattern(pattern, item, FailKind::NoMatch),
+            _ => self.bind_pattern(pattern, item, FailKind::NoMatch, from),
         }
     }
 
@@ -254,7 +255,10 @@ impl<'a> Compiler<'a, '_, '_> {
         tail: bool,
         accept: Option<Reg>,
     ) -> Vec<usize> {
-        let scope = self.push_scope();
+        let scope = self.push_scope(arm.pattern.span.to(arm.body.span));
+        // The pattern's names are visible in the guard and the body (a pin
+        // in the pattern means an earlier variable).
+        let from = arm.pattern.span.end;
         let mut fails = Vec::new();
         match arm.pattern.kind {
             // A receive arm that binds the whole message to a name the arm
@@ -262,13 +266,13 @@ impl<'a> Compiler<'a, '_, '_> {
             // no copy is made (the register belongs to this receive, and
             // nothing writes it before the next message is loaded).
             PatternKind::Bind(name) if accept.is_some() && !arm_assigns(arm, name) => {
-                self.declare(name, src);
+                self.declare(name, src, Site::new(arm.pattern.span, from));
             }
             _ => {
                 let vars = self.pattern_registers(&arm.pattern);
                 self.match_pattern(&arm.pattern, src, &vars, &mut fails);
-                for (name, register) in &vars {
-                    self.declare(name, *register);
+                for &(name, register, span) in &vars {
+                    self.declare(name, register, Site::new(span, from));
                 }
             }
         }
@@ -451,10 +455,10 @@ impl<'a> Compiler<'a, '_, '_> {
                 b: number,
                 offset: Jump::default(),
             });
-            let scope = self.push_scope();
+            let scope = self.push_scope(arm.op.span.to(arm.body.span));
             if let (Some(binding), TableArm::Recv { value, .. }) = (&arm.binding, arm_registers[i])
             {
-                self.bind_pattern(binding, value, FailKind::NoMatch);
+                self.bind_pattern(binding, value, FailKind::NoMatch, binding.span.end);
             }
             self.expr(&arm.body, dst, tail);
             self.pop_scope(scope);

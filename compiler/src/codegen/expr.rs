@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{deep, free_names, Compiler, Movable, Resolved, LITERAL_CHUNK};
+use super::{deep, free_names, BindingId, Compiler, Movable, Resolved, LITERAL_CHUNK};
 use crate::ast::*;
 use crate::bytecode::{Constant, Count, Imm16, Imm32, Instr, Jump, ProtoIndex, Reg};
 use crate::diagnostic::{Diagnostic, Span};
@@ -193,7 +193,7 @@ impl<'a> Compiler<'a, '_, '_> {
     /// local's own register when `e` is a local, else a new temporary.
     pub(super) fn expr_any(&mut self, e: &Expr<'a>) -> Reg {
         if let ExprKind::Name(name) = e.kind {
-            if let Some(local) = self.local(name) {
+            if let Some(local) = self.local_use(name, e.span) {
                 return local.register;
             }
         }
@@ -384,7 +384,7 @@ impl<'a> Compiler<'a, '_, '_> {
         }
         let in_place = !self.is_local_register(dst);
         let local = match leftmost.kind {
-            ExprKind::Name(name) => self.local(name).map(|l| l.register),
+            ExprKind::Name(name) => self.local_use(name, leftmost.span).map(|l| l.register),
             _ => None,
         };
         let mut acc = match local {
@@ -766,7 +766,13 @@ impl<'a> Compiler<'a, '_, '_> {
         }
         for (i, arg) in args.iter().enumerate() {
             match places.get(i) {
-                Some(Place::Stays) => continue,
+                Some(Place::Stays) => {
+                    // The call reads it where it is: still a use of the local.
+                    if let (ExprKind::Name(name), true) = (arg.kind, self.record.is_some()) {
+                        self.local_use(name, arg.span);
+                    }
+                    continue;
+                }
                 Some(Place::Direct) => {
                     self.expr(arg, Reg::new(i as u32), false);
                     continue;
@@ -792,6 +798,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 {
                     if let Some(local) = self.local(name) {
                         if !local.captured {
+                            self.record_use(arg.span, local);
                             deferred.push((i, local.register));
                             waiting.insert(name);
                             continue;
@@ -824,13 +831,18 @@ impl<'a> Compiler<'a, '_, '_> {
 
     /// Builds a closure of `def` into R[dst], capturing by value every
     /// variable of this function that its body mentions.
-    pub(super) fn lambda(&mut self, def: &FnDef<'a>, dst: Reg, self_name: Option<&'a str>) {
+    pub(super) fn lambda(
+        &mut self,
+        def: &FnDef<'a>,
+        dst: Reg,
+        self_name: Option<(&'a str, BindingId)>,
+    ) {
         let mut mentioned = BTreeSet::new();
         free_names::in_function(def, &mut mentioned);
-        let captured: Vec<(&'a str, Reg)> = mentioned
+        let captured: Vec<(&'a str, Reg, BindingId)> = mentioned
             .into_iter()
-            .filter(|name| Some(*name) != self_name)
-            .filter_map(|name| self.local(name).map(|l| (name, l.register)))
+            .filter(|name| Some(*name) != self_name.map(|(n, _)| n))
+            .filter_map(|name| self.local(name).map(|l| (name, l.register, l.binding)))
             .collect();
         if captured.len() > u16::MAX as usize - 1 {
             self.error(Diagnostic::error(
@@ -839,7 +851,7 @@ impl<'a> Compiler<'a, '_, '_> {
             ));
             return;
         }
-        let names: Vec<&'a str> = captured.iter().map(|(n, _)| *n).collect();
+        let names: Vec<(&'a str, BindingId)> = captured.iter().map(|(n, _, b)| (*n, *b)).collect();
         let proto = self.function(def, &names, self_name);
         let index = self.protos.len() as u32;
         self.protos.push(Some(proto));
@@ -852,7 +864,7 @@ impl<'a> Compiler<'a, '_, '_> {
         };
         let mark = self.mark();
         let first = self.alloc_n(captured.len());
-        for (i, (_, register)) in captured.iter().enumerate() {
+        for (i, (_, register, _)) in captured.iter().enumerate() {
             self.emit(Instr::Move {
                 dst: first.at(i),
                 src: *register,

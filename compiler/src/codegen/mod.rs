@@ -22,10 +22,14 @@
 //! - Every name is resolved here; a name that resolves to nothing is a
 //!   diagnostic, never a runtime lookup.
 //! - Every call in tail position compiles to a tail call.
+//! - With a `Recorder` (only for `names`), every local's declaration, every
+//!   scope and every name resolved to a local is recorded as the code
+//!   generator meets it (`names.rs`); without one, nothing is.
 
 mod control;
 mod expr;
 mod free_names;
+mod names;
 mod pattern;
 
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +41,8 @@ use crate::bytecode::{
     SelectTable,
 };
 use crate::diagnostic::{Diagnostic, SourceFile, Span};
+pub use names::{names, Binding, Names, Use};
+use names::{BindingId, Recorder, Site};
 
 /// The names a compile may refer to beyond its own file: the VM's builtins
 /// (`print`), its module functions (`list.map`), each by qualified name.
@@ -154,6 +160,8 @@ struct Local<'a> {
     register: Reg,
     /// Captured from an enclosing function: a copy, so it can't be assigned.
     captured: bool,
+    /// What `names.rs` recorded for it (a capture: the enclosing local's).
+    binding: BindingId,
 }
 
 /// An enclosing `loop`, `while` or `for`.
@@ -304,6 +312,8 @@ pub(crate) struct Compiler<'a, 's, 'l> {
     /// The local a plain-name argument may take right now.
     take_name: Option<&'a str>,
     diagnostics: Vec<Diagnostic>,
+    /// What the resolver decides, recorded only for `names`.
+    record: Option<Recorder>,
 }
 
 /// The most registers one function may use (a register operand is two bytes).
@@ -372,30 +382,15 @@ fn compile_with_mode(
         // `let` leaves its name unbound): report the syntax errors alone.
         return Err(located(diagnostics, &source));
     }
-    let mut compiler = Compiler {
-        arena: &arena,
+    let mut compiler = Compiler::new(
+        &arena,
         mode,
         session_names,
-        entry_names: Vec::new(),
         session,
         env,
-        source: source.clone(),
-        module_name: module_name.to_string(),
-        functions: HashMap::new(),
-        aliases: HashMap::new(),
-        protos: vec![None],
-        globals: Vec::new(),
-        global_index: HashMap::new(),
-        fns: Vec::new(),
-        span: Span::default(),
-        movable: None,
-        take_name: None,
-        diagnostics: Vec::new(),
-    };
-    for (alias, info) in &env.imports {
-        let alias: &str = arena.alloc_str(alias);
-        compiler.aliases.insert(alias, info.clone());
-    }
+        source.clone(),
+        module_name,
+    );
     compiler.program(&program);
     let entry_names = std::mem::take(&mut compiler.entry_names);
     diagnostics.append(&mut compiler.diagnostics);
@@ -436,6 +431,43 @@ impl Default for Proto {
 }
 
 impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
+    fn new(
+        arena: &'a bumpalo::Bump,
+        mode: Mode,
+        session_names: &'s [String],
+        session: &'s mut Session<'l>,
+        env: &'s Environment,
+        source: Arc<SourceFile>,
+        module_name: &str,
+    ) -> Compiler<'a, 's, 'l> {
+        let aliases = env
+            .imports
+            .iter()
+            .map(|(alias, info)| (&*arena.alloc_str(alias), info.clone()))
+            .collect();
+        Compiler {
+            arena,
+            mode,
+            session_names,
+            entry_names: Vec::new(),
+            session,
+            env,
+            source,
+            module_name: module_name.to_string(),
+            functions: HashMap::new(),
+            aliases,
+            protos: vec![None],
+            globals: Vec::new(),
+            global_index: HashMap::new(),
+            fns: Vec::new(),
+            span: Span::default(),
+            movable: None,
+            take_name: None,
+            diagnostics: Vec::new(),
+            record: None,
+        }
+    }
+
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -451,6 +483,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             match stmt {
                 Stmt::Import { path, name, span } => self.import(path, name, *span),
                 Stmt::Fn(def) => {
+                    self.record_top_level(def.span);
                     let name = def.name.unwrap_or_default();
                     if self.functions.contains_key(name) {
                         self.error(
@@ -491,9 +524,11 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             return;
         }
         self.fns.push(FnState::new("<main>", 0, Span::new(0, 0)));
+        self.record_scope(Span::new(0, self.source.text.len()));
         let dst = self.alloc();
         self.statements(&body, dst, false, true);
         self.emit(Instr::Return { src: dst });
+        self.record_scope_end();
         let state = self.fns.pop().expect("the script's function state");
         self.protos[0] = Some(self.finish(state));
     }
@@ -526,7 +561,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             // The session's names outlive this compile's arena: leak-free
             // copies come from the arena itself.
             let name: &'a str = self.intern(name);
-            self.declare(name, register);
+            self.declare(name, register, Site::default());
             names.push(name);
         }
         let dst = self.alloc();
@@ -678,12 +713,13 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         }
     }
 
-    /// Compiles a function; `captures` become locals after the parameters.
+    /// Compiles a function; `captures` (each with the binding it stands
+    /// for) become locals after the parameters.
     fn function(
         &mut self,
         def: &FnDef<'a>,
-        captures: &[&'a str],
-        self_name: Option<&'a str>,
+        captures: &[(&'a str, BindingId)],
+        self_name: Option<(&'a str, BindingId)>,
     ) -> Proto {
         let name = def.name.unwrap_or("");
         let Ok(arity) = u16::try_from(def.params.len()) else {
@@ -694,35 +730,41 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             return Proto::default();
         };
         self.fns.push(FnState::new(name, arity, def.span));
+        self.record_scope(def.span);
         let params = self.alloc_n(def.params.len());
-        for name in captures {
+        for &(name, binding) in captures.iter().chain(&self_name) {
             let register = self.alloc();
-            self.declare_captured(name, register);
-        }
-        if let Some(name) = self_name {
-            let register = self.alloc();
-            self.declare_captured(name, register);
+            self.push_local(Local {
+                name,
+                register,
+                captured: true,
+                binding,
+            });
         }
         let fail_span = self.span;
         self.span = def.span;
         for (i, param) in def.params.iter().enumerate() {
             let register = params.at(i);
+            let from = param.span.end;
             match param.kind {
-                PatternKind::Bind(name) => self.declare(name, register),
+                PatternKind::Bind(name) => {
+                    self.declare(name, register, Site::new(param.span, from))
+                }
                 PatternKind::Wildcard => {}
-                _ => self.bind_pattern(param, register, crate::bytecode::FailKind::NoMatch),
+                _ => self.bind_pattern(param, register, crate::bytecode::FailKind::NoMatch, from),
             }
         }
         self.span = fail_span;
         let dst = self.alloc();
         // The body's own block: its locals may give their registers back
         // once dead.
-        let mark = self.push_scope();
+        let mark = self.push_scope(def.body.span);
         let stmts: Vec<&Stmt<'a>> = def.body.stmts.iter().collect();
         self.statements(&stmts, dst, true, true);
         self.pop_scope(mark);
         self.span = Span::new(def.body.span.end as usize - 1, def.body.span.end as usize);
         self.emit_return(dst);
+        self.record_scope_end();
         let mut state = self.fns.pop().expect("the function's state");
         state.proto.captures = captures.len() as u16;
         state.proto.self_slot = self_name.is_some();
@@ -808,12 +850,16 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
 
     // --------------------------------------------------------------- scopes
 
-    fn push_scope(&mut self) -> u32 {
+    /// Opens a scope whose text is `scope`; returns the register mark to
+    /// give back to when it closes.
+    fn push_scope(&mut self, scope: Span) -> u32 {
+        self.record_scope(scope);
         self.state().scopes.push(Vec::new());
         self.mark()
     }
 
     fn pop_scope(&mut self, mark: u32) {
+        self.record_scope_end();
         let state = self.state();
         if let Some(scope) = state.scopes.pop() {
             for local in scope {
@@ -836,7 +882,14 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         scope.push(local);
     }
 
-    fn declare(&mut self, name: &'a str, register: Reg) {
+    /// Declares a local in the innermost scope; `site` says where, for
+    /// `names`.
+    fn declare(&mut self, name: &'a str, register: Reg, site: Site) {
+        let binding = self.record_binding(name, site);
+        self.declare_as(name, register, binding);
+    }
+
+    fn declare_as(&mut self, name: &'a str, register: Reg, binding: BindingId) {
         if name == "_" {
             return;
         }
@@ -844,14 +897,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             name,
             register,
             captured: false,
-        });
-    }
-
-    fn declare_captured(&mut self, name: &'a str, register: Reg) {
-        self.push_local(Local {
-            name,
-            register,
-            captured: true,
+            binding,
         });
     }
 
@@ -893,7 +939,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn resolve(&mut self, name: &'a str, span: Span) -> Option<Resolved> {
-        if let Some(local) = self.local(name) {
+        if let Some(local) = self.local_use(name, span) {
             return Some(Resolved::Local(local.register));
         }
         if self.functions.contains_key(name) || self.env.module_functions.contains(name) {
@@ -1165,7 +1211,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn block_body(&mut self, block: &Block<'a>, dst: Reg, tail: bool) {
-        let mark = self.push_scope();
+        let mark = self.push_scope(block.span);
         let stmts: Vec<&Stmt<'a>> = block.stmts.iter().collect();
         self.statements(&stmts, dst, tail, false);
         self.pop_scope(mark);
@@ -1174,7 +1220,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     /// A block whose value nobody uses (a loop's body): every statement is
     /// compiled for its effect only.
     fn block_effect(&mut self, block: &Block<'a>) {
-        let mark = self.push_scope();
+        let mark = self.push_scope(block.span);
         for stmt in block.stmts {
             self.statement(stmt, Reg::new(0), false, false);
         }
@@ -1207,14 +1253,17 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                                 .and_then(|scope| scope.iter().rev().find(|l| l.name == name))
                                 .copied()
                         });
+                        // Not visible in its own initialiser.
+                        let site = Site::new(pattern.span, value.span.end);
                         match shadowed {
                             Some(local) if !local.captured => {
                                 self.assign_to(name, local, AssignOp::Set, value, pattern.span);
+                                self.record_rebinding(name, site);
                             }
                             _ => {
                                 let register = self.alloc_local();
                                 self.expr(value, register, false);
-                                self.declare(name, register);
+                                self.declare(name, register, site);
                             }
                         }
                     }
@@ -1223,15 +1272,19 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                         // pattern's variables until the scope closes.
                         let src = self.expr_any(value);
                         self.span = pattern.span;
-                        self.bind_pattern(pattern, src, crate::bytecode::FailKind::LetNoMatch);
+                        let fail = crate::bytecode::FailKind::LetNoMatch;
+                        self.bind_pattern(pattern, src, fail, value.span.end);
                     }
                 }
             }
             Stmt::Fn(def) => {
                 let name = def.name.unwrap_or_default();
+                // Recorded first: the body sees the function by its name.
+                let site = Site::new(def.name_span, def.name_span.end);
+                let binding = self.record_binding(name, site);
                 let register = self.alloc_local();
-                self.lambda(def, register, Some(name));
-                self.declare(name, register);
+                self.lambda(def, register, Some((name, binding)));
+                self.declare_as(name, register, binding);
             }
             Stmt::Import { span, .. } => self.error(Diagnostic::error(
                 "`import` must be at the top level of a file",
@@ -1250,7 +1303,7 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         op: AssignOp,
         value: &Expr<'a>,
     ) -> Option<Reg> {
-        let Some(local) = self.local(name) else {
+        let Some(local) = self.local_use(name, name_span) else {
             if self.resolve_quiet(name) {
                 self.error(Diagnostic::error(
                     format!("`{name}` is not a variable and can't be assigned"),
@@ -1398,20 +1451,21 @@ fn last_uses<'a>(stmts: &[&Stmt<'a>]) -> (Vec<Vec<&'a str>>, HashMap<&'a str, us
 /// The names a statement declares in its block.
 fn declared_names<'a>(stmt: &Stmt<'a>) -> Vec<&'a str> {
     match stmt {
-        Stmt::Let(pattern, _) => pattern_names(pattern),
+        Stmt::Let(pattern, _) => pattern_names(pattern).into_iter().map(|(n, _)| n).collect(),
         Stmt::Fn(def) => def.name.into_iter().collect(),
         _ => Vec::new(),
     }
 }
 
-/// The names a pattern binds, in order, without repeats.
-fn pattern_names<'a>(pattern: &Pattern<'a>) -> Vec<&'a str> {
-    fn walk<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
+/// The names a pattern binds, in order, without repeats, each with its
+/// first occurrence's span.
+fn pattern_names<'a>(pattern: &Pattern<'a>) -> Vec<(&'a str, Span)> {
+    fn walk<'a>(p: &Pattern<'a>, out: &mut Vec<(&'a str, Span)>) {
         deep(|| walk_inner(p, out))
     }
-    fn walk_inner<'a>(p: &Pattern<'a>, out: &mut Vec<&'a str>) {
+    fn walk_inner<'a>(p: &Pattern<'a>, out: &mut Vec<(&'a str, Span)>) {
         match p.kind {
-            PatternKind::Bind(n) if !out.contains(&n) => out.push(n),
+            PatternKind::Bind(n) if !out.iter().any(|(m, _)| *m == n) => out.push((n, p.span)),
             PatternKind::Tuple(items) => items.iter().for_each(|i| walk(i, out)),
             PatternKind::List(items, rest) => {
                 items.iter().for_each(|i| walk(i, out));

@@ -1,15 +1,25 @@
 //! Pattern matching (LANGUAGE.md §4): tests that jump away on mismatch,
 //! and moves that bind names.
 
-use super::{deep, pattern_names, Compiler};
+use super::{deep, pattern_names, Compiler, Site};
 use crate::ast::{Pattern, PatternKind};
 use crate::bytecode::{Constant, Count, FailKind, Instr, Jump, Reg};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Span};
+
+/// A name a pattern binds, the register it binds to, and where it is.
+pub(super) type Var<'a> = (&'a str, Reg, Span);
 
 impl<'a> Compiler<'a, '_, '_> {
     /// Matches `pattern` against R[src] and declares its names in the
-    /// current scope; a mismatch raises `fail`.
-    pub(super) fn bind_pattern(&mut self, pattern: &Pattern<'a>, src: Reg, fail: FailKind) {
+    /// current scope, visible from offset `from` on; a mismatch raises
+    /// `fail`.
+    pub(super) fn bind_pattern(
+        &mut self,
+        pattern: &Pattern<'a>,
+        src: Reg,
+        fail: FailKind,
+        from: u32,
+    ) {
         let vars = self.pattern_registers(pattern);
         let mut fails = Vec::new();
         self.match_pattern(pattern, src, &vars, &mut fails);
@@ -24,19 +34,19 @@ impl<'a> Compiler<'a, '_, '_> {
             });
             self.patch(done);
         }
-        for (name, register) in vars {
-            self.declare(name, register);
+        for (name, register, span) in vars {
+            self.declare(name, register, Site::new(span, from));
         }
     }
 
     /// Allocates a register for each name the pattern binds (not declared yet).
-    pub(super) fn pattern_registers(&mut self, pattern: &Pattern<'a>) -> Vec<(&'a str, Reg)> {
+    pub(super) fn pattern_registers(&mut self, pattern: &Pattern<'a>) -> Vec<Var<'a>> {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len());
         names
             .into_iter()
             .enumerate()
-            .map(|(i, n)| (n, first.at(i)))
+            .map(|(i, (n, span))| (n, first.at(i), span))
             .collect()
     }
 
@@ -46,7 +56,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         pattern: &Pattern<'a>,
         src: Reg,
-        vars: &[(&'a str, Reg)],
+        vars: &[Var<'a>],
         fails: &mut Vec<usize>,
     ) {
         let mut bound = Vec::new();
@@ -57,7 +67,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         pattern: &Pattern<'a>,
         src: Reg,
-        vars: &[(&'a str, Reg)],
+        vars: &[Var<'a>],
         bound: &mut Vec<&'a str>,
         fails: &mut Vec<usize>,
     ) {
@@ -68,7 +78,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         pattern: &Pattern<'a>,
         src: Reg,
-        vars: &[(&'a str, Reg)],
+        vars: &[Var<'a>],
         bound: &mut Vec<&'a str>,
         fails: &mut Vec<usize>,
     ) {
@@ -79,8 +89,8 @@ impl<'a> Compiler<'a, '_, '_> {
             PatternKind::Bind(name) => {
                 let register = vars
                     .iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or(src, |(_, r)| *r);
+                    .find(|(n, _, _)| *n == name)
+                    .map_or(src, |(_, r, _)| *r);
                 if bound.contains(&name) {
                     // A name used twice in one pattern must match equal values.
                     fails.push(self.emit(Instr::JumpIfNe {
@@ -96,7 +106,7 @@ impl<'a> Compiler<'a, '_, '_> {
                 }
             }
             PatternKind::Pin(name) => {
-                let Some(local) = self.local(name) else {
+                let Some(local) = self.local_use(name, pattern.span) else {
                     self.error(
                         Diagnostic::error(
                             format!("`^{name}` pins a variable, but `{name}` is not one here"),
@@ -179,7 +189,7 @@ impl<'a> Compiler<'a, '_, '_> {
                     // The key goes where the value found under it will be.
                     let key_register = self.alloc();
                     match key.kind {
-                        PatternKind::Pin(name) => match self.local(name) {
+                        PatternKind::Pin(name) => match self.local_use(name, key.span) {
                             Some(local) => {
                                 self.emit(Instr::Move {
                                     dst: key_register,
@@ -227,7 +237,7 @@ impl<'a> Compiler<'a, '_, '_> {
         &mut self,
         items: &[Pattern<'a>],
         src: Reg,
-        vars: &[(&'a str, Reg)],
+        vars: &[Var<'a>],
         bound: &mut Vec<&'a str>,
         fails: &mut Vec<usize>,
     ) {
@@ -239,7 +249,7 @@ impl<'a> Compiler<'a, '_, '_> {
             // temporary copy.
             if let PatternKind::Bind(name) = item.kind {
                 if !bound.contains(&name) {
-                    if let Some((_, register)) = vars.iter().find(|(n, _)| *n == name) {
+                    if let Some((_, register, _)) = vars.iter().find(|(n, _, _)| *n == name) {
                         bound.push(name);
                         self.span = item.span;
                         self.emit(Instr::Element {

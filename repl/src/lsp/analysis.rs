@@ -1,16 +1,18 @@
-//! What the language server knows about one file, read from its syntax tree:
-//! the top-level functions and imports, every local binding with where it is
-//! visible, and the name under a position.
+//! What the language server knows about one file. Which local a name
+//! means, and where each local is visible, come from the compiler's own
+//! resolver (`weft_compiler::names`), so the server cannot disagree with
+//! the compiler about them. What the resolver does not decide is read here
+//! from the syntax tree: the top-level functions with their doc comments,
+//! the imports, and the names written at each position.
 //!
-//! Invariants: every span here is a byte range of the analysed text; a
-//! binding's `visible` range starts at the binding itself (a `let` is not
-//! visible in its own initialiser's text before it) and ends where its
-//! scope (block, function body or arm) ends.
+//! Invariants: every span here is a byte range of the analysed text, and
+//! `names` is the resolver's record for exactly that text (empty for an
+//! `outline`).
 
 use bumpalo::Bump;
 use weft_compiler::ast::{Arm, Block, Expr, ExprKind, FnDef, Pattern, PatternKind, Program, Stmt};
 use weft_compiler::parser;
-use weft_compiler::Span;
+use weft_compiler::{Binding, Names, Span};
 
 /// A top-level function.
 #[derive(Clone, Debug)]
@@ -37,14 +39,6 @@ pub struct Import {
     pub span: Span,
 }
 
-/// A local name: a parameter, a `let`, a `for` variable or a pattern's.
-#[derive(Clone, Debug)]
-pub struct Binding {
-    pub name: String,
-    pub span: Span,
-    pub visible: Span,
-}
-
 /// What the cursor is on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reference {
@@ -62,12 +56,23 @@ pub enum Reference {
 pub struct Analysis {
     pub functions: Vec<Function>,
     pub imports: Vec<Import>,
-    pub bindings: Vec<Binding>,
+    /// The locals, as the compiler resolved them.
+    names: Names,
     references: Vec<Reference>,
 }
 
 impl Analysis {
+    /// Everything about a document the editor has open.
     pub fn of(text: &str) -> Analysis {
+        Analysis {
+            names: weft_compiler::names(text),
+            ..Analysis::outline(text)
+        }
+    }
+
+    /// Only the functions, imports and references (an imported file, read
+    /// for its functions): its locals are not resolved.
+    pub fn outline(text: &str) -> Analysis {
         let arena = Bump::new();
         let (program, _) = parser::parse(text, &arena);
         let mut analysis = Analysis::default();
@@ -95,25 +100,17 @@ impl Analysis {
             .min_by_key(|r| r.span().end - r.span().start)
     }
 
-    /// The local `name` visible at `offset` (the latest binding wins, as a
-    /// later `let` shadows an earlier one).
+    /// The local `name` means at `offset`, as the compiler resolves it.
     pub fn local(&self, name: &str, offset: usize) -> Option<&Binding> {
-        self.visible(offset).filter(|b| b.name == name).last()
+        self.names.local(name, offset)
     }
 
-    /// Every local visible at `offset`.
+    /// Every local in scope at `offset`, as the compiler sees it.
     pub fn visible(&self, offset: usize) -> impl Iterator<Item = &Binding> {
-        let offset = offset as u32;
-        self.bindings
-            .iter()
-            .filter(move |b| b.visible.start <= offset && offset <= b.visible.end)
+        self.names.visible(offset)
     }
 
     fn program(&mut self, text: &str, program: Program<'_>) {
-        let whole = Span {
-            start: 0,
-            end: text.len() as u32,
-        };
         for stmt in program.stmts {
             match stmt {
                 Stmt::Fn(def) => {
@@ -135,19 +132,19 @@ impl Analysis {
                 _ => {}
             }
         }
-        self.statements(program.stmts, whole);
+        self.statements(program.stmts);
     }
 
-    fn statements(&mut self, stmts: &[Stmt<'_>], scope: Span) {
+    // The walk below only collects the names written in the text (bare,
+    // pinned, assigned, and `module.member`); what each one means is the
+    // compiler's answer (`local`).
+
+    fn statements(&mut self, stmts: &[Stmt<'_>]) {
         for stmt in stmts {
             match stmt {
                 Stmt::Let(pattern, value) => {
+                    self.pattern(pattern);
                     self.expr(value);
-                    let visible = Span {
-                        start: pattern.span.start,
-                        end: scope.end,
-                    };
-                    self.pattern(pattern, visible);
                 }
                 Stmt::Expr(e) => self.expr(e),
                 Stmt::Fn(def) => self.fn_def(def),
@@ -158,55 +155,41 @@ impl Analysis {
 
     fn fn_def(&mut self, def: &FnDef<'_>) {
         for param in def.params {
-            self.pattern(param, def.body.span);
+            self.pattern(param);
         }
         self.block(def.body);
     }
 
     fn block(&mut self, block: &Block<'_>) {
-        self.statements(block.stmts, block.span);
+        self.statements(block.stmts);
     }
 
     fn arm(&mut self, arm: &Arm<'_>) {
-        let visible = Span {
-            start: arm.pattern.span.start,
-            end: arm.body.span.end,
-        };
-        self.pattern(&arm.pattern, visible);
+        self.pattern(&arm.pattern);
         if let Some(guard) = &arm.guard {
             self.expr(guard);
         }
         self.expr(&arm.body);
     }
 
-    fn pattern(&mut self, pattern: &Pattern<'_>, visible: Span) {
+    /// A pattern's pins (its bound names are declarations, not references).
+    fn pattern(&mut self, pattern: &Pattern<'_>) {
         match pattern.kind {
-            PatternKind::Bind(name) => self.bindings.push(Binding {
-                name: name.to_string(),
-                span: pattern.span,
-                visible,
-            }),
             PatternKind::Pin(name) => self.references.push(Reference::Name {
                 name: name.to_string(),
                 span: pattern.span,
             }),
-            PatternKind::Tuple(items) => {
-                for item in items {
-                    self.pattern(item, visible);
-                }
-            }
+            PatternKind::Tuple(items) => items.iter().for_each(|i| self.pattern(i)),
             PatternKind::List(items, rest) => {
-                for item in items {
-                    self.pattern(item, visible);
-                }
+                items.iter().for_each(|i| self.pattern(i));
                 if let Some(rest) = rest {
-                    self.pattern(rest, visible);
+                    self.pattern(rest);
                 }
             }
             PatternKind::Map(pairs) => {
                 for (key, value) in pairs {
-                    self.pattern(key, visible);
-                    self.pattern(value, visible);
+                    self.pattern(key);
+                    self.pattern(value);
                 }
             }
             _ => {}
@@ -274,8 +257,8 @@ impl Analysis {
                 self.block(body);
             }
             ExprKind::For(pattern, iterable, body) => {
+                self.pattern(pattern);
                 self.expr(iterable);
-                self.pattern(pattern, body.span);
                 self.block(body);
             }
             ExprKind::Match(subject, arms) => {
@@ -293,11 +276,7 @@ impl Analysis {
                 for arm in arms {
                     self.expr(&arm.op);
                     if let Some(binding) = &arm.binding {
-                        let visible = Span {
-                            start: binding.span.start,
-                            end: arm.body.span.end,
-                        };
-                        self.pattern(binding, visible);
+                        self.pattern(binding);
                     }
                     self.expr(&arm.body);
                 }
@@ -402,6 +381,35 @@ fn main(n) {
         assert!(a.local("x", at("print")).is_none());
         let y = a.local("y", at("z + y")).unwrap();
         assert_eq!(&TEXT[y.span.start as usize..y.span.end as usize], "y");
+    }
+
+    /// Where a walk of the tree that guesses scopes goes wrong, the answer
+    /// is the compiler's.
+    #[test]
+    fn locals_are_resolved_as_the_compiler_resolves_them() {
+        let text = "\
+let x = 1
+let x = x + 1
+fn f() { x }
+let g = fn(x) { x * 2 }
+receive { (:pin, ^x) => x, x => g(x) }
+";
+        let a = Analysis::of(text);
+        let at = |s: &str, extra: usize| text.find(s).unwrap() + extra;
+        let declared = |offset: usize| a.local("x", offset).map(|b| b.span.start as usize);
+        let (first, second) = (at("x = 1", 0), at("x = x", 0));
+        // Not visible in its own initialiser (it reuses the register).
+        assert_eq!(declared(at("x + 1", 0)), Some(first));
+        // A top-level function sees no script locals.
+        assert_eq!(declared(at("{ x }", 2)), None);
+        // A closure's parameter shadows the outer name.
+        assert_eq!(declared(at("x * 2", 0)), Some(at("fn(x)", 3)));
+        // A pin means the variable before the pattern; the arm binds anew.
+        assert_eq!(declared(at("^x", 1)), Some(second));
+        assert_eq!(declared(at("=> x,", 3)), Some(second));
+        assert_eq!(declared(at("g(x)", 2)), Some(at("x => g", 0)));
+        // Completion inside `f` offers no script local.
+        assert!(a.visible(at("{ x }", 2)).next().is_none());
     }
 
     #[test]

@@ -362,7 +362,7 @@ impl Server {
             }
             Reference::Member { module, member, .. } => {
                 let (target, text) = self.imported(&uri, document, module)?;
-                let analysis = Analysis::of(&text);
+                let analysis = Analysis::outline(&text);
                 let function = analysis.function(member)?;
                 let lines = LineIndex::new(&text);
                 Some(GotoDefinitionResponse::Scalar(location(
@@ -420,7 +420,7 @@ impl Server {
                 if let Some(entry) = stdlib_docs::entry(&format!("{module}.{member}")) {
                     entry_markdown(entry)
                 } else if let Some((_, text)) = self.imported(&uri, document, module) {
-                    let analysis = Analysis::of(&text);
+                    let analysis = Analysis::outline(&text);
                     function_markdown(analysis.function(member)?)
                 } else {
                     return None;
@@ -482,7 +482,7 @@ impl Server {
                 }
             }
             if let Some((_, text)) = self.imported(&uri, document, module) {
-                for function in Analysis::of(&text).functions {
+                for function in Analysis::outline(&text).functions {
                     add(
                         &function.name,
                         CompletionItemKind::FUNCTION,
