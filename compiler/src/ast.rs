@@ -54,6 +54,8 @@ pub enum ExprKind<'a> {
     Int(i64),
     Float(f64),
     Str(&'a str),
+    /// A bytes literal (`b"..."`).
+    Bytes(&'a [u8]),
     Atom(&'a str),
     Name(&'a str),
     List(&'a [Expr<'a>]),
@@ -177,6 +179,8 @@ pub enum PatternKind<'a> {
     Int(i64),
     Float(f64),
     Str(&'a str),
+    /// A bytes literal (`b"..."`).
+    Bytes(&'a [u8]),
     Atom(&'a str),
     Tuple(&'a [Pattern<'a>]),
     /// Elements, then the pattern for the rest after `..`.

@@ -598,6 +598,8 @@ pub enum Constant {
     Float(f64),
     Str(Arc<str>),
     Atom(Arc<str>),
+    /// A bytes literal (`b"..."`).
+    Bytes(Arc<[u8]>),
 }
 
 /// The runtime error kinds bytecode can raise directly (`Fail`).

@@ -68,6 +68,7 @@ fn constant_text(constant: &Constant) -> String {
         Constant::Float(f) => format!("{f:?}"),
         Constant::Str(s) => format!("{s:?}"),
         Constant::Atom(a) => format!(":{a}"),
+        Constant::Bytes(b) => format!("b\"{}\"", b.escape_ascii()),
     }
 }
 

@@ -34,6 +34,8 @@ pub enum Tok<'a> {
     Int(i64),
     Float(f64),
     Str(&'a str),
+    /// A bytes literal's bytes (`b"..."`, escapes decoded).
+    Bytes(&'a [u8]),
     // Keywords.
     Fn,
     Let,
@@ -108,6 +110,7 @@ impl Tok<'_> {
                 | Tok::Int(_)
                 | Tok::Float(_)
                 | Tok::Str(_)
+                | Tok::Bytes(_)
                 | Tok::RParen
                 | Tok::RBracket
                 | Tok::RBrace
@@ -128,6 +131,7 @@ impl Tok<'_> {
             Tok::Int(n) => format!("number `{n}`"),
             Tok::Float(f) => format!("number `{f:?}`"),
             Tok::Str(_) => "a string".to_string(),
+            Tok::Bytes(_) => "a bytes literal".to_string(),
             Tok::Newline => "end of line".to_string(),
             other => format!("`{}`", other.text()),
         }
@@ -195,7 +199,12 @@ impl Tok<'_> {
             Tok::GtEq => ">=",
             Tok::Bang => "!",
             Tok::LArrow => "<-",
-            Tok::Ident(_) | Tok::Atom(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "",
+            Tok::Ident(_)
+            | Tok::Atom(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::Bytes(_) => "",
         }
     }
 }
@@ -221,6 +230,9 @@ enum Raw {
     /// A string's opening quote; the callback finds its end.
     #[token("\"", string_end)]
     Str,
+    /// A bytes literal's opening `b"`; the callback finds its end.
+    #[token("b\"", string_end)]
+    Bytes,
     #[token("\n")]
     Newline,
     #[token("(")]
@@ -488,6 +500,29 @@ fn lex_tokens<'a>(
                 let body = &text[1..body_end];
                 Tok::Str(unescape(body, span.start + 1, arena, diagnostics))
             }
+            Raw::Bytes => {
+                // The same as a string, one character (`b`) later.
+                let terminated =
+                    text.len() >= 3 && text.ends_with('"') && lexer_callback_ok(&text[1..]);
+                if !terminated {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "unterminated bytes literal",
+                            Span::new(span.start, span.end),
+                        )
+                        .with_help(
+                            "close it with `\"` on the same line; write `\\n` for a newline",
+                        ),
+                    );
+                }
+                let body_end = if terminated {
+                    text.len() - 1
+                } else {
+                    text.len()
+                };
+                let body = &text[2..body_end];
+                Tok::Bytes(unescape_bytes(body, span.start + 2, arena, diagnostics))
+            }
             Raw::LParen => Tok::LParen,
             Raw::RParen => Tok::RParen,
             Raw::LBracket => Tok::LBracket,
@@ -578,23 +613,69 @@ fn unescape<'a>(
     if !body.contains('\\') {
         return body;
     }
-    let mut out = String::with_capacity(body.len());
+    let out = decode_escapes(body, offset, false, diagnostics);
+    // Only `\xNN` could make bytes that are not UTF-8, and a string has none.
+    arena.alloc_str(&String::from_utf8(out).unwrap_or_default())
+}
+
+/// Decodes the escapes of a bytes literal's body: a string's, plus `\xNN`.
+fn unescape_bytes<'a>(
+    body: &'a str,
+    offset: usize,
+    arena: &'a Bump,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> &'a [u8] {
+    if !body.contains('\\') {
+        return body.as_bytes();
+    }
+    let out = decode_escapes(body, offset, true, diagnostics);
+    arena.alloc_slice_copy(&out)
+}
+
+/// The bytes an escaped body stands for; `bytes` allows `\xNN`.
+fn decode_escapes(
+    body: &str,
+    offset: usize,
+    bytes: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
             continue;
         }
         let Some((_, e)) = chars.next() else {
             break;
         };
         match e {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            '0' => out.push('\0'),
-            '\\' => out.push('\\'),
-            '"' => out.push('"'),
+            'n' => out.push(b'\n'),
+            't' => out.push(b'\t'),
+            'r' => out.push(b'\r'),
+            '0' => out.push(0),
+            '\\' => out.push(b'\\'),
+            '"' => out.push(b'"'),
+            'x' if bytes => {
+                // \xNN: exactly two hex digits, any byte.
+                let digits: String = (0..2)
+                    .filter_map(|_| {
+                        chars
+                            .next_if(|(_, h)| h.is_ascii_hexdigit())
+                            .map(|(_, h)| h)
+                    })
+                    .collect();
+                match u8::from_str_radix(&digits, 16) {
+                    Ok(byte) if digits.len() == 2 => out.push(byte),
+                    _ => diagnostics.push(
+                        Diagnostic::error(
+                            "invalid byte escape",
+                            Span::new(offset + i, offset + i + 2 + digits.len()),
+                        )
+                        .with_help("write `\\x` and two hex digits, as `\\x00` or `\\xff`"),
+                    ),
+                }
+            }
             'u' => {
                 // \u{XXXX}: one to six hex digits naming a Unicode scalar value.
                 let mut hex = String::new();
@@ -614,7 +695,9 @@ fn unescape<'a>(
                 }
                 let value = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
                 match value {
-                    Some(ch) if closed && hex.len() <= 6 => out.push(ch),
+                    Some(ch) if closed && hex.len() <= 6 => {
+                        out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes())
+                    }
                     _ => diagnostics.push(
                         Diagnostic::error(
                             "invalid unicode escape",
@@ -629,11 +712,15 @@ fn unescape<'a>(
                     format!("unknown escape `\\{}`", other.escape_debug()),
                     Span::new(offset + i, offset + i + 1 + other.len_utf8()),
                 )
-                .with_help("the escapes are \\n \\t \\r \\0 \\\\ \\\" and \\u{...}"),
+                .with_help(if bytes {
+                    "the escapes are \\n \\t \\r \\0 \\\\ \\\" \\u{...} and, in bytes, \\xNN"
+                } else {
+                    "the escapes are \\n \\t \\r \\0 \\\\ \\\" and \\u{...}"
+                }),
             ),
         }
     }
-    arena.alloc_str(&out)
+    out
 }
 
 #[cfg(test)]

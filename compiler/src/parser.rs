@@ -283,6 +283,7 @@ fn node_children<'t, 'a>(node: Node<'t, 'a>, out: &mut Vec<Node<'t, 'a>>) -> boo
         | ExprKind::Int(_)
         | ExprKind::Float(_)
         | ExprKind::Str(_)
+        | ExprKind::Bytes(_)
         | ExprKind::Atom(_)
         | ExprKind::Name(_)
         | ExprKind::Continue => {}

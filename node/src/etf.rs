@@ -12,14 +12,16 @@
 //!   nothing.
 //! - Decoding never panics on any input: every read is bounds-checked and
 //!   every malformed term is a `DecodeError`.
-//! - A term Weft cannot represent (a bignum, a binary that is not UTF-8, a
-//!   bit string, a fun, a port, an improper list) decodes to
-//!   `(:erlang_term, "printed form")` instead of failing.
+//! - A term Weft cannot represent (a bignum, a bit string, a fun, a port,
+//!   an improper list) decodes to an opaque value (`Value::Opaque`) that
+//!   holds the term's bytes exactly as they came, and encodes back to
+//!   them, so a reply built from it reaches its caller. A binary that is
+//!   not UTF-8 is bytes.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use weft_vm::{Atom, MapItems, Pid, RemotePid, RemoteRef, Value};
+use weft_vm::{Atom, MapItems, Opaque, Pid, RemotePid, RemoteRef, Value};
 
 /// The version byte that starts every encoded term.
 pub const VERSION: u8 = 131;
@@ -104,8 +106,8 @@ pub trait NodeContext {
 }
 
 /// The biggest integer, in bytes, the decoder turns into decimal digits
-/// (2,466 of them); a bigger one arrives as `(:erlang_term, "<an integer of N
-/// bytes>")`. Schoolbook conversion is quadratic, and a peer's 10 MB
+/// (2,466 of them); a bigger one arrives as an opaque value printed
+/// `<an integer of N bytes>`. Schoolbook conversion is quadratic, and a peer's 10 MB
 /// bignum would cost hours of CPU.
 pub const MAX_PRINTED_BIG: usize = 1024;
 
@@ -135,6 +137,8 @@ pub fn encode_bare(out: &mut Vec<u8>, value: &Value, node: &dyn NodeContext) {
             Item::Value(value) => value,
         };
         match value {
+            // Exactly as it came.
+            Value::Opaque(opaque) => out.extend_from_slice(&opaque.encoded),
             Value::Nil => put_atom_name(out, "nil"),
             Value::Bool(b) => put_atom_name(out, if *b { "true" } else { "false" }),
             Value::Int(n) => put_int(out, *n),
@@ -144,6 +148,7 @@ pub fn encode_bare(out: &mut Vec<u8>, value: &Value, node: &dyn NodeContext) {
             }
             Value::Atom(a) => put_atom(out, *a),
             Value::Str(s) => put_binary(out, s.as_bytes()),
+            Value::Bytes(b) => put_binary(out, b),
             Value::List { .. } => {
                 let items = value.as_list().unwrap_or(&[]);
                 if items.is_empty() {
@@ -283,10 +288,12 @@ enum Frame {
         left: usize,
         items: Vec<Value>,
     },
-    /// `left` counts the tail too.
+    /// `left` counts the tail too; `start` is where the list's bytes
+    /// begin (an improper list stays those bytes).
     List {
         left: usize,
         items: Vec<Value>,
+        start: usize,
     },
     Map {
         left: usize,
@@ -366,8 +373,10 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
     let mut stack: Vec<Frame> = Vec::new();
     loop {
         // Read one term: a scalar, or the start of a container.
+        let start = reader.pos;
         let mut value = match scalar_or_open(reader, node)? {
             Opened::Value(value) => value,
+            Opened::Opaque(printed) => opaque(printed, &reader.input[start..reader.pos]),
             Opened::Frame(frame) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(DecodeError::TooDeep);
@@ -383,7 +392,7 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
             };
             let (left, items) = match top {
                 Frame::Tuple { left, items }
-                | Frame::List { left, items }
+                | Frame::List { left, items, .. }
                 | Frame::Map { left, items } => (left, items),
             };
             items.push(value);
@@ -393,7 +402,9 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
             }
             value = match stack.pop() {
                 Some(Frame::Tuple { items, .. }) => Value::tuple(items),
-                Some(Frame::List { mut items, .. }) => {
+                Some(Frame::List {
+                    mut items, start, ..
+                }) => {
                     let tail = items.pop().unwrap_or_default();
                     if tail.as_list().is_some_and(|t| t.is_empty()) {
                         Value::list(items)
@@ -402,7 +413,7 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
                         items.extend_from_slice(rest);
                         Value::list(items)
                     } else {
-                        improper(&items, &tail)
+                        opaque(improper(&items, &tail), &reader.input[start..reader.pos])
                     }
                 }
                 Some(Frame::Map { items, .. }) => {
@@ -423,6 +434,17 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
 enum Opened {
     Value(Value),
     Frame(Frame),
+    /// A term Weft has no value for, printed as Erlang prints it; the
+    /// caller keeps its bytes.
+    Opaque(String),
+}
+
+/// An opaque value: `printed`, and the term's bytes as they came.
+fn opaque(printed: String, encoded: &[u8]) -> Value {
+    Value::Opaque(Arc::new(Opaque {
+        printed: printed.into(),
+        encoded: encoded.into(),
+    }))
 }
 
 /// Capacity for `n` claimed elements, each at least one byte of what is
@@ -451,7 +473,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
                 .collect();
             match text.trim().parse::<f64>() {
                 Ok(x) => Value::Float(x),
-                Err(_) => erlang_term(text),
+                Err(_) => return Ok(Opened::Opaque(text)),
             }
         }
         ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT => {
@@ -472,7 +494,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             };
             let negative = reader.u8()? != 0;
             let digits = reader.take(n)?;
-            big_integer(digits, negative)
+            return Ok(big_integer(digits, negative));
         }
         NIL_EXT => Value::list(Vec::new()),
         STRING_EXT => {
@@ -484,16 +506,17 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
         BINARY_EXT => {
             let len = reader.u32()? as usize;
             let bytes = reader.take(len)?;
+            // A binary that is UTF-8 is text; any other is bytes (§12).
             match std::str::from_utf8(bytes) {
                 Ok(text) => Value::str(text),
-                Err(_) => erlang_term(print_binary(bytes, 8)),
+                Err(_) => Value::bytes(bytes.to_vec()),
             }
         }
         BIT_BINARY_EXT => {
             let len = reader.u32()? as usize;
             let bits = reader.u8()?;
             let bytes = reader.take(len)?;
-            erlang_term(print_binary(bytes, bits))
+            return Ok(Opened::Opaque(print_binary(bytes, bits)));
         }
         SMALL_TUPLE_EXT | LARGE_TUPLE_EXT => {
             let n = if tag == SMALL_TUPLE_EXT {
@@ -513,6 +536,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
         LIST_EXT => {
             let n = reader.u32()? as usize;
             return Ok(Opened::Frame(Frame::List {
+                start: reader.pos - 5,
                 left: n + 1,
                 items: Vec::with_capacity(capacity(n + 1, reader)),
             }));
@@ -586,7 +610,10 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
             } else {
                 reader.u32()?;
             }
-            erlang_term(format!("#Port<{}.{id}>", node.index_of(node_name)))
+            return Ok(Opened::Opaque(format!(
+                "#Port<{}.{id}>",
+                node.index_of(node_name)
+            )));
         }
         EXPORT_EXT => {
             let module = reader.atom_text()?;
@@ -595,7 +622,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
                 SMALL_INTEGER_EXT => reader.u8()? as u32,
                 _ => return Err(DecodeError::UnknownTag(EXPORT_EXT)),
             };
-            erlang_term(format!("fun {module}:{function}/{arity}"))
+            return Ok(Opened::Opaque(format!("fun {module}:{function}/{arity}")));
         }
         NEW_FUN_EXT => {
             let start = reader.pos;
@@ -608,7 +635,7 @@ fn scalar_or_open(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Ope
                 return Err(DecodeError::Truncated);
             }
             reader.pos = end;
-            erlang_term(format!("#Fun<{module}>"))
+            return Ok(Opened::Opaque(format!("#Fun<{module}>")));
         }
         other => return Err(DecodeError::UnknownTag(other)),
     };
@@ -652,13 +679,8 @@ fn ref_value(node_name: Atom, creation: u32, ids: Vec<u32>, node: &dyn NodeConte
     }))
 }
 
-/// `(:erlang_term, printed)`.
-pub fn erlang_term(printed: String) -> Value {
-    Value::tuple(vec![Value::atom("erlang_term"), Value::str(printed)])
-}
-
 /// An integer in Erlang's bignum form: little-endian base-256 digits.
-fn big_integer(digits: &[u8], negative: bool) -> Value {
+fn big_integer(digits: &[u8], negative: bool) -> Opened {
     let significant = digits.len() - digits.iter().rev().take_while(|d| **d == 0).count();
     if significant <= 8 {
         let mut magnitude = 0u64;
@@ -666,21 +688,21 @@ fn big_integer(digits: &[u8], negative: bool) -> Value {
             magnitude |= (*d as u64) << (8 * i);
         }
         if negative && magnitude <= i64::MAX as u64 + 1 {
-            return Value::Int((magnitude as i64).wrapping_neg());
+            return Opened::Value(Value::Int((magnitude as i64).wrapping_neg()));
         }
         if !negative && magnitude <= i64::MAX as u64 {
-            return Value::Int(magnitude as i64);
+            return Opened::Value(Value::Int(magnitude as i64));
         }
     }
     if significant > MAX_PRINTED_BIG {
         let sign = if negative { "a negative" } else { "an" };
-        return erlang_term(format!("<{sign} integer of {significant} bytes>"));
+        return Opened::Opaque(format!("<{sign} integer of {significant} bytes>"));
     }
     let mut text = decimal(&digits[..significant]);
     if negative {
         text.insert(0, '-');
     }
-    erlang_term(text)
+    Opened::Opaque(text)
 }
 
 /// The decimal digits of a little-endian base-256 number (schoolbook
@@ -741,7 +763,7 @@ fn print_binary(bytes: &[u8], bits: u8) -> String {
 }
 
 /// An improper list (`[a, b | tail]`), printed.
-fn improper(items: &[Value], tail: &Value) -> Value {
+fn improper(items: &[Value], tail: &Value) -> String {
     let mut text = String::from("[");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -750,5 +772,5 @@ fn improper(items: &[Value], tail: &Value) -> Value {
         text.push_str(&item.inspect());
     }
     let _ = write!(text, " | {}]", tail.inspect());
-    erlang_term(text)
+    text
 }

@@ -91,15 +91,14 @@ fn erlangs_encodings_decode_as_the_contract_says() {
     );
     assert_eq!(
         decode(&[131, 109, 0, 0, 0, 1, 255]).unwrap(),
-        Value::tuple(vec![Value::atom("erlang_term"), Value::from("<<255>>")])
+        Value::bytes(vec![255])
     );
     // 2^64 is a bignum; -2^63 fits.
     assert_eq!(
-        decode(&[131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]).unwrap(),
-        Value::tuple(vec![
-            Value::atom("erlang_term"),
-            Value::from("18446744073709551616")
-        ])
+        decode(&[131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+            .unwrap()
+            .to_string(),
+        "18446744073709551616"
     );
     assert_eq!(
         decode(&[131, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128]).unwrap(),
@@ -116,8 +115,10 @@ fn erlangs_encodings_decode_as_the_contract_says() {
     );
     // [1 | 2] is improper.
     assert_eq!(
-        decode(&[131, 108, 0, 0, 0, 1, 97, 1, 97, 2]).unwrap(),
-        Value::tuple(vec![Value::atom("erlang_term"), Value::from("[1 | 2]")])
+        decode(&[131, 108, 0, 0, 0, 1, 97, 1, 97, 2])
+            .unwrap()
+            .to_string(),
+        "[1 | 2]"
     );
     // A pid of another node.
     let mut pid = vec![131, 88, 119, 8];
@@ -239,4 +240,44 @@ proptest! {
         bytes.truncate(i);
         let _ = etf::decode(&bytes, &Here);
     }
+}
+
+/// A term Weft has no value for is an opaque value that goes back exactly
+/// as it came (LANGUAGE.md §12): an improper list such as gen_server's
+/// `[alias | Ref]` tag, a bignum, a bit string, a fun — alone or inside a
+/// tuple — and a binary that is not UTF-8 is bytes.
+#[test]
+fn terms_weft_cannot_represent_go_back_byte_for_byte() {
+    let improper: &[u8] = &[
+        131, 108, 0, 0, 0, 1, 100, 0, 5, b'a', b'l', b'i', b'a', b's', 97, 7,
+    ];
+    let bignum: &[u8] = &[131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let bits: &[u8] = &[131, 77, 0, 0, 0, 1, 3, 0b1010_0000];
+    let export: &[u8] = &[
+        131, 113, 100, 0, 5, b'l', b'i', b's', b't', b's', 100, 0, 3, b'm', b'a', b'p', 97, 2,
+    ];
+    // {reply, [alias | 7], <<255>>}, its atom as Weft writes atoms
+    // (SMALL_ATOM_UTF8_EXT): only the opaque part keeps Erlang's bytes.
+    let mut tuple = vec![131, 104, 3, 119, 5, b'r', b'e', b'p', b'l', b'y'];
+    tuple.extend_from_slice(&improper[1..]);
+    tuple.extend_from_slice(&[109, 0, 0, 0, 1, 255]);
+    for (input, printed, kind) in [
+        (improper, "[:alias | 7]", "opaque"),
+        (bignum, "18446744073709551616", "opaque"),
+        (bits, "<<5:3>>", "opaque"),
+        (export, "fun lists:map/2", "opaque"),
+        (&tuple[..], "(:reply, [:alias | 7], b\"\\xff\")", "tuple"),
+    ] {
+        let value = decode(input).unwrap();
+        assert_eq!(value.to_string(), printed);
+        assert_eq!(value.type_atom().name(), kind);
+        assert_eq!(encode(&value), input, "{printed} goes back as it came");
+        assert_eq!(value, decode(input).unwrap(), "equal to itself");
+    }
+    assert_ne!(decode(improper).unwrap(), decode(bignum).unwrap());
+    assert_eq!(
+        decode(&[131, 109, 0, 0, 0, 2, 0, 255]).unwrap(),
+        Value::bytes(vec![0, 255])
+    );
+    round_trip(Value::bytes(vec![0, 1, 255]));
 }

@@ -36,7 +36,7 @@ pub use crate::data::atom::{Atom, MAX_ATOMS};
 pub use crate::data::channel::Channel;
 pub use crate::data::convert::{FromValue, FromValueError, IntoValue};
 pub use crate::data::limits::{Limits, DEFAULT_REDUCTIONS};
-pub use crate::data::remote::{RemotePid, RemoteRef};
+pub use crate::data::remote::{Opaque, RemotePid, RemoteRef};
 pub use crate::data::resource::Resource;
 #[cfg(feature = "serde")]
 pub use crate::data::serde_value::{from_value, to_value, SerdeError};

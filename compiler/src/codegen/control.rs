@@ -491,6 +491,7 @@ fn cannot_fail_here(e: &Expr<'_>) -> bool {
         | ExprKind::Int(_)
         | ExprKind::Float(_)
         | ExprKind::Str(_)
+        | ExprKind::Bytes(_)
         | ExprKind::Atom(_) => true,
         ExprKind::Binary(BinOp::Eq | BinOp::Ne, a, b)
         | ExprKind::And(a, b)

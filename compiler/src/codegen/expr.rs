@@ -37,6 +37,10 @@ impl<'a> Compiler<'a, '_, '_> {
                 let index = self.constant(Constant::Str(s.into()));
                 self.emit(Instr::Const { dst, index });
             }
+            ExprKind::Bytes(b) => {
+                let index = self.constant(Constant::Bytes(b.into()));
+                self.emit(Instr::Const { dst, index });
+            }
             ExprKind::Atom(a) => {
                 let index = self.constant(Constant::Atom(a.into()));
                 self.emit(Instr::Const { dst, index });

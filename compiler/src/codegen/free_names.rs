@@ -226,6 +226,7 @@ impl<'a> Walk<'_, 'a> {
             | ExprKind::Int(_)
             | ExprKind::Float(_)
             | ExprKind::Str(_)
+            | ExprKind::Bytes(_)
             | ExprKind::Atom(_)
             | ExprKind::Continue => {}
         }

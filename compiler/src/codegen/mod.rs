@@ -1416,6 +1416,7 @@ enum ConstantKey {
     Float(u64),
     Str(Arc<str>),
     Atom(Arc<str>),
+    Bytes(Arc<[u8]>),
 }
 
 impl ConstantKey {
@@ -1425,6 +1426,7 @@ impl ConstantKey {
             Constant::Float(f) => ConstantKey::Float(f.to_bits()),
             Constant::Str(s) => ConstantKey::Str(s.clone()),
             Constant::Atom(a) => ConstantKey::Atom(a.clone()),
+            Constant::Bytes(b) => ConstantKey::Bytes(b.clone()),
         }
     }
 }

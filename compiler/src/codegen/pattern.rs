@@ -127,6 +127,7 @@ impl<'a> Compiler<'a, '_, '_> {
             | PatternKind::Int(_)
             | PatternKind::Float(_)
             | PatternKind::Str(_)
+            | PatternKind::Bytes(_)
             | PatternKind::Atom(_) => {
                 let literal = self.alloc();
                 self.pattern_literal(pattern, literal);
@@ -208,6 +209,7 @@ impl<'a> Compiler<'a, '_, '_> {
                         | PatternKind::Int(_)
                         | PatternKind::Float(_)
                         | PatternKind::Str(_)
+                        | PatternKind::Bytes(_)
                         | PatternKind::Atom(_) => self.pattern_literal(key, key_register),
                         _ => {
                             self.error(
@@ -303,6 +305,10 @@ impl<'a> Compiler<'a, '_, '_> {
             }
             PatternKind::Str(s) => {
                 let index = self.constant(Constant::Str(s.into()));
+                self.emit(Instr::Const { dst, index });
+            }
+            PatternKind::Bytes(b) => {
+                let index = self.constant(Constant::Bytes(b.into()));
                 self.emit(Instr::Const { dst, index });
             }
             PatternKind::Atom(a) => {

@@ -3,6 +3,8 @@
 (comment) @comment
 (string) @string
 (escape_sequence) @string.escape
+(bytes) @string
+(byte_escape) @string.escape
 (integer) @number
 (float) @number
 (negative_number) @number

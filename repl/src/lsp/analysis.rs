@@ -308,6 +308,7 @@ impl Analysis {
             | ExprKind::Int(_)
             | ExprKind::Float(_)
             | ExprKind::Str(_)
+            | ExprKind::Bytes(_)
             | ExprKind::Atom(_)
             | ExprKind::Continue => {}
         }

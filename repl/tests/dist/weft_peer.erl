@@ -29,6 +29,21 @@ worker() ->
                                     fun lists:map/2, fun() -> ok end,
                                     hd(erlang:ports())]},
             worker();
+        %% Send terms Weft has no value for (and a binary that is not
+        %% UTF-8); Weft sends them back, and Erlang says whether they
+        %% came back exactly (=:=).
+        {roundtrip, Name, NodeName} ->
+            Node = binary_to_atom(NodeName),
+            Big = 123456789012345678901234567890,
+            Terms = [<<255, 0>>, <<1:3>>, [1 | 2], [a, b | c], fun lists:map/2,
+                     fun() -> ok end, Big, -Big, hd(erlang:ports()),
+                     {nested, [x | y], #{k => <<7:4>>}}],
+            {Name, Node} ! {roundtrip, self(), Terms},
+            receive
+                {back, Back} -> {Name, Node} ! {roundtrip_equal, Back =:= Terms}
+            after 5000 -> {Name, Node} ! {roundtrip_equal, timeout}
+            end,
+            worker();
         %% Link to a Weft pid, then die with Reason.
         {link_and_die, Pid, Reason} ->
             spawn(fun() -> link(Pid), receive after 100 -> ok end, exit(Reason) end),

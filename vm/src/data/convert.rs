@@ -13,7 +13,8 @@
 //! | `f64`, `f32` | float (reading also takes an int) |
 //! | `bool` | `true` / `false` |
 //! | `String` (and `&str`, `char` into) | string |
-//! | `Vec<T>` (and `&[T]` into) | list |
+//! | `Vec<T>` (and `&[T]` into) | list (`Vec<u8>` also reads bytes) |
+//! | `bytes::Bytes` | bytes (no copy) |
 //! | `Option<T>` | `nil` or the value |
 //! | `(A,)` … `(A, B, C, D, E, F)` | tuple of that length |
 //! | `HashMap<K, V>`, `BTreeMap<K, V>` | map |
@@ -367,6 +368,17 @@ impl<T: IntoValue + Clone> IntoValue for &[T] {
 
 impl<T: FromValue> FromValue for Vec<T> {
     fn from_value(value: &Value) -> Result<Vec<T>, FromValueError> {
+        // Bytes read as a list of ints, so `Vec<u8>` takes a bytes value
+        // (and a list of ints).
+        if let Value::Bytes(b) = value {
+            return b
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    T::from_value(&Value::Int(x as i64)).map_err(|e| e.inside(format!("byte {i}")))
+                })
+                .collect();
+        }
         let items = value
             .as_list()
             .ok_or_else(|| FromValueError::new("a list", value))?;
@@ -375,6 +387,21 @@ impl<T: FromValue> FromValue for Vec<T> {
             .enumerate()
             .map(|(i, item)| T::from_value(item).map_err(|e| e.inside(format!("element {i}"))))
             .collect()
+    }
+}
+
+impl IntoValue for bytes::Bytes {
+    fn into_value(self) -> Value {
+        Value::bytes(self)
+    }
+}
+
+impl FromValue for bytes::Bytes {
+    fn from_value(value: &Value) -> Result<bytes::Bytes, FromValueError> {
+        match value {
+            Value::Bytes(b) => Ok(bytes::Bytes::clone(b)),
+            other => Err(FromValueError::new("bytes", other)),
+        }
     }
 }
 

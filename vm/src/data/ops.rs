@@ -143,6 +143,7 @@ pub(crate) fn neg(a: &Value) -> OpResult {
 pub(crate) fn concat_size(a: &Value, b: &Value) -> usize {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => x.len().saturating_add(y.len()),
+        (Value::Bytes(x), Value::Bytes(y)) => x.len().saturating_add(y.len()),
         (Value::List { .. }, Value::List { .. }) => {
             let length = |v: &Value| v.as_list().map_or(0, <[Value]>::len);
             length(a)
@@ -179,8 +180,21 @@ pub(crate) fn concat(a: Value, b: &Value, fuel: &mut Fuel) -> OpResult {
             Value::list_make_mut(&mut items, &mut start, fuel).extend_from_slice(extra);
             Ok(Value::List { start, items })
         }
+        (Value::Bytes(x), Value::Bytes(y)) => {
+            if y.is_empty() {
+                return Ok(Value::Bytes(x));
+            }
+            if x.is_empty() {
+                return Ok(Value::Bytes(y.clone()));
+            }
+            fuel.charge((x.len() + y.len()) / 16);
+            let mut joined = Vec::with_capacity(x.len() + y.len());
+            joined.extend_from_slice(&x);
+            joined.extend_from_slice(y);
+            Ok(Value::bytes(joined))
+        }
         (a, b) => Err(badarg(format!(
-            "`++` joins two strings or two lists, got {} and {}",
+            "`++` joins two strings, two lists or two bytes values, got {} and {}",
             describe(&a),
             describe(b)
         ))),
@@ -280,6 +294,7 @@ pub(crate) fn index(obj: &Value, key: &Value) -> OpResult {
             Ok(items[index_of(key, items.len(), "list")?].clone())
         }
         Value::Tuple(items) => Ok(items[index_of(key, items.len(), "tuple")?].clone()),
+        Value::Bytes(b) => Ok(Value::Int(b[index_of(key, b.len(), "bytes value")?] as i64)),
         Value::Map(map) => map.get(key).cloned().ok_or_else(|| {
             (
                 Atom::BADKEY,
@@ -342,6 +357,7 @@ pub(crate) fn work(value: &Value) -> usize {
         Value::Tuple(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Str(s) => s.len(),
+        Value::Bytes(b) => b.len(),
         _ => 0,
     }
 }

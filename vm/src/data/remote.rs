@@ -88,3 +88,25 @@ pub(crate) fn node_name(value: &Value) -> Option<&str> {
         _ => None,
     }
 }
+
+/// A term from another node that Weft has no value for — a bignum, an
+/// improper list (`[alias | Ref]`), a fun, a port, a bit string — kept as
+/// it came so a reply built from it reaches its caller (LANGUAGE.md §12).
+///
+/// Invariants: `encoded` is exactly the bytes the peer sent for the term
+/// (Erlang's external term format, without the version byte), and is what
+/// goes back; two opaque values are equal when their encodings are;
+/// `printed` is how Erlang prints the term, for `print` and `inspect`.
+#[derive(Clone, Debug)]
+pub struct Opaque {
+    pub printed: Box<str>,
+    pub encoded: Box<[u8]>,
+}
+
+impl PartialEq for Opaque {
+    fn eq(&self, other: &Opaque) -> bool {
+        self.encoded == other.encoded
+    }
+}
+
+impl Eq for Opaque {}

@@ -183,9 +183,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::str(v))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, SerdeError> {
-        Ok(Value::list(
-            v.iter().map(|b| Value::Int((*b).into())).collect(),
-        ))
+        Ok(Value::bytes(v.to_vec()))
     }
     fn serialize_none(self) -> Result<Value, SerdeError> {
         Ok(Value::Nil)
@@ -433,6 +431,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Atom(a) => visitor.visit_str(a.name()),
             Value::Str(s) => visitor.visit_str(s),
+            Value::Bytes(b) => visitor.visit_bytes(b),
             Value::List { .. } => visitor.visit_seq(Elements::new(self.0.as_list().unwrap_or(&[]))),
             Value::Tuple(items) => visitor.visit_seq(Elements::new(items)),
             Value::Map(map) => visitor.visit_map(Entries::new(map)),

@@ -127,20 +127,39 @@ fn drain_deferred_slow(mut budget: usize) -> bool {
         };
         let n = values.len().min(budget);
         BACKLOG.with(|b| b.set(b.get() - values.len()));
-        for _ in 0..n {
-            // A nested container this frees defers its own elements.
-            drop(values.pop());
-        }
+        // A nested container this frees defers its own elements.
+        values.truncate(values.len() - n);
         budget -= n;
         if !values.is_empty() {
+            // A big vector gives its memory back as it drains: shrinking
+            // in place returns the freed tail's pages a piece at a time,
+            // where one free at the end would return them all in one slice.
+            if values.capacity() >= 2 * values.len() + DEFER_WHOLE {
+                values.shrink_to_fit();
+            }
             defer(values);
         }
     }
     DEFERRED.with(|d| !d.borrow().is_empty())
 }
 
+/// A bytes slice this short is copied rather than shared.
+pub(crate) const SMALL_SLICE: usize = 64;
+
+/// A buffer this big is not kept alive by a slice under an eighth of it.
+pub(crate) const BIG_BUFFER: usize = 64 * 1024;
+
+/// A vector at least this long is deferred whole while the VM runs, even
+/// when it holds only scalars: looking at five million elements, and
+/// giving back 80 MB, is work for many slices, not one.
+const DEFER_WHOLE: usize = 1 << 16;
+
 impl Drop for Items {
     fn drop(&mut self) {
+        if self.0.len() >= DEFER_WHOLE && DEFERRING.with(|d| d.get()) {
+            defer(std::mem::take(&mut self.0));
+            return;
+        }
         if self.0.iter().all(Value::is_scalar) {
             return;
         }
@@ -485,6 +504,9 @@ pub enum Value {
     Atom(Atom),
     /// A string (see [`Value::as_str`]).
     Str(Arc<String>),
+    /// Bytes (`b"..."`): an immutable sequence of 0..255 (see
+    /// [`Value::as_bytes`]). Slicing shares the buffer ([`Value::bytes_slice`]).
+    Bytes(Arc<bytes::Bytes>),
     /// Elements `items[start..]`.
     ///
     /// A list: a window over a shared vector, so taking a tail is O(1). Read it
@@ -510,6 +532,9 @@ pub enum Value {
     RemotePid(Arc<RemotePid>),
     /// A reference made on another node.
     RemoteRef(Arc<RemoteRef>),
+    /// A term from another node that Weft has no value for, kept byte for
+    /// byte (see [`Opaque`](crate::Opaque)); `type` gives `:opaque`.
+    Opaque(Arc<crate::data::remote::Opaque>),
 }
 
 impl Clone for Value {
@@ -533,6 +558,7 @@ impl Value {
     fn clone_shared(&self) -> Value {
         match self {
             Value::Str(s) => Value::Str(s.clone()),
+            Value::Bytes(b) => Value::Bytes(b.clone()),
             Value::List { start, items } => Value::List {
                 start: *start,
                 items: items.clone(),
@@ -544,6 +570,7 @@ impl Value {
             Value::Resource(r) => Value::Resource(r.clone()),
             Value::RemotePid(p) => Value::RemotePid(p.clone()),
             Value::RemoteRef(r) => Value::RemoteRef(r.clone()),
+            Value::Opaque(o) => Value::Opaque(o.clone()),
             Value::Nil => Value::Nil,
             Value::Bool(b) => Value::Bool(*b),
             Value::Int(n) => Value::Int(*n),
@@ -578,6 +605,39 @@ impl Value {
     /// A string (same as `Value::from(s)`).
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(Arc::new(s.into()))
+    }
+
+    /// Bytes (a `Vec<u8>`, a `&'static [u8]` or a `bytes::Bytes`).
+    ///
+    /// ```
+    /// use weft_vm::Value;
+    ///
+    /// let b = Value::bytes(vec![104, 105, 0]);
+    /// assert_eq!(b.as_bytes(), Some(&b"hi\0"[..]));
+    /// assert_eq!(b.to_string(), r#"b"hi\x00""#);
+    /// ```
+    pub fn bytes(b: impl Into<bytes::Bytes>) -> Value {
+        Value::Bytes(Arc::new(b.into()))
+    }
+
+    /// Bytes `from..to` of this bytes value (empty if it is not one; the
+    /// range must be inside it). The slice shares the buffer, except when
+    /// it is small — at most `SMALL_SLICE` bytes, or under an eighth of a
+    /// buffer of `BIG_BUFFER` or more — and is then copied, so a few bytes
+    /// kept from a big read do not keep the whole read alive.
+    pub fn bytes_slice(&self, from: usize, to: usize) -> Value {
+        let Value::Bytes(whole) = self else {
+            return Value::bytes(Vec::new());
+        };
+        if from == 0 && to == whole.len() {
+            return self.clone();
+        }
+        let length = to - from;
+        if length <= SMALL_SLICE || (whole.len() >= BIG_BUFFER && length < whole.len() / 8) {
+            Value::bytes(whole[from..to].to_vec())
+        } else {
+            Value::Bytes(Arc::new(whole.slice(from..to)))
+        }
     }
 
     /// A list of these elements (same as `Value::from(items)`).
@@ -689,6 +749,15 @@ impl Value {
         }
     }
 
+    /// The bytes, if this is a bytes value (a string is `None`: text and
+    /// bytes convert explicitly).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The bool, if this is `true` or `false` (for truthiness see
     /// [`Value::is_truthy`]).
     pub fn as_bool(&self) -> Option<bool> {
@@ -775,6 +844,7 @@ impl Value {
             Value::Float(_) => Atom::FLOAT,
             Value::Atom(_) => Atom::ATOM,
             Value::Str(_) => Atom::STRING,
+            Value::Bytes(_) => Atom::BYTES,
             Value::List { .. } => Atom::LIST,
             Value::Tuple(_) => Atom::TUPLE,
             Value::Map(_) => Atom::MAP,
@@ -785,6 +855,7 @@ impl Value {
             Value::Resource(r) if r.kind() == "file" => Atom::FILE,
             Value::Resource(r) => Atom::new(r.kind()),
             Value::RemotePid(_) => Atom::PID,
+            Value::Opaque(_) => Atom::OPAQUE,
             Value::RemoteRef(_) => Atom::REF,
         }
     }

@@ -239,6 +239,7 @@ impl Compare {
 fn same_key(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
+        (Value::Bytes(x), Value::Bytes(y)) => Arc::ptr_eq(x, y) || x == y,
         _ if a.is_scalar() && b.is_scalar() => scalar_equal(a, b),
         _ => false,
     }
@@ -352,11 +353,13 @@ fn pair(mode: Mode, a: &Value, b: &Value, memo: &FxHashSet<PairKey>) -> Step {
 pub(crate) fn leaf_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
+        (Value::Bytes(x), Value::Bytes(y)) => Arc::ptr_eq(x, y) || x == y,
         (Value::Fn(x), Value::Fn(y)) => Arc::ptr_eq(x, y),
         (Value::Chan(x), Value::Chan(y)) => Arc::ptr_eq(x, y),
         (Value::Resource(x), Value::Resource(y)) => Arc::ptr_eq(x, y),
         (Value::RemotePid(x), Value::RemotePid(y)) => x == y,
         (Value::RemoteRef(x), Value::RemoteRef(y)) => x == y,
+        (Value::Opaque(x), Value::Opaque(y)) => x == y,
         _ => scalar_equal(a, b),
     }
 }
@@ -386,6 +389,7 @@ fn leaf_order(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y),
         (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
         (Value::Str(x), Value::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Value::Bytes(x), Value::Bytes(y)) => Some(x.as_ref().cmp(y.as_ref())),
         _ => None,
     }
 }
@@ -473,6 +477,16 @@ fn leaf_hash(v: &Value) -> u64 {
             let mut h = FxHasher::default();
             h.write(s.as_bytes());
             fx(&[5, h.finish(), s.len() as u64])
+        }
+        Value::Bytes(b) => {
+            let mut h = FxHasher::default();
+            h.write(b);
+            fx(&[14, h.finish(), b.len() as u64])
+        }
+        Value::Opaque(o) => {
+            let mut h = FxHasher::default();
+            h.write(&o.encoded);
+            fx(&[15, h.finish()])
         }
         Value::Fn(f) => fx(&[6, Arc::as_ptr(f) as usize as u64]),
         Value::Pid(p) => {
@@ -793,6 +807,8 @@ fn leaf_print(out: &mut String, value: &Value, quoted: bool) {
                 out.push_str(s);
             }
         }
+        Value::Bytes(b) => write_bytes(out, b),
+        Value::Opaque(o) => out.push_str(&o.printed),
         Value::Fn(function) => {
             let arity = function.arity.map_or("?".to_string(), |a| a.to_string());
             if function.name.is_empty() || &*function.name == "<fn>" {
@@ -852,8 +868,35 @@ fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Bytes as a literal reads them: `b"..."`, printable ASCII as it is,
+/// `"` and `\\` escaped, every other byte `\xNN` (lowercase).
+fn write_bytes(out: &mut String, b: &[u8]) {
+    out.push_str("b\"");
+    for &x in b {
+        match x {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(x as char),
+            _ => {
+                let _ = write!(out, "\\x{x:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// How many characters `write_bytes` prints for a byte.
+fn escaped_length(x: u8) -> usize {
+    match x {
+        b'"' | b'\\' => 2,
+        0x20..=0x7e => 1,
+        _ => 4,
+    }
+}
+
 fn leaf_size(v: &Value, quoted: bool) -> usize {
     match v {
+        Value::Bytes(b) => 3 + b.iter().map(|&x| escaped_length(x)).sum::<usize>(),
         Value::Str(s) if quoted => {
             2 + s
                 .chars()

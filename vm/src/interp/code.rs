@@ -255,6 +255,7 @@ fn constant_value(constant: &Constant) -> Value {
         Constant::Float(f) => Value::Float(*f),
         Constant::Str(s) => Value::str(s.as_ref()),
         Constant::Atom(a) => Value::Atom(Atom::new(a)),
+        Constant::Bytes(b) => Value::bytes(b.to_vec()),
     }
 }
 

@@ -298,6 +298,24 @@ pub(crate) fn run(
                         (&reg!(process, base, a), &reg!(process, base, b))
                     {
                         let length = y.saturating_sub(*x).max(0) as u64;
+                        if length > RANGE_INLINE_MAX {
+                            // A long range is `list.range`'s, which builds
+                            // it in pieces across slices.
+                            let (x, y) = (*x, *y);
+                            match long_range(
+                                code,
+                                scheduler,
+                                process,
+                                &mut fuel,
+                                x,
+                                y,
+                                base + dst.index(),
+                                pc,
+                            ) {
+                                Step::Continue => continue,
+                                Step::Flow(flow) => break flow,
+                            }
+                        }
                         fuel.left -= (length / 64) as i64;
                         let bytes = length.saturating_mul(VALUE_SIZE as u64);
                         if let Err(why) = crate::data::memory::admit(
@@ -537,6 +555,7 @@ pub(crate) fn run(
                             | Value::Tuple(_)
                             | Value::Map(_)
                             | Value::Str(_)
+                            | Value::Bytes(_)
                             | Value::Chan(_)
                     );
                     if !ok {
@@ -567,6 +586,9 @@ pub(crate) fn run(
                             .get(position..)
                             .and_then(|rest| rest.chars().next())
                             .map(|c| (Value::str(c.to_string()), position + c.len_utf8())),
+                        Value::Bytes(b) => b
+                            .get(position)
+                            .map(|&x| (Value::Int(x as i64), position + 1)),
                         Value::Chan(chan) => {
                             let chan = chan.clone();
                             match receive_from(scheduler, process, &chan) {
@@ -1052,6 +1074,44 @@ pub(crate) fn run(
             }
         }
     }
+}
+
+/// Ranges up to this long are built by the `Range` instruction itself;
+/// longer ones by `list.range`, in pieces.
+const RANGE_INLINE_MAX: u64 = 1 << 16;
+
+/// `x..y` for a long range: a call of the global `list.range` with the
+/// two ints (in scratch registers above the frame), its result to
+/// `stack[ret]`.
+#[allow(clippy::too_many_arguments)]
+#[cold]
+fn long_range(
+    code: &Code,
+    scheduler: &mut Scheduler,
+    process: &mut Process,
+    fuel: &mut Fuel,
+    x: i64,
+    y: i64,
+    ret: usize,
+    pc: usize,
+) -> Step {
+    let Some(&global) = code.global_index.get("list.range") else {
+        return Step::Flow(fail(
+            process,
+            pc,
+            Atom::BADARG,
+            "list.range is not loaded".to_string(),
+        ));
+    };
+    let top = frame_top(code, process);
+    if process.stack.len() < top + 2 {
+        process.stack.resize(top + 2, Value::Nil);
+    }
+    process.stack[top] = Value::Int(x);
+    process.stack[top + 1] = Value::Int(y);
+    call_global(
+        code, scheduler, process, fuel, global, top, 2, ret, pc, false,
+    )
 }
 
 /// The result of a call that may or may not have pushed a frame.

@@ -90,7 +90,15 @@ fn len(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Tuple(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Str(s) => s.chars().count(),
-        other => return Err(expected("a list, tuple, map or string", "len", 0, other)),
+        Value::Bytes(b) => b.len(),
+        other => {
+            return Err(expected(
+                "a list, tuple, map, string or bytes",
+                "len",
+                0,
+                other,
+            ))
+        }
     };
     Ok(Value::Int(n as i64))
 }
@@ -113,7 +121,7 @@ fn int(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Value::Str(s) => s.trim().parse::<i64>().map(Value::Int).map_err(|_| {
             badarg(format!(
                 "int can't parse {} as an integer",
-                args[0].inspect()
+                crate::data::ops::describe_value(&args[0])
             ))
         }),
         other => Err(expected("a number or a string", "int", 0, other)),
@@ -130,15 +138,17 @@ fn float(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
                 && text
                     .chars()
                     .all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
-            let special = matches!(
-                text.to_ascii_lowercase().as_str(),
-                "inf" | "+inf" | "-inf" | "nan" | "infinity" | "-infinity"
-            );
+            // (The words are short: a long text is not one of them.)
+            let special = text.len() <= 9
+                && matches!(
+                    text.to_ascii_lowercase().as_str(),
+                    "inf" | "+inf" | "-inf" | "nan" | "infinity" | "-infinity"
+                );
             match text.parse::<f64>() {
                 Ok(f) if plain || special => Ok(Value::Float(f)),
                 _ => Err(badarg(format!(
                     "float can't parse {} as a number",
-                    args[0].inspect()
+                    crate::data::ops::describe_value(&args[0])
                 ))),
             }
         }

@@ -21,6 +21,7 @@ pub(crate) const NATIVES: &[Native] = &[
     native("io.read_line", 0, 1, read_line),
     native("io.close", 1, 1, close),
     native("io.read_file", 1, 1, read_file),
+    native("io.read_bytes", 1, 1, read_bytes),
     native("io.write_file", 2, 2, write_file),
     native("io.lines", 1, 1, lines),
 ];
@@ -144,12 +145,12 @@ fn open(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `io.write(file, s)`: writes the string (buffered; flushed by `close`).
 fn write(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let (resource, file) = file_arg(args, 0, "io.write")?;
-    let text = str_arg(args, 1, "io.write")?;
+    let data = text_or_bytes(args, 1, "io.write")?;
     let mut file = lock(file);
     match &mut *file {
         FileState::Writer(writer) => {
             writer
-                .write_all(text.as_bytes())
+                .write_all(data)
                 .map_err(|e| os_error(&resource.name, e))?;
             Ok(Value::Nil)
         }
@@ -235,11 +236,31 @@ fn read_file(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     Ok(Value::str(text))
 }
 
-/// `io.write_file(path, s)`: creates or replaces the file with `s`.
+/// `io.read_bytes(path)`: the whole file as bytes.
+fn read_bytes(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let path = str_arg(args, 0, "io.read_bytes")?;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        ctx.admit(metadata.len() as usize, "io.read_bytes")?;
+    }
+    let data = std::fs::read(path).map_err(|e| os_error(path, e))?;
+    Ok(Value::bytes(data))
+}
+
+/// Argument `i`: a string (written as UTF-8) or bytes (written as they are).
+fn text_or_bytes<'v>(args: &'v [Value], i: usize, name: &str) -> Result<&'v [u8], Trap> {
+    match &args[i] {
+        Value::Str(s) => Ok(s.as_bytes()),
+        Value::Bytes(b) => Ok(b.as_ref()),
+        other => Err(super::expected("a string or bytes", name, i, other)),
+    }
+}
+
+/// `io.write_file(path, data)`: creates or replaces the file with `data`,
+/// a string or bytes.
 fn write_file(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let path = str_arg(args, 0, "io.write_file")?;
-    let text = str_arg(args, 1, "io.write_file")?;
-    std::fs::write(path, text).map_err(|e| os_error(path, e))?;
+    let data = text_or_bytes(args, 1, "io.write_file")?;
+    std::fs::write(path, data).map_err(|e| os_error(path, e))?;
     Ok(Value::Nil)
 }
 

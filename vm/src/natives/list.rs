@@ -363,18 +363,204 @@ fn sort(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         };
     }
     let n = super::work(&args[0]);
-    ctx.charge(n * (usize::BITS - n.leading_zeros()) as usize);
     match std::mem::take(&mut args[0]) {
+        // A long list is sorted in pieces across slices.
+        list @ Value::List { .. } if n > SORT_AT_ONCE => super::chunked(ctx, MergeSort::new(list)),
         Value::List {
             mut start,
             mut items,
         } => {
+            ctx.charge(n * (usize::BITS - n.leading_zeros()) as usize);
             let values = Value::list_make_mut(&mut items, &mut start, ctx.fuel);
             let mut buffer = Vec::with_capacity(values.len() / 2 + 1);
             merge_sort(values, &mut buffer, ctx.fuel)?;
             Ok(Value::List { start, items })
         }
         other => Err(expected("a list", "list.sort", 0, &other)),
+    }
+}
+
+/// Elements merged between two looks at the fuel.
+const MERGE_PIECE: usize = 256;
+
+/// Lists up to this long are sorted in one piece (well under a slice's
+/// worth of work: about 50,000 comparisons).
+const SORT_AT_ONCE: usize = 4096;
+
+/// A bottom-up merge sort that stops when the fuel runs out and goes on
+/// where it stopped: runs of `INSERTION_SORT_MAX` are sorted first, then
+/// passes merge pairs of runs from `from` into `to`, doubling the run
+/// length, until one run is the whole list.
+///
+/// Invariants: in a merging pass, `from[..lo]` has been moved into
+/// `to[..lo]` (merged), `from[lo..mid]` and `from[mid..hi]` are the sorted
+/// runs being merged, of which `from[i..mid]` and `from[j..hi]` are left,
+/// and `to[lo..k]` holds what was merged of them (`to` is `k` long) — except while `blocks`
+/// is not empty: then the pair moves as blocks, `blocks` holds what is
+/// left of it (`i` and `j` stay where the pair began), and `to[lo..k]`
+/// what has moved. Ties take the left run's element, so the sort is
+/// stable.
+struct MergeSort {
+    /// The list being sorted, copied into `from` a run at a time.
+    source: Value,
+    /// Its length.
+    n: usize,
+    from: Vec<Value>,
+    to: Vec<Value>,
+    /// The length of the sorted runs in `from`; 0 while sorting the runs.
+    width: usize,
+    lo: usize,
+    i: usize,
+    j: usize,
+    k: usize,
+    /// Ranges of `from` still to move to `to[k..]` as they are, the next
+    /// last: a pair of runs already in order, or in reverse order.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl MergeSort {
+    fn new(source: Value) -> MergeSort {
+        let n = source.as_list().map_or(0, |list| list.len());
+        MergeSort {
+            to: Vec::new(),
+            from: Vec::with_capacity(n),
+            source,
+            n,
+            width: 0,
+            lo: 0,
+            i: 0,
+            j: 0,
+            k: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Queues whole ranges of `from` to move to `to` in this order, as the
+    /// merged pair (moved a piece at a time by `step`). Only on a fresh pair.
+    fn to_blocks(&mut self, blocks: [(usize, usize); 2]) {
+        self.blocks
+            .extend(blocks.into_iter().rev().filter(|(start, end)| start < end));
+    }
+
+    fn bounds(&self) -> (usize, usize) {
+        let n = self.n;
+        (
+            (self.lo + self.width).min(n),
+            (self.lo + 2 * self.width).min(n),
+        )
+    }
+}
+
+impl super::Chunked for MergeSort {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        let n = self.n;
+        // The runs, one at a time, each copied from the list and sorted.
+        while self.width == 0 {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let end = (self.lo + INSERTION_SORT_MAX).min(n);
+            let source = self.source.as_list().unwrap_or(&[]);
+            self.from.extend_from_slice(&source[self.lo..end]);
+            let mut buffer = Vec::new();
+            merge_sort(&mut self.from[self.lo..end], &mut buffer, ctx.fuel)?;
+            ctx.charge(INSERTION_SORT_MAX * 4);
+            self.lo = end;
+            if self.lo >= n {
+                self.source = Value::Nil;
+                self.width = INSERTION_SORT_MAX;
+                self.lo = 0;
+                self.i = 0;
+                self.j = self.bounds().0;
+                self.k = 0;
+                self.to = Vec::with_capacity(n);
+            }
+        }
+        while self.width < n {
+            let (mid, hi) = self.bounds();
+            let fresh =
+                self.i == self.lo && self.k == self.lo && self.j == mid && self.blocks.is_empty();
+            if fresh && mid < hi {
+                // Two runs already in order, or in reverse order (sorted
+                // and reversed input), move as blocks: no comparisons.
+                if order(&self.from[mid - 1], &self.from[mid], ctx.fuel)? != Ordering::Greater {
+                    self.to_blocks([(self.lo, mid), (mid, hi)]);
+                } else if order(&self.from[hi - 1], &self.from[self.lo], ctx.fuel)?
+                    == Ordering::Less
+                {
+                    self.to_blocks([(mid, hi), (self.lo, mid)]);
+                }
+            }
+            let mut moved = 0;
+            if let Some((start, end)) = self.blocks.pop() {
+                // A piece of a block.
+                let count = (end - start).min(MERGE_PIECE * 16);
+                self.to.extend(
+                    self.from[start..start + count]
+                        .iter_mut()
+                        .map(std::mem::take),
+                );
+                self.k += count;
+                moved = count;
+                if start + count < end {
+                    self.blocks.push((start + count, end));
+                } else if self.blocks.is_empty() {
+                    // Both runs moved: the merge below has nothing to do.
+                    (self.i, self.j) = (mid, hi);
+                }
+            } else {
+                // Merge a piece: comparisons while both runs have
+                // elements, then what is left of one run moves as it is.
+                while moved < MERGE_PIECE && self.i < mid && self.j < hi {
+                    let take_left = order(&self.from[self.i], &self.from[self.j], ctx.fuel)?
+                        != Ordering::Greater;
+                    let at = if take_left { &mut self.i } else { &mut self.j };
+                    self.to.push(std::mem::take(&mut self.from[*at]));
+                    *at += 1;
+                    self.k += 1;
+                    moved += 1;
+                }
+                if self.i == mid || self.j == hi {
+                    let (from, to) = if self.i < mid {
+                        (&mut self.i, mid)
+                    } else {
+                        (&mut self.j, hi)
+                    };
+                    let count = (to - *from).min(MERGE_PIECE * 16);
+                    self.to.extend(
+                        self.from[*from..*from + count]
+                            .iter_mut()
+                            .map(std::mem::take),
+                    );
+                    *from += count;
+                    self.k += count;
+                    moved += count;
+                }
+            }
+            ctx.charge(moved);
+            if self.k >= hi {
+                // This pair is merged: the next, or the next pass.
+                self.lo = hi;
+                if self.lo >= n {
+                    // The emptied vector (all nils) is the next pass's
+                    // `to`, kept for its allocation.
+                    std::mem::swap(&mut self.from, &mut self.to);
+                    self.to.clear();
+                    self.width *= 2;
+                    self.lo = 0;
+                }
+                self.i = self.lo;
+                self.j = self.bounds().0;
+                self.k = self.lo;
+            }
+            if ctx.fuel.is_spent() && self.width < n {
+                return Ok(None);
+            }
+        }
+        // The emptied vector goes as a list does, so its freeing is
+        // deferred and budgeted too (value.rs).
+        std::mem::drop(Value::list(std::mem::take(&mut self.to)));
+        Ok(Some(Value::list(std::mem::take(&mut self.from))))
     }
 }
 
@@ -475,34 +661,172 @@ fn range(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let a = int_arg(args, 0, "list.range")?;
     let b = int_arg(args, 1, "list.range")?;
     let length = b.saturating_sub(a).clamp(0, i64::MAX) as usize;
-    ctx.charge(length);
     let bytes = length.saturating_mul(std::mem::size_of::<Value>());
     ctx.admit(bytes, &format!("list.range({a}, {b})"))?;
+    if length > RANGE_AT_ONCE {
+        // Fifty million elements take a good part of a second to write:
+        // in pieces, across slices.
+        let items = Vec::with_capacity(length);
+        return super::chunked(
+            ctx,
+            Range {
+                next: a,
+                end: b,
+                items,
+            },
+        );
+    }
+    ctx.charge(length);
     crate::data::ops::range(&Value::Int(a), &Value::Int(b))
         .map_err(|(kind, message)| Trap::Error(kind, message))
 }
 
+/// Ranges up to this long are built in one piece.
+const RANGE_AT_ONCE: usize = 1 << 16;
+
+/// A long range built a slice's worth at a time (`list.range`, and `a..b`
+/// through it).
+struct Range {
+    next: i64,
+    end: i64,
+    items: Vec<Value>,
+}
+
+impl super::Chunked for Range {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        while self.next < self.end {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let piece = (self.end - self.next).min(RANGE_AT_ONCE as i64);
+            self.items
+                .extend((self.next..self.next + piece).map(Value::Int));
+            self.next += piece;
+            ctx.charge(piece as usize);
+        }
+        Ok(Some(Value::list(std::mem::take(&mut self.items))))
+    }
+}
+
 /// Pairs elements up as tuples; the result is as long as the shorter list.
 fn zip(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    ctx.charge(super::work(&args[0]));
     let a = list_arg(args, 0, "list.zip")?;
     let b = list_arg(args, 1, "list.zip")?;
-    Ok(Value::list(
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| Value::tuple(vec![x.clone(), y.clone()]))
-            .collect(),
-    ))
+    let n = a.len().min(b.len());
+    ctx.admit(n.saturating_mul(TUPLE_BYTES), "list.zip")?;
+    let pair = |_: usize, x: &Value, y: &Value| Value::tuple(vec![x.clone(), y.clone()]);
+    let work = Pairs {
+        a: std::mem::take(&mut args[0]),
+        b: std::mem::take(&mut args[1]),
+        next: 0,
+        out: Vec::with_capacity(n),
+        make: pair,
+    };
+    super::chunked(ctx, work)
+}
+
+/// What a two-element tuple in a new list costs: its `Value`, the tuple's
+/// allocation and its two elements.
+const TUPLE_BYTES: usize = 80;
+
+/// A new list of one value per element (or pair of elements) of one list
+/// (or two), a slice's worth at a time: `list.zip` and `list.enumerate`
+/// of a million elements make a million tuples.
+struct Pairs {
+    a: Value,
+    /// The second list (`zip`), or the first again.
+    b: Value,
+    next: usize,
+    out: Vec<Value>,
+    make: fn(usize, &Value, &Value) -> Value,
+}
+
+impl super::Chunked for Pairs {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        let a = self.a.as_list().unwrap_or(&[]);
+        let b = self.b.as_list().unwrap_or(&[]);
+        let n = a.len().min(b.len());
+        while self.next < n {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let end = (self.next + 1024).min(n);
+            for i in self.next..end {
+                self.out.push((self.make)(i, &a[i], &b[i]));
+            }
+            // A tuple costs its allocation: about 16 elements' work.
+            ctx.charge((end - self.next) * 16);
+            self.next = end;
+        }
+        Ok(Some(Value::list(std::mem::take(&mut self.out))))
+    }
 }
 
 /// Structural equality, as `==` (so `1` is found in `[1.0]`).
 fn contains(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    ctx.charge(super::work(&args[0]));
-    let items = list_arg(args, 0, "list.contains?")?;
-    let found = items
-        .iter()
-        .any(|item| crate::data::walk::equal_on(item, &args[1], ctx.fuel));
-    Ok(Value::Bool(found))
+    list_arg(args, 0, "list.contains?")?;
+    let work = Search {
+        list: std::mem::take(&mut args[0]),
+        needle: std::mem::take(&mut args[1]),
+        next: 0,
+    };
+    super::chunked(ctx, work)
+}
+
+/// Elements looked at, or copied, between two looks at the fuel.
+const LIST_PIECE: usize = 4096;
+
+/// A search through a list, a slice's worth at a time (each comparison
+/// charged by what it walks).
+struct Search {
+    list: Value,
+    needle: Value,
+    next: usize,
+}
+
+impl super::Chunked for Search {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        let items = self.list.as_list().unwrap_or(&[]);
+        while self.next < items.len() {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let end = (self.next + LIST_PIECE).min(items.len());
+            let found = items[self.next..end]
+                .iter()
+                .any(|item| crate::data::walk::equal_on(item, &self.needle, ctx.fuel));
+            if found {
+                return Ok(Some(Value::Bool(true)));
+            }
+            ctx.charge(end - self.next);
+            self.next = end;
+        }
+        Ok(Some(Value::Bool(false)))
+    }
+}
+
+/// A copy of part of a list, a slice's worth at a time.
+struct Copied {
+    list: Value,
+    next: usize,
+    end: usize,
+    out: Vec<Value>,
+}
+
+impl super::Chunked for Copied {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        let items = self.list.as_list().unwrap_or(&[]);
+        while self.next < self.end {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let end = (self.next + LIST_PIECE).min(self.end);
+            self.out.extend_from_slice(&items[self.next..end]);
+            ctx.charge(end - self.next);
+            self.next = end;
+        }
+        Ok(Some(Value::list(std::mem::take(&mut self.out))))
+    }
 }
 
 /// The first element, or nil for an empty list.
@@ -526,7 +850,7 @@ fn count_arg(args: &[Value], i: usize, name: &str) -> Result<usize, Trap> {
 
 /// The first n elements (all of them if the list is shorter). Truncates in
 /// place when the list is not shared.
-fn take(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+fn take(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     list_arg(args, 0, "list.take")?;
     let n = count_arg(args, 1, "list.take")?;
     let Value::List { start, mut items } = std::mem::take(&mut args[0]) else {
@@ -542,8 +866,14 @@ fn take(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             Ok(Value::List { start, items })
         }
         None => {
-            let from = start as usize;
-            Ok(Value::list(items[from..from + n].to_vec()))
+            // A copy, charged by its length as copies are, in pieces.
+            let work = Copied {
+                list: Value::List { start, items },
+                next: 0,
+                end: n,
+                out: Vec::with_capacity(n),
+            };
+            super::chunked(ctx, work)
         }
     }
 }
@@ -569,13 +899,17 @@ fn drop(_: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `[(0, a), (1, b), ...]`.
 fn enumerate(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    ctx.charge(super::work(&args[0]));
-    let items = list_arg(args, 0, "list.enumerate")?;
-    Ok(Value::list(
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, x)| Value::tuple(vec![Value::Int(i as i64), x.clone()]))
-            .collect(),
-    ))
+    let n = list_arg(args, 0, "list.enumerate")?.len();
+    ctx.admit(n.saturating_mul(TUPLE_BYTES), "list.enumerate")?;
+    let numbered =
+        |i: usize, x: &Value, _: &Value| Value::tuple(vec![Value::Int(i as i64), x.clone()]);
+    let list = std::mem::take(&mut args[0]);
+    let work = Pairs {
+        b: list.clone(),
+        a: list,
+        next: 0,
+        out: Vec::with_capacity(n),
+        make: numbered,
+    };
+    super::chunked(ctx, work)
 }

@@ -113,30 +113,56 @@ fn to_list(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// place and its last value, as `map.put` would.
 fn from_list(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let pairs = list_arg(args, 0, "map.from_list")?;
-    ctx.charge(pairs.len());
-    let mut map = WeftMap::with_capacity_and_hasher(pairs.len(), Default::default());
-    for pair in pairs {
-        match pair.as_tuple() {
-            Some([key, value]) => {
+    let n = pairs.len();
+    ctx.admit(n.saturating_mul(ENTRY_BYTES), "map.from_list")?;
+    let work = FromList {
+        pairs: std::mem::take(&mut args[0]),
+        next: 0,
+        map: WeftMap::with_capacity_and_hasher(n, Default::default()),
+    };
+    super::chunked(ctx, work)
+}
+
+/// What an entry of a new map costs: its key and value, and the table's
+/// index and hash.
+const ENTRY_BYTES: usize = 48;
+
+/// A map from a list of pairs, a slice's worth of entries at a time (a
+/// million keys take a good part of a second to hash and insert).
+struct FromList {
+    pairs: Value,
+    next: usize,
+    map: WeftMap,
+}
+
+impl super::Chunked for FromList {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        let pairs = self.pairs.as_list().unwrap_or(&[]);
+        while self.next < pairs.len() {
+            if ctx.fuel.is_spent() {
+                return Ok(None);
+            }
+            let end = (self.next + 1024).min(pairs.len());
+            for (at, pair) in pairs.iter().enumerate().take(end).skip(self.next) {
+                let Some([key, value]) = pair.as_tuple() else {
+                    return Err(bad_element(
+                        "a (key, value) tuple",
+                        "map.from_list",
+                        0,
+                        at,
+                        pair,
+                    ));
+                };
                 ctx.fuel.charge_key(key);
-                map.insert(key.clone(), value.clone());
+                self.map.insert(key.clone(), value.clone());
             }
-            _ => {
-                let at = pairs
-                    .iter()
-                    .position(|x| std::ptr::eq(x, pair))
-                    .unwrap_or(0);
-                return Err(bad_element(
-                    "a (key, value) tuple",
-                    "map.from_list",
-                    0,
-                    at,
-                    pair,
-                ));
-            }
+            // Hashing and inserting costs about 16 elements' work.
+            ctx.charge((end - self.next) * 16);
+            self.next = end;
         }
+        let map = std::mem::take(&mut self.map);
+        Ok(Some(Value::map(crate::data::value::MapItems(map))))
     }
-    Ok(Value::map(crate::data::value::MapItems(map)))
 }
 
 /// The entries of `a` then those of `b`; where both have a key, `b`'s

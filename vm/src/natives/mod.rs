@@ -8,6 +8,7 @@
 //! in a `Continuation` with the result (`continuation.rs`), which keeps the
 //! interpreter stackless.
 
+pub(crate) mod bytes;
 pub(crate) mod chan;
 pub(crate) mod core;
 pub(crate) mod io;
@@ -39,6 +40,7 @@ pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
     all.extend_from_slice(chan::NATIVES);
     all.extend_from_slice(list::NATIVES);
     all.extend_from_slice(string::NATIVES);
+    all.extend_from_slice(bytes::NATIVES);
     all.extend_from_slice(map::NATIVES);
     all.extend_from_slice(math::NATIVES);
     all.extend_from_slice(random::NATIVES);
@@ -54,6 +56,33 @@ pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
         all.extend_from_slice(io::NATIVES);
     }
     all
+}
+
+// ------------------------------------------------------ work in pieces
+
+/// A builtin's work that may outlast a slice (sorting five million
+/// elements, splitting ten megabytes): `step` does what the fuel allows
+/// and returns the result when done, `None` when the fuel ran out first.
+pub(crate) trait Chunked: Send + 'static {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap>;
+}
+
+/// Runs `work` to its end across as many slices as it needs: between two
+/// steps the process yields (`Ctx::pause`), so other processes run and an
+/// embedded `vm.run(budget)` returns on time.
+pub(crate) fn chunked<C: Chunked>(ctx: &mut Ctx<'_>, mut work: C) -> NativeResult {
+    match work.step(ctx)? {
+        Some(value) => Ok(value),
+        None => Err(ctx.pause(Box::new(Resume(work)))),
+    }
+}
+
+struct Resume<C>(C);
+
+impl<C: Chunked> crate::process::ctx::Continuation for Resume<C> {
+    fn resume(self: Box<Self>, ctx: &mut Ctx<'_>, _: Value) -> NativeResult {
+        chunked(ctx, self.0)
+    }
 }
 
 // ------------------------------------------------------ argument helpers

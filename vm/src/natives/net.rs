@@ -21,9 +21,9 @@ use crate::process::ctx::Waiter;
 use crate::process::{Handoff, Wait};
 
 pub(crate) const NATIVES: &[Native] = &[
-    native("net.listen", 2, 2, listen),
+    native("net.listen", 2, 3, listen),
     native("net.accept", 1, 1, accept),
-    native("net.connect", 2, 2, connect),
+    native("net.connect", 2, 3, connect),
     native("net.send", 2, 2, send),
     native("net.recv", 1, 2, recv),
     native("net.recv_line", 1, 2, recv_line),
@@ -148,6 +148,7 @@ fn io_reason(error: &std::io::Error) -> &'static str {
 fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let address = str_arg(args, 0, "net.listen")?.to_string();
     let port = port_arg(&args[1], "net.listen", 1)?;
+    let options = options_arg(args, "net.listen")?;
     let net = poller(ctx)?;
     let bound = bind(&address, port);
     let listener = match bound {
@@ -155,8 +156,67 @@ fn listen(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         Err(e) => return Ok(error(io_reason(&e))),
     };
     let resource = net::listener_resource(&net, listener);
+    if let Some(socket) = net::socket_of(&resource) {
+        options.apply(socket);
+    }
     net.register(resource.clone());
     Ok(adopt(ctx, Value::Resource(resource)))
+}
+
+/// A socket's options (`listen` and `connect`'s third argument).
+struct Options {
+    bytes: bool,
+    max_line: usize,
+}
+
+impl Options {
+    fn apply(&self, socket: &net::Socket) {
+        use std::sync::atomic::Ordering;
+        socket.bytes_mode.store(self.bytes, Ordering::Release);
+        socket.max_line.store(self.max_line, Ordering::Release);
+    }
+}
+
+/// The optional options map, argument 2: `:mode` (`:text`, the default,
+/// or `:bytes`) and `:max_line` (the longest line `recv_line` returns, in
+/// bytes, at least 1; default 1 MiB). Another key is `:badarg`.
+fn options_arg(args: &[Value], function: &str) -> Result<Options, Trap> {
+    let mut options = Options {
+        bytes: false,
+        max_line: net::MAX_LINE,
+    };
+    let Some(given) = args.get(2) else {
+        return Ok(options);
+    };
+    let Value::Map(map) = given else {
+        return Err(expected("an options map", function, 2, given));
+    };
+    for (key, value) in map.iter() {
+        match (key.as_atom(), value) {
+            (Some("mode"), Value::Atom(mode)) if mode.name() == "text" => options.bytes = false,
+            (Some("mode"), Value::Atom(mode)) if mode.name() == "bytes" => options.bytes = true,
+            (Some("mode"), other) => {
+                return Err(badarg(format!(
+                    "{function}: :mode is :text or :bytes, got {}",
+                    crate::data::ops::describe_value(other)
+                )))
+            }
+            (Some("max_line"), &Value::Int(n)) if n >= 1 => options.max_line = n as usize,
+            (Some("max_line"), other) => {
+                return Err(badarg(format!(
+                    "{function}: :max_line is a number of bytes (1 or more), got {}",
+                    crate::data::ops::describe_value(other)
+                )))
+            }
+            _ => {
+                return Err(badarg(format!(
+                    "{function}: unknown option {} (the options are :mode and :max_line)",
+                    crate::data::ops::describe_value(key)
+                )))
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// How many connections may wait to be accepted: as Go's and Erlang's
@@ -183,6 +243,15 @@ fn bind(address: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
 /// owns; `(:error, :closed)` if the listener is closed.
 fn accept(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Some(value) = woken(ctx) {
+        // The new socket has its listener's options; nothing has been
+        // read from it yet.
+        if let (Value::Resource(accepted), Value::Resource(listener)) = (&value, &args[0]) {
+            if let (Some(socket), Some(listener)) =
+                (net::socket_of(accepted), net::socket_of(listener))
+            {
+                socket.copy_options(listener);
+            }
+        }
         return Ok(adopt(ctx, value));
     }
     let listener = listener_arg(args, "net.accept")?;
@@ -200,10 +269,18 @@ fn accept(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// system's resolver.
 fn connect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if let Some(value) = woken(ctx) {
+        // Nothing has been read from the new socket yet: its options
+        // hold from its first byte.
+        if let Value::Resource(resource) = &value {
+            if let Some(socket) = net::socket_of(resource) {
+                options_arg(args, "net.connect")?.apply(socket);
+            }
+        }
         return Ok(adopt(ctx, value));
     }
     let host = str_arg(args, 0, "net.connect")?.to_string();
     let port = port_arg(&args[1], "net.connect", 1)?;
+    options_arg(args, "net.connect")?;
     let net = poller(ctx)?;
     let waiter = park(ctx, "net.connect");
     // An address connects at once; a name is resolved on a resolver
@@ -224,7 +301,8 @@ fn send(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let socket = socket_arg(args, "net.send")?;
     let data = match &args[1] {
         Value::Str(s) => s.as_bytes().to_vec(),
-        other => return Err(expected("a string", "net.send", 1, other)),
+        Value::Bytes(b) => b.to_vec(),
+        other => return Err(expected("a string or bytes", "net.send", 1, other)),
     };
     let Some(state) = net::socket_of(&socket) else {
         return Err(badarg("net.send: not a socket"));
@@ -271,7 +349,7 @@ fn read(
     let ended = net::fill(state) || state.ended.load(std::sync::atomic::Ordering::Acquire);
     {
         let mut buffer = lock(&state.buffer);
-        if let Some(value) = net::take_ready(&mut buffer, mode, ended) {
+        if let Some(value) = net::take_ready(state, &mut buffer, mode, ended) {
             return Ok(value);
         }
     }
@@ -288,14 +366,16 @@ fn read(
 }
 
 /// `net.recv(socket)`, `net.recv(socket, ms)`: the next data (a string of
-/// at most 64 KiB), nil at the end, `:timeout` after `ms`.
+/// at most 64 KiB that never ends inside a character, or bytes in bytes
+/// mode), nil at the end, `:timeout` after `ms`.
 fn recv(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     read(ctx, args, ReadMode::Chunk, "net.recv")
 }
 
 /// `net.recv_line(socket)`, `net.recv_line(socket, ms)`: the next line
 /// without its line ending (`\n` or `\r\n`), nil at the end (a last line
-/// without a newline comes first), `:timeout` after `ms`.
+/// without a newline comes first), `:timeout` after `ms`; a line over the
+/// socket's `:max_line` is `(:error, :line_too_long)`.
 fn recv_line(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     read(ctx, args, ReadMode::Line, "net.recv_line")
 }

@@ -60,6 +60,42 @@ pub(crate) struct Socket {
     /// The owner's pid bits: the process whose end closes it (the opener,
     /// until `net.controlling` hands it to another).
     pub owner: std::sync::atomic::AtomicU64,
+    /// Reads deliver bytes values (`%{:mode => :bytes}`), not text.
+    pub bytes_mode: AtomicBool,
+    /// The longest line `recv_line` returns, in bytes (`:max_line`).
+    pub max_line: std::sync::atomic::AtomicUsize,
+    /// A line over `max_line` was refused: what is left of it, up to its
+    /// newline, is dropped as it arrives.
+    pub discarding: AtomicBool,
+}
+
+/// The longest line `net.recv_line` returns unless a socket says otherwise
+/// (1 MiB, LANGUAGE.md §9).
+pub(crate) const MAX_LINE: usize = 1 << 20;
+
+impl Socket {
+    fn new(token: Token, kind: SocketKind, net: &Arc<Net>) -> Socket {
+        Socket {
+            token,
+            kind,
+            buffer: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            net: Arc::downgrade(net),
+            owner: std::sync::atomic::AtomicU64::new(0),
+            bytes_mode: AtomicBool::new(false),
+            max_line: std::sync::atomic::AtomicUsize::new(MAX_LINE),
+            discarding: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes `other`'s options (an accepted socket, its listener's).
+    pub fn copy_options(&self, other: &Socket) {
+        self.bytes_mode
+            .store(other.bytes_mode.load(Ordering::Acquire), Ordering::Release);
+        self.max_line
+            .store(other.max_line.load(Ordering::Acquire), Ordering::Release);
+    }
 }
 
 impl Socket {
@@ -339,39 +375,130 @@ impl Drop for Net {
     }
 }
 
-/// Takes what a read can return from `buffer` now: a chunk (everything,
-/// up to CHUNK bytes) or a whole line (without its line ending).
-pub(crate) fn take_ready(buffer: &mut Vec<u8>, mode: ReadMode, ended: bool) -> Option<Value> {
+/// Takes what a read can return from `buffer` (the socket's, locked) now:
+/// a chunk (everything, up to CHUNK bytes) or a whole line (without its
+/// line ending), as text or bytes as the socket says.
+///
+/// Text is decoded over the stream, not per read: a chunk never ends
+/// inside a character (its last bytes wait for the rest, unless the
+/// stream has ended), and a line is decoded whole, so only bytes that are
+/// truly invalid UTF-8 become U+FFFD. A line longer than the socket's
+/// `max_line` is `(:error, :line_too_long)`; the rest of it is dropped up
+/// to its newline, and the next line arrives as usual.
+pub(crate) fn take_ready(
+    socket: &Socket,
+    buffer: &mut Vec<u8>,
+    mode: ReadMode,
+    ended: bool,
+) -> Option<Value> {
+    let bytes_mode = socket.bytes_mode.load(Ordering::Acquire);
+    let wrap = |data: Vec<u8>| -> Value {
+        if bytes_mode {
+            Value::bytes(data)
+        } else {
+            text(data)
+        }
+    };
     match mode {
         ReadMode::Chunk if !buffer.is_empty() => {
-            let n = buffer.len().min(CHUNK);
-            let bytes: Vec<u8> = buffer.drain(..n).collect();
-            Some(text(&bytes))
-        }
-        ReadMode::Line => {
-            if let Some(at) = buffer.iter().position(|b| *b == b'\n') {
-                let mut line: Vec<u8> = buffer.drain(..=at).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
+            let mut n = buffer.len().min(CHUNK);
+            if !bytes_mode && !ended {
+                n = char_boundary(buffer, n);
+                if n == 0 {
+                    return None;
                 }
-                Some(text(&line))
-            } else if buffer.len() >= CHUNK || (ended && !buffer.is_empty()) {
-                // An over-long line comes in pieces; a last line without a
-                // newline comes at the end.
-                let n = buffer.len().min(CHUNK);
-                let bytes: Vec<u8> = buffer.drain(..n).collect();
-                Some(text(&bytes))
-            } else {
-                None
             }
+            let bytes: Vec<u8> = buffer.drain(..n).collect();
+            Some(wrap(bytes))
         }
+        ReadMode::Line => loop {
+            let max_line = socket.max_line.load(Ordering::Acquire);
+            let newline = buffer.iter().position(|b| *b == b'\n');
+            if socket.discarding.load(Ordering::Acquire) {
+                match newline {
+                    Some(at) => {
+                        buffer.drain(..=at);
+                        socket.discarding.store(false, Ordering::Release);
+                        continue;
+                    }
+                    None => {
+                        buffer.clear();
+                        return None;
+                    }
+                }
+            }
+            return match newline {
+                Some(at) => {
+                    let mut line: Vec<u8> = buffer.drain(..=at).collect();
+                    line.pop();
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    if line.len() > max_line {
+                        Some(line_too_long())
+                    } else {
+                        Some(wrap(line))
+                    }
+                }
+                None if buffer.len() > max_line.saturating_add(1) => {
+                    // Too long already (one byte more may be a `\r`): refused
+                    // now, the rest dropped as it comes.
+                    buffer.clear();
+                    socket.discarding.store(true, Ordering::Release);
+                    Some(line_too_long())
+                }
+                None if ended && !buffer.is_empty() => {
+                    // A last line without a newline comes at the end.
+                    let line = std::mem::take(buffer);
+                    if line.len() > max_line {
+                        Some(line_too_long())
+                    } else {
+                        Some(wrap(line))
+                    }
+                }
+                None => None,
+            };
+        },
         ReadMode::Chunk => None,
     }
 }
 
-fn text(bytes: &[u8]) -> Value {
-    Value::str(String::from_utf8_lossy(bytes).as_ref())
+fn line_too_long() -> Value {
+    Value::tuple(vec![Value::Atom(Atom::ERROR), Value::atom("line_too_long")])
+}
+
+/// The longest prefix of `buffer[..n]` that does not end inside a UTF-8
+/// character whose remaining bytes may still come (an invalid sequence is
+/// not held back: it will never become valid).
+fn char_boundary(buffer: &[u8], n: usize) -> usize {
+    // A character is at most 4 bytes: look at the last 3 for a lead byte.
+    for back in 1..=3.min(n) {
+        let byte = buffer[n - back];
+        if byte & 0b1100_0000 == 0b1000_0000 {
+            continue; // a continuation byte: look further back
+        }
+        let length = match byte {
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => 1,
+        };
+        let start = n - back;
+        let rest = &buffer[start + 1..buffer.len().min(start + length)];
+        if back < length && rest.iter().all(|b| b & 0b1100_0000 == 0b1000_0000) {
+            // Cut before it, so it arrives whole in the next piece.
+            return start;
+        }
+        return n;
+    }
+    n
+}
+
+fn text(bytes: Vec<u8>) -> Value {
+    match String::from_utf8(bytes) {
+        Ok(text) => Value::str(text),
+        Err(error) => Value::str(String::from_utf8_lossy(error.as_bytes()).into_owned()),
+    }
 }
 
 /// Reads what the socket has into its buffer without blocking; whether the
@@ -386,8 +513,10 @@ pub(crate) fn fill(socket: &Socket) -> bool {
     };
     let mut buffer = lock(&socket.buffer);
     let mut chunk = [0u8; 16 * 1024];
+    // Enough for the longest line a reader takes, and a few chunks.
+    let high_water = (CHUNK * 4).max(socket.max_line.load(Ordering::Acquire).saturating_add(2));
     loop {
-        if buffer.len() >= CHUNK * 4 {
+        if buffer.len() >= high_water {
             return false;
         }
         match stream.read(&mut chunk) {
@@ -439,15 +568,11 @@ pub(crate) fn stream_resource(net: &Arc<Net>, stream: TcpStream) -> Arc<Resource
     };
     Arc::new(Resource::new(
         label,
-        Socket {
-            token: net.token(),
-            kind: SocketKind::Stream(Mutex::new(Some(stream))),
-            buffer: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-            net: Arc::downgrade(net),
-            owner: std::sync::atomic::AtomicU64::new(0),
-        },
+        Socket::new(
+            net.token(),
+            SocketKind::Stream(Mutex::new(Some(stream))),
+            net,
+        ),
     ))
 }
 
@@ -459,15 +584,11 @@ pub(crate) fn listener_resource(net: &Arc<Net>, listener: TcpListener) -> Arc<Re
     };
     Arc::new(Resource::new(
         label,
-        Socket {
-            token: net.token(),
-            kind: SocketKind::Listener(Mutex::new(Some(listener))),
-            buffer: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-            net: Arc::downgrade(net),
-            owner: std::sync::atomic::AtomicU64::new(0),
-        },
+        Socket::new(
+            net.token(),
+            SocketKind::Listener(Mutex::new(Some(listener))),
+            net,
+        ),
     ))
 }
 
@@ -774,7 +895,7 @@ impl Poller {
                     let ended = ended || socket.ended.load(Ordering::Acquire);
                     if let Some((waiter, mode, _)) = entry.read {
                         let mut buffer = lock(&socket.buffer);
-                        if let Some(value) = take_ready(&mut buffer, mode, ended) {
+                        if let Some(value) = take_ready(socket, &mut buffer, mode, ended) {
                             entry.read = None;
                             drop(buffer);
                             answer(&mut self.handle, &self.net, waiter, value);
@@ -786,7 +907,8 @@ impl Poller {
                     } else if let Some(pid) = entry.active {
                         let mut buffer = lock(&socket.buffer);
                         let sock = Value::Resource(entry.resource.clone());
-                        if let Some(value) = take_ready(&mut buffer, ReadMode::Chunk, ended) {
+                        if let Some(value) = take_ready(socket, &mut buffer, ReadMode::Chunk, ended)
+                        {
                             entry.active = None;
                             drop(buffer);
                             self.handle

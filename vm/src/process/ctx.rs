@@ -304,6 +304,18 @@ impl Ctx<'_> {
         Waiter::of(self.process)
     }
 
+    /// Pauses a builtin whose fuel ran out in the middle of its work: the
+    /// process yields (through a call of `yield`, an ordinary frame), and
+    /// `then` goes on with the rest next slice. So a builtin over ten
+    /// million elements keeps a slice a slice (`natives::chunked`).
+    pub(crate) fn pause(&mut self, then: Box<dyn Continuation>) -> Trap {
+        match self.vm.function_named("yield") {
+            Some(yield_function) => self.call(yield_function, [], then),
+            // Without `yield` (never: it is a builtin) the work goes on.
+            None => self.call(Value::Nil, [], then),
+        }
+    }
+
     /// Asks the interpreter to call `function(args)` and then resume
     /// `then` with its result; the native returns the trap this gives. The
     /// request waits in the process (no allocation beyond the continuation,

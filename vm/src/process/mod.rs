@@ -182,6 +182,7 @@ impl Process {
             }
             let pointer = match value {
                 Value::Str(s) => Arc::as_ptr(s) as usize,
+                Value::Bytes(b) => Arc::as_ptr(b) as usize,
                 Value::List { items, .. } | Value::Tuple(items) => Arc::as_ptr(items) as usize,
                 Value::Map(map) => Arc::as_ptr(map) as usize,
                 Value::Fn(f) => Arc::as_ptr(f) as usize,
@@ -192,6 +193,8 @@ impl Process {
             }
             match value {
                 Value::Str(s) => total += 24 + s.capacity(),
+                // A slice counts its own bytes (the buffer may be shared).
+                Value::Bytes(b) => total += 48 + b.len(),
                 Value::List { items, .. } | Value::Tuple(items) => {
                     total += 40 + 16 * items.capacity();
                     pending.extend(items.iter().filter(|v| !v.is_scalar()));
