@@ -19,7 +19,18 @@ fn badarg(message: String) -> (Atom, String) {
 }
 
 fn describe(v: &Value) -> String {
-    // Only the first 60 bytes are shown: print no more than that.
+    // Only the first 60 bytes are shown: print no more than that. (A long
+    // string or bytes value is cut before it is printed: printing ten
+    // megabytes to show sixty would be most of the error's cost.)
+    match v {
+        Value::Str(s) if s.len() > 80 => {
+            if let Some((cut, _)) = s.char_indices().nth(80) {
+                return describe(&Value::str(&s[..cut]));
+            }
+        }
+        Value::Bytes(b) if b.len() > 80 => return describe(&Value::bytes(b[..80].to_vec())),
+        _ => {}
+    }
     let mut text = String::new();
     if crate::data::walk::print(&mut text, v, true, 60).is_ok() {
         return text;

@@ -653,16 +653,17 @@ fn absorb(frame: &mut HashFrame<'_>, h: u64) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TooLong;
 
-enum PrintFrame<'v> {
+/// A container being printed: the value (one more reference to it, so a
+/// `Printer` can stop and go on later) and how far it has got.
+enum PrintFrame {
+    /// A list or tuple: element `next` prints next.
     Seq {
-        items: &'v [Value],
+        value: Value,
         next: usize,
         tuple: bool,
     },
-    Map {
-        map: &'v crate::data::value::WeftMap,
-        next: usize,
-    },
+    /// A map: entry `next / 2`, its key when `next` is even, else its value.
+    Map { value: Value, next: usize },
 }
 
 /// Output past which the printer measures the whole value first.
@@ -677,50 +678,112 @@ pub(crate) fn print(
     quoted: bool,
     limit: usize,
 ) -> Result<(), TooLong> {
-    let start = out.len();
-    let mut measured = false;
-    if !is_container(v) {
-        leaf_print(out, v, quoted);
-        return check(out, start, limit);
+    let mut printer = Printer::new(out, v, quoted, limit);
+    loop {
+        if let Some(result) = printer.step(out, usize::MAX) {
+            return result;
+        }
     }
-    let mut stack: Vec<PrintFrame<'_>> = Vec::new();
-    open(out, v, &mut stack);
-    let result = loop {
-        if out.len() - start > limit {
-            break Err(TooLong);
+}
+
+/// A print in progress, which can stop after some elements and go on
+/// later (the builtins that print a million-element list do it across
+/// slices). One walk with an explicit stack, so depth costs no native
+/// stack.
+///
+/// Invariants: `stack` holds the containers open in `out`, innermost last,
+/// each with the elements already printed counted in `next`; `out` holds
+/// everything printed since `start`, which is at most `limit` bytes (else
+/// the print has ended with `TooLong`).
+pub(crate) struct Printer {
+    stack: Vec<PrintFrame>,
+    root: Value,
+    quoted: bool,
+    start: usize,
+    limit: usize,
+    measured: bool,
+}
+
+impl Printer {
+    /// Starts printing `v` at the end of `out`.
+    pub(crate) fn new(out: &mut String, v: &Value, quoted: bool, limit: usize) -> Printer {
+        let start = out.len();
+        let mut stack = Vec::new();
+        if is_container(v) {
+            open(out, v, &mut stack);
+        } else {
+            leaf_print(out, v, quoted);
         }
-        if !measured && out.len() - start > MEASURE_AFTER {
-            measured = true;
-            if printed_size(v, quoted, limit).is_none() {
-                break Err(TooLong);
+        Printer {
+            stack,
+            root: v.clone(),
+            quoted,
+            start,
+            limit,
+            measured: false,
+        }
+    }
+
+    /// Skips measuring the whole value before printing past
+    /// `MEASURE_AFTER`: a print that goes on across slices is bounded per
+    /// slice anyway, and the measuring walk would be one long step. (A
+    /// value shared past the limit then fails when its output reaches the
+    /// limit, not at once.)
+    pub(crate) fn unmeasured(mut self) -> Printer {
+        self.measured = true;
+        self
+    }
+
+    /// Prints up to `elements` more elements; the result when done.
+    pub(crate) fn step(
+        &mut self,
+        out: &mut String,
+        elements: usize,
+    ) -> Option<Result<(), TooLong>> {
+        for _ in 0..elements {
+            if out.len() - self.start > self.limit {
+                return Some(Err(TooLong));
             }
-        }
-        let Some(top) = stack.last_mut() else {
-            break Ok(());
-        };
-        let item = match top {
-            PrintFrame::Seq { items, next, tuple } => {
-                if *next < items.len() {
-                    if *next > 0 {
-                        out.push_str(", ");
-                    }
-                    *next += 1;
-                    &items[*next - 1]
-                } else {
-                    if *tuple && items.len() == 1 {
-                        out.push(',');
-                    }
-                    out.push(if *tuple { ')' } else { ']' });
-                    stack.pop();
-                    continue;
+            if !self.measured && out.len() - self.start > MEASURE_AFTER {
+                self.measured = true;
+                if printed_size(&self.root, self.quoted, self.limit).is_none() {
+                    return Some(Err(TooLong));
                 }
             }
-            PrintFrame::Map { map, next } => {
-                // Entry `n` prints as key (step 2n) then value (step 2n+1).
-                let entry = *next / 2;
-                if entry < map.len() {
-                    let Some((key, value)) = map.get_index(entry) else {
-                        break Ok(());
+            let Some(top) = self.stack.last_mut() else {
+                return Some(check(out, self.start, self.limit));
+            };
+            let item = match top {
+                PrintFrame::Seq { value, next, tuple } => {
+                    let items = match value {
+                        Value::Tuple(items) => &items[..],
+                        list => list.as_list().unwrap_or(&[]),
+                    };
+                    if *next < items.len() {
+                        if *next > 0 {
+                            out.push_str(", ");
+                        }
+                        *next += 1;
+                        items[*next - 1].clone()
+                    } else {
+                        if *tuple && items.len() == 1 {
+                            out.push(',');
+                        }
+                        out.push(if *tuple { ')' } else { ']' });
+                        self.stack.pop();
+                        continue;
+                    }
+                }
+                PrintFrame::Map { value, next } => {
+                    let Value::Map(map) = value else {
+                        return Some(Ok(()));
+                    };
+                    // Entry `n` prints as key (step 2n) then value (step 2n+1).
+                    let entry = *next / 2;
+                    let Some((key, item)) = map.0.get_index(entry) else {
+                        out.push('}');
+                        self.stack.pop();
+                        continue;
                     };
                     let is_key = *next % 2 == 0;
                     *next += 1;
@@ -728,25 +791,21 @@ pub(crate) fn print(
                         if entry > 0 {
                             out.push_str(", ");
                         }
-                        key
+                        key.clone()
                     } else {
                         out.push_str(" => ");
-                        value
+                        item.clone()
                     }
-                } else {
-                    out.push('}');
-                    stack.pop();
-                    continue;
                 }
+            };
+            if is_container(&item) {
+                open(out, &item, &mut self.stack);
+            } else {
+                leaf_print(out, &item, true);
             }
-        };
-        if is_container(item) {
-            open(out, item, &mut stack);
-        } else {
-            leaf_print(out, item, true);
         }
-    };
-    result.and_then(|()| check(out, start, limit))
+        None
+    }
 }
 
 fn check(out: &str, start: usize, limit: usize) -> Result<(), TooLong> {
@@ -757,28 +816,28 @@ fn check(out: &str, start: usize, limit: usize) -> Result<(), TooLong> {
     }
 }
 
-fn open<'v>(out: &mut String, v: &'v Value, stack: &mut Vec<PrintFrame<'v>>) {
+fn open(out: &mut String, v: &Value, stack: &mut Vec<PrintFrame>) {
     match v {
         Value::List { .. } => {
             out.push('[');
             stack.push(PrintFrame::Seq {
-                items: v.as_list().unwrap_or(&[]),
+                value: v.clone(),
                 next: 0,
                 tuple: false,
             });
         }
-        Value::Tuple(items) => {
+        Value::Tuple(_) => {
             out.push('(');
             stack.push(PrintFrame::Seq {
-                items,
+                value: v.clone(),
                 next: 0,
                 tuple: true,
             });
         }
-        Value::Map(map) => {
+        Value::Map(_) => {
             out.push_str("%{");
             stack.push(PrintFrame::Map {
-                map: &map.0,
+                value: v.clone(),
                 next: 0,
             });
         }

@@ -26,15 +26,121 @@ pub(crate) const NATIVES: &[Native] = &[
 /// or the error `:system_limit` if `out` would pass `MAX_PRINTED` bytes.
 pub(crate) fn print_into(out: &mut String, value: &Value, quoted: bool) -> Result<(), Trap> {
     let room = walk::MAX_PRINTED.saturating_sub(out.len());
-    walk::print(out, value, quoted, room).map_err(|_| {
-        Trap::Error(
-            Atom::SYSTEM_LIMIT,
-            format!(
-                "the printed form would be longer than {} bytes",
-                walk::MAX_PRINTED
-            ),
-        )
-    })
+    walk::print(out, value, quoted, room).map_err(|_| too_long())
+}
+
+fn too_long() -> Trap {
+    Trap::Error(
+        Atom::SYSTEM_LIMIT,
+        format!(
+            "the printed form would be longer than {} bytes",
+            walk::MAX_PRINTED
+        ),
+    )
+}
+
+// ------------------------------------------------- printing in pieces
+
+/// A piece of what `str`, `inspect`, `format`, `print` and `eprint` write.
+enum Part {
+    Text(String),
+    /// A value's print form (`true`: quoted, the inspect form).
+    Value(Value, bool),
+}
+
+/// What a rendering makes when it is done.
+#[derive(Clone, Copy)]
+enum Then {
+    /// The text, as a string (`str`, `inspect`, `format`).
+    Str,
+    /// The text, written to the output (`print`) or the error output (`eprint`).
+    Output,
+    Error,
+}
+
+/// Elements printed between two looks at the fuel.
+const PRINT_PIECE: usize = 4096;
+
+/// Text made of parts, printed a slice's worth at a time: `str` of a
+/// million-element list prints across slices instead of stalling one.
+///
+/// Invariants: `out` holds parts `..next` and, while `printer` is set, the
+/// beginning of part `next - 1`'s value.
+struct Rendering {
+    parts: Vec<Part>,
+    next: usize,
+    printer: Option<walk::Printer>,
+    out: String,
+    then: Then,
+}
+
+impl super::Chunked for Rendering {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Value>, Trap> {
+        loop {
+            if let Some(printer) = &mut self.printer {
+                if ctx.fuel.is_spent() {
+                    return Ok(None);
+                }
+                let before = self.out.len();
+                let done = printer.step(&mut self.out, PRINT_PIECE);
+                ctx.charge(PRINT_PIECE / 4 + (self.out.len() - before) / 16);
+                match done {
+                    None => continue,
+                    Some(Err(_)) => return Err(too_long()),
+                    Some(Ok(())) => self.printer = None,
+                }
+            }
+            let Some(part) = self.parts.get(self.next) else {
+                let text = std::mem::take(&mut self.out);
+                return Ok(Some(match self.then {
+                    Then::Str => Value::str(text),
+                    Then::Output => {
+                        ctx.vm.write_output(&text);
+                        Value::Nil
+                    }
+                    Then::Error => {
+                        ctx.vm.write_error(&text);
+                        Value::Nil
+                    }
+                }));
+            };
+            self.next += 1;
+            match part {
+                Part::Text(text) => self.out.push_str(text),
+                Part::Value(value, quoted) => {
+                    let room = walk::MAX_PRINTED.saturating_sub(self.out.len());
+                    let printer = walk::Printer::new(&mut self.out, value, *quoted, room);
+                    self.printer = Some(printer.unmeasured());
+                }
+            }
+        }
+    }
+}
+
+/// Renders `parts` across as many slices as it takes.
+fn render(ctx: &mut Ctx<'_>, parts: Vec<Part>, then: Then) -> NativeResult {
+    let work = Rendering {
+        parts,
+        next: 0,
+        printer: None,
+        out: String::new(),
+        then,
+    };
+    super::chunked(ctx, work)
+}
+
+/// The parts of a `print` line: the values' plain forms, spaced, then a
+/// newline.
+fn line_parts(args: &mut [Value]) -> Vec<Part> {
+    let mut parts = Vec::with_capacity(args.len() * 2 + 1);
+    for (i, value) in args.iter_mut().enumerate() {
+        if i > 0 {
+            parts.push(Part::Text(" ".to_string()));
+        }
+        parts.push(Part::Value(std::mem::take(value), false));
+    }
+    parts.push(Part::Text("\n".to_string()));
+    parts
 }
 
 /// The line `print` and `eprint` write: the values' plain forms, spaced,
@@ -53,6 +159,9 @@ fn printed_line(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<String, Trap> {
 }
 
 fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args.iter().any(walk::is_container) {
+        return render(ctx, line_parts(args), Then::Output);
+    }
     let line = printed_line(ctx, args)?;
     ctx.vm.write_output(&line);
     Ok(Value::Nil)
@@ -60,6 +169,9 @@ fn print(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 
 /// `eprint(a, b, ...)`: like `print`, to the error output (stderr).
 fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if args.iter().any(walk::is_container) {
+        return render(ctx, line_parts(args), Then::Error);
+    }
     let line = printed_line(ctx, args)?;
     ctx.vm.write_error(&line);
     Ok(Value::Nil)
@@ -68,6 +180,10 @@ fn eprint(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 fn str(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     match &args[0] {
         Value::Str(_) => Ok(std::mem::take(&mut args[0])),
+        container if walk::is_container(container) => {
+            let value = std::mem::take(&mut args[0]);
+            render(ctx, vec![Part::Value(value, false)], Then::Str)
+        }
         other => {
             let mut out = String::new();
             print_into(&mut out, other, false)?;
@@ -78,6 +194,10 @@ fn str(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 fn inspect(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if walk::is_container(&args[0]) {
+        let value = std::mem::take(&mut args[0]);
+        return render(ctx, vec![Part::Value(value, true)], Then::Str);
+    }
     let mut out = String::new();
     print_into(&mut out, &args[0], true)?;
     ctx.charge(out.len() / 16);
@@ -193,31 +313,37 @@ fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let Value::Str(template) = &args[0] else {
         return Err(expected("a template string", "format", 0, &args[0]));
     };
-    let mut out = String::with_capacity(template.len() + 16);
+    let template = template.clone();
+    // The template cut into text and the arguments that fill its `{}`s.
+    let mut parts = Vec::new();
+    let mut text = String::with_capacity(template.len() + 16);
     let mut next = 1;
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '{' if chars.peek() == Some(&'{') => {
                 chars.next();
-                out.push('{');
+                text.push('{');
             }
             '}' if chars.peek() == Some(&'}') => {
                 chars.next();
-                out.push('}');
+                text.push('}');
             }
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
-                let Some(value) = args.get(next) else {
+                let Some(value) = args.get_mut(next) else {
                     return Err(badarg(format!(
                         "format: the template has more `{{}}` than the {} argument(s) given",
                         args.len() - 1
                     )));
                 };
-                print_into(&mut out, value, false)?;
+                if !text.is_empty() {
+                    parts.push(Part::Text(std::mem::take(&mut text)));
+                }
+                parts.push(Part::Value(std::mem::take(value), false));
                 next += 1;
             }
-            other => out.push(other),
+            other => text.push(other),
         }
     }
     if next < args.len() {
@@ -227,8 +353,11 @@ fn format(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
             next - 1
         )));
     }
-    ctx.charge(out.len() / 16);
-    Ok(Value::str(out))
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    ctx.charge(template.len() / 16);
+    render(ctx, parts, Then::Str)
 }
 
 fn args(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
