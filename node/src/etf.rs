@@ -79,7 +79,7 @@ impl std::fmt::Display for DecodeError {
             DecodeError::BadVersion(v) => write!(f, "expected version byte 131, got {v}"),
             DecodeError::UnknownTag(t) => write!(f, "unknown or unsupported term tag {t}"),
             DecodeError::TooDeep => write!(f, "the term nests deeper than {MAX_DEPTH} levels"),
-            DecodeError::BadAtom => f.write_str("an atom is not valid text"),
+            DecodeError::BadAtom => f.write_str("an atom is not valid text or is over 255 characters"),
             DecodeError::BadNode => f.write_str("a pid, ref or port names no node"),
             DecodeError::AtomLimit => f.write_str(
                 "a new atom would pass the limit on atoms (the table's, or this connection's share)",
@@ -304,6 +304,20 @@ enum Frame {
 struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
+    /// `input`, copied once when the first opaque term needs to keep its
+    /// bytes; every opaque term of the message is a slice of it.
+    shared: Option<bytes::Bytes>,
+}
+
+impl Reader<'_> {
+    /// The bytes `start..pos` of the input, kept.
+    fn keep(&mut self, start: usize) -> bytes::Bytes {
+        let input = self.input;
+        let shared = self
+            .shared
+            .get_or_insert_with(|| bytes::Bytes::copy_from_slice(input));
+        shared.slice(start..self.pos)
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -341,18 +355,29 @@ impl<'a> Reader<'a> {
             _ => return Err(DecodeError::BadNode),
         };
         let bytes = self.take(len)?;
-        if utf8 {
-            String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadAtom)
+        let text = if utf8 {
+            String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadAtom)?
         } else {
-            Ok(bytes.iter().map(|b| *b as char).collect())
+            bytes.iter().map(|b| *b as char).collect()
+        };
+        // Erlang's atoms hold at most 255 characters, and an atom longer
+        // than that could not go back as one (a node name in a pid above
+        // all): refused, as Erlang refuses it.
+        if text.chars().count() > 255 {
+            return Err(DecodeError::BadAtom);
         }
+        Ok(text)
     }
 }
 
 /// Decodes one term (with its version byte) from the front of `input`;
 /// returns it and the bytes it took.
 pub fn decode(input: &[u8], node: &dyn NodeContext) -> Result<(Value, usize), DecodeError> {
-    let mut reader = Reader { input, pos: 0 };
+    let mut reader = Reader {
+        input,
+        pos: 0,
+        shared: None,
+    };
     let version = reader.u8()?;
     if version != VERSION {
         return Err(DecodeError::BadVersion(version));
@@ -364,7 +389,11 @@ pub fn decode(input: &[u8], node: &dyn NodeContext) -> Result<(Value, usize), De
 /// Decodes one term without a version byte (an element inside a term)
 /// from the front of `input`; returns it and the bytes it took.
 pub fn decode_element(input: &[u8], node: &dyn NodeContext) -> Result<(Value, usize), DecodeError> {
-    let mut reader = Reader { input, pos: 0 };
+    let mut reader = Reader {
+        input,
+        pos: 0,
+        shared: None,
+    };
     let value = decode_bare(&mut reader, node)?;
     Ok((value, reader.pos))
 }
@@ -376,7 +405,7 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
         let start = reader.pos;
         let mut value = match scalar_or_open(reader, node)? {
             Opened::Value(value) => value,
-            Opened::Opaque(printed) => opaque(printed, &reader.input[start..reader.pos]),
+            Opened::Opaque(printed) => opaque(printed, reader.keep(start)),
             Opened::Frame(frame) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(DecodeError::TooDeep);
@@ -413,7 +442,7 @@ fn decode_bare(reader: &mut Reader<'_>, node: &dyn NodeContext) -> Result<Value,
                         items.extend_from_slice(rest);
                         Value::list(items)
                     } else {
-                        opaque(improper(&items, &tail), &reader.input[start..reader.pos])
+                        opaque(improper(&items, &tail), reader.keep(start))
                     }
                 }
                 Some(Frame::Map { items, .. }) => {
@@ -440,12 +469,16 @@ enum Opened {
 }
 
 /// An opaque value: `printed`, and the term's bytes as they came.
-fn opaque(printed: String, encoded: &[u8]) -> Value {
+fn opaque(printed: String, encoded: bytes::Bytes) -> Value {
     Value::Opaque(Arc::new(Opaque {
         printed: printed.into(),
-        encoded: encoded.into(),
+        encoded,
     }))
 }
+
+/// How much of an improper list's printed form is kept: enough to see
+/// what it is (a deep nest of them would otherwise print quadratically).
+const MAX_PRINTED_IMPROPER: usize = 256;
 
 /// Capacity for `n` claimed elements, each at least one byte of what is
 /// left.
@@ -769,8 +802,12 @@ fn improper(items: &[Value], tail: &Value) -> String {
         if i > 0 {
             text.push_str(", ");
         }
-        text.push_str(&item.inspect());
+        if text.len() > MAX_PRINTED_IMPROPER {
+            text.push('…');
+            break;
+        }
+        text.push_str(&item.inspect_within(MAX_PRINTED_IMPROPER));
     }
-    let _ = write!(text, " | {}]", tail.inspect());
+    let _ = write!(text, " | {}]", tail.inspect_within(MAX_PRINTED_IMPROPER));
     text
 }

@@ -281,3 +281,58 @@ fn terms_weft_cannot_represent_go_back_byte_for_byte() {
     );
     round_trip(Value::bytes(vec![0, 1, 255]));
 }
+
+/// What the `etf` fuzz target checks, on the inputs that once failed it
+/// (fuzz/regressions/etf/): decoding never panics, and a decoded term
+/// encodes to bytes that decode to a term encoding the same.
+#[test]
+fn the_etf_fuzz_regressions_hold() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/etf");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let input = std::fs::read(entry.unwrap().path()).unwrap();
+        seen += 1;
+        let Ok((value, _)) = etf::decode(&input, &Here) else {
+            continue;
+        };
+        let once = encode(&value);
+        let (again, _) = etf::decode(&once, &Here).expect("what the encoder writes decodes");
+        assert_eq!(encode(&again), once);
+    }
+    assert!(seen >= 2);
+}
+
+/// An atom longer than Erlang allows (255 characters) is refused, as
+/// Erlang refuses it: it could not go back as an atom (a pid's node name
+/// above all).
+#[test]
+fn atoms_over_255_characters_are_refused() {
+    let mut input = vec![131, 100, 1, 0];
+    input.extend(std::iter::repeat_n(b'a', 256));
+    assert_eq!(decode(&input), Err(DecodeError::BadAtom));
+    let mut fits = vec![131, 100, 0, 255];
+    fits.extend(std::iter::repeat_n(b'a', 255));
+    assert!(decode(&fits).is_ok());
+}
+
+/// A peer's non-canonical nest of improper lists (each the tail of the
+/// last), 100,000 deep, decodes in linear time: each level's bytes are a
+/// slice of the message, not a copy, and its printed form is capped.
+#[test]
+fn a_deep_nest_of_improper_lists_decodes_quickly() {
+    let depth = 100_000;
+    let mut input = vec![131];
+    for _ in 0..depth {
+        input.extend_from_slice(&[108, 0, 0, 0, 1, 97, 1]);
+    }
+    input.extend_from_slice(&[97, 2]);
+    let started = std::time::Instant::now();
+    let value = decode(&input).unwrap();
+    assert!(value.to_string().len() < 2_000);
+    assert_eq!(encode(&value), input);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -56,7 +56,7 @@ predefined! {
     ASSERT = "assert", IO = "io", HOST = "host", SYSTEM_LIMIT = "system_limit",
     STATUS = "status", REDUCTIONS = "reductions", MAILBOX = "mailbox", MEMORY = "memory",
     RUNNING = "running", RUNNABLE = "runnable", WAITING = "waiting", NAME = "name", LINKS = "links",
-    BYTES = "bytes", OPAQUE = "opaque",
+    BYTES = "bytes", OPAQUE = "opaque", BIG = "big", LITTLE = "little",
 }
 
 fn table() -> &'static Table {

@@ -100,7 +100,9 @@ pub(crate) fn node_name(value: &Value) -> Option<&str> {
 #[derive(Clone, Debug)]
 pub struct Opaque {
     pub printed: Box<str>,
-    pub encoded: Box<[u8]>,
+    /// A slice of the message it came in (shared, not copied: a term
+    /// nested in another opaque term costs no second copy).
+    pub encoded: bytes::Bytes,
 }
 
 impl PartialEq for Opaque {

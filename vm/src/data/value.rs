@@ -504,9 +504,6 @@ pub enum Value {
     Atom(Atom),
     /// A string (see [`Value::as_str`]).
     Str(Arc<String>),
-    /// Bytes (`b"..."`): an immutable sequence of 0..255 (see
-    /// [`Value::as_bytes`]). Slicing shares the buffer ([`Value::bytes_slice`]).
-    Bytes(Arc<bytes::Bytes>),
     /// Elements `items[start..]`.
     ///
     /// A list: a window over a shared vector, so taking a tail is O(1). Read it
@@ -535,6 +532,9 @@ pub enum Value {
     /// A term from another node that Weft has no value for, kept byte for
     /// byte (see [`Opaque`](crate::Opaque)); `type` gives `:opaque`.
     Opaque(Arc<crate::data::remote::Opaque>),
+    /// Bytes (`b"..."`): an immutable sequence of 0..255 (see
+    /// [`Value::as_bytes`]). Slicing shares the buffer ([`Value::bytes_slice`]).
+    Bytes(Arc<bytes::Bytes>),
 }
 
 impl Clone for Value {
@@ -629,6 +629,8 @@ impl Value {
         let Value::Bytes(whole) = self else {
             return Value::bytes(Vec::new());
         };
+        let to = to.min(whole.len());
+        let from = from.min(to);
         if from == 0 && to == whole.len() {
             return self.clone();
         }

@@ -151,28 +151,11 @@ fn find(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     })
 }
 
-/// The first occurrence of `pattern` in `b`.
+/// The first occurrence of `pattern` in `b`, in time linear in both
+/// (memchr's Two-Way search: a pattern of half a megabyte of `a`s then a
+/// `b` costs no more than any other).
 fn position(b: &[u8], pattern: &[u8]) -> Option<usize> {
-    if pattern.is_empty() {
-        return Some(0);
-    }
-    if pattern.len() > b.len() {
-        return None;
-    }
-    let first = pattern[0];
-    let mut at = 0;
-    while at + pattern.len() <= b.len() {
-        // Jump to the next place the first byte occurs.
-        let next = b[at..=b.len() - pattern.len()]
-            .iter()
-            .position(|&x| x == first)?;
-        at += next;
-        if &b[at..at + pattern.len()] == pattern {
-            return Some(at);
-        }
-        at += 1;
-    }
-    None
+    memchr::memmem::find(b, pattern)
 }
 
 /// The pieces of `b` between occurrences of `sep` (non-empty), as
@@ -184,15 +167,18 @@ fn split(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         return Err(badarg("bytes.split needs a non-empty separator"));
     }
     ctx.charge(b.len() / 16);
-    let mut pieces = Vec::new();
+    let finder = memchr::memmem::Finder::new(sep);
+    // What the result takes, counted before it is built.
+    let count = finder.find_iter(b).count() + 1;
+    ctx.admit(count.saturating_mul(64), "bytes.split")?;
+    ctx.charge(count * 16);
+    let mut pieces = Vec::with_capacity(count);
     let mut start = 0;
-    while let Some(found) = position(&b[start..], sep) {
-        pieces.push((start, start + found));
-        start += found + sep.len();
+    for found in finder.find_iter(b) {
+        pieces.push((start, found));
+        start = found + sep.len();
     }
     pieces.push((start, b.len()));
-    ctx.charge(pieces.len() * 16);
-    ctx.admit(pieces.len().saturating_mul(64), "bytes.split")?;
     let whole = &args[0];
     Ok(Value::list(
         pieces
@@ -253,8 +239,8 @@ fn from_hex(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// Whether an endianness argument says big-endian.
 fn big_endian(args: &[Value], i: usize, name: &str) -> Result<bool, super::Trap> {
     match &args[i] {
-        Value::Atom(a) if a.name() == "big" => Ok(true),
-        Value::Atom(a) if a.name() == "little" => Ok(false),
+        Value::Atom(a) if *a == Atom::BIG => Ok(true),
+        Value::Atom(a) if *a == Atom::LITTLE => Ok(false),
         other => Err(expected(":big or :little", name, i, other)),
     }
 }

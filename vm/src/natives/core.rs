@@ -108,8 +108,11 @@ impl super::Chunked for Rendering {
             match part {
                 Part::Text(text) => self.out.push_str(text),
                 Part::Value(value, quoted) => {
-                    let room = walk::MAX_PRINTED.saturating_sub(self.out.len());
+                    let before = self.out.len();
+                    let room = walk::MAX_PRINTED.saturating_sub(before);
                     let printer = walk::Printer::new(&mut self.out, value, *quoted, room);
+                    // A leaf (a long string) is printed whole at once.
+                    ctx.charge((self.out.len() - before) / 16);
                     self.printer = Some(printer.unmeasured());
                 }
             }

@@ -70,13 +70,15 @@ fn reverse(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 // ------------------------------------------------- calling back into Weft
 
 /// The elements `list.map`, `list.filter` and `list.fold` walk: a list, a
-/// tuple, a map (as `(key, value)` tuples, in order) or a string (its
-/// characters), as `for` walks them. Held by reference, never copied.
+/// tuple, a map (as `(key, value)` tuples, in order), a string (its
+/// characters) or bytes (ints), as `for` walks them. Held by reference,
+/// never copied.
 enum Elements {
     List(Value, usize),
     Tuple(Arc<Items>, usize),
     Map(Arc<MapItems>, usize),
     Str(Arc<String>, usize),
+    Bytes(Arc<bytes::Bytes>, usize),
 }
 
 impl Elements {
@@ -86,6 +88,7 @@ impl Elements {
             Value::Tuple(items) => Ok(Elements::Tuple(items, 0)),
             Value::Map(map) => Ok(Elements::Map(map, 0)),
             Value::Str(s) => Ok(Elements::Str(s, 0)),
+            Value::Bytes(b) => Ok(Elements::Bytes(b, 0)),
             other => Err(expected("a list", name, 0, &other)),
         }
     }
@@ -112,6 +115,11 @@ impl Elements {
                 *i += c.len_utf8();
                 Some(Value::str(c.to_string()))
             }
+            Elements::Bytes(b, i) => {
+                let x = *b.get(*i)?;
+                *i += 1;
+                Some(Value::Int(x as i64))
+            }
         }
     }
 
@@ -121,6 +129,7 @@ impl Elements {
             Elements::Tuple(items, _) => items.len(),
             Elements::Map(map, _) => map.len(),
             Elements::Str(s, _) => s.len(),
+            Elements::Bytes(b, _) => b.len(),
         }
     }
 }

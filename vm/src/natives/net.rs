@@ -332,12 +332,19 @@ fn read(
         return Ok(value);
     }
     let socket = socket_arg(args, function)?;
+    // A timeout of a century or more is no timeout (a deadline that far
+    // would overflow the clock's arithmetic).
+    const FOREVER_MS: f64 = 100.0 * 365.0 * 24.0 * 3600.0 * 1000.0;
     let timeout = match args.get(1) {
         None => None,
-        Some(Value::Int(ms)) => Some(Duration::from_millis((*ms).max(0) as u64)),
-        Some(Value::Float(ms)) if ms.is_finite() => {
+        Some(Value::Int(ms)) if (*ms as f64) < FOREVER_MS => {
+            Some(Duration::from_millis((*ms).max(0) as u64))
+        }
+        Some(Value::Float(ms)) if *ms < FOREVER_MS => {
             Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
         }
+        Some(Value::Int(_)) => None,
+        Some(Value::Float(ms)) if !ms.is_nan() => None,
         Some(other) => return Err(expected("a timeout in milliseconds", function, 1, other)),
     };
     let Some(state) = net::socket_of(&socket) else {

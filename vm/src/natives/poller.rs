@@ -401,8 +401,27 @@ pub(crate) fn take_ready(
     };
     match mode {
         ReadMode::Chunk if !buffer.is_empty() => {
+            if socket.discarding.load(Ordering::Acquire) {
+                // The rest of a line `recv_line` refused: dropped up to
+                // its newline, whichever read comes next.
+                match buffer.iter().position(|b| *b == b'\n') {
+                    Some(at) => {
+                        buffer.drain(..=at);
+                        socket.discarding.store(false, Ordering::Release);
+                        if buffer.is_empty() {
+                            return None;
+                        }
+                    }
+                    None => {
+                        buffer.clear();
+                        return None;
+                    }
+                }
+            }
             let mut n = buffer.len().min(CHUNK);
-            if !bytes_mode && !ended {
+            // A cut inside a character waits for the rest of it, unless
+            // this takes all there will ever be.
+            if !bytes_mode && !(ended && n == buffer.len()) {
                 n = char_boundary(buffer, n);
                 if n == 0 {
                     return None;
