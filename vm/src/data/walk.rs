@@ -927,15 +927,15 @@ fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Bytes as a literal reads them: `b"..."`, printable ASCII as it is,
-/// `"` and `\\` escaped, every other byte `\xNN` (lowercase).
+/// Bytes as a literal reads them: `b"..."`, printable ASCII as it is
+/// except `"` and `\\`, and those and every other byte as `\xNN`
+/// (lowercase), as LANGUAGE.md §2 words it ("escape `"`, `\\` and every
+/// byte outside printable ASCII as lowercase `\xNN`").
 fn write_bytes(out: &mut String, b: &[u8]) {
     out.push_str("b\"");
     for &x in b {
         match x {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(x as char),
+            0x20..=0x7e if x != b'"' && x != b'\\' => out.push(x as char),
             _ => {
                 let _ = write!(out, "\\x{x:02x}");
             }
@@ -947,7 +947,7 @@ fn write_bytes(out: &mut String, b: &[u8]) {
 /// How many characters `write_bytes` prints for a byte.
 fn escaped_length(x: u8) -> usize {
     match x {
-        b'"' | b'\\' => 2,
+        b'"' | b'\\' => 4,
         0x20..=0x7e => 1,
         _ => 4,
     }
