@@ -40,18 +40,21 @@ fn split(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let pieces = s.matches(sep).count() + 1;
     let separator = sep.to_string();
     ctx.admit(pieces.saturating_mul(PIECE_BYTES), "string.split")?;
+    cut_into_pieces(ctx, args, pieces, Cut::Separator(separator))
+}
+
+/// Cuts the string in `args[0]` into `pieces` pieces, across slices.
+fn cut_into_pieces(ctx: &mut Ctx<'_>, args: &mut [Value], pieces: usize, cut: Cut) -> NativeResult {
     let Value::Str(text) = std::mem::take(&mut args[0]) else {
         return Ok(Value::Nil);
     };
-    super::chunked(
-        ctx,
-        Pieces {
-            text,
-            at: 0,
-            out: Vec::with_capacity(pieces),
-            cut: Cut::Separator(separator),
-        },
-    )
+    let work = Pieces {
+        text,
+        at: 0,
+        out: Vec::with_capacity(pieces),
+        cut,
+    };
+    super::chunked(ctx, work)
 }
 
 /// What one piece of a string split into a list costs beyond its bytes:
@@ -374,18 +377,7 @@ fn chars(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     let count = s.chars().count();
     ctx.charge(s.len());
     ctx.admit(count.saturating_mul(PIECE_BYTES), "string.chars")?;
-    let Value::Str(text) = std::mem::take(&mut args[0]) else {
-        return Ok(Value::Nil);
-    };
-    super::chunked(
-        ctx,
-        Pieces {
-            text,
-            at: 0,
-            out: Vec::with_capacity(count),
-            cut: Cut::Chars,
-        },
-    )
+    cut_into_pieces(ctx, args, count, Cut::Chars)
 }
 
 /// `string.slice(s, from, to)`: the characters at positions from up to to,
