@@ -415,7 +415,7 @@ impl<'a> Compiler<'a, '_, '_> {
     }
 
     /// `R[dst] = R[a] op b`.
-    fn binary(&mut self, op: BinOp, a: Reg, b: &Expr<'a>, dst: Reg, span: Span) {
+    pub(super) fn binary(&mut self, op: BinOp, a: Reg, b: &Expr<'a>, dst: Reg, span: Span) {
         let mark = self.mark();
         // `x + 1` and `x - 1` take the constant from the instruction.
         if let (BinOp::Add | BinOp::Sub, ExprKind::Int(n)) = (op, b.kind) {

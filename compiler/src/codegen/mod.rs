@@ -1366,9 +1366,8 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
                 }
             }
             AssignOp::Update(op) => {
-                let b = self.expr_any(value);
-                self.span = name_span.to(value.span);
-                self.binary_into(op, local.register, local.register, b);
+                // `binary` also turns `x += 1` into one `AddInt`.
+                self.binary(op, local.register, value, local.register, name_span.to(value.span));
             }
         }
         self.release(mark);

@@ -25,7 +25,6 @@ pub(crate) mod unchecked;
 
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use weft_compiler::bytecode::{FailKind, Instr, Jump};
 
 use self::continuation::NativeCall;
@@ -1357,10 +1356,7 @@ fn call_global(
                     arity_message(native.name, native.min as usize, native.max as usize, argc);
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
-            let mut values: SmallVec<[Value; 4]> = process.stack[args..args + argc]
-                .iter_mut()
-                .map(std::mem::take)
-                .collect();
+            let mut values = Arguments::take(&mut process.stack[args..args + argc]);
             let result = {
                 let mut machine = Machine { scheduler, code };
                 let mut ctx = Ctx {
@@ -1368,7 +1364,7 @@ fn call_global(
                     fuel,
                     vm: &mut machine,
                 };
-                (native.func)(&mut ctx, &mut values)
+                (native.func)(&mut ctx, values.as_mut_slice())
             };
 
             finish_native(process, result, values, args, ret, pc, tail)
@@ -1380,10 +1376,7 @@ fn call_global(
                 return Step::Flow(fail(process, pc, Atom::BADARITY, message));
             }
             // Moved out like a native's (and put back if the call blocks).
-            let mut values: SmallVec<[Value; 4]> = SmallVec::with_capacity(argc);
-            for slot in &mut process.stack[args..args + argc] {
-                values.push(std::mem::take(slot));
-            }
+            let mut values = Arguments::take(&mut process.stack[args..args + argc]);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut machine = Machine {
                     scheduler: &mut *scheduler,
@@ -1394,7 +1387,7 @@ fn call_global(
                     fuel: &mut *fuel,
                     vm: &mut machine,
                 };
-                function(&mut ctx, &mut values)
+                function(&mut ctx, values.as_mut_slice())
             }));
             let result = match outcome {
                 Ok(result) => result,
@@ -1422,12 +1415,59 @@ fn call_global(
     }
 }
 
+/// The arguments of a native or host call, moved out of the caller's
+/// registers (the callee gets the process as well, so it cannot borrow them
+/// in place). Up to four travel in the record itself — no allocation and no
+/// iterator bookkeeping for the common call — more in a vector.
+struct Arguments {
+    few: [Value; 4],
+    many: Vec<Value>,
+    count: usize,
+}
+
+impl Arguments {
+    /// Moves the values out of `slots`, leaving nil behind.
+    #[inline(always)]
+    fn take(slots: &mut [Value]) -> Arguments {
+        let mut arguments = Arguments {
+            few: Default::default(),
+            many: Vec::new(),
+            count: slots.len(),
+        };
+        if slots.len() <= 4 {
+            for (into, from) in arguments.few.iter_mut().zip(slots) {
+                std::mem::swap(into, from);
+            }
+        } else {
+            arguments.many = slots.iter_mut().map(std::mem::take).collect();
+        }
+        arguments
+    }
+
+    #[inline(always)]
+    fn as_mut_slice(&mut self) -> &mut [Value] {
+        if self.count <= 4 {
+            &mut self.few[..self.count]
+        } else {
+            &mut self.many
+        }
+    }
+
+    /// Puts the values back at the start of `slots` (a call that blocks is
+    /// retried later with the same arguments).
+    fn put_back(mut self, slots: &mut [Value]) {
+        for (into, from) in slots.iter_mut().zip(self.as_mut_slice()) {
+            std::mem::swap(into, from);
+        }
+    }
+}
+
 /// Applies a native's result: a value (returned at once for a tail call),
 /// a block (arguments restored, the call retried later), a yield, an exit.
 fn finish_native(
     process: &mut Process,
     result: Result<Value, Trap>,
-    values: SmallVec<[Value; 4]>,
+    values: Arguments,
     args: usize,
     ret: usize,
     pc: usize,
@@ -1444,9 +1484,7 @@ fn finish_native(
         }
         Err(Trap::Error(kind, message)) => Step::Flow(fail(process, pc, kind, message)),
         Err(Trap::Block) => {
-            for (i, value) in values.into_iter().enumerate() {
-                process.stack[args + i] = value;
-            }
+            values.put_back(&mut process.stack[args..]);
             save_pc(process, pc - 1);
             Step::Flow(Flow::End(SliceEnd::Waiting))
         }
