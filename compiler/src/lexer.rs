@@ -209,6 +209,10 @@ impl Tok<'_> {
     }
 }
 
+/// The longest atom name, in characters (Erlang's limit, so an atom can
+/// always cross to another node).
+const MAX_ATOM_CHARS: usize = 255;
+
 /// The raw tokens logos recognises; `lex` turns them into `Tok`s with values.
 #[derive(Logos, Clone, Copy, Debug, PartialEq)]
 #[logos(skip r"[ \t\r\f]+")]
@@ -233,6 +237,10 @@ enum Raw {
     /// A bytes literal's opening `b"`; the callback finds its end.
     #[token("b\"", string_end)]
     Bytes,
+    /// A quoted atom's opening `:"` (`:"$gen_call"`, as Elixir writes an
+    /// atom that is not a name); the callback finds its end.
+    #[token(":\"", string_end)]
+    QuotedAtom,
     #[token("\n")]
     Newline,
     #[token("(")]
@@ -522,6 +530,33 @@ fn lex_tokens<'a>(
                 };
                 let body = &text[2..body_end];
                 Tok::Bytes(unescape_bytes(body, span.start + 2, arena, diagnostics))
+            }
+            Raw::QuotedAtom => {
+                // The same as a string, one character (`:`) later.
+                let terminated =
+                    text.len() >= 3 && text.ends_with('"') && lexer_callback_ok(&text[1..]);
+                if !terminated {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "unterminated quoted atom",
+                            Span::new(span.start, span.end),
+                        )
+                        .with_help("close it with `\"` on the same line"),
+                    );
+                }
+                let body_end = if terminated {
+                    text.len() - 1
+                } else {
+                    text.len()
+                };
+                let name = unescape(&text[2..body_end], span.start + 2, arena, diagnostics);
+                if name.chars().count() > MAX_ATOM_CHARS {
+                    diagnostics.push(Diagnostic::error(
+                        format!("an atom has at most {MAX_ATOM_CHARS} characters"),
+                        Span::new(span.start, span.end),
+                    ));
+                }
+                Tok::Atom(name)
             }
             Raw::LParen => Tok::LParen,
             Raw::RParen => Tok::RParen,

@@ -478,6 +478,7 @@ fn up(
     for waiter in waiters {
         handle.complete(waiter, Value::Bool(true));
     }
+    crate::pg::connected(&state, &peer_name);
     let why = read_loop(&state, &stream, &mut handle).err();
     let _ = stream.shutdown(Shutdown::Both);
     state.connection_lost(&conn, why.as_deref());
@@ -683,8 +684,15 @@ fn dispatch(
     match op {
         SEND | SEND_TT | SEND_SENDER | SEND_SENDER_TT => {
             let message = payload(message)?;
-            if let Some(to) = local(&field(2)) {
-                handle.send(to, message);
+            match field(2) {
+                Value::RemotePid(to) if crate::pg::is_scope(state, &to) => {
+                    crate::pg::message(state, handle, &message);
+                }
+                to => {
+                    if let Some(to) = local(&to) {
+                        handle.send(to, message);
+                    }
+                }
             }
         }
         REG_SEND | REG_SEND_TT => {
@@ -694,6 +702,8 @@ fn dispatch(
                     handle.send(to, message);
                 } else if name.name() == "net_kernel" {
                     net_kernel(state, raw_message);
+                } else if crate::pg::is_scope_name(name) {
+                    crate::pg::message(state, handle, &message);
                 }
             }
         }
@@ -737,6 +747,9 @@ fn dispatch(
             }
         }
         UNLINK_ID_ACK | GROUP_LEADER => {}
+        crate::erpc::SPAWN_REQUEST | crate::erpc::SPAWN_REQUEST_TT => {
+            crate::erpc::spawn_request(state, handle, fields, message);
+        }
         EXIT | EXIT_TT | PAYLOAD_EXIT | PAYLOAD_EXIT_TT => {
             let reason = match op {
                 EXIT => field(3),
@@ -769,6 +782,14 @@ fn dispatch(
                 // calls it: the stand-in below never goes away.
                 Value::Atom(name)
                     if name.name() == "net_kernel" && handle.whereis(*name).is_none() =>
+                {
+                    return Ok(());
+                }
+                // Erlang's `pg` monitors this node's scope, which lasts
+                // as long as the connection.
+                Value::RemotePid(pid) if crate::pg::is_scope(state, pid) => return Ok(()),
+                Value::Atom(name)
+                    if crate::pg::is_scope_name(*name) && handle.whereis(*name).is_none() =>
                 {
                     return Ok(());
                 }
@@ -811,10 +832,12 @@ fn dispatch(
             if let Some(watcher) = remote(&field(1)) {
                 let found = {
                     let mut tables = lock(&state.tables);
-                    tables
-                        .monitor_keys
-                        .remove(&(watcher, field(3)))
-                        .and_then(|key| tables.monitors_in.remove(&key).map(|m| (m.target, key)))
+                    let key = tables.monitor_keys.remove(&(watcher, field(3)));
+                    if let Some(key) = key {
+                        // An `erpc` call the caller gave up on (timeout).
+                        tables.calls.remove(&key);
+                    }
+                    key.and_then(|key| tables.monitors_in.remove(&key).map(|m| (m.target, key)))
                 };
                 if let Some((target, key)) = found {
                     handle.demonitor(target, key);
@@ -831,9 +854,9 @@ fn dispatch(
                 return Ok(());
             };
             let found = lock(&state.tables).monitors_out.remove(&reference);
-            if let Some((watcher, target)) = found {
-                if watcher == to {
-                    handle.down(to, reference, target, reason);
+            if let Some(monitor) = found {
+                if monitor.watcher == to {
+                    handle.down(to, reference, monitor.target, reason);
                 }
             }
         }
@@ -842,7 +865,7 @@ fn dispatch(
     Ok(())
 }
 
-const ALIAS_SEND: i64 = 33;
+pub(crate) const ALIAS_SEND: i64 = 33;
 
 /// A stand-in for Erlang's `net_kernel`, for the one call peers make of it:
 /// `net_adm:ping/1`'s `gen:call(..., {is_auth, Node})`, answered `yes`. The
@@ -876,14 +899,7 @@ fn net_kernel(state: &NodeState, raw: &[u8]) -> Option<()> {
         Some([kind, _]) if *kind == Value::atom("is_auth") => {}
         _ => return None,
     }
-    // The alias, if the tag is `[alias | Ref]`: LIST_EXT, length 1, the
-    // atom `alias`, then the reference as the tail.
-    let alias = if tag.first() == Some(&108) {
-        let (head, used) = etf::decode_element(tag.get(5..)?, state).ok()?;
-        (head == Value::atom("alias")).then(|| tag.get(5 + used..))??
-    } else {
-        &[]
-    };
+    let alias = alias_of(state, tag).unwrap_or(&[]);
     let mut body = vec![PASS_THROUGH, etf::VERSION];
     etf::put_tuple_header(&mut body, 3);
     if alias.is_empty() {
@@ -904,6 +920,19 @@ fn net_kernel(state: &NodeState, raw: &[u8]) -> Option<()> {
     frame.extend_from_slice(&body);
     state.existing(from.node.name())?.queue(frame);
     Some(())
+}
+
+/// The alias of a `gen_server:call` tag (`[alias | Ref]`, as `gen:reply`
+/// reads it): the reference's bytes. The tag is LIST_EXT of length 1, the
+/// atom `alias`, then the reference as the tail.
+pub(crate) fn alias_of<'t>(state: &NodeState, tag: &'t [u8]) -> Option<&'t [u8]> {
+    if tag.get(..5)? != [108, 0, 0, 0, 1] {
+        return None;
+    }
+    let (head, used) = etf::decode_element(tag.get(5..)?, state).ok()?;
+    let alias = tag.get(5 + used..)?;
+    // NEWER_REFERENCE_EXT (90), or the older REFERENCE_EXT forms.
+    (head == Value::atom("alias") && matches!(alias.first(), Some(90 | 114 | 101))).then_some(alias)
 }
 
 /// Removes the link between local `local` and remote `remote`; whether

@@ -27,7 +27,9 @@
 
 pub mod blocking;
 mod conn;
+mod erpc;
 pub mod etf;
+mod pg;
 #[doc(hidden)]
 pub mod testing;
 
@@ -181,9 +183,14 @@ pub fn start(vm: &mut Vm, options: NodeOptions) -> Result<Node, NodeError> {
     // Erlang's mandatory flags, plus monitors (by pid and by name). Not
     // PUBLISHED: a hidden node, so peers do not expect the `rex` and
     // `global_name_server` processes a full OTP node runs.
+    // SPAWN: `erpc:call` (and `rpc:call`) into this node are spawn
+    // requests (erpc.rs). ALIAS: replies to a `gen_server:call` tag may go
+    // to the caller's alias.
     local.flags = DistributionFlags::mandatory()
         | DistributionFlags::DIST_MONITOR
-        | DistributionFlags::DIST_MONITOR_NAME;
+        | DistributionFlags::DIST_MONITOR_NAME
+        | DistributionFlags::SPAWN
+        | DistributionFlags::ALIAS;
     let name_text = node_name.to_string();
     let state = Arc::new(NodeState {
         name: Atom::new(&name_text),
@@ -200,6 +207,7 @@ pub fn start(vm: &mut Vm, options: NodeOptions) -> Result<Node, NodeError> {
         indexes: Mutex::new(FxHashMap::default()),
         next_index: AtomicU32::new(1),
         tables: Mutex::new(Tables::default()),
+        pg: Mutex::new(pg::Peers::default()),
         epmd: Mutex::new(Some(epmd)),
         stopping: AtomicBool::new(false),
         log,
@@ -433,19 +441,44 @@ struct MonitorIn {
     name: Option<Atom>,
 }
 
+/// A monitor a local process holds on a remote one.
+struct MonitorOut {
+    watcher: Pid,
+    /// The node the monitored process is on.
+    node: Arc<str>,
+    /// What was monitored, as the `:down` message names it: a remote pid,
+    /// or a `(name, node)` pair.
+    target: Value,
+}
+
+impl MonitorOut {
+    /// `ToProc` of `MONITOR_P`/`DEMONITOR_P`: the pid, or the name.
+    fn put_target(&self, out: &mut Vec<u8>) {
+        match &self.target {
+            Value::RemotePid(pid) => etf::put_remote_pid(out, pid),
+            target => match target.as_tuple() {
+                Some([Value::Atom(name), _]) => etf::put_atom(out, *name),
+                _ => etf::put_atom_name(out, "undefined"),
+            },
+        }
+    }
+}
+
 /// Who is linked to and monitors whom across nodes.
 #[derive(Default)]
 struct Tables {
     /// Local process to the remote processes it is linked with.
     links: FxHashMap<Pid, Vec<Arc<RemotePid>>>,
     /// Monitors local processes hold on remote ones, by the local ref.
-    monitors_out: FxHashMap<u64, (Pid, Arc<RemotePid>)>,
+    monitors_out: FxHashMap<u64, MonitorOut>,
     /// Monitors remote processes hold on local ones, by the key the VM
     /// knows them under; and that key by (watcher, Erlang reference).
     monitors_in: FxHashMap<u64, MonitorIn>,
     monitor_keys: FxHashMap<(Arc<RemotePid>, Value), u64>,
     /// Local processes that asked for `(:nodedown, name)`, by node name.
     node_monitors: FxHashMap<Arc<str>, Vec<Pid>>,
+    /// Calls other nodes made into this one (`erpc`), by monitor key.
+    calls: FxHashMap<u64, erpc::Call>,
     next_unlink_id: u64,
 }
 
@@ -470,6 +503,8 @@ pub(crate) struct NodeState {
     indexes: Mutex<FxHashMap<Atom, u32>>,
     next_index: AtomicU32,
     tables: Mutex<Tables>,
+    /// What other nodes' `pg` scopes told us (pg.rs).
+    pg: Mutex<pg::Peers>,
     epmd: Mutex<Option<TcpStream>>,
     stopping: AtomicBool,
     log: LogSink,
@@ -556,6 +591,24 @@ impl NodeState {
         etf::put_remote_pid(out, to);
     }
 
+    /// Sends `{MONITOR_P, FromPid, ToProc, Ref}` for a monitor kept in
+    /// `monitors_out`.
+    fn monitor_out(&self, reference: u64, monitor: MonitorOut) {
+        let frame = self.frame(
+            |out| {
+                etf::put_tuple_header(out, 4);
+                etf::put_int(out, conn::MONITOR_P);
+                etf::put_local_pid(out, monitor.watcher, self);
+                monitor.put_target(out);
+                etf::put_local_ref(out, reference, self);
+            },
+            None,
+        );
+        let node = monitor.node.clone();
+        lock(&self.tables).monitors_out.insert(reference, monitor);
+        self.conn_for(&node).queue(frame);
+    }
+
     /// A connection is gone: everything linked to or monitoring across it
     /// hears `:noconnection`, and node monitors get `(:nodedown, name)`.
     /// `why` is `None` for a clean close by the peer (not logged).
@@ -568,6 +621,7 @@ impl NodeState {
             }
         }
         let (was_up, waiters) = conn.close();
+        pg::disconnected(self, node);
         match why {
             // Stopping, every connection closes: nothing to report.
             _ if self.stopping.load(Ordering::SeqCst) => {}
@@ -592,9 +646,9 @@ impl NodeState {
                 });
             }
             tables.links.retain(|_, remotes| !remotes.is_empty());
-            tables.monitors_out.retain(|reference, (local, remote)| {
-                if remote.node.name() == node {
-                    downs.push((*local, *reference, remote.clone()));
+            tables.monitors_out.retain(|reference, monitor| {
+                if *monitor.node == *node {
+                    downs.push((monitor.watcher, *reference, monitor.target.clone()));
                     false
                 } else {
                     true
@@ -607,6 +661,7 @@ impl NodeState {
                 .map(|(key, _)| *key)
                 .collect();
             for key in gone {
+                tables.calls.remove(&key);
                 if let Some(m) = tables.monitors_in.remove(&key) {
                     tables
                         .monitor_keys
@@ -648,10 +703,27 @@ impl Distribution for NodeState {
     }
 
     fn send(&self, from: Pid, to: &RemotePid, message: &Value) {
-        let _ = from;
         if to.node == self.name {
             // A pid of an earlier incarnation of this node: gone.
             return;
+        }
+        // An answer to a `gen_server:call` whose tag is `[alias | Ref]`
+        // goes to that alias, as `gen:reply` sends it: the caller's node
+        // drops it if the caller has given up (timed out) meanwhile.
+        if let Some([Value::Opaque(tag), _]) = message.as_tuple() {
+            if let Some(alias) = conn::alias_of(self, &tag.encoded) {
+                let frame = self.frame(
+                    |out| {
+                        // {ALIAS_SEND, FromPid, Alias}
+                        etf::put_tuple_header(out, 3);
+                        etf::put_int(out, conn::ALIAS_SEND);
+                        etf::put_local_pid(out, from, self);
+                        out.extend_from_slice(alias);
+                    },
+                    Some(message),
+                );
+                return self.conn_for(to.node.name()).queue(frame);
+            }
         }
         let frame = self.frame(
             |out| {
@@ -740,34 +812,44 @@ impl Distribution for NodeState {
     }
 
     fn monitor(&self, from: Pid, to: &RemotePid, reference: u64) {
-        let to = Arc::new(to.clone());
-        lock(&self.tables)
-            .monitors_out
-            .insert(reference, (from, to.clone()));
-        let frame = self.frame(
-            |out| {
-                // {MONITOR_P, FromPid, ToProc, Ref}
-                self.pid_pair(out, 4, conn::MONITOR_P, from, &to);
-                etf::put_local_ref(out, reference, self);
+        let node: Arc<str> = Arc::from(to.node.name());
+        self.monitor_out(
+            reference,
+            MonitorOut {
+                watcher: from,
+                node,
+                target: Value::RemotePid(Arc::new(to.clone())),
             },
-            None,
         );
-        self.conn_for(to.node.name()).queue(frame);
+    }
+
+    fn monitor_named(&self, from: Pid, name: Atom, node: &str, reference: u64) {
+        self.monitor_out(
+            reference,
+            MonitorOut {
+                watcher: from,
+                node: Arc::from(node),
+                target: Value::tuple(vec![Value::Atom(name), Value::str(node)]),
+            },
+        );
     }
 
     fn demonitor(&self, reference: u64) {
-        let Some((from, to)) = lock(&self.tables).monitors_out.remove(&reference) else {
+        let Some(monitor) = lock(&self.tables).monitors_out.remove(&reference) else {
             return;
         };
         let frame = self.frame(
             |out| {
                 // {DEMONITOR_P, FromPid, ToProc, Ref}
-                self.pid_pair(out, 4, conn::DEMONITOR_P, from, &to);
+                etf::put_tuple_header(out, 4);
+                etf::put_int(out, conn::DEMONITOR_P);
+                etf::put_local_pid(out, monitor.watcher, self);
+                monitor.put_target(out);
                 etf::put_local_ref(out, reference, self);
             },
             None,
         );
-        if let Some(conn) = self.existing(to.node.name()) {
+        if let Some(conn) = self.existing(&monitor.node) {
             conn.queue(frame);
         }
     }
@@ -791,9 +873,21 @@ impl Distribution for NodeState {
         }
     }
 
-    fn down(&self, pid: Pid, key: u64, reason: &Value) {
+    fn down(&self, pid: Pid, key: u64, reason: &Value, returned: Option<&Value>) {
+        let mut reason = reason;
+        let call_reason;
         let monitor = {
             let mut tables = lock(&self.tables);
+            if let Some(call) = tables.calls.get_mut(&key) {
+                if !call.replied {
+                    // Before its spawn reply: that reply's sender sends it.
+                    call.ended = Some((reason.clone(), returned.cloned()));
+                    return;
+                }
+                call_reason = call.reason(reason, returned);
+                reason = &call_reason;
+                tables.calls.remove(&key);
+            }
             let Some(monitor) = tables.monitors_in.remove(&key) else {
                 return;
             };
@@ -842,6 +936,18 @@ impl Distribution for NodeState {
         if let Err(waiter) = conn.add_waiter(waiter) {
             self.answer(|handle| handle.complete(waiter, Value::Bool(true)));
         }
+    }
+
+    fn pg_join(&self, group: &Value, pids: &[Pid]) {
+        pg::joined(self, group, pids)
+    }
+
+    fn pg_leave(&self, group: &Value, pids: &[Pid]) {
+        pg::left(self, group, pids)
+    }
+
+    fn pg_members(&self, group: &Value) -> Vec<Value> {
+        pg::members(self, group)
     }
 
     fn monitor_node(&self, pid: Pid, node: &str) {

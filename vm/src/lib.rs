@@ -46,6 +46,6 @@ pub use crate::host::drive::{Driven, Waker};
 pub use crate::host::host_fn::{Completer, HostContext, HostFunction, IntoHostResult};
 pub use crate::host::vm::{EntryPoint, Vm, VmBuilder};
 pub use crate::interp::code::HostFn;
-pub use crate::runtime::dist::{Distribution, NodeHandle, Waiter};
+pub use crate::runtime::dist::{Distribution, NodeHandle, SpawnRefused, Waiter};
 pub use crate::runtime::events::{Event, RunStatus, RuntimeError, Stats, Ticket, TraceFrame};
 pub use crate::runtime::trace::{chrome_trace_json, TraceEvent, TraceKind};

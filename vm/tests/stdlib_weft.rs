@@ -15,7 +15,7 @@ fn a_host_can_call_a_library_function_no_script_has_used() {
     assert_eq!(
         vm.recv(),
         Some(Value::tuple(vec![
-            Value::atom("server_cast"),
+            Value::atom("$gen_cast"),
             Value::atom("hi")
         ]))
     );

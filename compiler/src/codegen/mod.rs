@@ -1367,7 +1367,13 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
             }
             AssignOp::Update(op) => {
                 // `binary` also turns `x += 1` into one `AddInt`.
-                self.binary(op, local.register, value, local.register, name_span.to(value.span));
+                self.binary(
+                    op,
+                    local.register,
+                    value,
+                    local.register,
+                    name_span.to(value.span),
+                );
             }
         }
         self.release(mark);

@@ -872,7 +872,8 @@ impl Vm {
         dist: Arc<dyn crate::runtime::dist::Distribution>,
     ) -> Option<crate::runtime::dist::NodeHandle> {
         self.shared.dist.set(dist).ok()?;
-        Some(crate::runtime::dist::NodeHandle::new(self.shared.clone()))
+        let spawner = Arc::new(CodeSpawner(self.code.clone()));
+        Some(crate::runtime::dist::NodeHandle::new(self.shared.clone()).with_spawner(spawner))
     }
 
     /// Whether this VM is a node (see
@@ -893,4 +894,53 @@ impl Vm {
     pub fn wait_for_work(&self, timeout: Duration) {
         self.shared.external.wait(timeout)
     }
+}
+
+/// Starts processes for other nodes (`NodeHandle::spawn_for`) from the
+/// VM's code.
+struct CodeSpawner(Arc<RwLock<Code>>);
+
+impl crate::runtime::dist::RemoteSpawner for CodeSpawner {
+    fn spawn_for(
+        &self,
+        scheduler: &mut crate::runtime::scheduler::Scheduler,
+        module: &str,
+        function: &str,
+        args: Vec<Value>,
+        key: Option<u64>,
+    ) -> Result<Pid, crate::runtime::dist::SpawnRefused> {
+        use crate::runtime::dist::SpawnRefused;
+        if module.is_empty() || function.is_empty() {
+            return Err(SpawnRefused::Undefined);
+        }
+        let pending = read(&self.0).lazy.iter().any(|(m, _)| *m == module);
+        if pending {
+            // A library module written in Weft (`server`) is compiled on
+            // first use, as for a host's `Vm::spawn`.
+            Vm::load_library(
+                &mut self.0.write().unwrap_or_else(|e| e.into_inner()),
+                module,
+            );
+        }
+        let code = read(&self.0);
+        // A module the script imported is named by its `as` name, as the
+        // script names it (and that name wins, as in the script).
+        let module = match code.main_imports.get(module) {
+            Some((name, _)) => name.as_str(),
+            None => module,
+        };
+        let function = crate::interp::code::function_named(&code, &format!("{module}.{function}"))
+            .ok_or(SpawnRefused::Undefined)?;
+        let watcher = match key {
+            Some(key) => crate::process::Watcher::Remote(key),
+            None => crate::process::Watcher::Nobody,
+        };
+        scheduler
+            .spawn_value(&code, &function, args, watcher)
+            .map_err(|(kind, message)| SpawnRefused::Failed(kind, message))
+    }
+}
+
+fn read(code: &RwLock<Code>) -> std::sync::RwLockReadGuard<'_, Code> {
+    code.read().unwrap_or_else(|e| e.into_inner())
 }

@@ -76,6 +76,16 @@ impl Runtime for Machine<'_> {
         self.scheduler.monitor_remote(process, to)
     }
 
+    fn monitor_named(
+        &mut self,
+        process: &mut Process,
+        name: Atom,
+        node: &str,
+        target: &Value,
+    ) -> Result<u64, OpError> {
+        self.scheduler.monitor_named(process, name, node, target)
+    }
+
     fn exit_remote(
         &mut self,
         process: &mut Process,
@@ -236,6 +246,18 @@ impl Runtime for Machine<'_> {
 
     fn add_source(&self, source: Arc<dyn Source>) {
         lock(&self.scheduler.shared.sources).push(source);
+    }
+
+    fn pg_join(&mut self, group: &Value, pids: &[Pid]) {
+        self.scheduler.pg_join(group, pids)
+    }
+
+    fn pg_leave(&mut self, group: &Value, pids: &[Pid]) -> bool {
+        self.scheduler.pg_leave(group, pids)
+    }
+
+    fn pg_members(&self, group: &Value) -> Vec<Value> {
+        self.scheduler.pg_members(group)
     }
 
     fn extensions(&self) -> &Extensions {

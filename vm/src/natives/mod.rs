@@ -18,6 +18,7 @@ pub(crate) mod math;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 pub(crate) mod node;
+pub(crate) mod pg;
 #[cfg(feature = "net")]
 pub(crate) mod poller;
 pub(crate) mod process;
@@ -46,6 +47,7 @@ pub(crate) fn all(allow_io: bool, allow_net: bool) -> Vec<Native> {
     all.extend_from_slice(random::NATIVES);
     all.extend_from_slice(time::NATIVES);
     all.extend_from_slice(node::NATIVES);
+    all.extend_from_slice(pg::NATIVES);
     #[cfg(feature = "net")]
     if allow_net {
         all.extend_from_slice(net::NATIVES);

@@ -125,6 +125,16 @@ fn monitor(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         let reference = ctx.vm.monitor_remote(ctx.process, to).map_err(op_error)?;
         return Ok(Value::Ref(reference));
     }
+    if let Some([Value::Atom(name), node]) = args[0].as_tuple() {
+        // `(name, node)`: whatever is registered as `name` there.
+        if let Some(node) = crate::data::remote::node_name(node) {
+            let reference = ctx
+                .vm
+                .monitor_named(ctx.process, *name, node, &args[0])
+                .map_err(op_error)?;
+            return Ok(Value::Ref(reference));
+        }
+    }
     let pid = pid_arg(ctx, args, 0, "monitor")?;
     Ok(Value::Ref(ctx.vm.monitor(ctx.process, pid)))
 }

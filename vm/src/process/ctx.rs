@@ -194,6 +194,15 @@ pub(crate) trait Runtime {
     fn link_remote(&mut self, process: &mut Process, to: &RemotePid) -> Result<(), OpError>;
     fn unlink_remote(&mut self, process: &mut Process, to: &RemotePid) -> Result<(), OpError>;
     fn monitor_remote(&mut self, process: &mut Process, to: &RemotePid) -> Result<u64, OpError>;
+    /// `monitor((name, node))`; `target` is that pair, as the `:down`
+    /// message will name it.
+    fn monitor_named(
+        &mut self,
+        process: &mut Process,
+        name: Atom,
+        node: &str,
+        target: &Value,
+    ) -> Result<u64, OpError>;
     fn exit_remote(
         &mut self,
         process: &mut Process,
@@ -212,6 +221,10 @@ pub(crate) trait Runtime {
 
     fn register(&mut self, name: Atom, pid: Pid) -> Result<(), OpError>;
     fn whereis(&self, name: Atom) -> Option<Pid>;
+    /// `pg.join`, `pg.leave`, `pg.members` (runtime/groups.rs).
+    fn pg_join(&mut self, group: &Value, pids: &[Pid]);
+    fn pg_leave(&mut self, group: &Value, pids: &[Pid]) -> bool;
+    fn pg_members(&self, group: &Value) -> Vec<Value>;
     /// A pid, or the pid registered under an atom.
     fn resolve(&self, target: &Value) -> Result<Pid, OpError>;
     fn is_alive(&self, pid: Pid) -> bool;

@@ -36,6 +36,10 @@ pub(crate) enum Watcher<'a> {
     /// Monitored by the host (the main process, `Vm::call`): its end waits
     /// in `Shared::host_downs`.
     Host,
+    /// Monitored by another node under this key (a process started for a
+    /// remote caller, `NodeHandle::spawn_for`): its end, with the value its
+    /// function returned, goes to `Distribution::down`.
+    Remote(u64),
 }
 
 impl<'a> Watcher<'a> {

@@ -46,8 +46,9 @@ pub(crate) enum SignalKind {
         untrappable: bool,
     },
     /// A monitored process on another node ended (or its node went away).
+    /// `from` is what was monitored: a remote pid, or a `(name, node)` pair.
     RemoteDown {
-        from: Arc<RemotePid>,
+        from: Value,
         reference: u64,
         reason: Value,
     },

@@ -57,14 +57,20 @@ pub trait Distribution: Send + Sync {
     fn exit(&self, from: Pid, to: &RemotePid, reason: &Value);
     /// Local `from` monitors `to` under `reference`.
     fn monitor(&self, from: Pid, to: &RemotePid, reference: u64);
+    /// Local `from` monitors whatever process is registered as `name` on
+    /// `node` under `reference` (Erlang's `monitor(process, {Name, Node})`;
+    /// `:noproc` at once if none is).
+    fn monitor_named(&self, from: Pid, name: Atom, node: &str, reference: u64);
     /// The monitor `reference` a local process held on a remote one is off.
     fn demonitor(&self, reference: u64);
     /// A local process that had links to remote processes ended (or was
     /// already dead when one linked to it).
     fn ended(&self, pid: Pid, reason: &Value);
     /// The monitor a remote process holds on local `pid` (under the key
-    /// the distribution gave it) fired.
-    fn down(&self, pid: Pid, key: u64, reason: &Value);
+    /// the distribution gave it) fired. `returned`: the value `pid`'s
+    /// function returned, when it ended so (its reason is then `:normal`)
+    /// and the monitor was set when it started (`NodeHandle::spawn_for`).
+    fn down(&self, pid: Pid, key: u64, reason: &Value, returned: Option<&Value>);
     /// Whether a connection to `node` is up.
     fn is_connected(&self, node: &str) -> bool;
     /// The nodes connected now.
@@ -75,6 +81,20 @@ pub trait Distribution: Send + Sync {
     /// Sends `(:nodedown, name)` to `pid` when the connection to `node` is
     /// lost (at once if it is not up).
     fn monitor_node(&self, pid: Pid, node: &str);
+    /// Local `pids` joined `group` (`pg.join`): the other nodes' `pg`
+    /// scopes hear of it. Called with the VM's groups locked.
+    fn pg_join(&self, group: &Value, pids: &[Pid]) {
+        let _ = (group, pids);
+    }
+    /// Local `pids` left `group` (`pg.leave`, or they ended).
+    fn pg_leave(&self, group: &Value, pids: &[Pid]) {
+        let _ = (group, pids);
+    }
+    /// The members of `group` on other nodes.
+    fn pg_members(&self, group: &Value) -> Vec<Value> {
+        let _ = group;
+        Vec::new()
+    }
 }
 
 /// How a node's network threads reach the VM's processes. Each thread
@@ -82,12 +102,41 @@ pub trait Distribution: Send + Sync {
 /// scheduler of its own, which is not shared between threads.
 pub struct NodeHandle {
     scheduler: Scheduler,
+    /// Starts the processes other nodes ask for
+    /// ([`NodeHandle::spawn_for`]); only the node's own handle has one.
+    spawner: Option<Arc<dyn RemoteSpawner>>,
 }
 
 impl Clone for NodeHandle {
     fn clone(&self) -> NodeHandle {
-        NodeHandle::new(self.scheduler.shared.clone())
+        let mut handle = NodeHandle::new(self.scheduler.shared.clone());
+        handle.spawner = self.spawner.clone();
+        handle
     }
+}
+
+/// Starts a process for another node: the VM's code lives a layer above
+/// this one (`host`), which implements it.
+pub(crate) trait RemoteSpawner: Send + Sync {
+    fn spawn_for(
+        &self,
+        scheduler: &mut Scheduler,
+        module: &str,
+        function: &str,
+        args: Vec<Value>,
+        key: Option<u64>,
+    ) -> Result<Pid, SpawnRefused>;
+}
+
+/// Why [`NodeHandle::spawn_for`] started nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpawnRefused {
+    /// No function of that name: a standard module's, an imported module's
+    /// (by its `as` name), or the script's own (module `main`).
+    Undefined,
+    /// It exists but cannot start with these arguments, or the VM is at
+    /// its process limit: the runtime error a local `spawn` would raise.
+    Failed(Atom, String),
 }
 
 impl NodeHandle {
@@ -99,7 +148,33 @@ impl NodeHandle {
         };
         NodeHandle {
             scheduler: Scheduler::outside(shared, run_queue),
+            spawner: None,
         }
+    }
+
+    pub(crate) fn with_spawner(mut self, spawner: Arc<dyn RemoteSpawner>) -> NodeHandle {
+        self.spawner = Some(spawner);
+        self
+    }
+
+    /// Starts a process calling `module.function(args...)` for another
+    /// node (Erlang's `erpc:call` into this one), monitored under `key`
+    /// from its start: its end reaches [`Distribution::down`] with the
+    /// value the function returned. `module` is a standard module, a module
+    /// the script imported (its `as` name) or `main`, the script's own.
+    pub fn spawn_for(
+        &mut self,
+        module: &str,
+        function: &str,
+        args: Vec<Value>,
+        key: Option<u64>,
+    ) -> Result<Pid, SpawnRefused> {
+        let Some(spawner) = self.spawner.clone() else {
+            return Err(SpawnRefused::Undefined);
+        };
+        let pid = spawner.spawn_for(&mut self.scheduler, module, function, args, key)?;
+        self.done();
+        Ok(pid)
     }
 
     fn done(&mut self) {
@@ -169,8 +244,10 @@ impl NodeHandle {
         self.done();
     }
 
-    /// Remote `from`, which local `to` monitored under `reference`, ended.
-    pub fn down(&mut self, to: Pid, reference: u64, from: Arc<RemotePid>, reason: Value) {
+    /// Remote `from`, which local `to` monitored under `reference`, ended:
+    /// `from` is what `to` monitored, a remote pid or a `(name, node)` pair,
+    /// and is what its `:down` message names.
+    pub fn down(&mut self, to: Pid, reference: u64, from: Value, reason: Value) {
         self.scheduler.send_signal(
             to,
             SignalKind::RemoteDown {
@@ -180,6 +257,13 @@ impl NodeHandle {
             },
         );
         self.done();
+    }
+
+    /// Every group with local members, and them, handed to `f` while no
+    /// process can join or leave (a node answering another's `pg`
+    /// discovery with its `sync`, see `runtime/groups.rs`).
+    pub fn with_groups<R>(&self, f: impl FnOnce(Vec<(Value, Vec<Pid>)>) -> R) -> R {
+        self.scheduler.shared.groups.with_all(f)
     }
 
     /// Finishes a call that waited on the network with its result.
@@ -240,7 +324,7 @@ impl Scheduler {
                 from,
                 reference,
                 reason,
-            } => dist.down(from, reference, &reason),
+            } => dist.down(from, reference, &reason, None),
             SignalKind::Demonitor(reference) => dist.demonitor(reference),
             _ => {}
         }
@@ -351,6 +435,41 @@ impl Scheduler {
         let reference = self.make_ref();
         process.extra().monitoring.insert(reference, DIST_PID);
         dist.monitor(process.pid, to, reference);
+        Ok(reference)
+    }
+
+    /// `monitor((name, node))`: the process registered as `name` on
+    /// `node` (on this node, whichever is registered now).
+    pub(crate) fn monitor_named(
+        &mut self,
+        process: &mut Process,
+        name: Atom,
+        node: &str,
+        target: &Value,
+    ) -> Result<u64, OpError> {
+        if node == self_name(&self.shared).name() || node == "nonode@nohost" {
+            return match self.whereis(name) {
+                Some(pid) => Ok(self.monitor(process, pid)),
+                None => {
+                    // Nobody has the name: the monitor fires at once.
+                    let reference = self.make_ref();
+                    process.extra().monitoring.insert(reference, DIST_PID);
+                    self.send_signal(
+                        process.pid,
+                        SignalKind::RemoteDown {
+                            from: target.clone(),
+                            reference,
+                            reason: Value::Atom(Atom::new("noproc")),
+                        },
+                    );
+                    Ok(reference)
+                }
+            };
+        }
+        let dist = self.distribution()?;
+        let reference = self.make_ref();
+        process.extra().monitoring.insert(reference, DIST_PID);
+        dist.monitor_named(process.pid, name, node, reference);
         Ok(reference)
     }
 

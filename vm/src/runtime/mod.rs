@@ -6,6 +6,7 @@ pub(crate) mod channel;
 pub(crate) mod dist;
 pub(crate) mod events;
 pub(crate) mod external;
+pub(crate) mod groups;
 pub(crate) mod pool;
 pub(crate) mod scheduler;
 pub(crate) mod timer;

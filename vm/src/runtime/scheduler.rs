@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     pub table: Table,
     pub timers: Timers,
     registry: Mutex<FxHashMap<Atom, Pid>>,
+    /// Process groups (`pg`): the local members of each group.
+    pub groups: crate::runtime::groups::Groups,
     pub events: Mutex<Vec<Event>>,
     pub output: Mutex<OutputSink>,
     pub error_output: Mutex<OutputSink>,
@@ -145,6 +147,7 @@ impl Shared {
             table: Table::new(limits.max_processes),
             timers: Timers::default(),
             registry: Mutex::new(FxHashMap::default()),
+            groups: Default::default(),
             events: Mutex::new(Vec::new()),
             output: Mutex::new(output),
             error_output: Mutex::new(error_output),
@@ -528,6 +531,9 @@ impl Scheduler {
                     .monitored_by
                     .insert(HOST_MONITOR, self.host_pid);
             }
+            Watcher::Remote(key) => {
+                process.extra().monitored_by.insert(key, DIST_PID);
+            }
         }
         slot.put_body(process);
         self.count(|c| &c.spawned, 1);
@@ -813,7 +819,7 @@ impl Scheduler {
                 from,
                 reference,
                 reason,
-            } => self.down(process, reference, Value::RemotePid(from), reason),
+            } => self.down(process, reference, from, reason),
             SignalKind::Handoff { token, handoff } => {
                 if token == process.wait_token && matches!(process.status, Status::Waiting(_)) {
                     process.handoff = Some(handoff);
@@ -1262,6 +1268,7 @@ impl Scheduler {
         if registered {
             lock(&self.shared.registry).retain(|_, p| *p != pid);
         }
+        self.shared.leave_all(pid);
         if let Some(extra) = process.extra.take() {
             for file in &extra.files {
                 file.close_if_owned_by(pid);
@@ -1271,6 +1278,18 @@ impl Scheduler {
                 if watcher == self.host_pid {
                     if let Some(outcome) = outcome.take() {
                         self.host_down(pid, outcome);
+                    }
+                    continue;
+                }
+                if watcher == DIST_PID {
+                    // A remote caller may want the value the function
+                    // returned (an `erpc` call), not only `:normal`.
+                    if let Some(dist) = self.shared.dist.get() {
+                        let returned = match &outcome {
+                            Some(Outcome::Returned(value)) => Some(value),
+                            _ => None,
+                        };
+                        dist.down(pid, reference, &reason, returned);
                     }
                     continue;
                 }

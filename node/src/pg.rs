@@ -1,0 +1,241 @@
+//! Process groups across nodes: this node's side of Erlang's `pg` default
+//! scope (OTP 23+), so `pg:get_members/1` on an Erlang node and
+//! `pg.members` here list the same processes (docs/DISTRIBUTION.md,
+//! "Process groups"). The VM keeps the local members (vm's
+//! runtime/groups.rs); this keeps what each peer scope told us.
+//!
+//! The protocol, as `pg.erl` speaks it (plain messages unless noted):
+//! `{discover, PeerScope}` asks for a `sync`; `{'$gen_cast', {sync,
+//! PeerScope, [{Group, Pids}]}}` replaces all we know of that peer;
+//! `{join, PeerScope, Group, PidOrPids}` and `{leave, PeerScope,
+//! PidOrPids, Groups}` change it. This node's scope is the pid
+//! `SCOPE_ID.SCOPE_SERIAL`, which no process has; peers also reach it as
+//! the registered name `pg` (when no Weft process has taken that name).
+//!
+//! Invariants:
+//! - Erlang only discovers visible nodes and this one is hidden, so this
+//!   side starts: every connection that comes up gets `{discover, Scope}`.
+//! - A peer is told of a leave only for a group it was told of (a `sync`
+//!   or a `join`): Erlang's `pg` crashes on a leave for a group it never
+//!   saw. Both are sent with the VM's groups locked (`with_groups`, and
+//!   `Distribution::pg_join`/`pg_leave` are called under that lock), so a
+//!   peer learns of each local join exactly once, before its leave.
+//! - Nothing but these four messages is ever sent to a peer's scope, and
+//!   anything unexpected from a peer is ignored (never answered).
+//! - A peer's members are dropped when its connection goes.
+
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use weft_vm::{Atom, NodeHandle, Pid, RemotePid, Value};
+
+use crate::{conn, etf, lock, NodeState};
+
+/// The pid parts of this node's scope: id 0 is no process's.
+const SCOPE_ID: u32 = 0;
+const SCOPE_SERIAL: u32 = 1;
+
+/// What the peer scopes told us: each peer's groups and their members.
+#[derive(Default)]
+pub(crate) struct Peers {
+    scopes: FxHashMap<Arc<RemotePid>, FxHashMap<Value, Vec<Value>>>,
+    /// The peer scopes that have had our `sync`: only they hear of joins
+    /// and leaves (a leave before the sync would name a group they have
+    /// not seen).
+    synced: FxHashSet<Arc<RemotePid>>,
+}
+
+/// Whether `pid` is this node's scope.
+pub(crate) fn is_scope(state: &NodeState, pid: &RemotePid) -> bool {
+    pid.node == state.name && pid.id == SCOPE_ID && pid.serial == SCOPE_SERIAL
+}
+
+fn scope(state: &NodeState) -> Value {
+    Value::RemotePid(Arc::new(RemotePid {
+        node: state.name,
+        id: SCOPE_ID,
+        serial: SCOPE_SERIAL,
+        creation: state.creation,
+        index: 0,
+    }))
+}
+
+/// A connection to `node` came up: ask its scope for its members (the
+/// `discover` Erlang's `pg` sends only to visible nodes).
+pub(crate) fn connected(state: &NodeState, node: &str) {
+    let message = Value::tuple(vec![Value::atom("discover"), scope(state)]);
+    let frame = state.frame(
+        |out| {
+            // {REG_SEND, FromPid, Unused, ToName}
+            etf::put_tuple_header(out, 4);
+            etf::put_int(out, conn::REG_SEND);
+            etf::put_pid_parts(out, state.name, SCOPE_ID, SCOPE_SERIAL, state.creation);
+            etf::put_atom_name(out, "");
+            etf::put_atom_name(out, "pg");
+        },
+        Some(&message),
+    );
+    if let Some(conn) = state.existing(node) {
+        conn.queue(frame);
+    }
+}
+
+/// A connection went: its peer scopes' members go with it.
+pub(crate) fn disconnected(state: &NodeState, node: &str) {
+    let mut peers = lock(&state.pg);
+    peers.scopes.retain(|peer, _| peer.node.name() != node);
+    peers.synced.retain(|peer| peer.node.name() != node);
+}
+
+/// A message to this node's scope.
+pub(crate) fn message(state: &NodeState, handle: &NodeHandle, message: &Value) {
+    let Some(fields) = message.as_tuple() else {
+        return;
+    };
+    let atom = |i: usize| fields.get(i).and_then(Value::as_atom);
+    let peer = |i: usize| match fields.get(i) {
+        Some(Value::RemotePid(pid)) if !is_scope(state, pid) => Some(pid.clone()),
+        _ => None,
+    };
+    match (atom(0), fields.len()) {
+        // {discover, Peer} and OTP 26's {discover, Peer, Version}.
+        (Some("discover"), 2 | 3) => {
+            if let Some(peer) = peer(1) {
+                discovered(state, handle, peer);
+            }
+        }
+        (Some("$gen_cast"), 2) => {
+            let Some([kind, from, groups]) = fields[1].as_tuple() else {
+                return;
+            };
+            if let (Some("sync"), Value::RemotePid(from), Some(groups)) =
+                (kind.as_atom(), from, groups.as_list())
+            {
+                let mut known = FxHashMap::default();
+                for entry in groups {
+                    if let Some([group, pids]) = entry.as_tuple() {
+                        known.insert(group.clone(), pid_list(pids));
+                    }
+                }
+                lock(&state.pg).scopes.insert(from.clone(), known);
+            }
+        }
+        (Some("join"), 4) => {
+            let Some(peer) = peer(1) else { return };
+            let mut peers = lock(&state.pg);
+            if let Some(groups) = peers.scopes.get_mut(&peer) {
+                let members = groups.entry(fields[2].clone()).or_default();
+                members.extend(pid_list(&fields[3]));
+            }
+        }
+        (Some("leave"), 4) => {
+            let Some(peer) = peer(1) else { return };
+            let gone = pid_list(&fields[2]);
+            let mut peers = lock(&state.pg);
+            let (Some(groups), Some(names)) = (peers.scopes.get_mut(&peer), fields[3].as_list())
+            else {
+                return;
+            };
+            for name in names {
+                if let Some(members) = groups.get_mut(name) {
+                    members.retain(|m| !gone.contains(m));
+                    if members.is_empty() {
+                        groups.remove(name);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A pid or a list of pids, as `join` and `leave` carry them.
+fn pid_list(value: &Value) -> Vec<Value> {
+    let is_pid = |v: &Value| matches!(v, Value::Pid(_) | Value::RemotePid(_));
+    match value.as_list() {
+        Some(items) => items.iter().filter(|v| is_pid(v)).cloned().collect(),
+        None if is_pid(value) => vec![value.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// A peer scope asked for our members: a `sync` back, and, if it is new
+/// to us, a `discover` of our own so it sends its members.
+fn discovered(state: &NodeState, handle: &NodeHandle, peer: Arc<RemotePid>) {
+    handle.with_groups(|local| {
+        let groups = local
+            .into_iter()
+            .map(|(group, pids)| {
+                let pids = pids.into_iter().map(Value::Pid).collect();
+                Value::tuple(vec![group, Value::list(pids)])
+            })
+            .collect();
+        let sync = Value::tuple(vec![
+            Value::atom("$gen_cast"),
+            Value::tuple(vec![Value::atom("sync"), scope(state), Value::list(groups)]),
+        ]);
+        let mut peers = lock(&state.pg);
+        send(state, &peer, &sync);
+        peers.synced.insert(peer.clone());
+        if !peers.scopes.contains_key(&peer) {
+            peers.scopes.insert(peer.clone(), FxHashMap::default());
+            send(
+                state,
+                &peer,
+                &Value::tuple(vec![Value::atom("discover"), scope(state)]),
+            );
+        }
+    });
+}
+
+fn send(state: &NodeState, to: &RemotePid, message: &Value) {
+    let frame = state.frame(
+        |out| {
+            // {SEND, Unused, ToPid}
+            etf::put_tuple_header(out, 3);
+            etf::put_int(out, conn::SEND);
+            etf::put_atom_name(out, "");
+            etf::put_remote_pid(out, to);
+        },
+        Some(message),
+    );
+    if let Some(conn) = state.existing(to.node.name()) {
+        conn.queue(frame);
+    }
+}
+
+/// Local `pids` joined `group`: every known peer scope hears of it.
+pub(crate) fn joined(state: &NodeState, group: &Value, pids: &[Pid]) {
+    let pids = Value::list(pids.iter().map(|p| Value::Pid(*p)).collect());
+    let message = Value::tuple(vec![Value::atom("join"), scope(state), group.clone(), pids]);
+    for peer in &lock(&state.pg).synced {
+        send(state, peer, &message);
+    }
+}
+
+/// Local `pids` left `group`.
+pub(crate) fn left(state: &NodeState, group: &Value, pids: &[Pid]) {
+    let pids = Value::list(pids.iter().map(|p| Value::Pid(*p)).collect());
+    let groups = Value::list(vec![group.clone()]);
+    let message = Value::tuple(vec![Value::atom("leave"), scope(state), pids, groups]);
+    for peer in &lock(&state.pg).synced {
+        send(state, peer, &message);
+    }
+}
+
+/// The members of `group` the peer scopes told us of.
+pub(crate) fn members(state: &NodeState, group: &Value) -> Vec<Value> {
+    let peers = lock(&state.pg);
+    let mut all = Vec::new();
+    for groups in peers.scopes.values() {
+        if let Some(members) = groups.get(group) {
+            all.extend(members.iter().cloned());
+        }
+    }
+    all
+}
+
+/// Whether `name` is the scope's registered name.
+pub(crate) fn is_scope_name(name: Atom) -> bool {
+    name.name() == "pg"
+}

@@ -1,0 +1,301 @@
+//! A Weft node as a citizen of an Erlang cluster (issue 27, LANGUAGE.md
+//! §12, second half), against real `erl -sname` nodes on 127.0.0.1
+//! (docs/DISTRIBUTION.md): Erlang calls into Weft with `rpc`/`erpc`,
+//! `gen_server` and `pg`, and Weft calls an Erlang `gen_server` and reads
+//! Erlang's `pg`.
+//!
+//! Each test starts its own EPMD on a free loopback port and its own
+//! nodes (distinct names), and stops every process it started by its pid
+//! (the guards' `Drop`). Scripts live in `tests/dist/cluster_*.weft`; the
+//! Erlang side is `tests/dist/cluster_peer.erl`. Every wait is bounded:
+//! the scripts' own `after` clauses and bounded polls, the Erlang side's
+//! timeouts, and a 60 s deadline on each command. Nothing sleeps to
+//! synchronise: a server is waited for by the "ready" line it prints.
+//!
+//! These tests need Erlang (`erl`, `erlc`, `epmd`): `.ci/run` installs
+//! `erlang-base` where it is missing. The harness is a copy of
+//! `tests/distribution.rs`'s (one test file cannot import another's).
+//!
+//! What each test covers, each run with one scheduler and with two
+//! (`WEFT_SCHEDULERS`), under distinct node names:
+//!
+//! - `erlang_calls_into_a_weft_node`: `cluster_node.weft` (importing
+//!   `cluster_helper.weft` as `helper`) is the node `cluster_w_sN`;
+//!   `cluster_peer:into_weft/1` on `cluster_e_sN` checks, one line each:
+//!   `net_adm:ping` is `pong`; `rpc:call` of `main:add(2, 3)` (the
+//!   script's own function) is 5, of `string:upper(<<"abc">>)` (a standard
+//!   module) is `<<"ABC">>`, of `helper:twice(21)` (an imported module, by
+//!   its `as` name) is 42; a Weft runtime error (`x / 0`) is caught from
+//!   `erpc:call` as `error:{exception, {badarith, Message}, Stack}` with a
+//!   binary message, and `rpc:call` returns it as
+//!   `{badrpc, {'EXIT', {{badarith, _}, _}}}`; an unknown function is
+//!   exactly `{badrpc,{'EXIT',{undef,[{main,nope,[],[]}]}}}`;
+//!   `gen_server:call`/`cast` reach the Weft `server` registered as `kv`
+//!   (put, get, and a get ordered behind a cast); a call to an
+//!   unregistered name exits with `{noproc, {gen_server, call, ...}}`;
+//!   `pg:get_members(workers)` comes to list the one Weft pid that joined
+//!   (the hidden Weft node starts the pg exchange itself); a reply
+//!   after the caller's timeout goes to its alias and never reaches its
+//!   mailbox; a Weft member that is killed leaves its group on the
+//!   Erlang side too (and Erlang's `pg` does not crash); and a plain
+//!   send to the registered Weft main process is answered, after which
+//!   the Weft node ends with status 0.
+//! - `weft_calls_an_erlang_gen_server_and_reads_pg`: `cluster_peer:start/0`
+//!   on `cluster_e2` runs a `gen_server` registered as `erl_kv` and a
+//!   process in pg group `erl_group`; `cluster_client.weft` on
+//!   `cluster_c_sN` connects (`true`), `server.call`s `erl_kv` by
+//!   `(:name, "node@host")` (`:pong`) and by the pid it answers with
+//!   (`:pid :pong`), casts then calls (`:ok`, `7`); a call to a name not
+//!   registered there ends the caller with `(:server_down, :noproc)`, an
+//!   unanswered call with timeout 200 with
+//!   `(:timeout, (:server_call, (:erl_kv, "cluster_e2@localhost"), :hang))`;
+//!   after `pg.join(:weft_group, self())`, `pg.members(:erl_group)` comes
+//!   to hold the one Erlang pid (`1 [:pid]`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use weft_node::testing::Epmd;
+
+const COOKIE: &str = "weft-cluster-cookie";
+
+/// `erl` listens for distribution on every interface unless told: these
+/// tests bind and connect on loopback only.
+const LOOPBACK_ONLY: [&str; 3] = ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"];
+
+/// Erlang's `pg` default scope, as `pg:join/2` and `pg:get_members/1` use.
+const START_PG: [&str; 3] = ["-kernel", "start_pg", "true"];
+
+/// The scheduler counts each test runs the Weft node with: one (the
+/// host-stepped VM, woken from the network threads) and several (the
+/// network injects into the pool).
+const SCHEDULERS: [&str; 2] = ["1", "2"];
+
+fn dist_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dist")
+}
+
+/// `cluster_peer.erl`, compiled once per test run.
+fn beam_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("weft-cluster-beam-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("erlc")
+            .arg("-o")
+            .arg(&dir)
+            .arg(dist_dir().join("cluster_peer.erl"))
+            .status()
+            .expect("erlc is not installed (apt-get install erlang-base)");
+        assert!(status.success(), "cluster_peer.erl compiles");
+        dir
+    })
+}
+
+/// A child process killed (by pid) when the guard goes.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `erl -sname NAME@localhost` with `pg` started and `cluster_peer` on its
+/// path, running `eval`; not yet started. Standard error is left to the
+/// caller.
+fn erl(epmd: &Epmd, name: &str, eval: &str) -> Command {
+    let mut erl = Command::new("erl");
+    erl.args(["-sname", &format!("{name}@localhost"), "-setcookie", COOKIE])
+        .args(LOOPBACK_ONLY)
+        .args(START_PG)
+        .args(["-noshell", "-pa"])
+        .arg(beam_dir())
+        .args(["-eval", eval])
+        .env("ERL_EPMD_PORT", epmd.port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    erl
+}
+
+/// Starts a server (an Erlang node or a Weft script) and waits for the
+/// "ready" line it prints once its names are registered.
+fn started(mut command: Command) -> Guard {
+    let child = command
+        .spawn()
+        .expect("erl is not installed (apt-get install erlang-base)");
+    let mut guard = Guard(child);
+    let mut ready = String::new();
+    BufReader::new(guard.0.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the server starts");
+    guard
+}
+
+/// `weft run --sname NAME@localhost SCRIPT ARGS` with `schedulers`
+/// schedulers, not yet started.
+fn weft(epmd: &Epmd, name: &str, schedulers: &str, script: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command
+        .args([
+            "run",
+            "--sname",
+            &format!("{name}@localhost"),
+            "--cookie",
+            COOKIE,
+        ])
+        .arg(dist_dir().join(script))
+        .args(args)
+        .env("ERL_EPMD_PORT", epmd.port.to_string())
+        .env("WEFT_SCHEDULERS", schedulers)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Waits (at most 60 s) for a started command to end; its standard output
+/// lines. It must exit with status 0.
+fn wait_for(mut guard: Guard) -> Vec<String> {
+    use std::io::Read;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the command did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    guard
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    guard
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success(),
+        "exit {status}\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+/// Runs a command to its end; its standard output lines.
+fn output_of(mut command: Command) -> Vec<String> {
+    wait_for(Guard(command.spawn().unwrap()))
+}
+
+fn assert_lines(got: &[String], want: &[&str]) {
+    let got: Vec<&str> = got.iter().map(String::as_str).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn erlang_calls_into_a_weft_node() {
+    let epmd = Epmd::start();
+    for schedulers in SCHEDULERS {
+        let weft_name = format!("cluster_w_s{schedulers}");
+        let node = started(weft(
+            &epmd,
+            &weft_name,
+            schedulers,
+            "cluster_node.weft",
+            &[],
+        ));
+        assert!(epmd.has(&weft_name));
+        let mut caller = erl(
+            &epmd,
+            &format!("cluster_e_s{schedulers}"),
+            &format!("cluster_peer:into_weft('{weft_name}@localhost')"),
+        );
+        caller.stderr(Stdio::piped());
+        assert_lines(
+            &output_of(caller),
+            &[
+                // net_adm:ping
+                "pong",
+                // rpc:call: main, a standard module, an imported module.
+                "5",
+                "<<\"ABC\">>",
+                "42",
+                // A Weft runtime error: erpc's exception, then rpc's badrpc.
+                "{badarith,true}",
+                "badrpc_badarith",
+                // An unknown function.
+                "{badrpc,{'EXIT',{undef,[{main,nope,[],[]}]}}}",
+                // gen_server:call/cast to the Weft server `kv`.
+                "ok",
+                "1",
+                "2",
+                "noproc",
+                // A late reply goes to the alias and is dropped.
+                "timeout",
+                "{messages,[]}",
+                // pg:get_members(workers) lists the Weft pid.
+                "pg_member",
+                // A Weft member that ends leaves; Erlang's pg lives on.
+                "{dying,member}",
+                "{dying,gone}",
+                "true",
+                // {cluster_main, W} ! {stop, self()} is answered.
+                "stopped",
+            ],
+        );
+        // The Weft node ends on :stop (not by its idle timeout), status 0,
+        // having printed nothing after "ready".
+        assert_lines(&wait_for(node), &[]);
+    }
+}
+
+#[test]
+fn weft_calls_an_erlang_gen_server_and_reads_pg() {
+    let epmd = Epmd::start();
+    let _erl = started(erl(&epmd, "cluster_e2", "cluster_peer:start()"));
+    assert!(epmd.has("cluster_e2"));
+    for schedulers in SCHEDULERS {
+        let lines = output_of(weft(
+            &epmd,
+            &format!("cluster_c_s{schedulers}"),
+            schedulers,
+            "cluster_client.weft",
+            &["cluster_e2@localhost"],
+        ));
+        assert_lines(
+            &lines,
+            &[
+                // node.connect
+                "true",
+                // server.call by (:name, node), then by pid.
+                ":pong",
+                ":pid :pong",
+                // server.cast, then a call ordered behind it.
+                ":ok",
+                "7",
+                // A name not registered on the Erlang node.
+                "(:server_down, :noproc)",
+                // A call the Erlang gen_server never answers.
+                "(:timeout, (:server_call, (:erl_kv, \"cluster_e2@localhost\"), :hang))",
+                // pg.members(:erl_group) holds the Erlang member.
+                "1 [:pid]",
+            ],
+        );
+    }
+}
