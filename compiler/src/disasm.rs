@@ -67,7 +67,7 @@ fn constant_text(constant: &Constant) -> String {
         Constant::Int(n) => n.to_string(),
         Constant::Float(f) => format!("{f:?}"),
         Constant::Str(s) => format!("{s:?}"),
-        Constant::Atom(a) => format!(":{a}"),
+        Constant::Atom(a) => crate::atom_source(a),
         Constant::Bytes(b) => format!("b\"{}\"", b.escape_ascii()),
     }
 }

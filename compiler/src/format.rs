@@ -97,6 +97,9 @@ struct Printer {
     trailing: Vec<usize>,
     /// The most bytes `out` may hold (`output_bound`); printing stops past it.
     bound: usize,
+    /// Whether the last token closed a map literal (`%{...}`), which an
+    /// index follows without a space (`%{:k => 1}[:k]`), unlike a block.
+    closed_map: bool,
 }
 
 impl Printer {
@@ -118,7 +121,9 @@ impl Printer {
             if newlines > 0 || previous.is_none() {
                 self.start_line(tok, previous);
             } else if let Some(prev) = previous {
-                if space_between(prev, previous_unary, tok, self.closes_block(tok)) {
+                let indexes_map = self.closed_map && tok == Tok::LBracket;
+                if !indexes_map && space_between(prev, previous_unary, tok, self.closes_block(tok))
+                {
                     self.out.push(' ');
                 }
             }
@@ -244,10 +249,13 @@ impl Printer {
                 });
             }
             Tok::RParen | Tok::RBracket | Tok::RBrace => {
-                self.open.pop();
+                let closed = self.open.pop();
+                self.closed_map = tok == Tok::RBrace && closed.is_some_and(|o| !o.block);
+                return;
             }
             _ => {}
         }
+        self.closed_map = false;
     }
 }
 

@@ -209,6 +209,39 @@ impl Tok<'_> {
     }
 }
 
+/// An atom as source writes it: `:name` when the name is the atom token's
+/// `[A-Za-z_][A-Za-z0-9_]*` with an optional `?` at the end, else quoted
+/// with the string escapes (`:"$gen_call"`), as Elixir writes it.
+pub fn atom_source(name: &str) -> String {
+    if is_plain_atom(name) {
+        return format!(":{name}");
+    }
+    let mut out = String::from(":\"");
+    for c in name.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether an atom's name is written bare (`:ok`, `:empty?`).
+pub fn is_plain_atom(name: &str) -> bool {
+    let body = name.strip_suffix('?').unwrap_or(name);
+    let mut chars = body.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The longest atom name, in characters (Erlang's limit, so an atom can
 /// always cross to another node).
 const MAX_ATOM_CHARS: usize = 255;

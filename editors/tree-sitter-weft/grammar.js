@@ -142,6 +142,7 @@ module.exports = grammar({
       $.string,
       $.bytes,
       $.atom,
+      alias($._quoted_atom, $.atom),
       $.true,
       $.false,
       $.nil,
@@ -250,6 +251,7 @@ module.exports = grammar({
       $.string,
       $.bytes,
       $.atom,
+      alias($._quoted_atom, $.atom),
       $.tuple_pattern,
       $.list_pattern,
       $.map_pattern,
@@ -267,6 +269,10 @@ module.exports = grammar({
 
     identifier: (_) => /[A-Za-z_][A-Za-z0-9_]*\??/,
     atom: (_) => /:[A-Za-z_][A-Za-z0-9_]*\??/,
+    // A quoted atom, for a name that is not an identifier (`:"$gen_call"`,
+    // `:"hello world"`): `:` right before a string, with a string's escapes
+    // (compiler/src/lexer.rs, `Raw::QuotedAtom`). It is an `atom` node too.
+    _quoted_atom: ($) => seq(':"', repeat(choice($.string_content, $.escape_sequence)), token.immediate('"')),
     integer: (_) => token(choice(/0[xX][0-9a-fA-F_]+/, /0[bB][01_]+/, /[0-9][0-9_]*/)),
     float: (_) => token(choice(
       /[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?/,

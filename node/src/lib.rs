@@ -208,6 +208,7 @@ pub fn start(vm: &mut Vm, options: NodeOptions) -> Result<Node, NodeError> {
         next_index: AtomicU32::new(1),
         tables: Mutex::new(Tables::default()),
         pg: Mutex::new(pg::Peers::default()),
+        pg_active: AtomicBool::new(false),
         epmd: Mutex::new(Some(epmd)),
         stopping: AtomicBool::new(false),
         log,
@@ -505,6 +506,8 @@ pub(crate) struct NodeState {
     tables: Mutex<Tables>,
     /// What other nodes' `pg` scopes told us (pg.rs).
     pg: Mutex<pg::Peers>,
+    /// Set once a script uses `pg` (pg.rs `activate`).
+    pg_active: AtomicBool,
     epmd: Mutex<Option<TcpStream>>,
     stopping: AtomicBool,
     log: LogSink,

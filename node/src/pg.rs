@@ -14,7 +14,10 @@
 //!
 //! Invariants:
 //! - Erlang only discovers visible nodes and this one is hidden, so this
-//!   side starts: every connection that comes up gets `{discover, Scope}`.
+//!   side starts: once a script uses `pg` (`activate`), every connection up
+//!   then, and every one that comes up later, gets `{discover, Scope}`. A
+//!   node whose scripts never use `pg` sends nothing (it still answers a
+//!   peer's `discover`).
 //! - A peer is told of a leave only for a group it was told of (a `sync`
 //!   or a `join`): Erlang's `pg` crashes on a leave for a group it never
 //!   saw. Both are sent with the VM's groups locked (`with_groups`, and
@@ -60,9 +63,35 @@ fn scope(state: &NodeState) -> Value {
     }))
 }
 
-/// A connection to `node` came up: ask its scope for its members (the
-/// `discover` Erlang's `pg` sends only to visible nodes).
+/// A script used `pg`: discover the scopes of the nodes connected now, and
+/// (`connected`) of those that connect later.
+pub(crate) fn activate(state: &NodeState) {
+    if state
+        .pg_active
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        return;
+    }
+    let up: Vec<Arc<str>> = lock(&state.connections)
+        .values()
+        .filter(|c| c.is_up())
+        .map(|c| c.node.clone())
+        .collect();
+    for node in up {
+        discover(state, &node);
+    }
+}
+
+/// A connection to `node` came up.
 pub(crate) fn connected(state: &NodeState, node: &str) {
+    if state.pg_active.load(std::sync::atomic::Ordering::Acquire) {
+        discover(state, node);
+    }
+}
+
+/// Asks `node`'s scope for its members (the `discover` Erlang's `pg` sends
+/// only to visible nodes).
+fn discover(state: &NodeState, node: &str) {
     let message = Value::tuple(vec![Value::atom("discover"), scope(state)]);
     let frame = state.frame(
         |out| {
@@ -138,7 +167,13 @@ pub(crate) fn message(state: &NodeState, handle: &NodeHandle, message: &Value) {
             };
             for name in names {
                 if let Some(members) = groups.get_mut(name) {
-                    members.retain(|m| !gone.contains(m));
+                    // One entry per leave: Erlang's `pg` counts joins, so
+                    // a pid that joined twice is still in after one leave.
+                    for pid in &gone {
+                        if let Some(at) = members.iter().position(|m| m == pid) {
+                            members.remove(at);
+                        }
+                    }
                     if members.is_empty() {
                         groups.remove(name);
                     }
@@ -206,6 +241,7 @@ fn send(state: &NodeState, to: &RemotePid, message: &Value) {
 
 /// Local `pids` joined `group`: every known peer scope hears of it.
 pub(crate) fn joined(state: &NodeState, group: &Value, pids: &[Pid]) {
+    activate(state);
     let pids = Value::list(pids.iter().map(|p| Value::Pid(*p)).collect());
     let message = Value::tuple(vec![Value::atom("join"), scope(state), group.clone(), pids]);
     for peer in &lock(&state.pg).synced {
@@ -225,6 +261,7 @@ pub(crate) fn left(state: &NodeState, group: &Value, pids: &[Pid]) {
 
 /// The members of `group` the peer scopes told us of.
 pub(crate) fn members(state: &NodeState, group: &Value) -> Vec<Value> {
+    activate(state);
     let peers = lock(&state.pg);
     let mut all = Vec::new();
     for groups in peers.scopes.values() {

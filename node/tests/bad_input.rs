@@ -487,3 +487,209 @@ fn hostile_peers_leave_a_real_peer_connected() {
     assert!(peer.0.wait().unwrap().success());
     node.stop();
 }
+
+/// Reads frames until one is not a tick: its control message and, if it
+/// has one, its message.
+fn read_frame(stream: &mut TcpStream) -> (Value, Option<Value>) {
+    loop {
+        let mut length = [0u8; 4];
+        stream
+            .read_exact(&mut length)
+            .expect("a frame from the node");
+        let length = u32::from_be_bytes(length) as usize;
+        if length == 0 {
+            continue;
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+        let (control, used) = etf::decode(&body[1..], &Evil).unwrap();
+        let message =
+            (1 + used < body.len()).then(|| etf::decode(&body[1 + used..], &Evil).unwrap().0);
+        return (control, message);
+    }
+}
+
+/// `{SPAWN_REQUEST, ReqId, From, GroupLeader, {M, F, Arity}, Opts}` with
+/// `args` as its message, every part given as a value.
+fn spawn_request(
+    request_id: &Value,
+    from: &Value,
+    mfa: &Value,
+    options: &Value,
+    args: &Value,
+) -> Vec<u8> {
+    let mut body = vec![112, 131];
+    etf::put_tuple_header(&mut body, 6);
+    etf::put_int(&mut body, 29);
+    for part in [request_id, from, from, mfa, options] {
+        etf::encode_bare(&mut body, part, &Evil);
+    }
+    etf::encode(&mut body, args, &Evil);
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Spawn requests (erpc into Weft, issue 27): a good `erpc:execute_call`
+/// is answered with `SPAWN_REPLY` (monitor set) and then the result as the
+/// process's end; every bad one gets a refusal, or is dropped when it
+/// names no one to answer; the connection and the node go on.
+#[test]
+fn spawn_requests_are_answered_or_refused() {
+    let epmd = Epmd::start();
+    let (mut vm, node) = Vm::builder()
+        .schedulers(1)
+        .node("spawned@localhost", COOKIE)
+        .options(|o| {
+            o.epmd_port = Some(epmd.port);
+            o.log = Some(Arc::new(|_: &str| {}));
+        })
+        .build()
+        .expect("the node starts");
+    vm.load("main.weft", "fn add(a, b) { a + b }").unwrap();
+    let (mut stream, _) = connect(node.port(), COOKIE).unwrap();
+    let from = Value::Pid(Pid::from_erlang_parts(7, 0).unwrap());
+    let request_id = Value::Ref(41);
+    let result_tag = Value::Ref(42);
+    let mfa = |m: &str, f: &str, arity: i64| {
+        Value::tuple(vec![Value::atom(m), Value::atom(f), Value::from(arity)])
+    };
+    let call = mfa("erpc", "execute_call", 4);
+    let monitor = Value::list(vec![Value::atom("monitor")]);
+    let erpc_args = |f: &str, args: Vec<Value>| {
+        Value::list(vec![
+            result_tag.clone(),
+            Value::atom("main"),
+            Value::atom(f),
+            Value::list(args),
+        ])
+    };
+    let ask = |stream: &mut TcpStream, request: Vec<u8>| {
+        stream.write_all(&request).unwrap();
+        read_frame(stream)
+    };
+    let refusal = |why: &str| {
+        Value::tuple(vec![
+            Value::from(31),
+            request_id.clone(),
+            from.clone(),
+            Value::from(0),
+            Value::atom(why),
+        ])
+    };
+
+    // An Erlang MFA: Weft runs no Erlang code.
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(
+            &request_id,
+            &from,
+            &mfa("lists", "seq", 2),
+            &Value::list(vec![]),
+            &Value::list(vec![1.into(), 2.into()]),
+        ),
+    );
+    assert_eq!(reply, refusal("notsup"));
+    // An option erpc never sends.
+    let link = Value::list(vec![Value::atom("link")]);
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(&request_id, &from, &call, &link, &erpc_args("add", vec![])),
+    );
+    assert_eq!(reply, refusal("badopt"));
+    // An arity that is not the argument list's length.
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(
+            &request_id,
+            &from,
+            &mfa("erpc", "execute_call", 3),
+            &monitor,
+            &erpc_args("add", vec![]),
+        ),
+    );
+    assert_eq!(reply, refusal("badarg"));
+    // Arguments that are not a list.
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(&request_id, &from, &call, &monitor, &Value::atom("oops")),
+    );
+    assert_eq!(reply, refusal("badarg"));
+    // No pid to answer: dropped; the next request is still answered.
+    stream
+        .write_all(&spawn_request(
+            &request_id,
+            &Value::atom("nobody"),
+            &call,
+            &monitor,
+            &erpc_args("add", vec![]),
+        ))
+        .unwrap();
+
+    // A good call: the reply (monitor set, flag 2) comes before the end,
+    // which carries {Res, return, 5} under the request id.
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(
+            &request_id,
+            &from,
+            &call,
+            &monitor,
+            &erpc_args("add", vec![2.into(), 3.into()]),
+        ),
+    );
+    let reply = reply.as_tuple().unwrap().to_vec();
+    assert_eq!(
+        reply[..4],
+        [
+            Value::from(31),
+            request_id.clone(),
+            from.clone(),
+            Value::from(2)
+        ]
+    );
+    let spawned = reply[4].clone();
+    assert!(matches!(spawned, Value::RemotePid(_)), "{spawned}");
+    let (down, _) = read_frame(&mut stream);
+    assert_eq!(
+        down,
+        Value::tuple(vec![
+            Value::from(21),
+            spawned,
+            from.clone(),
+            request_id.clone(),
+            Value::tuple(vec![
+                result_tag.clone(),
+                Value::atom("return"),
+                Value::from(5)
+            ]),
+        ])
+    );
+
+    // An unknown function: Erlang's undef, as the end of a pid no process has.
+    let (reply, _) = ask(
+        &mut stream,
+        spawn_request(
+            &request_id,
+            &from,
+            &call,
+            &monitor,
+            &erpc_args("nope", vec![1.into()]),
+        ),
+    );
+    assert_eq!(reply.as_tuple().unwrap()[3], Value::from(2));
+    let (down, _) = read_frame(&mut stream);
+    let undef = Value::tuple(vec![
+        result_tag.clone(),
+        Value::atom("error"),
+        Value::atom("undef"),
+        Value::list(vec![Value::tuple(vec![
+            Value::atom("main"),
+            Value::atom("nope"),
+            Value::list(vec![1.into()]),
+            Value::list(vec![]),
+        ])]),
+    ]);
+    assert_eq!(down.as_tuple().unwrap()[4], undef);
+    node.stop();
+}

@@ -51,6 +51,12 @@
 //!   `(:timeout, (:server_call, (:erl_kv, "cluster_e2@localhost"), :hang))`;
 //!   after `pg.join(:weft_group, self())`, `pg.members(:erl_group)` comes
 //!   to hold the one Erlang pid (`1 [:pid]`).
+//! - `elixir_calls_a_weft_server`: `elixir` (`.ci/run` installs it) calls
+//!   the Weft `server` `kv` with `GenServer.call`/`cast`, and `main.add`
+//!   with `:rpc.call`; an Elixir module is Erlang's `undef`.
+//! - `two_weft_nodes_share_pg_groups`: a member of `:team` on one Weft node
+//!   is seen by `pg.members` on another (each answers the other's
+//!   `discover`, as Erlang's `pg` would).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -298,4 +304,55 @@ fn weft_calls_an_erlang_gen_server_and_reads_pg() {
             ],
         );
     }
+}
+
+#[test]
+fn two_weft_nodes_share_pg_groups() {
+    let epmd = Epmd::start();
+    let _member = started(weft(
+        &epmd,
+        "cluster_pg_a",
+        "1",
+        "cluster_pg_member.weft",
+        &[],
+    ));
+    let lines = output_of(weft(
+        &epmd,
+        "cluster_pg_b",
+        "1",
+        "cluster_pg_reader.weft",
+        &["cluster_pg_a@localhost"],
+    ));
+    assert_lines(&lines, &["true", "1 :pid", "stopped"]);
+}
+
+#[test]
+fn elixir_calls_a_weft_server() {
+    let epmd = Epmd::start();
+    let node = started(weft(&epmd, "cluster_w_ex", "1", "cluster_node.weft", &[]));
+    let mut elixir = Command::new("elixir");
+    elixir
+        .args(["--sname", "cluster_ex@localhost", "--cookie", COOKIE])
+        .args(["--erl", "-kernel inet_dist_use_interface {127,0,0,1}"])
+        .arg(dist_dir().join("cluster_elixir.exs"))
+        .arg("cluster_w_ex@localhost")
+        .env("ERL_EPMD_PORT", epmd.port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let lines = output_of(elixir);
+    assert_lines(
+        &lines,
+        &[
+            ":pong",
+            ":ok",
+            "1",
+            "\"two\"",
+            "5",
+            // An Elixir module is no Weft module: Erlang's undef.
+            "{:badrpc, {:EXIT, {:undef, [{String, :upcase, [\"x\"], []}]}}}",
+            ":stopped",
+        ],
+    );
+    assert_lines(&wait_for(node), &[]);
 }

@@ -215,4 +215,21 @@ fn the_textmate_grammar_finds_what_it_should() {
         scope_at("ch <- pid ! 1", "<-"),
         "keyword.operator.channel.weft"
     );
+    // A quoted atom is an atom (a symbol scope), not a `:` and a string.
+    let call = "receive { (:\"$gen_call\", from, r) => r }";
+    assert_eq!(
+        scope_at(call, ":\"$gen_call\""),
+        "constant.other.symbol.quoted.weft"
+    );
+    assert!(check_line(&rules, call).is_none());
+    let spaced = "let greeting = :\"hello world\"";
+    assert_eq!(
+        scope_at(spaced, ":\"hello"),
+        "constant.other.symbol.quoted.weft"
+    );
+    assert!(check_line(&rules, "x ! (:\"a\\\"b\\u{e9}\\n\", :\"\")").is_none());
+    assert!(
+        check_line(&rules, "let a = :\"a\\q\"").is_some(),
+        "a bad escape in a quoted atom is invalid"
+    );
 }

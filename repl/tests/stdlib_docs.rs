@@ -173,6 +173,9 @@ const FUNCTIONS: &[&str] = &[
     "bytes.encode_int",
     "bytes.decode_int",
     "io.lines",
+    "pg.join",
+    "pg.leave",
+    "pg.members",
 ];
 
 #[test]

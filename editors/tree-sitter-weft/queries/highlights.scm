@@ -8,7 +8,7 @@
 (integer) @number
 (float) @number
 (negative_number) @number
-(atom) @constant
+(atom) @constant ; :ok, and a quoted atom :"$gen_call" (its escapes are @string.escape)
 [(true) (false)] @boolean
 (nil) @constant.builtin
 

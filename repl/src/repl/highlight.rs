@@ -64,22 +64,13 @@ pub fn scan(text: &str) -> Vec<Token> {
                 Class::Comment
             }
             b'"' => {
-                i += 1;
-                while i < n {
-                    match b[i] {
-                        // Skip the escaped character whole (it may be multi-byte).
-                        b'\\' => {
-                            i = (i + 1) + text[i + 1..].chars().next().map_or(0, char::len_utf8)
-                        }
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                i = i.min(n);
+                i = string_end(text, i);
                 Class::String
+            }
+            // A quoted atom (`:"$gen_call"`): a string's scan, one byte on.
+            b':' if i + 1 < n && b[i + 1] == b'"' => {
+                i = string_end(text, i + 1);
+                Class::Atom
             }
             b':' if i + 1 < n && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_') => {
                 i += 1;
@@ -133,6 +124,23 @@ pub fn scan(text: &str) -> Vec<Token> {
     tokens
 }
 
+/// Where the string whose opening `"` is at `i` ends: after its closing
+/// `"`, or at the end of the text if it has none.
+fn string_end(text: &str, mut i: usize) -> usize {
+    let b = text.as_bytes();
+    let n = b.len();
+    i += 1;
+    while i < n {
+        match b[i] {
+            // Skip the escaped character whole (it may be multi-byte).
+            b'\\' => i = (i + 1) + text[i + 1..].chars().next().map_or(0, char::len_utf8),
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    n
+}
+
 /// Where a number starting at `i` ends: `42`, `1_000`, `0xff`, `0b1010`,
 /// `1.5`, `2.0e-3`, `1e9`; `0..10` is `0`, `..`, `10`.
 fn number_end(b: &[u8], mut i: usize) -> usize {
@@ -176,10 +184,15 @@ pub fn in_string_or_comment(text: &str) -> bool {
 }
 
 fn unterminated_string(text: &str, token: &Token) -> bool {
-    if token.class != Class::String || token.end != text.len() {
+    if token.end != text.len() {
         return false;
     }
-    let body = &text[token.start..token.end];
+    // A string, or a quoted atom's string (after its `:`).
+    let body = match token.class {
+        Class::String => &text[token.start..token.end],
+        Class::Atom if text[token.start..].starts_with(":\"") => &text[token.start + 1..token.end],
+        _ => return false,
+    };
     // `"` alone, or no closing quote (an escaped quote does not close).
     body.len() == 1 || !body.ends_with('"') || {
         let backslashes = body[..body.len() - 1]
@@ -333,6 +346,17 @@ mod tests {
                 ("nil", Class::Constant)
             ]
         );
+        assert_eq!(
+            classes(r#"(:"$gen_call", :"a \"b\"", :ok) "s""#),
+            vec![
+                ("(", Class::Open),
+                (r#":"$gen_call""#, Class::Atom),
+                (r#":"a \"b\"""#, Class::Atom),
+                (":ok", Class::Atom),
+                (")", Class::Close),
+                ("\"s\"", Class::String),
+            ]
+        );
         assert_eq!(classes(":help"), vec![(":help", Class::Command)]);
         assert_eq!(
             classes("\"open # not a comment"),
@@ -358,6 +382,11 @@ mod tests {
         assert!(in_string_or_comment("print(\"ab"));
         assert!(!in_string_or_comment("print(\"ab\")"));
         assert!(in_string_or_comment("1 # pr"));
+        assert!(in_string_or_comment(":\"hello wor"));
+        assert!(in_string_or_comment(":\""));
+        assert!(in_string_or_comment(r#"x = :"a\""#));
+        assert!(!in_string_or_comment(":\"hello world\""));
+        assert!(!in_string_or_comment(":ok"));
     }
 
     fn strip(text: &str) -> String {

@@ -735,10 +735,11 @@ impl Session {
             });
         }
         for info in &processes {
-            // The registered name, else the function it started in, as
-            // Erlang's `i()` shows its initial call.
+            // The registered name (as an atom prints: `:"my server"` for
+            // one that is not a plain name), else the function it started
+            // in, as Erlang's `i()` shows its initial call.
             let name = match &info.name {
-                Some(name) => format!(":{name}"),
+                Some(name) => Value::atom(name).inspect(),
                 None if info.pid == shell => "(shell)".to_string(),
                 None => info.initial_call.clone(),
             };

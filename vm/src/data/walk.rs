@@ -859,7 +859,7 @@ fn leaf_print(out: &mut String, value: &Value, quoted: bool) {
             out.push(':');
             // A name reads back as written; any other atom (one from
             // Erlang, such as '$gen_call') is quoted, as Elixir prints it.
-            if is_plain_name(a.name()) {
+            if weft_compiler::is_plain_atom(a.name()) {
                 out.push_str(a.name());
             } else {
                 write_quoted(out, a.name());
@@ -1062,15 +1062,4 @@ pub(crate) fn print_truncated(v: &Value, quoted: bool, limit: usize) -> String {
         out.push('…');
     }
     out
-}
-
-/// Whether an atom's name is written bare (`:ok`): the lexer's atom token,
-/// `[A-Za-z_][A-Za-z0-9_]*` with an optional `?` at the end.
-fn is_plain_name(name: &str) -> bool {
-    let body = name.strip_suffix('?').unwrap_or(name);
-    let mut chars = body.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -96,6 +96,9 @@ pub(crate) struct Extra {
     pub monitored_by: IndexMap<u64, Pid, FxBuildHasher>,
     /// Monitors this process holds: ref to target.
     pub monitoring: IndexMap<u64, Pid, FxBuildHasher>,
+    /// The monitors of `monitoring` made by name (`monitor((name, node))`):
+    /// their `:down` names the `(name, node)` pair, as Erlang's does.
+    pub monitor_names: Vec<(u64, Value)>,
     pub trap_exits: bool,
     /// Files this process opened; closed when it ends.
     pub files: Vec<Arc<Resource>>,

@@ -449,7 +449,14 @@ impl Scheduler {
     ) -> Result<u64, OpError> {
         if node == self_name(&self.shared).name() || node == "nonode@nohost" {
             return match self.whereis(name) {
-                Some(pid) => Ok(self.monitor(process, pid)),
+                Some(pid) => {
+                    let reference = self.monitor(process, pid);
+                    process
+                        .extra()
+                        .monitor_names
+                        .push((reference, target.clone()));
+                    Ok(reference)
+                }
                 None => {
                     // Nobody has the name: the monitor fires at once.
                     let reference = self.make_ref();

@@ -864,12 +864,19 @@ impl Scheduler {
         from: Value,
         reason: Value,
     ) -> Applied {
-        let active = process
-            .extra
-            .as_mut()
-            .is_some_and(|e| e.monitoring.swap_remove(&reference).is_some());
-        if !active {
+        let Some(extra) = process.extra.as_mut() else {
             return Applied::Nothing;
+        };
+        if extra.monitoring.swap_remove(&reference).is_none() {
+            return Applied::Nothing;
+        }
+        let mut from = from;
+        if let Some(at) = extra
+            .monitor_names
+            .iter()
+            .position(|(r, _)| *r == reference)
+        {
+            from = extra.monitor_names.swap_remove(at).1;
         }
         enqueue(
             self.limits.max_mailbox,
@@ -1129,7 +1136,10 @@ impl Scheduler {
             if self.shared.is_alive(*existing) && *existing != pid {
                 return Err((
                     Atom::BADARG,
-                    format!(":{} is already registered", name.name()),
+                    format!(
+                        "{} is already registered",
+                        weft_compiler::atom_source(name.name())
+                    ),
                 ));
             }
         }
@@ -1209,6 +1219,7 @@ impl Scheduler {
         let Some(target) = extra.monitoring.swap_remove(&reference) else {
             return false;
         };
+        extra.monitor_names.retain(|(r, _)| *r != reference);
         self.send_signal(target, SignalKind::Demonitor(reference));
         // A `:down` already delivered for this ref is dropped too (one
         // still on its way finds the monitor off and is dropped).
