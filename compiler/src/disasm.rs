@@ -68,7 +68,11 @@ fn constant_text(constant: &Constant) -> String {
         Constant::Float(f) => format!("{f:?}"),
         Constant::Str(s) => format!("{s:?}"),
         Constant::Atom(a) => crate::atom_source(a),
-        Constant::Bytes(b) => format!("b\"{}\"", b.escape_ascii()),
+        Constant::Bytes(b) => {
+            let mut out = String::new();
+            crate::write_bytes_source(&mut out, b);
+            out
+        }
     }
 }
 

@@ -232,6 +232,25 @@ pub fn atom_source(name: &str) -> String {
     out
 }
 
+/// Bytes as a literal reads them: `b"..."`, printable ASCII as it is
+/// except `"` and `\\`, and those and every other byte as `\xNN`
+/// (lowercase), as LANGUAGE.md §2 words it ("escape `"`, `\\` and every
+/// byte outside printable ASCII as lowercase `\xNN`"). The printer and
+/// `weft disasm` both write bytes with it.
+pub fn write_bytes_source(out: &mut String, b: &[u8]) {
+    use std::fmt::Write;
+    out.push_str("b\"");
+    for &x in b {
+        match x {
+            0x20..=0x7e if x != b'"' && x != b'\\' => out.push(x as char),
+            _ => {
+                let _ = write!(out, "\\x{x:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
 /// Whether an atom's name is written bare (`:ok`, `:empty?`).
 pub fn is_plain_atom(name: &str) -> bool {
     let body = name.strip_suffix('?').unwrap_or(name);

@@ -30,7 +30,7 @@ pub use bytecode::{Constant, Instr, Module, Proto};
 pub use codegen::{names, Binding, Names, Use};
 pub use codegen::{Environment, LoadedFile, Loader, NoImports, Session};
 pub use diagnostic::{render, Diagnostic, Severity, SourceFile, Span};
-pub use lexer::{atom_source, is_plain_atom, KEYWORDS};
+pub use lexer::{atom_source, is_plain_atom, write_bytes_source, KEYWORDS};
 pub use limits::{MAX_ERRORS, MAX_NESTING};
 pub use verify::{verify_module, VerifyError};
 

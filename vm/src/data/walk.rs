@@ -872,7 +872,7 @@ fn leaf_print(out: &mut String, value: &Value, quoted: bool) {
                 out.push_str(s);
             }
         }
-        Value::Bytes(b) => write_bytes(out, b),
+        Value::Bytes(b) => weft_compiler::write_bytes_source(out, b),
         Value::Opaque(o) => out.push_str(&o.printed),
         Value::Fn(function) => {
             let arity = function.arity.map_or("?".to_string(), |a| a.to_string());
@@ -933,24 +933,7 @@ fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Bytes as a literal reads them: `b"..."`, printable ASCII as it is
-/// except `"` and `\\`, and those and every other byte as `\xNN`
-/// (lowercase), as LANGUAGE.md §2 words it ("escape `"`, `\\` and every
-/// byte outside printable ASCII as lowercase `\xNN`").
-fn write_bytes(out: &mut String, b: &[u8]) {
-    out.push_str("b\"");
-    for &x in b {
-        match x {
-            0x20..=0x7e if x != b'"' && x != b'\\' => out.push(x as char),
-            _ => {
-                let _ = write!(out, "\\x{x:02x}");
-            }
-        }
-    }
-    out.push('"');
-}
-
-/// How many characters `write_bytes` prints for a byte.
+/// How many characters `write_bytes_source` prints for a byte.
 fn escaped_length(x: u8) -> usize {
     match x {
         b'"' | b'\\' => 4,
