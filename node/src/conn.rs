@@ -850,6 +850,12 @@ fn dispatch(
             } else {
                 payload(message)?
             };
+            if let Value::RemotePid(to) = field(2) {
+                if crate::pg::is_scope(state, &to) {
+                    crate::pg::scope_down(state, &field(3));
+                }
+                return Ok(());
+            }
             let (Some(to), Value::Ref(reference)) = (local(&field(2)), field(3)) else {
                 return Ok(());
             };

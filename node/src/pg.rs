@@ -25,9 +25,13 @@
 //!   peer learns of each local join exactly once, before its leave.
 //! - Nothing but these four messages is ever sent to a peer's scope, and
 //!   anything unexpected from a peer is ignored (never answered).
-//! - A peer's members are dropped when its connection goes.
+//! - A peer's members are dropped when its connection goes, or when its
+//!   scope ends (we monitor each peer scope; its node is asked again).
+//! - A node we have no scope from is asked again on `pg.join`/`pg.members`,
+//!   at most once per `ASK_AGAIN` (its `pg` may start after we connect).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use weft_vm::{Atom, NodeHandle, Pid, RemotePid, Value};
@@ -46,7 +50,17 @@ pub(crate) struct Peers {
     /// and leaves (a leave before the sync would name a group they have
     /// not seen).
     synced: FxHashSet<Arc<RemotePid>>,
+    /// Our monitors of the peer scopes, by reference: a scope that ends
+    /// (Erlang's `pg` killed and restarted) takes its members with it.
+    monitors: FxHashMap<u64, Arc<RemotePid>>,
+    next_monitor: u64,
+    /// When each node's scope was last asked (`discover`), so a node whose
+    /// `pg` is not running (yet) is asked again, at most once per `ASK_AGAIN`.
+    asked: FxHashMap<Arc<str>, Instant>,
 }
+
+/// How long before a node that has not answered a `discover` is asked again.
+const ASK_AGAIN: Duration = Duration::from_secs(1);
 
 /// Whether `pid` is this node's scope.
 pub(crate) fn is_scope(state: &NodeState, pid: &RemotePid) -> bool {
@@ -63,21 +77,38 @@ fn scope(state: &NodeState) -> Value {
     }))
 }
 
-/// A script used `pg`: discover the scopes of the nodes connected now, and
-/// (`connected`) of those that connect later.
+/// A script used `pg`: discover the scopes of the nodes connected now that
+/// we have no scope from (and were not asked lately), and (`connected`) of
+/// those that connect later. Called on every `pg.join` and `pg.members`,
+/// so a node whose `pg` started late, or restarted, is found again.
 pub(crate) fn activate(state: &NodeState) {
-    if state
+    state
         .pg_active
-        .swap(true, std::sync::atomic::Ordering::AcqRel)
-    {
-        return;
-    }
+        .store(true, std::sync::atomic::Ordering::Release);
     let up: Vec<Arc<str>> = lock(&state.connections)
         .values()
         .filter(|c| c.is_up())
         .map(|c| c.node.clone())
         .collect();
-    for node in up {
+    let now = Instant::now();
+    let missing: Vec<Arc<str>> = {
+        let mut peers = lock(&state.pg);
+        let missing: Vec<Arc<str>> = up
+            .into_iter()
+            .filter(|node| !peers.scopes.keys().any(|p| p.node.name() == &**node))
+            .filter(|node| {
+                peers
+                    .asked
+                    .get(node)
+                    .is_none_or(|at| now.duration_since(*at) >= ASK_AGAIN)
+            })
+            .collect();
+        for node in &missing {
+            peers.asked.insert(node.clone(), now);
+        }
+        missing
+    };
+    for node in missing {
         discover(state, &node);
     }
 }
@@ -85,8 +116,57 @@ pub(crate) fn activate(state: &NodeState) {
 /// A connection to `node` came up.
 pub(crate) fn connected(state: &NodeState, node: &str) {
     if state.pg_active.load(std::sync::atomic::Ordering::Acquire) {
+        lock(&state.pg)
+            .asked
+            .insert(Arc::from(node), Instant::now());
         discover(state, node);
     }
+}
+
+/// A peer scope we monitor ended (`MONITOR_P_EXIT` to our scope): its
+/// members go, and its node is asked again (a restarted `pg`).
+pub(crate) fn scope_down(state: &NodeState, reference: &Value) {
+    let Value::Ref(reference) = reference else {
+        return;
+    };
+    let node = {
+        let mut peers = lock(&state.pg);
+        let Some(peer) = peers.monitors.remove(reference) else {
+            return;
+        };
+        peers.scopes.remove(&peer);
+        peers.synced.remove(&peer);
+        let node: Arc<str> = Arc::from(peer.node.name());
+        peers.asked.insert(node.clone(), Instant::now());
+        node
+    };
+    discover(state, &node);
+}
+
+/// Records `peer` as a scope we know, monitoring it, if it is new.
+fn know(state: &NodeState, peers: &mut Peers, peer: &Arc<RemotePid>) -> bool {
+    if peers.scopes.contains_key(peer) {
+        return false;
+    }
+    peers.scopes.insert(peer.clone(), FxHashMap::default());
+    peers.next_monitor += 1;
+    let reference = peers.next_monitor;
+    peers.monitors.insert(reference, peer.clone());
+    let frame = state.frame(
+        |out| {
+            // {MONITOR_P, FromPid, ToProc, Ref}
+            etf::put_tuple_header(out, 4);
+            etf::put_int(out, conn::MONITOR_P);
+            etf::put_pid_parts(out, state.name, SCOPE_ID, SCOPE_SERIAL, state.creation);
+            etf::put_remote_pid(out, peer);
+            etf::put_local_ref(out, reference, state);
+        },
+        None,
+    );
+    if let Some(conn) = state.existing(peer.node.name()) {
+        conn.queue(frame);
+    }
+    true
 }
 
 /// Asks `node`'s scope for its members (the `discover` Erlang's `pg` sends
@@ -114,6 +194,8 @@ pub(crate) fn disconnected(state: &NodeState, node: &str) {
     let mut peers = lock(&state.pg);
     peers.scopes.retain(|peer, _| peer.node.name() != node);
     peers.synced.retain(|peer| peer.node.name() != node);
+    peers.monitors.retain(|_, peer| peer.node.name() != node);
+    peers.asked.remove(node);
 }
 
 /// A message to this node's scope.
@@ -146,7 +228,9 @@ pub(crate) fn message(state: &NodeState, handle: &NodeHandle, message: &Value) {
                         known.insert(group.clone(), pid_list(pids));
                     }
                 }
-                lock(&state.pg).scopes.insert(from.clone(), known);
+                let mut peers = lock(&state.pg);
+                know(state, &mut peers, from);
+                peers.scopes.insert(from.clone(), known);
             }
         }
         (Some("join"), 4) => {
@@ -212,8 +296,7 @@ fn discovered(state: &NodeState, handle: &NodeHandle, peer: Arc<RemotePid>) {
         let mut peers = lock(&state.pg);
         send(state, &peer, &sync);
         peers.synced.insert(peer.clone());
-        if !peers.scopes.contains_key(&peer) {
-            peers.scopes.insert(peer.clone(), FxHashMap::default());
+        if know(state, &mut peers, &peer) {
             send(
                 state,
                 &peer,

@@ -638,7 +638,9 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
     }
 
     fn import(&mut self, path: &'a str, alias: &'a str, span: Span) {
-        if self.env.is_module(alias) {
+        // `main` names the script's own functions (from another node's
+        // `rpc:call(W, main, F, A)`, say): no import may take it.
+        if self.env.is_module(alias) || alias == "main" {
             self.error(
                 Diagnostic::error(format!("the module name `{alias}` is already taken"), span)
                     .with_help("choose another name after `as`"),

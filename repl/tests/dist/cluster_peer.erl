@@ -72,6 +72,8 @@ checks(W) ->
       end),
     %% An unknown function: the undef Erlang itself would raise.
     p(rpc:call(W, main, nope, [], ?TIMEOUT)),
+    %% A builtin called with another arity is not that function either.
+    p(rpc:call(W, string, upper, [], ?TIMEOUT)),
     %% gen_server to a Weft `server` registered as kv; the call after the
     %% cast is ordered behind it.
     Kv = {kv, W},
@@ -101,6 +103,15 @@ checks(W) ->
     {cluster_main, W} ! kill_member,
     p(pg_gone(dying, 100)),
     p(is_pid(whereis(pg))),
+    %% Erlang's pg restarted (killed; its supervisor starts a new one): the
+    %% Weft node sees its scope end and asks the new one, which then lists
+    %% the Weft member again.
+    Old = whereis(pg),
+    %% (The supervisor's report of the kill is not this test's output.)
+    logger:set_primary_config(level, emergency),
+    exit(Old, kill),
+    p(pg_restarted(Old, 100)),
+    p(pg_member(W, 100)),
     %% A plain send to the Weft main process, registered as cluster_main.
     {cluster_main, W} ! {stop, self()},
     p(receive stopped -> stopped after ?TIMEOUT -> timeout_stopped end).
@@ -110,6 +121,13 @@ pg_member_of(Group, W, Tries) ->
         [P] when node(P) =:= W -> {Group, member};
         Members when Tries =< 0 -> {pg_members, Members};
         _ -> receive after 50 -> pg_member_of(Group, W, Tries - 1) end
+    end.
+
+pg_restarted(Old, Tries) ->
+    case whereis(pg) of
+        New when is_pid(New), New =/= Old -> restarted;
+        _ when Tries =< 0 -> not_restarted;
+        _ -> receive after 50 -> pg_restarted(Old, Tries - 1) end
     end.
 
 pg_gone(Group, Tries) ->

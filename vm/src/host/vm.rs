@@ -931,6 +931,19 @@ impl crate::runtime::dist::RemoteSpawner for CodeSpawner {
         };
         let function = crate::interp::code::function_named(&code, &format!("{module}.{function}"))
             .ok_or(SpawnRefused::Undefined)?;
+        // A builtin of another arity is not that function (Erlang's
+        // `undef`), as for a Weft function (whose spawn checks it).
+        if let Value::Fn(f) = &function {
+            if let crate::data::value::FnKind::Global(slot) = f.kind {
+                if let Some(crate::interp::code::Global::Native(native)) =
+                    code.globals.get(slot as usize)
+                {
+                    if args.len() < native.min as usize || args.len() > native.max as usize {
+                        return Err(SpawnRefused::Undefined);
+                    }
+                }
+            }
+        }
         let watcher = match key {
             Some(key) => crate::process::Watcher::Remote(key),
             None => crate::process::Watcher::Nobody,

@@ -164,6 +164,7 @@ pub(crate) fn pid_arg(
             .vm
             .resolve(&args[i])
             .map_err(|(kind, message)| Trap::Error(kind, message)),
+        other @ Value::RemotePid(_) => Err(expected("a pid on this node", name, i, other)),
         other => Err(expected("a pid", name, i, other)),
     }
 }
