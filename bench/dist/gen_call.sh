@@ -83,7 +83,7 @@ fi
 OTP=$(erl -noshell -eval 'io:format("OTP ~s, erts ~s", [erlang:system_info(otp_release), erlang:system_info(version)]), halt().')
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT + uncommitted changes"
+git diff --quiet HEAD -- . ':!docs' 2>/dev/null || COMMIT="$COMMIT + uncommitted changes"
 python3 - "$OUT" "$HERE" "$LOGS/caller.out" "$N" "$WARM" "$RUNS" "$(nproc)" "$CPU" "$OTP" "$COMMIT" <<'PY'
 import os, re, statistics, sys
 out, here, results, n, warm, runs, nproc, cpu, otp, commit = sys.argv[1:]
