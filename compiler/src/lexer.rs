@@ -545,63 +545,37 @@ fn lex_tokens<'a>(
                 Tok::Float(clean.parse().unwrap_or(0.0))
             }
             Raw::Str => {
-                let terminated = text.len() >= 2 && text.ends_with('"') && lexer_callback_ok(text);
-                if !terminated {
-                    diagnostics.push(
-                        Diagnostic::error("unterminated string", Span::new(span.start, span.end))
-                            .with_help("close the string with `\"` on the same line; write `\\n` for a newline"),
-                    );
-                }
-                let body_end = if terminated {
-                    text.len() - 1
-                } else {
-                    text.len()
-                };
-                let body = &text[1..body_end];
+                let body = quoted_body(
+                    text,
+                    0,
+                    span.start,
+                    "unterminated string",
+                    "close the string with `\"` on the same line; write `\\n` for a newline",
+                    diagnostics,
+                );
                 Tok::Str(unescape(body, span.start + 1, arena, diagnostics))
             }
             Raw::Bytes => {
-                // The same as a string, one character (`b`) later.
-                let terminated =
-                    text.len() >= 3 && text.ends_with('"') && lexer_callback_ok(&text[1..]);
-                if !terminated {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "unterminated bytes literal",
-                            Span::new(span.start, span.end),
-                        )
-                        .with_help(
-                            "close it with `\"` on the same line; write `\\n` for a newline",
-                        ),
-                    );
-                }
-                let body_end = if terminated {
-                    text.len() - 1
-                } else {
-                    text.len()
-                };
-                let body = &text[2..body_end];
+                let body = quoted_body(
+                    text,
+                    1,
+                    span.start,
+                    "unterminated bytes literal",
+                    "close it with `\"` on the same line; write `\\n` for a newline",
+                    diagnostics,
+                );
                 Tok::Bytes(unescape_bytes(body, span.start + 2, arena, diagnostics))
             }
             Raw::QuotedAtom => {
-                // The same as a string, one character (`:`) later.
-                let terminated =
-                    text.len() >= 3 && text.ends_with('"') && lexer_callback_ok(&text[1..]);
-                if !terminated {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "unterminated quoted atom",
-                            Span::new(span.start, span.end),
-                        )
-                        .with_help("close it with `\"` on the same line"),
-                    );
-                }
-                let body_end = if terminated {
-                    text.len() - 1
-                } else {
-                    text.len()
-                };
-                let name = unescape(&text[2..body_end], span.start + 2, arena, diagnostics);
+                let body = quoted_body(
+                    text,
+                    1,
+                    span.start,
+                    "unterminated quoted atom",
+                    "close it with `\"` on the same line",
+                    diagnostics,
+                );
+                let name = unescape(body, span.start + 2, arena, diagnostics);
                 if name.chars().count() > MAX_ATOM_CHARS {
                     diagnostics.push(Diagnostic::error(
                         format!("an atom has at most {MAX_ATOM_CHARS} characters"),
@@ -683,6 +657,32 @@ fn lex_tokens<'a>(
 }
 
 /// A string token is terminated when its last quote is not escaped.
+/// The body of a quoted literal (a string, `b"..."`, `:"..."`) whose
+/// opening quote comes after `prefix` characters: between the quotes, or
+/// to the end of the line when it is unterminated (reported with `what`
+/// and `help`).
+fn quoted_body<'t>(
+    text: &'t str,
+    prefix: usize,
+    start: usize,
+    what: &str,
+    help: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> &'t str {
+    let quoted = &text[prefix..];
+    let terminated = quoted.len() >= 2 && quoted.ends_with('"') && lexer_callback_ok(quoted);
+    if !terminated {
+        diagnostics
+            .push(Diagnostic::error(what, Span::new(start, start + text.len())).with_help(help));
+    }
+    let body_end = if terminated {
+        text.len() - 1
+    } else {
+        text.len()
+    };
+    &text[prefix + 1..body_end]
+}
+
 fn lexer_callback_ok(text: &str) -> bool {
     let body = &text.as_bytes()[1..text.len() - 1];
     let trailing_backslashes = body.iter().rev().take_while(|b| **b == b'\\').count();

@@ -957,7 +957,7 @@ fn remove_link(state: &NodeState, local: Pid, remote: &RemotePid) -> bool {
     removed
 }
 
-fn monitor_exit_frame(
+pub(crate) fn monitor_exit_frame(
     state: &NodeState,
     target: &Value,
     watcher: &RemotePid,

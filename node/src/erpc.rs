@@ -207,7 +207,7 @@ fn call(
             };
             let pid = node_pid(state);
             reply(state, request_id, from, MONITOR_SET, &pid);
-            let frame = down_frame(state, &pid, from, request_id, &reason);
+            let frame = crate::conn::monitor_exit_frame(state, &pid, from, request_id, &reason);
             if let Some(conn) = state.existing(from.node.name()) {
                 conn.queue(frame);
             }
@@ -243,7 +243,8 @@ fn call(
             .remove(&(from.clone(), request_id.clone()));
         tables.monitors_in.remove(&key);
         drop(tables);
-        let frame = down_frame(state, &Value::from(pid), from, request_id, &reason);
+        let frame =
+            crate::conn::monitor_exit_frame(state, &Value::from(pid), from, request_id, &reason);
         if let Some(conn) = state.existing(from.node.name()) {
             conn.queue(frame);
         }
@@ -295,25 +296,4 @@ fn reply(state: &NodeState, request_id: &Value, to: &Arc<RemotePid>, flags: i64,
     if let Some(conn) = state.existing(to.node.name()) {
         conn.queue(frame);
     }
-}
-
-/// `{MONITOR_P_EXIT, FromProc, ToPid, Ref, Reason}`.
-fn down_frame(
-    state: &NodeState,
-    from: &Value,
-    to: &RemotePid,
-    reference: &Value,
-    reason: &Value,
-) -> Vec<u8> {
-    state.frame(
-        |out| {
-            etf::put_tuple_header(out, 5);
-            etf::put_int(out, crate::conn::MONITOR_P_EXIT);
-            etf::encode_bare(out, from, state);
-            etf::put_remote_pid(out, to);
-            etf::encode_bare(out, reference, state);
-            etf::encode_bare(out, reason, state);
-        },
-        None,
-    )
 }

@@ -586,6 +586,19 @@ impl NodeState {
         out
     }
 
+    /// `{SEND, Unused, ToPid}` with `message`.
+    fn send_frame(&self, to: &RemotePid, message: &Value) -> Vec<u8> {
+        self.frame(
+            |out| {
+                etf::put_tuple_header(out, 3);
+                etf::put_int(out, conn::SEND);
+                etf::put_atom_name(out, "");
+                etf::put_remote_pid(out, to);
+            },
+            Some(message),
+        )
+    }
+
     /// A control tuple `{op, from, to, extra...}` between two pids.
     fn pid_pair(&self, out: &mut Vec<u8>, arity: usize, op: i64, from: Pid, to: &RemotePid) {
         etf::put_tuple_header(out, arity);
@@ -728,17 +741,8 @@ impl Distribution for NodeState {
                 return self.conn_for(to.node.name()).queue(frame);
             }
         }
-        let frame = self.frame(
-            |out| {
-                // {SEND, Unused, ToPid}
-                etf::put_tuple_header(out, 3);
-                etf::put_int(out, conn::SEND);
-                etf::put_atom_name(out, "");
-                etf::put_remote_pid(out, to);
-            },
-            Some(message),
-        );
-        self.conn_for(to.node.name()).queue(frame);
+        self.conn_for(to.node.name())
+            .queue(self.send_frame(to, message));
     }
 
     fn send_named(&self, from: Pid, name: Atom, node: &str, message: &Value) {

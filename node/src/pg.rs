@@ -306,19 +306,11 @@ fn discovered(state: &NodeState, handle: &NodeHandle, peer: Arc<RemotePid>) {
     });
 }
 
+/// Sends to a peer scope over its connection if it is up (a scope's
+/// messages never start a connection).
 fn send(state: &NodeState, to: &RemotePid, message: &Value) {
-    let frame = state.frame(
-        |out| {
-            // {SEND, Unused, ToPid}
-            etf::put_tuple_header(out, 3);
-            etf::put_int(out, conn::SEND);
-            etf::put_atom_name(out, "");
-            etf::put_remote_pid(out, to);
-        },
-        Some(message),
-    );
     if let Some(conn) = state.existing(to.node.name()) {
-        conn.queue(frame);
+        conn.queue(state.send_frame(to, message));
     }
 }
 

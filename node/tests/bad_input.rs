@@ -71,20 +71,7 @@ fn send_frame(to: &RemotePid, message: &[u8]) -> Vec<u8> {
 
 /// Reads frames until one is not a tick; decodes its message.
 fn read_message(stream: &mut TcpStream) -> Value {
-    loop {
-        let mut length = [0u8; 4];
-        stream
-            .read_exact(&mut length)
-            .expect("a frame from the node");
-        let length = u32::from_be_bytes(length) as usize;
-        if length == 0 {
-            continue;
-        }
-        let mut body = vec![0; length];
-        stream.read_exact(&mut body).unwrap();
-        let (_, used) = etf::decode(&body[1..], &Evil).unwrap();
-        return etf::decode(&body[1 + used..], &Evil).unwrap().0;
-    }
+    read_frame(stream).1.expect("a frame with a message")
 }
 
 /// Waits (bounded by the read timeout) for the node to close the socket.

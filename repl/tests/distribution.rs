@@ -10,50 +10,14 @@
 //! These tests need Erlang (`erl`, `erlc`, `epmd`): `.ci/run` installs
 //! `erlang-base` where it is missing.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Command, Stdio};
+
+use common::{
+    assert_lines, beam_dir, output_of, started, wait_for, weft, Guard, COOKIE, LOOPBACK_ONLY,
+};
 use weft_node::testing::Epmd;
-
-const COOKIE: &str = "weft-test-cookie";
-
-/// `erl` listens for distribution on every interface unless told: these
-/// tests bind and connect on loopback only.
-const LOOPBACK_ONLY: [&str; 3] = ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"];
-
-fn dist_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dist")
-}
-
-/// `weft_peer.erl`, compiled once per test run.
-fn beam_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("weft-dist-beam-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("erlc")
-            .arg("-o")
-            .arg(&dir)
-            .arg(dist_dir().join("weft_peer.erl"))
-            .status()
-            .expect("erlc is not installed (apt-get install erlang-base)");
-        assert!(status.success(), "weft_peer.erl compiles");
-        dir
-    })
-}
-
-/// A child process killed (by pid) when the guard goes.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `erl -sname NAME@localhost` running `weft_peer:start()`, its processes
 /// registered (it prints "ready") before this returns.
@@ -70,90 +34,6 @@ fn erlang_node(epmd: &Epmd, name: &str) -> Guard {
     let guard = started(erl);
     assert!(epmd.has(name));
     guard
-}
-
-/// Starts a server (an Erlang node or a Weft script) and waits for the
-/// "ready" line it prints once its names are registered.
-fn started(mut command: Command) -> Guard {
-    let child = command
-        .spawn()
-        .expect("erl is not installed (apt-get install erlang-base)");
-    let mut guard = Guard(child);
-    let mut ready = String::new();
-    BufReader::new(guard.0.stdout.as_mut().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(ready.trim(), "ready", "the server starts");
-    guard
-}
-
-/// `weft run --sname NAME@localhost SCRIPT ARGS`, not yet waited for.
-fn weft(epmd: &Epmd, name: &str, script: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    command
-        .args([
-            "run",
-            "--sname",
-            &format!("{name}@localhost"),
-            "--cookie",
-            COOKIE,
-        ])
-        .arg(dist_dir().join(script))
-        .args(args)
-        .env("ERL_EPMD_PORT", epmd.port.to_string())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Waits (at most 60 s) for a started command to end; its standard output
-/// lines. It must exit with status 0.
-fn wait_for(mut guard: Guard) -> Vec<String> {
-    use std::io::Read;
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = guard.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the command did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    guard
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    guard
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        status.success(),
-        "exit {status}\nstdout:\n{out}\nstderr:\n{err}"
-    );
-    out.lines().map(str::to_string).collect()
-}
-
-/// Runs a command to its end; its standard output lines.
-fn output_of(mut command: Command) -> Vec<String> {
-    wait_for(Guard(command.spawn().unwrap()))
-}
-
-fn assert_lines(got: &[String], want: &[&str]) {
-    let got: Vec<&str> = got.iter().map(String::as_str).collect();
-    assert_eq!(got, want);
 }
 
 #[test]
