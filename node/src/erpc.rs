@@ -8,8 +8,8 @@
 //!   is queued before the `MONITOR_P_EXIT` that carries the call's result:
 //!   OTP closes a connection that reports a spawned process's end before
 //!   its spawn (OTP-17737). A process that ends before its reply is queued
-//!   leaves its end in its `Call` (`ended`), and the reply's sender queues
-//!   the end after the reply, under the same lock.
+//!   leaves its end in its `Call` (`order`, reply_first.rs), and the
+//!   reply's sender queues the end after the reply, under the same lock.
 //! - The result travels as the spawned process's exit reason, in the shape
 //!   `erpc:execute_call/4` gives it: `{Res, return, Value}`,
 //!   `{Res, error, Reason, Stack}`, `{Res, exit, Reason}`; `killed` as it is.
@@ -33,10 +33,9 @@ const MONITOR_SET: i64 = 2;
 pub(crate) struct Call {
     /// `Res`, the caller's reference the result is tagged with.
     result_tag: Value,
-    /// Set once the `SPAWN_REPLY` is queued.
-    pub(crate) replied: bool,
-    /// The process's end, if it came before the reply was queued.
-    pub(crate) ended: Option<(Value, Option<Value>)>,
+    /// Whether the `SPAWN_REPLY` is queued, and the process's end (its
+    /// reason and returned value) if it came first.
+    pub(crate) order: crate::reply_first::ReplyFirst<(Value, Option<Value>)>,
 }
 
 impl Call {
@@ -181,8 +180,7 @@ fn call(
         key,
         Call {
             result_tag: result_tag.clone(),
-            replied: false,
-            ended: None,
+            order: crate::reply_first::ReplyFirst::new(),
         },
     );
     let started = handle.spawn_for(module.name(), function.name(), args.clone(), Some(key));
@@ -233,8 +231,7 @@ fn call(
     let Some(call) = tables.calls.get_mut(&key) else {
         return;
     };
-    call.replied = true;
-    if let Some((reason, returned)) = call.ended.take() {
+    if let Some((reason, returned)) = call.order.replied() {
         // It ended before the reply went: its end follows it now.
         let reason = call.reason(&reason, returned.as_ref());
         tables.calls.remove(&key);

@@ -30,6 +30,7 @@ mod conn;
 mod erpc;
 pub mod etf;
 mod pg;
+mod reply_first;
 #[doc(hidden)]
 pub mod testing;
 
@@ -886,12 +887,13 @@ impl Distribution for NodeState {
         let monitor = {
             let mut tables = lock(&self.tables);
             if let Some(call) = tables.calls.get_mut(&key) {
-                if !call.replied {
-                    // Before its spawn reply: that reply's sender sends it.
-                    call.ended = Some((reason.clone(), returned.cloned()));
+                // Before its spawn reply, the reply's sender sends the end.
+                let Some((reason_now, returned_now)) =
+                    call.order.end((reason.clone(), returned.cloned()))
+                else {
                     return;
-                }
-                call_reason = call.reason(reason, returned);
+                };
+                call_reason = call.reason(&reason_now, returned_now.as_ref());
                 reason = &call_reason;
                 tables.calls.remove(&key);
             }
