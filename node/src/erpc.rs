@@ -102,7 +102,9 @@ pub(crate) fn spawn_request(
         } => {
             // The caller wants no result: errors go nowhere, as in Erlang.
             let pid = handle.spawn_for(module.name(), function.name(), args, None);
-            let pid = pid.map(Value::from).unwrap_or_else(|_| node_pid(state));
+            let pid = pid
+                .map(Value::from)
+                .unwrap_or_else(|_| state.reserved_pid(0));
             reply(state, request_id, from, 0, &pid);
         }
         Request::Call {
@@ -203,7 +205,7 @@ fn call(
                     Value::list(Vec::new()),
                 ]),
             };
-            let pid = node_pid(state);
+            let pid = state.reserved_pid(0);
             reply(state, request_id, from, MONITOR_SET, &pid);
             let frame = crate::conn::monitor_exit_frame(state, &pid, from, request_id, &reason);
             if let Some(conn) = state.existing(from.node.name()) {
@@ -263,18 +265,6 @@ fn undefined(result_tag: &Value, module: Atom, function: Atom, args: Vec<Value>)
         Value::atom("undef"),
         Value::list(vec![frame]),
     ])
-}
-
-/// This node's pid 0, which no process has: the pid of a call that
-/// started nothing.
-fn node_pid(state: &NodeState) -> Value {
-    Value::RemotePid(Arc::new(RemotePid {
-        node: state.name,
-        id: 0,
-        serial: 0,
-        creation: state.creation,
-        index: 0,
-    }))
 }
 
 /// Queues `{SPAWN_REPLY, ReqId, To, Flags, Result}`.

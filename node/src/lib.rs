@@ -587,6 +587,18 @@ impl NodeState {
         out
     }
 
+    /// A pid of this node that no process has (id 0: the node itself, as
+    /// the sender of its stand-ins' replies, and its `pg` scope).
+    fn reserved_pid(&self, serial: u32) -> Value {
+        Value::RemotePid(Arc::new(RemotePid {
+            node: self.name,
+            id: 0,
+            serial,
+            creation: self.creation,
+            index: 0,
+        }))
+    }
+
     /// `{SEND, Unused, ToPid}` with `message`.
     fn send_frame(&self, to: &RemotePid, message: &Value) -> Vec<u8> {
         self.frame(
@@ -905,20 +917,14 @@ impl Distribution for NodeState {
                 .remove(&(monitor.watcher.clone(), monitor.reference.clone()));
             monitor
         };
-        let frame = self.frame(
-            |out| {
-                // {MONITOR_P_EXIT, FromProc, ToPid, Ref, Reason}
-                etf::put_tuple_header(out, 5);
-                etf::put_int(out, conn::MONITOR_P_EXIT);
-                match monitor.name {
-                    Some(name) => etf::put_atom(out, name),
-                    None => etf::put_local_pid(out, pid, self),
-                }
-                etf::put_remote_pid(out, &monitor.watcher);
-                etf::encode_bare(out, &monitor.reference, self);
-                etf::encode_bare(out, reason, self);
-            },
-            None,
+        // FromProc is the name the monitor was made by, else the pid.
+        let from_proc = monitor.name.map_or(Value::Pid(pid), Value::Atom);
+        let frame = conn::monitor_exit_frame(
+            self,
+            &from_proc,
+            &monitor.watcher,
+            &monitor.reference,
+            reason,
         );
         if let Some(conn) = self.existing(monitor.watcher.node.name()) {
             conn.queue(frame);

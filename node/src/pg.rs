@@ -68,13 +68,7 @@ pub(crate) fn is_scope(state: &NodeState, pid: &RemotePid) -> bool {
 }
 
 fn scope(state: &NodeState) -> Value {
-    Value::RemotePid(Arc::new(RemotePid {
-        node: state.name,
-        id: SCOPE_ID,
-        serial: SCOPE_SERIAL,
-        creation: state.creation,
-        index: 0,
-    }))
+    state.reserved_pid(SCOPE_SERIAL)
 }
 
 /// A script used `pg`: discover the scopes of the nodes connected now that
