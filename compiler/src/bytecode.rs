@@ -363,7 +363,7 @@ pub struct OperandInfo {
 macro_rules! opcodes {
     ($( #[doc = $doc:literal] $name:ident { $($field:ident : $ty:ty),* } $(window($start:ident, $len:expr))* )*) => {
         /// One instruction: an opcode with its operands, 8 bytes.
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Hash)]
         #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
         pub enum Instr {
             $( #[doc = $doc] $name { $($field: $ty),* }, )*
@@ -622,7 +622,7 @@ impl FailKind {
 }
 
 /// One arm of a `select`, as the VM reads it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum SelectArm {
     /// Receive from R[chan] into R[value].
@@ -632,7 +632,7 @@ pub enum SelectArm {
 }
 
 /// A `select`'s arms and its optional timeout (milliseconds in R[timeout]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SelectTable {
     pub arms: Vec<SelectArm>,
@@ -690,6 +690,58 @@ pub struct Module {
     /// `TailCallGlobal` and `FnRef` operands index this list until the VM
     /// links them to its own table.
     pub globals: Vec<String>,
+}
+
+impl Module {
+    /// A hash of everything that decides what the module's code does: each
+    /// function's name, arity, captures, registers, instructions, constants
+    /// and select tables, and the module's function and global names — not
+    /// its source text or spans, so a change of comments or layout alone
+    /// keeps the hash. Process images name their code by module name and
+    /// this hash (docs/IMAGES.md). FNV-1a over the values in a fixed order:
+    /// the same on every run of a build, and across builds on machines of
+    /// the same word size and byte order.
+    pub fn content_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+        self.protos.len().hash(&mut hasher);
+        for proto in &self.protos {
+            proto.name.hash(&mut hasher);
+            (proto.arity, proto.captures, proto.self_slot, proto.registers).hash(&mut hasher);
+            proto.code.hash(&mut hasher);
+            proto.constants.len().hash(&mut hasher);
+            for constant in &proto.constants {
+                match constant {
+                    Constant::Int(n) => (0u8, n).hash(&mut hasher),
+                    Constant::Float(f) => (1u8, f.to_bits()).hash(&mut hasher),
+                    Constant::Str(s) => (2u8, s).hash(&mut hasher),
+                    Constant::Atom(a) => (3u8, a).hash(&mut hasher),
+                    Constant::Bytes(b) => (4u8, b).hash(&mut hasher),
+                }
+            }
+            proto.selects.hash(&mut hasher);
+        }
+        self.functions.hash(&mut hasher);
+        self.globals.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// 64-bit FNV-1a, for `Module::content_hash`: std's hashers are keyed per
+/// process or may change between Rust releases; this one never changes.
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= *byte as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Generation of instructions for the fuzz targets (`fuzz/`): operands are

@@ -731,6 +731,14 @@ impl Distribution for NodeState {
         self.name
     }
 
+    fn creation(&self) -> u32 {
+        self.creation
+    }
+
+    fn node_index(&self, node: Atom) -> u32 {
+        etf::NodeContext::index_of(self, node)
+    }
+
     fn send(&self, from: Pid, to: &RemotePid, message: &Value) {
         if to.node == self.name {
             // A pid of an earlier incarnation of this node: gone.

@@ -57,6 +57,8 @@ predefined! {
     STATUS = "status", REDUCTIONS = "reductions", MAILBOX = "mailbox", MEMORY = "memory",
     RUNNING = "running", RUNNABLE = "runnable", WAITING = "waiting", NAME = "name", LINKS = "links",
     BYTES = "bytes", OPAQUE = "opaque", BIG = "big", LITTLE = "little",
+    UNSAVEABLE = "unsaveable", CODE_CHANGED = "code_changed", BAD_IMAGE = "bad_image",
+    MIGRATED = "migrated",
 }
 
 fn table() -> &'static Table {

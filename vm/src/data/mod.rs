@@ -7,6 +7,7 @@ pub(crate) mod channel;
 pub(crate) mod channel_state;
 pub(crate) mod convert;
 pub(crate) mod fuel;
+pub(crate) mod image;
 pub(crate) mod limits;
 pub mod memory;
 pub(crate) mod ops;

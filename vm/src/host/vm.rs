@@ -502,6 +502,16 @@ impl Vm {
         }
         let mut trampolines = Vec::new();
         // Trampolines let a process start with a native (`spawn print(x)`).
+        // They are a module of their own for process images, whose hash is
+        // their version: change it when their code changes.
+        let module = code.modules.len() as u32;
+        let first = code.protos.len() as u32;
+        code.modules.push(crate::interp::code::LoadedModule {
+            name: Arc::from("<spawn>"),
+            hash: 1,
+            first,
+            count: 9,
+        });
         for argc in 0..=8u16 {
             let index = code.protos.len() as u32;
             let r0 = weft_compiler::bytecode::Reg::new(0);
@@ -523,7 +533,7 @@ impl Vm {
                 constants: Box::new([]),
                 selects: Box::new([]),
                 source: 0,
-                id: (Arc::from("<builtin>"), argc as u32),
+                module,
             });
             trampolines.push(index);
         }

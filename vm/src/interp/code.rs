@@ -41,10 +41,23 @@ pub(crate) struct LoadedProto {
     pub selects: Box<[SelectTable]>,
     /// Index into `Code::sources`.
     pub source: u32,
-    /// The prototype's stable identity: its module and its index there (the
-    /// VM-wide index depends on what was loaded before).
-    #[allow(dead_code)]
-    pub id: (Arc<str>, u32),
+    /// The module it belongs to (an index into `Code::modules`); with the
+    /// module's `first` prototype this gives the prototype's stable identity,
+    /// its index in its module (the VM-wide index depends on what was
+    /// loaded before). Process images name code this way.
+    pub module: u32,
+}
+
+/// A loaded module, as process images name it: its name and the hash of
+/// its verified bytecode (`Module::content_hash`), and where its
+/// prototypes sit among the VM's.
+pub(crate) struct LoadedModule {
+    pub name: Arc<str>,
+    pub hash: u64,
+    /// The VM-wide index of its first prototype.
+    pub first: u32,
+    /// How many prototypes it has.
+    pub count: u32,
 }
 
 #[derive(Clone)]
@@ -65,6 +78,9 @@ pub(crate) struct Code {
     /// argument count.
     pub trampolines: Vec<u32>,
     pub protos: Vec<LoadedProto>,
+    /// Every module loaded, in load order (a name loaded twice — a REPL's
+    /// entries, a reloaded file — appears twice; the newest is last).
+    pub modules: Vec<LoadedModule>,
     pub globals: Vec<Global>,
     pub global_names: Vec<Arc<str>>,
     pub global_index: rustc_hash::FxHashMap<String, u32>,
@@ -88,6 +104,22 @@ pub(crate) struct Code {
 }
 
 impl Code {
+    /// The newest loaded module named `name` whose bytecode hashes to
+    /// `hash`; `Err(true)` when modules of that name are loaded but none
+    /// with that hash (the code changed), `Err(false)` when none is.
+    pub fn module_with(&self, name: &str, hash: u64) -> Result<&LoadedModule, bool> {
+        let mut named = false;
+        for module in self.modules.iter().rev() {
+            if &*module.name == name {
+                if module.hash == hash {
+                    return Ok(module);
+                }
+                named = true;
+            }
+        }
+        Err(named)
+    }
+
     /// The slot for a qualified name, created unbound if new.
     pub fn slot(&mut self, name: &str) -> u32 {
         if let Some(&slot) = self.global_index.get(name) {
@@ -200,7 +232,13 @@ impl Code {
             };
             let top_level: std::collections::HashSet<u32> =
                 module.functions.iter().map(|(_, i)| *i).collect();
-            let module_name: Arc<str> = Arc::from(module.name.as_str());
+            let module_index = self.modules.len() as u32;
+            self.modules.push(LoadedModule {
+                name: Arc::from(module.name.as_str()),
+                hash: module.content_hash(),
+                first: offset,
+                count: module.protos.len() as u32,
+            });
             for (index, proto) in module.protos.into_iter().enumerate() {
                 let constants = proto.constants.iter().map(constant_value).collect();
                 let mut relink = Relink {
@@ -234,7 +272,7 @@ impl Code {
                     constants,
                     selects: proto.selects.into_boxed_slice(),
                     source,
-                    id: (module_name.clone(), index as u32),
+                    module: module_index,
                 });
             }
             for (name, index) in &module.functions {

@@ -11,12 +11,33 @@ use crate::data::lock;
 use crate::data::ops::OpError;
 use crate::data::remote::RemotePid;
 use crate::data::value::{Pid, Value};
+use crate::data::image::{RestoreError, SaveOutcome};
 use crate::interp::code::Code;
+use crate::interp::image;
 use crate::process::ctx::{Extensions, Glance, Port, Runtime, Source, TicketAnswerer, Waiter};
 use crate::process::{Process, Status, Wait, Watcher};
 use crate::runtime::dist::{self_name, NodeHandle};
 use crate::runtime::events::{Event, Ticket};
 use crate::runtime::scheduler::Scheduler;
+
+/// Pids and refs of other nodes in an image, as the distribution prints
+/// them.
+struct DistNodes(Option<Arc<dyn crate::runtime::dist::Distribution>>);
+
+impl image::Nodes for DistNodes {
+    fn remote_pid(&self, mut pid: RemotePid) -> Value {
+        pid.index = self.0.as_ref().map_or(0, |dist| dist.node_index(pid.node));
+        Value::RemotePid(Arc::new(pid))
+    }
+
+    fn remote_ref(&self, mut reference: crate::data::remote::RemoteRef) -> Value {
+        reference.index = self
+            .0
+            .as_ref()
+            .map_or(0, |dist| dist.node_index(reference.node));
+        Value::RemoteRef(Arc::new(reference))
+    }
+}
 
 pub(crate) struct Machine<'a> {
     pub scheduler: &'a mut Scheduler,
@@ -131,6 +152,46 @@ impl Runtime for Machine<'_> {
 
     fn pids(&self) -> Vec<Pid> {
         self.scheduler.pids()
+    }
+
+    fn save_process(&mut self, pid: Pid) -> SaveOutcome {
+        let Some(slot) = self.scheduler.shared.table.get(pid) else {
+            return SaveOutcome::Dead;
+        };
+        let (now, place) = (self.scheduler.now(), self.scheduler.place());
+        // Holding the body is the safe point: whoever holds it owns the
+        // process, which is not running (`table.rs`).
+        let saved = slot.peek_body(pid, |process| {
+            image::save(self.code, process, None, now, place)
+        });
+        match saved {
+            Some(Ok(bytes)) => SaveOutcome::Saved(bytes),
+            Some(Err(what)) => SaveOutcome::Unsaveable(what),
+            None if self.scheduler.is_alive(pid) => SaveOutcome::Busy,
+            None => SaveOutcome::Dead,
+        }
+    }
+
+    fn restore_process(&mut self, image: &Value) -> Result<Pid, RestoreError> {
+        let Value::Bytes(bytes) = image else {
+            return Err(RestoreError::Bad("an image is bytes".into()));
+        };
+        let nodes = DistNodes(self.scheduler.shared.dist.get().cloned());
+        let restored = image::restore(
+            self.code,
+            bytes,
+            self.scheduler.now(),
+            self.scheduler.place(),
+            &nodes,
+        )?;
+        let resumed = Value::tuple(vec![Value::Atom(Atom::OK), image.clone()]);
+        self.scheduler
+            .start_body(
+                restored.initial,
+                |pid| image::into_process(restored, pid, resumed),
+                Watcher::Nobody,
+            )
+            .map_err(RestoreError::Refused)
     }
 
     fn glance(&self, pid: Pid) -> Option<Glance> {

@@ -18,6 +18,7 @@
 
 pub(crate) mod code;
 pub(crate) mod continuation;
+pub(crate) mod image;
 pub(crate) mod machine;
 pub(crate) mod run;
 pub(crate) mod spawn;
@@ -1366,7 +1367,9 @@ fn call_global(
                 };
                 (native.func)(&mut ctx, values.as_mut_slice())
             };
-
+            if let Err(Trap::SaveSelf) = result {
+                return save_self(code, scheduler, process, ret, pc, tail);
+            }
             finish_native(process, result, values, args, ret, pc, tail)
         }
         Global::Host { function, arity } => {
@@ -1412,6 +1415,59 @@ fn call_global(
             );
             Step::Flow(fail(process, pc, Atom::UNDEF, message))
         }
+    }
+}
+
+/// `process.save(self())`: the image is made here, where it is known which
+/// register the call's result goes to — the register the restored process
+/// finds `(:ok, image)` in. In a tail call the calling frame returns first
+/// (the result goes to its caller's register); a tail call from a
+/// process's outermost function, which ends the process, saves nothing.
+#[cold]
+fn save_self(
+    code: &Code,
+    scheduler: &mut Scheduler,
+    process: &mut Process,
+    ret: usize,
+    pc: usize,
+    tail: bool,
+) -> Step {
+    let into = if tail {
+        match process.frames.pop_to_caller() {
+            Some(done) => done.ret as usize,
+            None => {
+                // Under the frame lies a native's continuation (no saved
+                // form), or nothing: the process ends with this call.
+                let native = process
+                    .frames
+                    .entries()
+                    .any(|entry| matches!(entry, crate::process::frames::EntryView::Native));
+                let what = if native { "native_call" } else { "tail_call" };
+                let reason = Value::tuple(vec![Value::Atom(Atom::UNSAVEABLE), Value::atom(what)]);
+                let value = Value::tuple(vec![Value::Atom(Atom::ERROR), reason]);
+                return Step::Flow(return_value(process, value));
+            }
+        }
+    } else {
+        save_pc(process, pc);
+        ret
+    };
+    let place = scheduler.place();
+    let saved = self::image::save(code, process, Some(into as u32), scheduler.now(), place);
+    let result = match saved {
+        Ok(bytes) => Value::tuple(vec![Value::Atom(Atom::OK), Value::bytes(bytes)]),
+        Err(what) => Value::tuple(vec![
+            Value::Atom(Atom::ERROR),
+            Value::tuple(vec![Value::Atom(Atom::UNSAVEABLE), Value::atom(what)]),
+        ]),
+    };
+    if let Some(slot) = process.stack.get_mut(into) {
+        *slot = result;
+    }
+    if tail {
+        Step::Flow(Flow::Reload)
+    } else {
+        Step::Continue
     }
 }
 
@@ -1506,6 +1562,14 @@ fn finish_native(
             save_pc(process, pc);
             Step::Flow(Flow::Native(NativeCall { ret, tail }))
         }
+        // Only `process.save`, a native, asks for this, and its call
+        // site answers it (`save_self`): a host function cannot.
+        Err(Trap::SaveSelf) => Step::Flow(fail(
+            process,
+            pc,
+            Atom::BADARG,
+            "only process.save saves the running process".to_string(),
+        )),
     }
 }
 

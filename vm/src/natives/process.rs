@@ -6,6 +6,7 @@ use super::{
     badarg, expected, int_arg, native, number_arg, pid_arg, Ctx, Native, NativeResult, Trap,
 };
 use crate::data::atom::Atom;
+use crate::data::image::{RestoreError, SaveOutcome};
 use crate::data::value::{Value, WeftMap};
 use crate::process::{Handoff, Wait};
 
@@ -30,6 +31,8 @@ pub(crate) const NATIVES: &[Native] = &[
     native("flush", 0, 0, flush),
     native("process.list", 0, 0, list),
     native("process.info", 1, 1, info),
+    native("process.save", 1, 1, save),
+    native("process.restore", 1, 1, restore),
 ];
 
 fn self_pid(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
@@ -273,6 +276,70 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     map.insert(Value::Atom(Atom::MAILBOX), Value::Int(mailbox as i64));
     map.insert(Value::Atom(Atom::MEMORY), Value::Int(memory as i64));
     Ok(Value::map(crate::data::value::MapItems(map)))
+}
+
+/// `process.save(pid)`: `(:ok, image)`, `(:error, (:unsaveable, what))`, or
+/// `(:error, :noproc)`. Saving `self()` is the interpreter's (`Trap::SaveSelf`).
+fn save(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
+        // The retry below woke us.
+        ctx.process.handoff = None;
+    }
+    if let Value::RemotePid(_) = &args[0] {
+        return Err(badarg(
+            "process.save saves a process of this node (process.migrate moves one here)"
+                .to_string(),
+        ));
+    }
+    let pid = pid_arg(ctx, args, 0, "process.save")?;
+    if pid == ctx.process.pid {
+        return Err(Trap::SaveSelf);
+    }
+    let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
+    match ctx.vm.save_process(pid) {
+        SaveOutcome::Saved(bytes) => {
+            ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
+            Ok(Value::tuple(vec![
+                Value::Atom(Atom::OK),
+                Value::bytes(bytes),
+            ]))
+        }
+        SaveOutcome::Unsaveable(what) => error(Value::tuple(vec![
+            Value::Atom(Atom::UNSAVEABLE),
+            Value::atom(what),
+        ])),
+        SaveOutcome::Dead => error(Value::Atom(Atom::NOPROC)),
+        SaveOutcome::Busy => {
+            // It runs on another core: look again once this core has run
+            // whatever else is ready (a timer due now).
+            let deadline = ctx.vm.deadline(0.0);
+            ctx.vm.block(ctx.process, Wait::Sleep, Some(deadline));
+            Err(Trap::Block)
+        }
+    }
+}
+
+/// Image bytes written or read per reduction charged: about what copying a
+/// value of that size costs (`Fuel`'s scale).
+const IMAGE_BYTES_PER_REDUCTION: usize = 16;
+
+/// `process.restore(image)`: `(:ok, pid)`, `(:error, :code_changed)` or
+/// `(:error, (:bad_image, why))`.
+fn restore(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let Value::Bytes(image) = &args[0] else {
+        return Err(expected("bytes", "process.restore", 0, &args[0]));
+    };
+    ctx.charge(image.len() / IMAGE_BYTES_PER_REDUCTION);
+    let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
+    match ctx.vm.restore_process(&args[0]) {
+        Ok(pid) => Ok(Value::tuple(vec![Value::Atom(Atom::OK), Value::Pid(pid)])),
+        Err(RestoreError::CodeChanged) => error(Value::Atom(Atom::CODE_CHANGED)),
+        Err(RestoreError::Bad(why)) => error(Value::tuple(vec![
+            Value::Atom(Atom::BAD_IMAGE),
+            Value::str(why),
+        ])),
+        Err(RestoreError::Refused((kind, message))) => Err(Trap::Error(kind, message)),
+    }
 }
 
 fn op_error((kind, message): crate::data::ops::OpError) -> Trap {

@@ -43,6 +43,10 @@ pub(crate) enum Trap {
     /// Call a function, then continue in Rust with its result: the request
     /// waits in the process (`Ctx::call`).
     Call,
+    /// Save the running process (`process.save(self())`): only the
+    /// interpreter knows where the call's result goes, which the image must
+    /// name, so it makes the image (`interp::save_self`).
+    SaveSelf,
 }
 
 pub(crate) type NativeResult = Result<Value, Trap>;
@@ -231,6 +235,10 @@ pub(crate) trait Runtime {
     fn remote_alive(&self, to: &RemotePid) -> bool;
     /// The live processes, by serial.
     fn pids(&self) -> Vec<Pid>;
+    /// Saves another process of this VM at a safe point (`process.save`).
+    fn save_process(&mut self, pid: Pid) -> crate::data::image::SaveOutcome;
+    /// Starts a process from `image`, a bytes value (`process.restore`).
+    fn restore_process(&mut self, image: &Value) -> Result<Pid, crate::data::image::RestoreError>;
     /// Another process as it was when it last parked or yielded.
     fn glance(&self, pid: Pid) -> Option<Glance>;
     fn make_ref(&mut self) -> u64;

@@ -74,6 +74,14 @@ pub(crate) enum Entry {
     Compare(Box<Suspended>),
 }
 
+/// An entry as `Frames::entries` shows it.
+pub(crate) enum EntryView<'a> {
+    Call(&'a Frame),
+    Guard(&'a Guard),
+    Native,
+    Compare,
+}
+
 /// What a returning frame returns to.
 pub(crate) enum Returned {
     /// Its caller, now `top`; the value goes to the returned frame's `ret`.
@@ -279,6 +287,28 @@ impl Frames {
             _ => None,
         });
         below.chain((self.depth > 0).then_some(&self.top))
+    }
+
+    /// Every entry, outermost first, `top` last: the walk a process image
+    /// makes (`interp/image.rs`).
+    pub fn entries(&self) -> impl Iterator<Item = EntryView<'_>> {
+        let below = self.below.iter().map(|entry| match entry {
+            Entry::Call(frame) => EntryView::Call(frame),
+            Entry::Guard(guard) => EntryView::Guard(guard),
+            Entry::Native(_) => EntryView::Native,
+            Entry::Compare(_) => EntryView::Compare,
+        });
+        below.chain((self.depth > 0).then_some(EntryView::Call(&self.top)))
+    }
+
+    /// Frames rebuilt from a process image: `below` holds only `Call` and
+    /// `Guard` entries, each guard under the frame it belongs to.
+    pub fn rebuilt(below: Vec<Entry>, top: Frame) -> Frames {
+        let depth = 1 + below
+            .iter()
+            .filter(|entry| matches!(entry, Entry::Call(_)))
+            .count();
+        Frames { top, below, depth }
     }
 
     /// Entries the vector has room for (for memory accounting), counting

@@ -95,6 +95,17 @@ pub trait Distribution: Send + Sync {
         let _ = group;
         Vec::new()
     }
+    /// This node's creation (the number that tells its incarnations
+    /// apart), written into process images with its name.
+    fn creation(&self) -> u32 {
+        0
+    }
+    /// The index `node`'s pids print with (`<index.id.serial>`), for pids
+    /// of other nodes that arrive in a process image.
+    fn node_index(&self, node: Atom) -> u32 {
+        let _ = node;
+        0
+    }
 }
 
 /// How a node's network threads reach the VM's processes. Each thread
@@ -351,6 +362,17 @@ fn not_a_node() -> OpError {
         Atom::BADARG,
         "this VM is not a node: start it with --sname or --name to reach other nodes".to_string(),
     )
+}
+
+impl Scheduler {
+    /// Where this VM stands, as process images record it: its node name
+    /// and creation.
+    pub(crate) fn place(&self) -> crate::data::image::Place {
+        crate::data::image::Place {
+            node: self_name(&self.shared),
+            creation: self.shared.dist.get().map_or(0, |dist| dist.creation()),
+        }
+    }
 }
 
 /// This VM's node name: `nonode@nohost` when it is not a node.

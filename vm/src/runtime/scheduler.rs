@@ -508,17 +508,29 @@ impl Scheduler {
         stack: Vec<Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
-        let Some((pid, slot)) = self.shared.table.allocate() else {
-            return Err(limit_error(self.limits.max_processes));
-        };
         let frame = Frame {
             proto,
             pc: 0,
             base: 1,
             ret: 0,
         };
-        slot.initial.store(proto, Ordering::Relaxed);
-        let mut process = Box::new(Process::new(pid, stack, frame));
+        self.start_body(proto, |pid| Process::new(pid, stack, frame), watcher)
+    }
+
+    /// Starts the process `build` makes for its new pid (a first frame, or
+    /// a process restored from an image); `initial` is the prototype the
+    /// process list shows it started in.
+    pub fn start_body(
+        &mut self,
+        initial: u32,
+        build: impl FnOnce(Pid) -> Process,
+        watcher: Watcher<'_>,
+    ) -> Result<Pid, OpError> {
+        let Some((pid, slot)) = self.shared.table.allocate() else {
+            return Err(limit_error(self.limits.max_processes));
+        };
+        slot.initial.store(initial, Ordering::Relaxed);
+        let mut process = Box::new(build(pid));
         match watcher {
             Watcher::Nobody => {}
             Watcher::Link(parent) => {
