@@ -704,6 +704,8 @@ fn dispatch(
                     net_kernel(state, raw_message);
                 } else if crate::pg::is_scope_name(name) {
                     crate::pg::message(state, handle, &message);
+                } else if name.name() == crate::images::NAME {
+                    crate::images::message(state, handle, &message);
                 }
             }
         }

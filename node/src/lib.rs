@@ -28,6 +28,7 @@
 pub mod blocking;
 mod conn;
 mod erpc;
+mod images;
 pub mod etf;
 mod pg;
 mod reply_first;

@@ -33,6 +33,12 @@ pub const MODULES: &[Module] = &[
         source: include_str!("supervisor.weft"),
         api: &["start", "which_children", "stop"],
     },
+    // process.migrate, over the Rust natives of `process`.
+    Module {
+        name: "process",
+        source: include_str!("process.weft"),
+        api: &["migrate"],
+    },
 ];
 
 /// The names of a module source's top-level functions (each `fn NAME(` at

@@ -397,11 +397,14 @@ fn compile_with_mode(
     if !diagnostics.is_empty() {
         return Err(located(diagnostics, &source));
     }
-    let functions = compiler
+    // In definition order, not the map's: a module compiles to the same
+    // bytes every time (process images name code by its hash).
+    let mut functions = compiler
         .functions
         .iter()
         .map(|(name, index)| (name.to_string(), *index))
         .collect::<Vec<_>>();
+    functions.sort_by_key(|(_, index)| *index);
     let module = Module {
         name: module_name.to_string(),
         source: compiler.source.clone(),

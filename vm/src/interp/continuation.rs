@@ -121,7 +121,7 @@ pub(crate) fn resume(
         // The error is the native call's: point at it.
         Err(Trap::Error(kind, message)) => interp::fail_at_call(process, kind, message),
         Err(Trap::Exit(reason)) => Flow::End(interp::SliceEnd::Exited(reason)),
-        Err(Trap::Block | Trap::Yield | Trap::SaveSelf) => Flow::Error(
+        Err(Trap::Block | Trap::Yield | Trap::SaveSelf { .. }) => Flow::Error(
             Atom::BADARG,
             "a native's continuation tried to block (a bug in Weft)".to_string(),
         ),

@@ -147,12 +147,22 @@ fn unsaveable_state(process: &Process) -> Option<&'static str> {
     None
 }
 
+/// What a process that saved itself finds in its resume register when
+/// its image is restored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Resume {
+    /// `(:ok, image)`: what `process.save(self())` returned.
+    Saved = 1,
+    /// `(:moved, nil)`: it was moved (`process.image_for_move`).
+    Moved = 2,
+}
+
 /// Writes `process` as an image. `resume` names the register that gets the
 /// save's own result when the image is restored (saving `self()`).
 pub(crate) fn save(
     code: &Code,
     process: &Process,
-    resume: Option<u32>,
+    resume: Option<(u32, Resume)>,
     now: u64,
     place: Place,
 ) -> Result<Vec<u8>, &'static str> {
@@ -169,8 +179,8 @@ pub(crate) fn save(
     body.uint(trap_exits as u64);
     match resume {
         None => body.byte(0),
-        Some(register) => {
-            body.byte(1);
+        Some((register, kind)) => {
+            body.byte(kind as u8);
             body.uint(register as u64);
         }
     }
@@ -252,14 +262,14 @@ pub(crate) struct Restored {
     pub timed_out: bool,
     /// The prototype of its outermost frame (the process list shows it).
     pub initial: u32,
-    /// The register that gets the save's result (`(:ok, image)`): the
-    /// image saved its own process.
-    pub resume: Option<usize>,
+    /// The register that gets the save's own result: the image saved its
+    /// own process.
+    pub resume: Option<(usize, Resume)>,
 }
 
-/// The process a restored image becomes, with pid `pid`; `resumed` goes to
-/// its resume register (the value its own `process.save` returns there).
-pub(crate) fn into_process(restored: Restored, pid: Pid, resumed: Value) -> Process {
+/// The process a restored image becomes, with pid `pid`; `image` is the
+/// image as a value (its own `process.save` returns it again there).
+pub(crate) fn into_process(restored: Restored, pid: Pid, image: &Value) -> Process {
     let Restored {
         mut stack,
         frames,
@@ -269,8 +279,14 @@ pub(crate) fn into_process(restored: Restored, pid: Pid, resumed: Value) -> Proc
         resume,
         ..
     } = restored;
-    if let Some(register) = resume {
-        stack[register] = resumed;
+    match resume {
+        Some((register, Resume::Saved)) => {
+            stack[register] = Value::tuple(vec![Value::Atom(Atom::OK), image.clone()]);
+        }
+        Some((register, Resume::Moved)) => {
+            stack[register] = Value::tuple(vec![Value::atom("moved"), Value::Nil]);
+        }
+        None => {}
     }
     let mut process = Process::new(pid, stack, *frames.top());
     process.frames = frames;
@@ -376,6 +392,30 @@ impl Resolve for Resolver<'_> {
     }
 }
 
+/// The names of the modules an image's code table names, read from its
+/// header alone (empty if it has none): a host loads the library modules
+/// among them before restoring it.
+pub(crate) fn module_names(image: &[u8]) -> Vec<String> {
+    let mut input = Reader::new(image);
+    let mut names = Vec::new();
+    let read = |input: &mut Reader<'_>, names: &mut Vec<String>| -> Result<(), BadImage> {
+        if input.bytes(MAGIC.len())? != &MAGIC[..] {
+            return Ok(());
+        }
+        input.uint()?;
+        input.byte()?;
+        input.string()?;
+        input.uint()?;
+        for _ in 0..input.count(9)? {
+            names.push(input.string()?.to_string());
+            input.bytes(8)?;
+        }
+        Ok(())
+    };
+    let _ = read(&mut input, &mut names);
+    names
+}
+
 /// Reads the header of an image: the node it was saved on and its code
 /// table, each module found in `code` by name and hash.
 fn header<'c>(
@@ -457,7 +497,8 @@ fn read_process(
     };
     let resume = match input.byte()? {
         0 => None,
-        1 => Some(input.uint()?),
+        1 => Some((input.uint()?, Resume::Saved)),
+        2 => Some((input.uint()?, Resume::Moved)),
         tag => return Err(format!("unknown resume tag {tag}")),
     };
     let timed_out = match input.byte()? {
@@ -563,7 +604,7 @@ fn read_process(
     for (register, left) in deadlines {
         stack[register] = Value::Int(now.saturating_add(left).min(i64::MAX as u64) as i64);
     }
-    if let Some(register) = resume {
+    if let Some((register, _)) = resume {
         if register as usize >= window {
             return Err(format!("resume register {register} is past the stack"));
         }
@@ -585,10 +626,10 @@ fn read_process(
         initial,
         resume: None,
     };
-    if let Some(register) = resume {
+    if let Some((register, kind)) = resume {
         // Filled in by the caller, who holds the image as a value.
         restored.stack[register as usize] = Value::Nil;
-        restored.resume = Some(register as usize);
+        restored.resume = Some((register as usize, kind));
     }
     Ok(restored)
 }

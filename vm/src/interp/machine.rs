@@ -14,7 +14,9 @@ use crate::data::value::{Pid, Value};
 use crate::data::image::{RestoreError, SaveOutcome};
 use crate::interp::code::Code;
 use crate::interp::image;
-use crate::process::ctx::{Extensions, Glance, Port, Runtime, Source, TicketAnswerer, Waiter};
+use crate::process::ctx::{
+    Extensions, Glance, HoldOutcome, Port, Runtime, Source, TicketAnswerer, Waiter,
+};
 use crate::process::{Process, Status, Wait, Watcher};
 use crate::runtime::dist::{self_name, NodeHandle};
 use crate::runtime::events::{Event, Ticket};
@@ -22,7 +24,7 @@ use crate::runtime::scheduler::Scheduler;
 
 /// Pids and refs of other nodes in an image, as the distribution prints
 /// them.
-struct DistNodes(Option<Arc<dyn crate::runtime::dist::Distribution>>);
+pub(crate) struct DistNodes(pub Option<Arc<dyn crate::runtime::dist::Distribution>>);
 
 impl image::Nodes for DistNodes {
     fn remote_pid(&self, mut pid: RemotePid) -> Value {
@@ -184,15 +186,52 @@ impl Runtime for Machine<'_> {
             self.scheduler.place(),
             &nodes,
         )?;
-        let resumed = Value::tuple(vec![Value::Atom(Atom::OK), image.clone()]);
         self.scheduler
             .start_body(
                 restored.initial,
-                |pid| image::into_process(restored, pid, resumed),
+                |pid| image::into_process(restored, pid, image),
                 Watcher::Nobody,
             )
             .map_err(RestoreError::Refused)
     }
+
+    fn hold_process(&mut self, pid: Pid) -> HoldOutcome {
+        let Some(slot) = self.scheduler.shared.table.get(pid) else {
+            return HoldOutcome::Dead;
+        };
+        let Some(process) = slot.take_body(pid) else {
+            return if self.scheduler.is_alive(pid) {
+                HoldOutcome::Busy
+            } else {
+                HoldOutcome::Dead
+            };
+        };
+        let (now, place) = (self.scheduler.now(), self.scheduler.place());
+        match image::save(self.code, &process, None, now, place) {
+            Ok(bytes) => {
+                let name = self.scheduler.shared.name_of(pid);
+                HoldOutcome::Held(process, bytes, name)
+            }
+            Err(what) => {
+                slot.put_body(process);
+                HoldOutcome::Unsaveable(what)
+            }
+        }
+    }
+
+    fn end_held(&mut self, process: Box<Process>, reason: Value) {
+        self.scheduler
+            .finish(process, crate::runtime::events::Outcome::Exited(reason));
+    }
+
+    fn put_back(&mut self, process: Box<Process>) {
+        self.scheduler.put_back(process);
+    }
+
+    fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom> {
+        self.scheduler.pass_name(from, to)
+    }
+
 
     fn glance(&self, pid: Pid) -> Option<Glance> {
         let slot = self.scheduler.shared.table.get(pid)?;

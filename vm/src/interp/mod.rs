@@ -1367,8 +1367,8 @@ fn call_global(
                 };
                 (native.func)(&mut ctx, values.as_mut_slice())
             };
-            if let Err(Trap::SaveSelf) = result {
-                return save_self(code, scheduler, process, ret, pc, tail);
+            if let Err(Trap::SaveSelf { moving }) = result {
+                return save_self(code, scheduler, process, ret, pc, tail, moving);
             }
             finish_native(process, result, values, args, ret, pc, tail)
         }
@@ -1418,11 +1418,14 @@ fn call_global(
     }
 }
 
-/// `process.save(self())`: the image is made here, where it is known which
-/// register the call's result goes to — the register the restored process
-/// finds `(:ok, image)` in. In a tail call the calling frame returns first
-/// (the result goes to its caller's register); a tail call from a
-/// process's outermost function, which ends the process, saves nothing.
+/// `process.save(self())` (and `process.image_for_move()`, `moving`): the
+/// image is made here, where it is known which register the call's result
+/// goes to — the register the restored process finds its own result in:
+/// `(:ok, image)` again after a save, `(:moved, nil)` after a move (where
+/// the original gets `(:image, image, its registered name)`). In a tail call
+/// the calling frame returns first (the result goes to its caller's
+/// register); a tail call from a process's outermost function, which ends
+/// the process, saves nothing.
 #[cold]
 fn save_self(
     code: &Code,
@@ -1431,7 +1434,14 @@ fn save_self(
     ret: usize,
     pc: usize,
     tail: bool,
+    moving: bool,
 ) -> Step {
+    let error = |what: &str| {
+        Value::tuple(vec![
+            Value::Atom(Atom::ERROR),
+            Value::tuple(vec![Value::Atom(Atom::UNSAVEABLE), Value::atom(what)]),
+        ])
+    };
     let into = if tail {
         match process.frames.pop_to_caller() {
             Some(done) => done.ret as usize,
@@ -1443,23 +1453,30 @@ fn save_self(
                     .entries()
                     .any(|entry| matches!(entry, crate::process::frames::EntryView::Native));
                 let what = if native { "native_call" } else { "tail_call" };
-                let reason = Value::tuple(vec![Value::Atom(Atom::UNSAVEABLE), Value::atom(what)]);
-                let value = Value::tuple(vec![Value::Atom(Atom::ERROR), reason]);
-                return Step::Flow(return_value(process, value));
+                return Step::Flow(return_value(process, error(what)));
             }
         }
     } else {
         save_pc(process, pc);
         ret
     };
+    let resume = if moving {
+        self::image::Resume::Moved
+    } else {
+        self::image::Resume::Saved
+    };
     let place = scheduler.place();
-    let saved = self::image::save(code, process, Some(into as u32), scheduler.now(), place);
+    let saved = self::image::save(code, process, Some((into as u32, resume)), scheduler.now(), place);
     let result = match saved {
+        Ok(bytes) if moving => {
+            let name = scheduler
+                .shared
+                .name_of(process.pid)
+                .map_or(Value::Nil, Value::Atom);
+            Value::tuple(vec![Value::atom("image"), Value::bytes(bytes), name])
+        }
         Ok(bytes) => Value::tuple(vec![Value::Atom(Atom::OK), Value::bytes(bytes)]),
-        Err(what) => Value::tuple(vec![
-            Value::Atom(Atom::ERROR),
-            Value::tuple(vec![Value::Atom(Atom::UNSAVEABLE), Value::atom(what)]),
-        ]),
+        Err(what) => error(what),
     };
     if let Some(slot) = process.stack.get_mut(into) {
         *slot = result;
@@ -1564,7 +1581,7 @@ fn finish_native(
         }
         // Only `process.save`, a native, asks for this, and its call
         // site answers it (`save_self`): a host function cannot.
-        Err(Trap::SaveSelf) => Step::Flow(fail(
+        Err(Trap::SaveSelf { .. }) => Step::Flow(fail(
             process,
             pc,
             Atom::BADARG,

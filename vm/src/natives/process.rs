@@ -7,6 +7,7 @@ use super::{
 };
 use crate::data::atom::Atom;
 use crate::data::image::{RestoreError, SaveOutcome};
+use crate::process::ctx::HoldOutcome;
 use crate::data::value::{Value, WeftMap};
 use crate::process::{Handoff, Wait};
 
@@ -33,6 +34,10 @@ pub(crate) const NATIVES: &[Native] = &[
     native("process.info", 1, 1, info),
     native("process.save", 1, 1, save),
     native("process.restore", 1, 1, restore),
+    native("process.image_for_move", 0, 0, image_for_move),
+    native("process.hold", 1, 1, hold),
+    native("process.release", 2, 2, release),
+    native("process.pass_name", 2, 2, pass_name),
 ];
 
 fn self_pid(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
@@ -293,7 +298,7 @@ fn save(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     }
     let pid = pid_arg(ctx, args, 0, "process.save")?;
     if pid == ctx.process.pid {
-        return Err(Trap::SaveSelf);
+        return Err(Trap::SaveSelf { moving: false });
     }
     let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
     match ctx.vm.save_process(pid) {
@@ -340,6 +345,78 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         ])),
         Err(RestoreError::Refused((kind, message))) => Err(Trap::Error(kind, message)),
     }
+}
+
+// `process.migrate` is written in Weft (stdlib `process.weft`) over the
+// four natives below, which are not meant for scripts of their own.
+
+/// `process.image_for_move()`: the caller's image, `(:image, image, name)`;
+/// the copy restored from it finds `(:moved, nil)` here instead.
+fn image_for_move(_: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
+    Err(Trap::SaveSelf { moving: true })
+}
+
+/// `process.hold(pid)`: stops another process where it stands and saves it:
+/// `(:ok, image, name)`; it stays stopped until `process.release`.
+fn hold(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
+        ctx.process.handoff = None;
+    }
+    let pid = pid_arg(ctx, args, 0, "process.hold")?;
+    if pid == ctx.process.pid {
+        return Err(badarg("process.hold holds another process".to_string()));
+    }
+    let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
+    match ctx.vm.hold_process(pid) {
+        HoldOutcome::Held(process, bytes, name) => {
+            ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
+            ctx.process.extra().held.push(process);
+            Ok(Value::tuple(vec![
+                Value::Atom(Atom::OK),
+                Value::bytes(bytes),
+                name.map_or(Value::Nil, Value::Atom),
+            ]))
+        }
+        HoldOutcome::Unsaveable(what) => error(Value::tuple(vec![
+            Value::Atom(Atom::UNSAVEABLE),
+            Value::atom(what),
+        ])),
+        HoldOutcome::Dead => error(Value::Atom(Atom::NOPROC)),
+        HoldOutcome::Busy => {
+            let deadline = ctx.vm.deadline(0.0);
+            ctx.vm.block(ctx.process, Wait::Sleep, Some(deadline));
+            Err(Trap::Block)
+        }
+    }
+}
+
+/// `process.release(pid, reason)`: a held process ends with `reason`, or
+/// with `nil` goes on where it was. False if it is not held.
+fn release(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let pid = pid_arg(ctx, args, 0, "process.release")?;
+    let Some(held) = ctx.process.extra.as_mut().map(|extra| &mut extra.held) else {
+        return Ok(Value::Bool(false));
+    };
+    let Some(at) = held.iter().position(|process| process.pid == pid) else {
+        return Ok(Value::Bool(false));
+    };
+    let process = held.swap_remove(at);
+    match std::mem::take(&mut args[1]) {
+        Value::Nil => ctx.vm.put_back(process),
+        reason => ctx.vm.end_held(process, reason),
+    }
+    Ok(Value::Bool(true))
+}
+
+/// `process.pass_name(from, to)`: the name `from` is registered under goes
+/// to `to`; returns it, or nil.
+fn pass_name(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
+    let from = pid_arg(ctx, args, 0, "process.pass_name")?;
+    let to = pid_arg(ctx, args, 1, "process.pass_name")?;
+    Ok(ctx
+        .vm
+        .pass_name(from, to)
+        .map_or(Value::Nil, Value::Atom))
 }
 
 fn op_error((kind, message): crate::data::ops::OpError) -> Trap {

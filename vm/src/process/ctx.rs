@@ -43,10 +43,11 @@ pub(crate) enum Trap {
     /// Call a function, then continue in Rust with its result: the request
     /// waits in the process (`Ctx::call`).
     Call,
-    /// Save the running process (`process.save(self())`): only the
-    /// interpreter knows where the call's result goes, which the image must
-    /// name, so it makes the image (`interp::save_self`).
-    SaveSelf,
+    /// Save the running process (`process.save(self())`, or
+    /// `process.image_for_move()` when `moving`): only the interpreter knows
+    /// where the call's result goes, which the image must name, so it
+    /// makes the image (`interp::save_self`).
+    SaveSelf { moving: bool },
 }
 
 pub(crate) type NativeResult = Result<Value, Trap>;
@@ -168,6 +169,16 @@ impl Extensions {
     }
 }
 
+/// What taking another process out of its slot to move it came to
+/// (`process.migrate`).
+pub(crate) enum HoldOutcome {
+    /// Its body, its image, and its registered name.
+    Held(Box<Process>, Vec<u8>, Option<Atom>),
+    Unsaveable(&'static str),
+    Busy,
+    Dead,
+}
+
 /// Another process as `process.info` and the process list see it.
 pub(crate) struct Glance {
     pub status: Atom,
@@ -239,6 +250,16 @@ pub(crate) trait Runtime {
     fn save_process(&mut self, pid: Pid) -> crate::data::image::SaveOutcome;
     /// Starts a process from `image`, a bytes value (`process.restore`).
     fn restore_process(&mut self, image: &Value) -> Result<Pid, crate::data::image::RestoreError>;
+    /// Takes another process out of its slot and saves it: it stays
+    /// stopped until `end_held` or `put_back` (`process.migrate`).
+    fn hold_process(&mut self, pid: Pid) -> HoldOutcome;
+    /// Ends a held process with `reason` (links and monitors see it).
+    fn end_held(&mut self, process: Box<Process>, reason: Value);
+    /// Lets a held process go on where it was.
+    fn put_back(&mut self, process: Box<Process>);
+    /// Moves the name `from` is registered under, if any, to `to`.
+    fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom>;
+
     /// Another process as it was when it last parked or yielded.
     fn glance(&self, pid: Pid) -> Option<Glance>;
     fn make_ref(&mut self) -> u64;

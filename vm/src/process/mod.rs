@@ -108,6 +108,15 @@ pub(crate) struct Extra {
     /// The call a native just asked for (`Ctx::call`), until the
     /// interpreter makes it.
     pub request: Option<crate::process::ctx::CallRequest>,
+    /// Processes this one holds out of their slots while it moves them to
+    /// another node (`process.migrate`); put back if it ends first.
+    pub held: Vec<Box<Process>>,
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Process({})", self.pid)
+    }
 }
 
 pub struct Process {

@@ -137,6 +137,12 @@ pub(crate) trait RemoteSpawner: Send + Sync {
         args: Vec<Value>,
         key: Option<u64>,
     ) -> Result<Pid, SpawnRefused>;
+    /// Starts a process from an image another node sent.
+    fn restore(
+        &self,
+        scheduler: &mut Scheduler,
+        image: &Value,
+    ) -> Result<Pid, crate::data::image::RestoreError>;
 }
 
 /// Why [`NodeHandle::spawn_for`] started nothing.
@@ -186,6 +192,35 @@ impl NodeHandle {
         let pid = spawner.spawn_for(&mut self.scheduler, module, function, args, key)?;
         self.done();
         Ok(pid)
+    }
+
+    /// Restores a process image another node sent (`process.migrate`),
+    /// registering it as `name` when that name is free here: `(:ok, pid)`,
+    /// or `(:error, reason)` as `process.restore` gives it.
+    pub fn restore_image(&mut self, image: &Value, name: Option<Atom>) -> Value {
+        use crate::data::image::RestoreError;
+        let error = |reason: Value| Value::tuple(vec![Value::Atom(Atom::ERROR), reason]);
+        let Some(spawner) = self.spawner.clone() else {
+            return error(Value::atom("notsup"));
+        };
+        let result = match spawner.restore(&mut self.scheduler, image) {
+            Ok(pid) => {
+                if let Some(name) = name {
+                    if self.scheduler.whereis(name).is_none() {
+                        let _ = self.scheduler.register(name, pid);
+                    }
+                }
+                Value::tuple(vec![Value::Atom(Atom::OK), Value::Pid(pid)])
+            }
+            Err(RestoreError::CodeChanged) => error(Value::Atom(Atom::CODE_CHANGED)),
+            Err(RestoreError::Bad(why)) => error(Value::tuple(vec![
+                Value::Atom(Atom::BAD_IMAGE),
+                Value::str(why),
+            ])),
+            Err(RestoreError::Refused((kind, _))) => error(Value::Atom(kind)),
+        };
+        self.done();
+        result
     }
 
     fn done(&mut self) {

@@ -1168,6 +1168,29 @@ impl Scheduler {
         self.shared.whereis(name)
     }
 
+    /// Moves the name `from` is registered under, if any, to `to` (a
+    /// process that moves hands its name to its copy: `process.migrate`).
+    pub fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom> {
+        let mut registry = lock(&self.shared.registry);
+        let name = *registry.iter().find(|(_, pid)| **pid == from)?.0;
+        let slot = self.shared.table.get(to)?;
+        registry.insert(name, to);
+        slot.name.store(name.0 + 1, Ordering::Relaxed);
+        if let Some(old) = self.shared.table.slot(from.slot()) {
+            old.name.store(0, Ordering::Relaxed);
+        }
+        Some(name)
+    }
+
+    /// Puts a process taken out of its slot (held while it was moved) back
+    /// where it was: it goes on as if nothing happened. Whatever woke it
+    /// meanwhile left its pid in a run queue, which finds the body now.
+    pub fn put_back(&mut self, process: Box<Process>) {
+        if let Some(slot) = self.shared.table.slot(process.pid.slot()) {
+            slot.put_body(process);
+        }
+    }
+
     /// Links the running process with `other` (both ways).
     ///
     /// A local `other` that is already dead is Erlang's `noproc`, decided
@@ -1292,6 +1315,12 @@ impl Scheduler {
             lock(&self.shared.registry).retain(|_, p| *p != pid);
         }
         self.shared.leave_all(pid);
+        if let Some(extra) = process.extra.as_mut() {
+            // Processes it was moving go on here.
+            for held in std::mem::take(&mut extra.held) {
+                self.put_back(held);
+            }
+        }
         if let Some(extra) = process.extra.take() {
             for file in &extra.files {
                 file.close_if_owned_by(pid);

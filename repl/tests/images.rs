@@ -1,0 +1,98 @@
+//! Process images through the real `weft` binary (LANGUAGE.md §13):
+//!
+//! - `an_image_resumes_in_a_fresh_run`: `images/resume.weft` saves a worker
+//!   half-way to a file; a second run restores it from the file; the two
+//!   runs print exactly what the uninterrupted run prints.
+//! - `other_code_is_code_changed`: that image restored by another script
+//!   is `(:error, :code_changed)`.
+//! - `a_process_migrates_between_two_weft_nodes`: `dist/migrate_node.weft`
+//!   on two nodes on 127.0.0.1 (their own EPMD, each process stopped by its
+//!   pid): a worker moves itself mid-computation and finishes there, its
+//!   link and monitor see `(:migrated, pid)`; a counter moved by another
+//!   process keeps its state, mailbox and registered name; a node that
+//!   cannot be reached leaves the process where it was.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{assert_lines, output_of, started, wait_for, weft};
+use weft_node::testing::Epmd;
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/images")
+        .join(name)
+}
+
+fn run(name: &str, args: &[&str]) -> Vec<String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command
+        .arg(script(name))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    output_of(command)
+}
+
+fn image_file(test: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("weft-{test}-{}.img", std::process::id()))
+}
+
+#[test]
+fn an_image_resumes_in_a_fresh_run() {
+    let file = image_file("resume");
+    let path = file.to_str().unwrap();
+    let whole = run("resume.weft", &["run", path]);
+    assert_eq!(whole.len(), 12, "{whole:?}");
+    let first = run("resume.weft", &["save", path]);
+    assert_eq!(first.last().map(String::as_str), Some("saved"));
+    let second = run("resume.weft", &["resume", path]);
+    let mut both: Vec<String> = first[..first.len() - 1].to_vec();
+    both.extend(second);
+    assert_eq!(both, whole);
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn other_code_is_code_changed() {
+    let file = image_file("changed");
+    let path = file.to_str().unwrap();
+    run("resume.weft", &["save", path]);
+    assert_lines(&run("changed.weft", &[path]), &["(:error, :code_changed)"]);
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_process_migrates_between_two_weft_nodes() {
+    let epmd = Epmd::start();
+    let there = started(weft(&epmd, "images_a", "migrate_node.weft", &["there"]));
+    let here = output_of(weft(
+        &epmd,
+        "images_b",
+        "migrate_node.weft",
+        &["here", "images_a@localhost"],
+    ));
+    assert_lines(
+        &here,
+        &[
+            "monitor saw :migrated to :pid",
+            "link saw :migrated",
+            "done on true 385",
+            "false nil",
+            "counter there: true 16",
+            "by its name there: 16",
+            "(:error, :noconnection) true",
+        ],
+    );
+    assert_lines(
+        &wait_for(there),
+        &[
+            "(\"worker resumed on the other node:\", true)",
+            "(\"sum of squares:\", 385)",
+        ],
+    );
+}
