@@ -44,6 +44,10 @@ pub fn run_bounded(vm: &mut Vm, entry: weft_vm::EntryPoint, slices: usize) {
     vm.stop_all();
 }
 
+/// The code the `image` target's images name (its seeds are images of
+/// these functions' processes).
+pub const IMAGE_SCRIPT: &str = include_str!("../image_script.weft");
+
 /// Small programs that exercise most instructions, as seeds for the
 /// bytecode mutations of the `verify` target.
 pub const PROGRAMS: &[&str] = &[

@@ -44,6 +44,7 @@ pub use crate::data::value::{Function, Items, MapItems, MapIter, Pid, Value};
 pub use crate::host::api::{Error, ProcessInfo};
 pub use crate::host::drive::{Driven, Waker};
 pub use crate::host::host_fn::{Completer, HostContext, HostFunction, IntoHostResult};
+pub use crate::host::image::ImageError;
 pub use crate::host::vm::{EntryPoint, Vm, VmBuilder};
 pub use crate::interp::code::HostFn;
 pub use crate::runtime::dist::{Distribution, NodeHandle, SpawnRefused, Waiter};

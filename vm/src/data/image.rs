@@ -52,6 +52,8 @@ const REMOTE_REF: u8 = 16;
 const OPAQUE: u8 = 17;
 /// A container met before: its number.
 const SHARED: u8 = 18;
+/// A channel (whole-VM images only): its number.
+const CHANNEL: u8 = 19;
 
 /// Where the node an image was saved on stands: its name and creation
 /// (`nonode@nohost` and 0 off the network).
@@ -91,6 +93,16 @@ pub(crate) trait EncodeFunction {
     /// Writes what names the function's code (not its captures, which the
     /// walk writes after it), or names why it cannot travel.
     fn function(&mut self, kind: &FnKind, out: &mut Writer) -> Result<(), &'static str>;
+    /// Writes what names a channel, or names why it cannot travel (in a
+    /// process image it cannot: its other holders stay behind).
+    fn channel(
+        &mut self,
+        channel: &Arc<crate::data::channel::Channel>,
+        out: &mut Writer,
+    ) -> Result<(), &'static str> {
+        let _ = (channel, out);
+        Err("channel")
+    }
 }
 
 /// A function's code, found again: a Weft prototype that needs `captures`
@@ -114,6 +126,11 @@ pub(crate) trait Resolve {
     fn reference(&self, raw: u64) -> Value;
     fn remote_pid(&self, pid: RemotePid) -> Value;
     fn remote_ref(&self, reference: RemoteRef) -> Value;
+    /// The channel numbered `id` in this image.
+    fn channel(&self, id: u64) -> Result<Value, BadImage> {
+        let _ = id;
+        Err("a channel in a process image".into())
+    }
 }
 
 /// An image being written.
@@ -289,7 +306,10 @@ impl Writer {
                         self.text(&opaque.encoded);
                     }
                 }
-                Value::Chan(_) => return Err("channel"),
+                Value::Chan(channel) => {
+                    self.byte(CHANNEL);
+                    functions.channel(channel, self)?;
+                }
                 Value::Resource(resource) => return Err(resource.kind()),
             }
         }
@@ -463,6 +483,7 @@ impl<'a> Reader<'a> {
                 }
                 tag @ (ATOM | ATOM_NEW) => Value::Atom(self.atom_named(tag)?),
                 REF => resolve.reference(self.uint()?),
+                CHANNEL => resolve.channel(self.uint()?)?,
                 PID => resolve.pid(self.uint()?),
                 STR => {
                     let number = self.reserve();

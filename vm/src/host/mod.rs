@@ -4,4 +4,6 @@
 pub(crate) mod api;
 pub(crate) mod drive;
 pub(crate) mod host_fn;
+pub(crate) mod image;
+pub(crate) mod vm_image;
 pub(crate) mod vm;

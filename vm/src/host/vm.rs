@@ -916,34 +916,7 @@ impl crate::runtime::dist::RemoteSpawner for CodeSpawner {
         scheduler: &mut crate::runtime::scheduler::Scheduler,
         image: &Value,
     ) -> Result<Pid, crate::data::image::RestoreError> {
-        let Value::Bytes(bytes) = image else {
-            return Err(crate::data::image::RestoreError::Bad(
-                "an image is bytes".into(),
-            ));
-        };
-        // Library modules the image's code comes from load first, as for
-        // a script that calls them.
-        for name in crate::interp::image::module_names(bytes) {
-            if read(&self.0).lazy.iter().any(|(m, _)| *m == name) {
-                Vm::load_library(&mut self.0.write().unwrap_or_else(|e| e.into_inner()), &name);
-            }
-        }
-        let code = read(&self.0);
-        let nodes = crate::interp::machine::DistNodes(scheduler.shared.dist.get().cloned());
-        let restored = crate::interp::image::restore(
-            &code,
-            bytes,
-            scheduler.now(),
-            scheduler.place(),
-            &nodes,
-        )?;
-        scheduler
-            .start_body(
-                restored.initial,
-                |pid| crate::interp::image::into_process(restored, pid, image),
-                crate::process::Watcher::Nobody,
-            )
-            .map_err(crate::data::image::RestoreError::Refused)
+        crate::host::image::restore(&self.0, scheduler, image)
     }
 
     fn spawn_for(

@@ -40,7 +40,9 @@ pub(crate) const MAGIC: &[u8; 8] = b"WEFTIMG\0";
 /// The format's version: a reader refuses any other.
 pub(crate) const VERSION: u64 = 1;
 /// The kind byte of an image of one process.
-const PROCESS: u8 = b'P';
+pub(crate) const PROCESS: u8 = b'P';
+/// The kind byte of an image of a whole VM.
+pub(crate) const VM: u8 = b'V';
 
 const CALL: u8 = 0;
 const GUARD: u8 = 1;
@@ -55,13 +57,25 @@ pub(crate) trait Nodes {
 
 /// A process image's code table: the modules its frames and closures use,
 /// numbered in the order first met.
-struct Modules<'c> {
+pub(crate) struct Modules<'c> {
     code: &'c Code,
     used: Vec<u32>,
     numbers: FxHashMap<u32, u32>,
+    /// In a whole-VM image, the channels met (by number): they travel,
+    /// since every holder is in the image. `None` in a process image.
+    pub channels: Option<FxHashMap<u64, std::sync::Arc<crate::data::channel::Channel>>>,
 }
 
-impl Modules<'_> {
+impl<'c> Modules<'c> {
+    pub fn new(code: &'c Code, whole_vm: bool) -> Modules<'c> {
+        Modules {
+            code,
+            used: Vec::new(),
+            numbers: FxHashMap::default(),
+            channels: whole_vm.then(FxHashMap::default),
+        }
+    }
+
     /// The image's number for prototype `proto`'s module, and the
     /// prototype's index in its module.
     fn name(&mut self, proto: u32) -> (u32, u32) {
@@ -93,6 +107,19 @@ impl EncodeFunction for Modules<'_> {
         }
         Ok(())
     }
+
+    fn channel(
+        &mut self,
+        channel: &std::sync::Arc<crate::data::channel::Channel>,
+        out: &mut Writer,
+    ) -> Result<(), &'static str> {
+        let Some(channels) = &mut self.channels else {
+            return Err("channel");
+        };
+        channels.entry(channel.id).or_insert_with(|| channel.clone());
+        out.uint(channel.id);
+        Ok(())
+    }
 }
 
 /// The registers of `frame` that hold a `receive ... after` deadline: the
@@ -120,11 +147,14 @@ fn deadline_registers(proto: &LoadedProto, pc: usize) -> Vec<u32> {
     registers
 }
 
-/// Why a process cannot be saved as it stands, if it cannot.
-fn unsaveable_state(process: &Process) -> Option<&'static str> {
+/// Why a process cannot be saved as it stands, if it cannot. In a
+/// whole-VM image a process may wait on a channel (the channel travels
+/// too): it tries again when loaded.
+fn unsaveable_state(process: &Process, whole_vm: bool) -> Option<&'static str> {
     if let Status::Waiting(wait) = &process.status {
         match wait {
             Wait::Mailbox | Wait::Sleep => {}
+            Wait::ChanRecv(_) | Wait::ChanSend(_) | Wait::Select(_) if whole_vm => {}
             Wait::ChanRecv(_) | Wait::ChanSend(_) | Wait::Select(_) => return Some("channel"),
             Wait::Node => return Some("node_connect"),
             Wait::Host(_) => return Some("host_call"),
@@ -134,11 +164,15 @@ fn unsaveable_state(process: &Process) -> Option<&'static str> {
     match &process.handoff {
         None | Some(Handoff::TimedOut) => {}
         Some(Handoff::Failed(_)) => return Some("host_call"),
+        Some(_) if whole_vm => {}
         Some(_) => return Some("channel"),
     }
     if let Some(extra) = &process.extra {
         if extra.request.is_some() {
             return Some("native_call");
+        }
+        if !extra.held.is_empty() {
+            return Some("held_process");
         }
         if extra.files.iter().any(|file| !file.is_closed()) {
             return Some("file");
@@ -166,15 +200,45 @@ pub(crate) fn save(
     now: u64,
     place: Place,
 ) -> Result<Vec<u8>, &'static str> {
-    if let Some(what) = unsaveable_state(process) {
+    let mut modules = Modules::new(code, false);
+    let mut body = Writer::new();
+    write_process(process, resume, now, &mut modules, &mut body)?;
+    Ok(finish(PROCESS, place, &modules, body))
+}
+
+/// The image: its header (magic, version, kind, the node it was saved on,
+/// the code table `modules` filled while `body` was written), then `body`.
+pub(crate) fn finish(kind: u8, place: Place, modules: &Modules<'_>, body: Writer) -> Vec<u8> {
+    let mut image = Writer::new();
+    image.out.extend_from_slice(MAGIC);
+    image.uint(VERSION);
+    image.byte(kind);
+    image.text(place.node.name().as_bytes());
+    image.uint(place.creation as u64);
+    image.uint(modules.used.len() as u64);
+    for module in &modules.used {
+        let module = &modules.code.modules[*module as usize];
+        image.text(module.name.as_bytes());
+        image.out.extend_from_slice(&module.hash.to_le_bytes());
+    }
+    image.out.extend_from_slice(&body.out);
+    image.out
+}
+
+/// Writes one process: its settings, frames, deadlines, registers and
+/// mailbox (docs/IMAGES.md, "Process").
+pub(crate) fn write_process(
+    process: &Process,
+    resume: Option<(u32, Resume)>,
+    now: u64,
+    modules: &mut Modules<'_>,
+    body: &mut Writer,
+) -> Result<(), &'static str> {
+    let code = modules.code;
+    let whole_vm = modules.channels.is_some();
+    if let Some(what) = unsaveable_state(process, whole_vm) {
         return Err(what);
     }
-    let mut modules = Modules {
-        code,
-        used: Vec::new(),
-        numbers: FxHashMap::default(),
-    };
-    let mut body = Writer::new();
     let trap_exits = process.trap_exits();
     body.uint(trap_exits as u64);
     match resume {
@@ -184,7 +248,24 @@ pub(crate) fn save(
             body.uint(register as u64);
         }
     }
-    body.byte(matches!(process.handoff, Some(Handoff::TimedOut)) as u8);
+    match &process.handoff {
+        None => body.byte(0),
+        Some(Handoff::TimedOut) => body.byte(1),
+        Some(Handoff::Received { arm, value }) => {
+            body.byte(2);
+            body.uint(*arm as u64);
+            body.value(value, modules)?;
+        }
+        Some(Handoff::Sent { arm }) => {
+            body.byte(3);
+            body.uint(*arm as u64);
+        }
+        Some(Handoff::Closed { arm }) => {
+            body.byte(4);
+            body.uint(*arm as u64);
+        }
+        Some(Handoff::Failed(_)) => return Err("host_call"),
+    }
     // The frames, one walk, and the deadlines their receives hold.
     let entries: Vec<EntryView<'_>> = process.frames.entries().collect();
     let mut deadlines = Vec::new();
@@ -228,29 +309,16 @@ pub(crate) fn save(
     for (at, value) in registers.iter().enumerate() {
         // A deadline is written as the time left (above), its register nil.
         if deadlines.iter().any(|(register, _)| *register == at) {
-            body.value(&Value::Nil, &mut modules)?;
+            body.value(&Value::Nil, modules)?;
         } else {
-            body.value(value, &mut modules)?;
+            body.value(value, modules)?;
         }
     }
     body.uint(process.mailbox.len() as u64);
     for message in &process.mailbox {
-        body.value(message, &mut modules)?;
+        body.value(message, modules)?;
     }
-    let mut image = Writer::new();
-    image.out.extend_from_slice(MAGIC);
-    image.uint(VERSION);
-    image.byte(PROCESS);
-    image.text(place.node.name().as_bytes());
-    image.uint(place.creation as u64);
-    image.uint(modules.used.len() as u64);
-    for module in &modules.used {
-        let module = &code.modules[*module as usize];
-        image.text(module.name.as_bytes());
-        image.out.extend_from_slice(&module.hash.to_le_bytes());
-    }
-    image.out.extend_from_slice(&body.out);
-    Ok(image.out)
+    Ok(())
 }
 
 /// A process read from an image, not yet started.
@@ -259,12 +327,55 @@ pub(crate) struct Restored {
     pub frames: Frames,
     pub mailbox: VecDeque<Value>,
     pub trap_exits: bool,
-    pub timed_out: bool,
+    /// How its last wait ended, if it has not run since.
+    pub handoff: Option<Handoff>,
     /// The prototype of its outermost frame (the process list shows it).
     pub initial: u32,
     /// The register that gets the save's own result: the image saved its
     /// own process.
     pub resume: Option<(usize, Resume)>,
+}
+
+/// Pids and refs of other nodes in an image, as the distribution prints
+/// them.
+pub(crate) struct DistNodes(pub Option<std::sync::Arc<dyn crate::runtime::dist::Distribution>>);
+
+impl Nodes for DistNodes {
+    fn remote_pid(&self, mut pid: RemotePid) -> Value {
+        pid.index = self.0.as_ref().map_or(0, |dist| dist.node_index(pid.node));
+        Value::RemotePid(std::sync::Arc::new(pid))
+    }
+
+    fn remote_ref(&self, mut reference: RemoteRef) -> Value {
+        reference.index = self
+            .0
+            .as_ref()
+            .map_or(0, |dist| dist.node_index(reference.node));
+        Value::RemoteRef(std::sync::Arc::new(reference))
+    }
+}
+
+/// Restores the process image `image` (a bytes value) and starts it: the
+/// one way a process image becomes a process, for scripts
+/// (`process.restore`), hosts (`Vm::restore_process`) and other nodes
+/// (`process.migrate`).
+pub(crate) fn start(
+    code: &Code,
+    scheduler: &mut crate::runtime::scheduler::Scheduler,
+    image: &Value,
+) -> Result<Pid, RestoreError> {
+    let Value::Bytes(bytes) = image else {
+        return Err(RestoreError::Bad("an image is bytes".into()));
+    };
+    let nodes = DistNodes(scheduler.shared.dist.get().cloned());
+    let restored = restore(code, bytes, scheduler.now(), scheduler.place(), &nodes)?;
+    scheduler
+        .start_body(
+            restored.initial,
+            |pid| into_process(restored, pid, image),
+            crate::process::Watcher::Nobody,
+        )
+        .map_err(RestoreError::Refused)
 }
 
 /// The process a restored image becomes, with pid `pid`; `image` is the
@@ -275,7 +386,7 @@ pub(crate) fn into_process(restored: Restored, pid: Pid, image: &Value) -> Proce
         frames,
         mailbox,
         trap_exits,
-        timed_out,
+        handoff,
         resume,
         ..
     } = restored;
@@ -294,24 +405,58 @@ pub(crate) fn into_process(restored: Restored, pid: Pid, image: &Value) -> Proce
     if trap_exits {
         process.extra().trap_exits = true;
     }
-    if timed_out {
-        process.handoff = Some(Handoff::TimedOut);
-    }
+    process.handoff = handoff;
     process
 }
 
 /// Finds what an image names, and translates pids and refs of the node it
 /// was saved on.
-struct Resolver<'c> {
+pub(crate) struct Resolver<'c> {
     code: &'c Code,
     modules: Vec<&'c LoadedModule>,
     from: Place,
     here: Place,
     nodes: &'c dyn Nodes,
     code_changed: Cell<bool>,
+    /// In a whole-VM image, its channels by number, made when first met
+    /// (their state comes at the image's end). `None` in a process image.
+    pub channels: Option<std::cell::RefCell<FxHashMap<u64, std::sync::Arc<crate::data::channel::Channel>>>>,
 }
 
-impl Resolver<'_> {
+impl<'c> Resolver<'c> {
+    /// Reads an image's header (it must be of `kind`) and finds its code.
+    pub fn new(
+        code: &'c Code,
+        input: &mut Reader<'_>,
+        kind: u8,
+        here: Place,
+        nodes: &'c dyn Nodes,
+    ) -> Result<Resolver<'c>, RestoreError> {
+        let (from, modules) = header(code, input, kind)?;
+        Ok(Resolver {
+            code,
+            modules,
+            from,
+            here,
+            nodes,
+            code_changed: Cell::new(false),
+            channels: (kind == VM).then(Default::default),
+        })
+    }
+
+    fn whole_vm(&self) -> bool {
+        self.channels.is_some()
+    }
+
+    /// What a reading error means: changed code, or a bad image.
+    pub fn error(&self, why: BadImage) -> RestoreError {
+        if self.code_changed.get() {
+            RestoreError::CodeChanged
+        } else {
+            RestoreError::Bad(why)
+        }
+    }
+
     /// The VM-wide prototype of module number `module`'s prototype `index`.
     fn proto(&self, module: u64, index: u64) -> Result<u32, BadImage> {
         let loaded = self
@@ -390,6 +535,17 @@ impl Resolve for Resolver<'_> {
     fn remote_ref(&self, reference: RemoteRef) -> Value {
         self.nodes.remote_ref(reference)
     }
+
+    fn channel(&self, id: u64) -> Result<Value, BadImage> {
+        let Some(channels) = &self.channels else {
+            return Err("a channel in a process image".into());
+        };
+        let mut channels = channels.borrow_mut();
+        let channel = channels
+            .entry(id)
+            .or_insert_with(|| std::sync::Arc::new(crate::data::channel::Channel::new(id, 0)));
+        Ok(Value::Chan(channel.clone()))
+    }
 }
 
 /// The names of the modules an image's code table names, read from its
@@ -421,6 +577,7 @@ pub(crate) fn module_names(image: &[u8]) -> Vec<String> {
 fn header<'c>(
     code: &'c Code,
     input: &mut Reader<'_>,
+    kind: u8,
 ) -> Result<(Place, Vec<&'c LoadedModule>), RestoreError> {
     let bad = RestoreError::Bad;
     if input.bytes(MAGIC.len()).ok() != Some(&MAGIC[..]) {
@@ -432,8 +589,12 @@ fn header<'c>(
             "format version {version}; this VM reads version {VERSION}"
         )));
     }
-    if input.byte().map_err(bad)? != PROCESS {
-        return Err(bad("not an image of one process".into()));
+    if input.byte().map_err(bad)? != kind {
+        return Err(bad(if kind == PROCESS {
+            "not an image of one process".into()
+        } else {
+            "not an image of a whole VM".into()
+        }));
     }
     let node = input.string().map_err(bad)?;
     let node = Atom::try_new(node).ok_or_else(|| bad("too many atoms".into()))?;
@@ -466,25 +627,17 @@ pub(crate) fn restore(
     nodes: &dyn Nodes,
 ) -> Result<Restored, RestoreError> {
     let mut input = Reader::new(image);
-    let (from, modules) = header(code, &mut input)?;
-    let resolver = Resolver {
-        code,
-        modules,
-        from,
-        here,
-        nodes,
-        code_changed: Cell::new(false),
-    };
-    read_process(code, &mut input, &resolver, now).map_err(|why| {
-        if resolver.code_changed.get() {
-            RestoreError::CodeChanged
-        } else {
-            RestoreError::Bad(why)
+    let resolver = Resolver::new(code, &mut input, PROCESS, here, nodes)?;
+    let read = read_process(code, &mut input, &resolver, now).and_then(|restored| {
+        if input.left() != 0 {
+            return Err(format!("{} bytes after the end of the image", input.left()));
         }
-    })
+        Ok(restored)
+    });
+    read.map_err(|why| resolver.error(why))
 }
 
-fn read_process(
+pub(crate) fn read_process(
     code: &Code,
     input: &mut Reader<'_>,
     resolver: &Resolver<'_>,
@@ -501,9 +654,15 @@ fn read_process(
         2 => Some((input.uint()?, Resume::Moved)),
         tag => return Err(format!("unknown resume tag {tag}")),
     };
-    let timed_out = match input.byte()? {
-        0 => false,
-        1 => true,
+    let handoff = match input.byte()? {
+        0 => None,
+        1 => Some(Handoff::TimedOut),
+        2 if resolver.whole_vm() => Some(Handoff::Received {
+            arm: input.u32()?,
+            value: input.value(resolver)?,
+        }),
+        3 if resolver.whole_vm() => Some(Handoff::Sent { arm: input.u32()? }),
+        4 if resolver.whole_vm() => Some(Handoff::Closed { arm: input.u32()? }),
         tag => return Err(format!("unknown wake-up tag {tag}")),
     };
     // Frames: each checked against its prototype as it is read.
@@ -614,15 +773,12 @@ fn read_process(
     for _ in 0..messages {
         mailbox.push_back(input.value(resolver)?);
     }
-    if input.left() != 0 {
-        return Err(format!("{} bytes after the end of the image", input.left()));
-    }
     let mut restored = Restored {
         stack,
         frames: Frames::rebuilt(entries, top),
         mailbox,
         trap_exits,
-        timed_out,
+        handoff,
         initial,
         resume: None,
     };

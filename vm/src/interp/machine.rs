@@ -22,25 +22,6 @@ use crate::runtime::dist::{self_name, NodeHandle};
 use crate::runtime::events::{Event, Ticket};
 use crate::runtime::scheduler::Scheduler;
 
-/// Pids and refs of other nodes in an image, as the distribution prints
-/// them.
-pub(crate) struct DistNodes(pub Option<Arc<dyn crate::runtime::dist::Distribution>>);
-
-impl image::Nodes for DistNodes {
-    fn remote_pid(&self, mut pid: RemotePid) -> Value {
-        pid.index = self.0.as_ref().map_or(0, |dist| dist.node_index(pid.node));
-        Value::RemotePid(Arc::new(pid))
-    }
-
-    fn remote_ref(&self, mut reference: crate::data::remote::RemoteRef) -> Value {
-        reference.index = self
-            .0
-            .as_ref()
-            .map_or(0, |dist| dist.node_index(reference.node));
-        Value::RemoteRef(Arc::new(reference))
-    }
-}
-
 pub(crate) struct Machine<'a> {
     pub scheduler: &'a mut Scheduler,
     pub code: &'a Code,
@@ -175,24 +156,7 @@ impl Runtime for Machine<'_> {
     }
 
     fn restore_process(&mut self, image: &Value) -> Result<Pid, RestoreError> {
-        let Value::Bytes(bytes) = image else {
-            return Err(RestoreError::Bad("an image is bytes".into()));
-        };
-        let nodes = DistNodes(self.scheduler.shared.dist.get().cloned());
-        let restored = image::restore(
-            self.code,
-            bytes,
-            self.scheduler.now(),
-            self.scheduler.place(),
-            &nodes,
-        )?;
-        self.scheduler
-            .start_body(
-                restored.initial,
-                |pid| image::into_process(restored, pid, image),
-                Watcher::Nobody,
-            )
-            .map_err(RestoreError::Refused)
+        image::start(self.code, self.scheduler, image)
     }
 
     fn hold_process(&mut self, pid: Pid) -> HoldOutcome {

@@ -211,6 +211,56 @@ impl Table {
         Some((Pid::new(index as u32, serial), slot))
     }
 
+    /// For loading a whole-VM image into a table with no live process:
+    /// each `(slot, serial)` is taken (its pid the one it had when saved),
+    /// every other slot below the highest is free, and later processes get
+    /// serials from `next_serial` on. `None` (and nothing taken) when a
+    /// slot is past the table's size or a process is live.
+    pub fn lay_out(&self, taken: &[(u32, u32)], next_serial: u32) -> Option<Vec<&Slot>> {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        let end = taken.iter().map(|(slot, _)| *slot as usize + 1).max().unwrap_or(0);
+        if end > 0 {
+            let (last, _, _) = chunk_of(end - 1);
+            if last >= self.chunks.len() {
+                return None;
+            }
+        }
+        // Allocate every chunk up to the highest slot.
+        for index in 0..end.max(allocator.next_slot as usize) {
+            let (chunk, start, length) = chunk_of(index);
+            if index != start {
+                continue;
+            }
+            let pointer = &self.chunks[chunk];
+            if pointer.load(Ordering::Acquire).is_null() {
+                let slots: Box<[Slot]> = (0..length).map(|_| Slot::new()).collect();
+                pointer.store(Box::into_raw(slots) as *mut Slot, Ordering::Release);
+            }
+        }
+        let next_slot = (allocator.next_slot as usize).max(end);
+        let mut used = vec![false; next_slot];
+        let mut slots = Vec::with_capacity(taken.len());
+        for (index, serial) in taken {
+            used[*index as usize] = true;
+            let slot = self.slot(*index as usize)?;
+            slot.serial.store(*serial, Ordering::Release);
+            slot.name.store(0, Ordering::Relaxed);
+            slot.reductions.store(0, Ordering::Relaxed);
+            slot.mailbox.store(0, Ordering::Relaxed);
+            slot.queued.store(0, Ordering::Relaxed);
+            slot.inbox.reopen();
+            slots.push(slot);
+        }
+        allocator.next_slot = next_slot as u32;
+        allocator.free = (0..next_slot as u32).rev().filter(|i| !used[*i as usize]).collect();
+        allocator.next_serial = allocator.next_serial.max(next_serial).max(1);
+        self.live.store(taken.len(), Ordering::Relaxed);
+        Some(slots)
+    }
+
     /// Frees the slot of a process whose inbox is closed.
     pub fn release(&self, pid: Pid) {
         if let Some(slot) = self.slot(pid.slot()) {

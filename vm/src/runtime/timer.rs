@@ -87,6 +87,15 @@ impl Timers {
         self.next_deadline.fetch_min(deadline, Ordering::AcqRel);
     }
 
+    /// Reads every timer, in no order: its deadline and what it does (for
+    /// saving a whole VM).
+    pub fn each(&self, mut read: impl FnMut(u64, &TimerKind)) {
+        let heap = lock(&self.heap);
+        for Reverse(timer) in heap.timers.iter() {
+            read(timer.deadline, &timer.kind);
+        }
+    }
+
     /// Whether any timer is set (one atomic read).
     pub fn any(&self) -> bool {
         self.next_deadline.load(Ordering::Acquire) != u64::MAX
