@@ -10,7 +10,7 @@
 //! passes a limit dies with a `:system_limit` report and the VM goes on.
 
 /// The limits a run was given, `None` where the default applies.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Given {
     pub max_heap: Option<usize>,
     pub max_vm_heap: Option<usize>,

@@ -6,6 +6,7 @@
 
 mod files;
 mod fmt_cmd;
+mod image_file;
 mod limits;
 mod lsp;
 mod node;
@@ -26,7 +27,10 @@ const USAGE: &str = "\
 usage: weft [NODE]                   start the interactive REPL
        weft FILE [ARGS...]           run a script
        weft run [--seed N] [--schedulers N] [--stats] [--trace-out TRACE.json]
-                [LIMITS] [NODE] FILE [ARGS...]
+                [--image SAVED] [LIMITS] [NODE] FILE [ARGS...]
+                                     run a script; with --image, SIGINT or
+                                     SIGTERM saves the running program to SAVED
+       weft resume SAVED             run a saved program on from where it was
        weft check FILE               compile only, report errors
        weft disasm FILE              print the bytecode
        weft test [FILE|DIR...]       run the test_* functions (default: tests/)
@@ -121,6 +125,13 @@ fn command() -> ExitCode {
                 }
                 match option.as_str() {
                     "--stats" => options.stats = true,
+                    "--image" => {
+                        let Some(path) = rest.get(1) else {
+                            return usage_error("--image needs a file name");
+                        };
+                        options.image = Some(path.clone());
+                        rest = &rest[1..];
+                    }
                     "--trace-out" => {
                         let Some(path) = rest.get(1) else {
                             return usage_error("--trace-out needs a file name");
@@ -167,6 +178,12 @@ fn command() -> ExitCode {
             }
             let _ = node::NODE_ARGS.set(node_args);
             run::run_file(file, rest[1..].to_vec(), &options)
+        }
+        "resume" => {
+            let [_, file] = args.as_slice() else {
+                return usage_error("`weft resume` needs the file `weft run --image` saved");
+            };
+            run::resume_file(file, &run::Options::default())
         }
         "test" => test_cmd::main(&args[1..]),
         "lsp" => lsp::main(),

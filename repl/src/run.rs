@@ -12,7 +12,7 @@ use weft_vm::{Driven, Event, Value, Vm};
 use crate::files::{read_source, FileLoader, ReadError};
 use crate::{EXIT_COMPILE, EXIT_NO_INPUT, EXIT_RUNTIME};
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Options {
     pub seed: u64,
     pub stats: bool,
@@ -22,6 +22,9 @@ pub struct Options {
     pub trace_out: Option<String>,
     /// `--max-heap` and the other limits; the machine's defaults otherwise.
     pub limits: crate::limits::Given,
+    /// `--image FILE`: on SIGINT or SIGTERM, save the whole VM to FILE
+    /// (LANGUAGE.md §13) instead of stopping it; `weft resume FILE` runs it on.
+    pub image: Option<String>,
 }
 
 /// The most events `--trace-out` keeps (about 150 MB of JSON); a longer
@@ -103,6 +106,33 @@ pub fn disasm_file(path: &str) -> ExitCode {
 }
 
 pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
+    run_program(path, args, options, None)
+}
+
+/// `weft resume FILE`: the program `weft run --image FILE` saved, run on
+/// from where it was (saving to FILE again on the next signal).
+pub fn resume_file(file: &str, options: &Options) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            eprintln!("weft: cannot read {file}: {error}");
+            return ExitCode::from(66);
+        }
+    };
+    let Some((path, args, image)) = crate::image_file::read(&bytes) else {
+        eprintln!("weft: {file} is not a program saved by `weft run --image`");
+        return ExitCode::from(65);
+    };
+    let options = Options {
+        image: Some(options.image.clone().unwrap_or_else(|| file.to_string())),
+        ..options.clone()
+    };
+    run_program(&path, args, &options, Some(image))
+}
+
+/// Runs the script at `path` from its start, or from `image` (a whole-VM
+/// image of it that `--image` saved).
+fn run_program(path: &str, args: Vec<String>, options: &Options, image: Option<&[u8]>) -> ExitCode {
     let source = match load(path) {
         Ok(source) => source,
         Err(code) => return code,
@@ -155,7 +185,7 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
             let _ = err.write_all(text.as_bytes());
         })
         .build();
-    vm.set_args(args);
+    vm.set_args(args.clone());
     let node = match crate::node::start(&mut vm) {
         Ok(node) => node,
         Err(message) => {
@@ -173,7 +203,24 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
     let flush = || {
         let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
     };
-    let main = vm.spawn_main(entry);
+    let main = match image {
+        None => vm.spawn_main(entry),
+        Some(image) => {
+            if let Err(error) = vm.load_image(image) {
+                eprintln!("weft: cannot resume: {error}");
+                return ExitCode::from(65);
+            }
+            match vm.main_pid() {
+                Some(pid) => pid,
+                None => {
+                    eprintln!("weft: cannot resume: the image has no main process");
+                    return ExitCode::from(65);
+                }
+            }
+        }
+    };
+    // With `--image`, SIGINT and SIGTERM stop the run to save it.
+    let save_signal = options.image.as_ref().map(|_| crate::image_file::on_signal(vm.waker()));
     let report_events = |vm: &mut Vm| {
         let events = vm.take_events();
         if !events.is_empty() {
@@ -191,11 +238,34 @@ pub fn run_file(path: &str, args: Vec<String>, options: &Options) -> ExitCode {
         // Output goes out before any wait, so a program that prints and
         // then sleeps shows its line at once.
         flush();
+        if save_signal.as_ref().is_some_and(|signal| signal.came()) {
+            return ControlFlow::Break(());
+        }
         match vm.main_exit() {
             Some(_) => ControlFlow::Break(()),
             None => ControlFlow::Continue(()),
         }
     });
+    if let (Some(file), Some(signal)) = (&options.image, &save_signal) {
+        if signal.came() && vm.main_exit().is_none() {
+            flush();
+            let saved = crate::image_file::save(&mut vm, file, path, &args);
+            vm.stop_all();
+            if let Some(node) = &node {
+                node.stop();
+            }
+            return match saved {
+                Ok(bytes) => {
+                    eprintln!("weft: saved the running program to {file} ({bytes} bytes); `weft resume {file}` runs it on");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("weft: cannot save the program to {file}: {error}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            };
+        }
+    }
     // A crash between the step's look at the events and its look at the
     // main process (another scheduler's, just before main ended) is
     // reported too.

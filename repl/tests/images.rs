@@ -5,6 +5,10 @@
 //!   runs print exactly what the uninterrupted run prints.
 //! - `other_code_is_code_changed`: that image restored by another script
 //!   is `(:error, :code_changed)`.
+//! - `a_signalled_run_saves_and_resumes`: `weft run --image FILE` gets
+//!   SIGTERM once it has printed its third tick (read from its output, no
+//!   sleeping), saves the program and exits 0; `weft resume FILE` prints the
+//!   rest: together, exactly the uninterrupted run's lines.
 //! - `a_process_migrates_between_two_weft_nodes`: `dist/migrate_node.weft`
 //!   on two nodes on 127.0.0.1 (their own EPMD, each process stopped by its
 //!   pid): a worker moves itself mid-computation and finishes there, its
@@ -63,6 +67,45 @@ fn other_code_is_code_changed() {
     let path = file.to_str().unwrap();
     run("resume.weft", &["save", path]);
     assert_lines(&run("changed.weft", &[path]), &["(:error, :code_changed)"]);
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_signalled_run_saves_and_resumes() {
+    use std::io::{BufRead, BufReader};
+    let file = image_file("ticks");
+    let path = file.to_str().unwrap();
+    let whole = run("ticks.weft", &[]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command
+        .args(["run", "--image", path])
+        .arg(script("ticks.weft"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = common::Guard(command.spawn().unwrap());
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = Vec::new();
+    while first.len() < 3 {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the run ended early");
+        first.push(line.trim_end().to_string());
+    }
+    // SAFETY: a plain kill(2) of our own child, by its pid.
+    unsafe {
+        libc::kill(child.0.id() as libc::pid_t, libc::SIGTERM);
+    }
+    for line in reader.lines() {
+        first.push(line.unwrap());
+    }
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "the signalled run exits 0: {status}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command.args(["resume", path]);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let second = output_of(command);
+    first.extend(second);
+    assert_eq!(first, whole);
     let _ = std::fs::remove_file(file);
 }
 

@@ -692,6 +692,14 @@ impl Vm {
         *lock(&self.shared.args) = args;
     }
 
+    /// The main process (`spawn_main`, or the one a loaded whole-VM image
+    /// had).
+    ///
+    /// For tools: unstable, and an embedding host does not need it.
+    pub fn main_pid(&self) -> Option<Pid> {
+        self.main
+    }
+
     /// The main process's exit reason, once it has ended (`spawn_main`).
     ///
     /// For tools (the `weft` command, its REPL and LSP, fuzzers): unstable,
