@@ -17,7 +17,9 @@
 //!   and the frame, go on.
 //!
 //! It also shows that an actor stuck in `loop {}` cannot hold up a frame,
-//! and hot reload. Run it with `cargo run -p weft-embed-example`.
+//! hot reload, and saving the game: at frame 70 the S key saves the whole
+//! VM (`vm.save_image`), and at frame 85 the L key loads it into a new VM
+//! (`vm.load_image`), which plays on from frame 70's state. Run it with `cargo run -p weft-embed-example`.
 
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,73 +53,10 @@ fn play(frames: u32, live: bool) -> Vec<String> {
         lines: Vec::new(),
         live,
     };
-    let mut vm = Vm::builder()
-        .reductions(1_000) // one process runs at most this long before the next gets a turn
-        .max_processes(100) // `spawn` past this fails with :limit
-        .max_mailbox(1_000) // a process with a fuller mailbox dies with (:error, :limit, ...)
-        .max_heap(256 * 1024) // bytes of data and call stack per process
-        .seed(7)
-        .output(|text: &str| print!("[print] {text}")) // Weft's `print`
-        .build();
-
-    // Typed host functions: arguments read with FromValue, the result made
-    // with IntoValue, the arity taken from the closure.
-    vm.register("game.distance", |a: (i64, i64), b: (i64, i64)| {
-        (((a.0 - b.0).pow(2) + (a.1 - b.1).pow(2)) as f64).sqrt()
-    });
-    vm.register(
-        "game.terrain",
-        |(x, y): (i64, i64)| -> Result<Value, String> {
-            if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
-                return Err(format!("({x}, {y}) is off the map"));
-            }
-            Ok(Value::atom(if x % 5 == 0 { "water" } else { "grass" }))
-        },
-    );
-    vm.register("game.oracle", |_question: String| -> String {
-        panic!("the oracle is out of order");
-    });
-    // A context: tell the other fighters (the host's own table of them)
-    // who was hit, by message.
     let fighters: Arc<Mutex<Vec<Pid>>> = Arc::default();
-    let table = fighters.clone();
-    vm.register_with_context(
-        "game.rally",
-        move |ctx: &mut HostContext, args: &[Value]| {
-            let caller = ctx.caller();
-            let others: Vec<Pid> = table.lock().map_err(|e| e.to_string())?.clone();
-            for pid in others.into_iter().filter(|pid| *pid != caller) {
-                ctx.send(
-                    pid,
-                    Value::tuple(vec![Value::atom("rally"), args[0].clone()]),
-                );
-            }
-            Ok(Value::nil())
-        },
-    );
-    // Asynchronous: the caller waits; the host answers later.
-    vm.register_async("assets.load", 1);
-    vm.register_async("game.path", 2);
-
-    if let Err(error) = vm.load("npc.weft", NPC_SCRIPT) {
-        // `Display` renders the compile diagnostics with the source line.
-        eprintln!("{error}");
-        std::process::exit(65);
-    }
-
-    // The loader thread: reads assets and answers `assets.load` calls
-    // itself, through its own Completer.
-    let (to_loader, loads) = mpsc::channel::<(Ticket, String)>();
-    let mut completer = vm.completer();
-    let loader = std::thread::spawn(move || {
-        for (ticket, file) in loads {
-            std::thread::sleep(LOAD_TIME);
-            let sprite = Value::tuple(vec![Value::atom("sprite"), Value::from(file)]);
-            // False only if the NPC died while it waited.
-            let _ = completer.complete(ticket, Ok(sprite));
-        }
-    });
-
+    let (mut vm, mut to_loader, mut loader) = build_vm(&fighters, &[]);
+    // The save file the S key writes and the L key reads.
+    let mut save_file: Option<Vec<u8>> = None;
     let host = Value::from(vm.host_pid());
     let spawn = |vm: &mut Vm, function: &str, args: Vec<Value>| -> Pid {
         vm.spawn(function, args).expect("spawning an NPC")
@@ -181,11 +120,7 @@ fn play(frames: u32, live: bool) -> Vec<String> {
             40 => vm.send(seer, hit(1)),
             60 => {
                 // Hot reload: redefine `taunt`; the running NPCs call the new one next.
-                vm.load(
-                    "patch.weft",
-                    r#"fn taunt(hp) { format("{} hp... I yield!", hp) }"#,
-                )
-                .expect("the patch compiles");
+                vm.load("patch.weft", PATCH).expect("the patch compiles");
                 log.say(format!("frame {frame:3}: [host] hot-reloaded `taunt`"));
             }
             90 => {
@@ -195,6 +130,37 @@ fn play(frames: u32, live: bool) -> Vec<String> {
                 ));
             }
             100 => vm.send(brute, hit(500)),
+            // The S key: save the game — the whole VM — to the save file.
+            // A frame where an NPC waits for a host call cannot be saved
+            // (the call's answer has nowhere to go): press again.
+            70..=79 if save_file.is_none() => {
+                let mut file = Vec::new();
+                match vm.save_image(&mut file) {
+                    Ok(()) => {
+                        log.say(format!(
+                            "frame {frame:3}: [host] S: saved the game ({} bytes)",
+                            file.len()
+                        ));
+                        save_file = Some(file);
+                    }
+                    Err(error) => log.say(format!("frame {frame:3}: [host] S: not now: {error}")),
+                }
+            }
+            // The L key: load the save into a new VM and play on in it.
+            85 => {
+                if let Some(file) = &save_file {
+                    drop(to_loader);
+                    loader.join().expect("the loader thread ends");
+                    vm.stop_all();
+                    let (mut loaded, sender, thread) = build_vm(&fighters, &[PATCH]);
+                    loaded.load_image(&file[..]).expect("the save loads");
+                    log.say(format!(
+                        "frame {frame:3}: [host] L: loaded the save into a new VM ({} processes)",
+                        loaded.processes().len()
+                    ));
+                    (vm, to_loader, loader) = (loaded, sender, thread);
+                }
+            }
             _ => {}
         }
 
@@ -275,6 +241,87 @@ fn play(frames: u32, live: bool) -> Vec<String> {
     log.lines
 }
 
+/// The hot-reload patch the host loads at frame 60.
+const PATCH: &str = r#"fn taunt(hp) { format("{} hp... I yield!", hp) }"#;
+
+/// A VM with the game's host functions, the NPC script and `patches`
+/// loaded, and its asset loader thread (and the sender that feeds it).
+fn build_vm(
+    fighters: &Arc<Mutex<Vec<Pid>>>,
+    patches: &[&str],
+) -> (Vm, mpsc::Sender<(Ticket, String)>, std::thread::JoinHandle<()>) {
+    let mut vm = Vm::builder()
+        .reductions(1_000) // one process runs at most this long before the next gets a turn
+        .max_processes(100) // `spawn` past this fails with :limit
+        .max_mailbox(1_000) // a process with a fuller mailbox dies with (:error, :limit, ...)
+        .max_heap(256 * 1024) // bytes of data and call stack per process
+        .seed(7)
+        .output(|text: &str| print!("[print] {text}")) // Weft's `print`
+        .build();
+
+    // Typed host functions: arguments read with FromValue, the result made
+    // with IntoValue, the arity taken from the closure.
+    vm.register("game.distance", |a: (i64, i64), b: (i64, i64)| {
+        (((a.0 - b.0).pow(2) + (a.1 - b.1).pow(2)) as f64).sqrt()
+    });
+    vm.register(
+        "game.terrain",
+        |(x, y): (i64, i64)| -> Result<Value, String> {
+            if !(0..SIZE).contains(&x) || !(0..SIZE).contains(&y) {
+                return Err(format!("({x}, {y}) is off the map"));
+            }
+            Ok(Value::atom(if x % 5 == 0 { "water" } else { "grass" }))
+        },
+    );
+    vm.register("game.oracle", |_question: String| -> String {
+        panic!("the oracle is out of order");
+    });
+    // A context: tell the other fighters (the host's own table of them)
+    // who was hit, by message.
+    let table = fighters.clone();
+    vm.register_with_context(
+        "game.rally",
+        move |ctx: &mut HostContext, args: &[Value]| {
+            let caller = ctx.caller();
+            let others: Vec<Pid> = table.lock().map_err(|e| e.to_string())?.clone();
+            for pid in others.into_iter().filter(|pid| *pid != caller) {
+                ctx.send(
+                    pid,
+                    Value::tuple(vec![Value::atom("rally"), args[0].clone()]),
+                );
+            }
+            Ok(Value::nil())
+        },
+    );
+    // Asynchronous: the caller waits; the host answers later.
+    vm.register_async("assets.load", 1);
+    vm.register_async("game.path", 2);
+
+    if let Err(error) = vm.load("npc.weft", NPC_SCRIPT) {
+        // `Display` renders the compile diagnostics with the source line.
+        eprintln!("{error}");
+        std::process::exit(65);
+    }
+    for patch in patches {
+        vm.load("patch.weft", patch).expect("the patch compiles");
+    }
+
+    // The loader thread: reads assets and answers `assets.load` calls
+    // itself, through its own Completer.
+    let (to_loader, loads) = mpsc::channel::<(Ticket, String)>();
+    let mut completer = vm.completer();
+    let loader = std::thread::spawn(move || {
+        for (ticket, file) in loads {
+            std::thread::sleep(LOAD_TIME);
+            let sprite = Value::tuple(vec![Value::atom("sprite"), Value::from(file)]);
+            // False only if the NPC died while it waited.
+            let _ = completer.complete(ticket, Ok(sprite));
+        }
+    });
+    (vm, to_loader, loader)
+}
+
+
 /// The game's log: kept, and printed as it goes when the game runs live.
 struct Log {
     lines: Vec<String>,
@@ -351,5 +398,8 @@ mod tests {
         assert!(log.contains("host function panicked"), "{log}");
         assert!(log.contains("hp... I yield!"), "hot reload: {log}");
         assert!(log.contains("brute is dead"), "{log}");
+        // Saved, loaded into a new VM, played on.
+        assert!(log.contains("S: saved the game"), "{log}");
+        assert!(log.contains("L: loaded the save into a new VM"), "{log}");
     }
 }
