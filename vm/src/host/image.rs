@@ -96,7 +96,7 @@ impl Vm {
     /// let mut vm = Vm::new();
     /// vm.load("counter.weft", "fn counter(n) { receive { (:add, x) => counter(n + x) } }")?;
     /// let pid = vm.spawn("counter", vec![5.into()])?;
-    /// vm.run(10_000);
+    /// let _ = vm.run(10_000);
     /// let image = vm.save_process(pid)?;
     ///
     /// let mut other = Vm::new();

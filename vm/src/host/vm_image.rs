@@ -74,7 +74,7 @@ impl Vm {
     /// vm.load("game.weft", code)?;
     /// let pid = vm.spawn("counter", vec![1.into()])?;
     /// vm.send(pid, weft_vm::Value::tuple(vec![weft_vm::Value::atom("add"), 41.into()]));
-    /// vm.run(10_000);
+    /// let _ = vm.run(10_000);
     /// let mut file = Vec::new();
     /// vm.save_image(&mut file)?;
     ///
