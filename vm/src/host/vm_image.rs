@@ -330,8 +330,14 @@ fn write_extra(
             body.uint(pid.0);
         }
     }
-    body.uint(extra.monitor_names.len() as u64);
-    for (reference, name) in &extra.monitor_names {
+    // Only the names of the monitors kept (those of this node).
+    let names: Vec<&(u64, Value)> = extra
+        .monitor_names
+        .iter()
+        .filter(|(reference, _)| extra.monitoring.get(reference).is_some_and(|p| *p != DIST_PID))
+        .collect();
+    body.uint(names.len() as u64);
+    for (reference, name) in names {
         body.uint(*reference);
         body.value(name, modules)?;
     }
@@ -392,8 +398,17 @@ fn read_image(
         let (left, to) = (input.uint()?, Pid(input.uint()?));
         sends.push((left, to, input.value(resolver)?));
     }
-    while input.byte()? == 1 {
+    let mut channels_seen: HashSet<u64> = HashSet::new();
+    loop {
+        match input.byte()? {
+            0 => break,
+            1 => {}
+            tag => return Err(format!("unknown channel-section tag {tag}")),
+        }
         let id = input.uint()?;
+        if !channels_seen.insert(id) {
+            return Err(format!("channel {id} twice"));
+        }
         let capacity = input.uint()?;
         if capacity > 1 << 30 {
             return Err(format!("a channel of capacity {capacity}"));
@@ -403,8 +418,12 @@ fn read_image(
             1 => true,
             flag => return Err(format!("unknown channel flag {flag}")),
         };
+        let held = input.count(1)?;
+        if held as u64 > capacity {
+            return Err(format!("channel {id} holds {held} values, more than its capacity"));
+        }
         let mut buffer = VecDeque::new();
-        for _ in 0..input.count(1)? {
+        for _ in 0..held {
             buffer.push_back(input.value(resolver)?);
         }
         let Value::Chan(channel) = crate::data::image::Resolve::channel(resolver, id)? else {
@@ -414,6 +433,11 @@ fn read_image(
         state.capacity = capacity as usize;
         state.closed = closed;
         state.buffer = buffer;
+    }
+    if let Some(channels) = &resolver.channels {
+        if let Some(id) = channels.borrow().keys().find(|id| !channels_seen.contains(id)) {
+            return Err(format!("channel {id} is held but not described"));
+        }
     }
     let next_ref = input.uint()?;
     let next_chan = input.uint()?;

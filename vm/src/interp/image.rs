@@ -490,7 +490,13 @@ impl Resolve for Resolver<'_> {
             }
             1 => {
                 let name = input.string()?;
-                match self.code.global_index.get(name) {
+                let defined = self.code.global_index.get(name).filter(|slot| {
+                    !matches!(
+                        self.code.globals[**slot as usize],
+                        crate::interp::code::Global::Undefined
+                    )
+                });
+                match defined {
                     Some(&slot) => Ok(FoundFunction::Value(crate::interp::function_value(
                         self.code, slot,
                     ))),
@@ -506,7 +512,9 @@ impl Resolve for Resolver<'_> {
 
     fn pid(&self, raw: u64) -> Value {
         let pid = Pid(raw);
-        if self.same_node() {
+        // A whole VM comes back with its own pids, whatever the node is
+        // called now.
+        if self.same_node() || self.whole_vm() {
             return Value::Pid(pid);
         }
         let (id, serial) = pid.erlang_parts();
@@ -650,8 +658,9 @@ pub(crate) fn read_process(
     };
     let resume = match input.byte()? {
         0 => None,
-        1 => Some((input.uint()?, Resume::Saved)),
-        2 => Some((input.uint()?, Resume::Moved)),
+        // A whole VM is saved between slices: no process is in a call.
+        1 if !resolver.whole_vm() => Some((input.uint()?, Resume::Saved)),
+        2 if !resolver.whole_vm() => Some((input.uint()?, Resume::Moved)),
         tag => return Err(format!("unknown resume tag {tag}")),
     };
     let handoff = match input.byte()? {
