@@ -722,8 +722,29 @@ impl Module {
             proto.selects.hash(&mut hasher);
         }
         self.functions.hash(&mut hasher);
-        self.globals.hash(&mut hasher);
+        self.globals.len().hash(&mut hasher);
+        for global in &self.globals {
+            portable_name(global).hash(&mut hasher);
+        }
         hasher.finish()
+    }
+}
+
+/// A module or global name without the file path an import adds to it:
+/// `lib@/home/me/game/lib.weft.tick` is `lib@.tick`, `lib@/home/me/lib.weft`
+/// is `lib@`. The same file imported from another directory is the same
+/// code, so process images name code by this and the content hash.
+pub fn portable_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let Some((alias, rest)) = name.split_once('@') else {
+        return std::borrow::Cow::Borrowed(name);
+    };
+    // A global is the module's name, a dot and the function (which has no
+    // dot); a module's own name ends with its path.
+    match rest.rsplit_once('.') {
+        Some((path, function)) if path.ends_with(".weft") => {
+            std::borrow::Cow::Owned(format!("{alias}@.{function}"))
+        }
+        _ => std::borrow::Cow::Owned(format!("{alias}@")),
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use weft_vm::{Vm, Waker};
+use weft_vm::{ImageError, Vm, Waker};
 
 /// The first bytes of the file.
 const MAGIC: &[u8; 8] = b"WEFTRUN\0";
@@ -47,20 +47,30 @@ pub fn on_signal(waker: Waker) -> SaveSignal {
     }
     let came = Arc::new(AtomicBool::new(false));
     let seen = came.clone();
+    // Once a signal came, the VM is woken every 20 ms until the run
+    // saves and ends: a save tried while a process was in the middle of a
+    // builtin's callback is tried again.
     std::thread::spawn(move || loop {
         if SIGNALLED.load(Ordering::SeqCst) {
             seen.store(true, Ordering::SeqCst);
             waker.wake();
-            return;
         }
         std::thread::sleep(Duration::from_millis(20));
     });
     SaveSignal { came }
 }
 
+/// Whether a save that failed may succeed a moment later: a process was in
+/// the middle of something that ends by itself (a builtin calling back into
+/// Weft, a long comparison, an asynchronous host call).
+pub fn passing(error: &ImageError) -> bool {
+    matches!(error, ImageError::Unsaveable(what)
+        if matches!(what.as_str(), "native_call" | "comparison" | "host_call" | "held_process"))
+}
+
 /// Writes the file: the script's path and arguments, then the image.
 /// Returns its size.
-pub fn save(vm: &mut Vm, file: &str, script: &str, args: &[String]) -> Result<usize, String> {
+pub fn save(vm: &mut Vm, file: &str, script: &str, args: &[String]) -> Result<usize, ImageError> {
     let mut out = MAGIC.to_vec();
     let script = std::fs::canonicalize(script)
         .map(|p| p.to_string_lossy().into_owned())
@@ -70,11 +80,11 @@ pub fn save(vm: &mut Vm, file: &str, script: &str, args: &[String]) -> Result<us
     for arg in args {
         put_text(&mut out, arg);
     }
-    vm.save_image(&mut out).map_err(|e| e.to_string())?;
+    vm.save_image(&mut out)?;
     // Written beside and renamed: a crash mid-write leaves the old file.
     let partial = format!("{file}.partial");
-    std::fs::write(&partial, &out).map_err(|e| e.to_string())?;
-    std::fs::rename(&partial, file).map_err(|e| e.to_string())?;
+    std::fs::write(&partial, &out)?;
+    std::fs::rename(&partial, file)?;
     Ok(out.len())
 }
 

@@ -233,38 +233,51 @@ fn run_program(path: &str, args: Vec<String>, options: &Options, image: Option<&
             }
         }
     };
+    // With `--image`, the save is made by the step, between slices, once a
+    // signal came; a save that a passing state refuses (a process inside a
+    // builtin's callback) is tried again at the next step, for up to 10 s.
+    let mut saved: Option<Result<usize, weft_vm::ImageError>> = None;
+    let mut first_try: Option<std::time::Instant> = None;
     let driven = vm.drive(|vm| {
         report_events(vm);
         // Output goes out before any wait, so a program that prints and
         // then sleeps shows its line at once.
         flush();
-        if save_signal.as_ref().is_some_and(|signal| signal.came()) {
-            return ControlFlow::Break(());
+        if let (Some(file), Some(signal)) = (&options.image, &save_signal) {
+            if signal.came() && vm.main_exit().is_none() {
+                let started = *first_try.get_or_insert_with(std::time::Instant::now);
+                match crate::image_file::save(vm, file, path, &args) {
+                    Err(error)
+                        if crate::image_file::passing(&error)
+                            && started.elapsed() < std::time::Duration::from_secs(10) => {}
+                    result => {
+                        saved = Some(result);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
         }
         match vm.main_exit() {
             Some(_) => ControlFlow::Break(()),
             None => ControlFlow::Continue(()),
         }
     });
-    if let (Some(file), Some(signal)) = (&options.image, &save_signal) {
-        if signal.came() && vm.main_exit().is_none() {
-            flush();
-            let saved = crate::image_file::save(&mut vm, file, path, &args);
-            vm.stop_all();
-            if let Some(node) = &node {
-                node.stop();
-            }
-            return match saved {
-                Ok(bytes) => {
-                    eprintln!("weft: saved the running program to {file} ({bytes} bytes); `weft resume {file}` runs it on");
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("weft: cannot save the program to {file}: {error}");
-                    ExitCode::from(EXIT_RUNTIME)
-                }
-            };
+    if let (Some(file), Some(result)) = (&options.image, saved) {
+        flush();
+        vm.stop_all();
+        if let Some(node) = &node {
+            node.stop();
         }
+        return match result {
+            Ok(bytes) => {
+                eprintln!("weft: saved the running program to {file} ({bytes} bytes); `weft resume {file}` runs it on");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("weft: cannot save the program to {file}: {error}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        };
     }
     // A crash between the step's look at the events and its look at the
     // main process (another scheduler's, just before main ended) is

@@ -254,9 +254,11 @@ impl Vm {
             .table
             .lay_out(&taken, next_serial)
             .ok_or_else(|| ImageError::Limit("the image's pids do not fit this VM".into()))?;
+        let resolver_max_ref = resolver.max_ref.get();
         drop(resolver);
         drop(code);
-        self.shared.next_ref.fetch_max(next_ref, Ordering::Relaxed);
+        let max_ref = resolver_max_ref;
+        self.shared.next_ref.fetch_max(next_ref.max(max_ref.saturating_add(1)), Ordering::Relaxed);
         self.shared.next_chan.fetch_max(next_chan, Ordering::Relaxed);
         for (loaded, slot) in processes.into_iter().zip(slots) {
             let pid = loaded.pid;

@@ -104,13 +104,14 @@ pub(crate) struct Code {
 }
 
 impl Code {
-    /// The newest loaded module named `name` whose bytecode hashes to
-    /// `hash`; `Err(true)` when modules of that name are loaded but none
+    /// The newest loaded module named `name` (paths of imported files
+    /// aside: `portable_name`) whose bytecode hashes to `hash`; `Err(true)` when modules of that name are loaded but none
     /// with that hash (the code changed), `Err(false)` when none is.
     pub fn module_with(&self, name: &str, hash: u64) -> Result<&LoadedModule, bool> {
         let mut named = false;
+        let name = weft_compiler::bytecode::portable_name(name);
         for module in self.modules.iter().rev() {
-            if &*module.name == name {
+            if weft_compiler::bytecode::portable_name(&module.name) == name {
                 if module.hash == hash {
                     return Ok(module);
                 }

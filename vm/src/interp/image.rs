@@ -334,6 +334,8 @@ pub(crate) struct Restored {
     /// The register that gets the save's own result: the image saved its
     /// own process.
     pub resume: Option<(usize, Resume)>,
+    /// The largest local ref the image holds (0 if none).
+    pub max_ref: u64,
 }
 
 /// Pids and refs of other nodes in an image, as the distribution prints
@@ -369,6 +371,11 @@ pub(crate) fn start(
     };
     let nodes = DistNodes(scheduler.shared.dist.get().cloned());
     let restored = restore(code, bytes, scheduler.now(), scheduler.place(), &nodes)?;
+    // New refs are made above the image's, so none is equal to one of them.
+    scheduler
+        .shared
+        .next_ref
+        .fetch_max(restored.max_ref.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
     scheduler
         .start_body(
             restored.initial,
@@ -418,6 +425,9 @@ pub(crate) struct Resolver<'c> {
     here: Place,
     nodes: &'c dyn Nodes,
     code_changed: Cell<bool>,
+    /// The largest local ref read: the restoring VM makes new refs above
+    /// it, so a ref from the image is never equal to a new one.
+    pub max_ref: Cell<u64>,
     /// In a whole-VM image, its channels by number, made when first met
     /// (their state comes at the image's end). `None` in a process image.
     pub channels: Option<std::cell::RefCell<FxHashMap<u64, std::sync::Arc<crate::data::channel::Channel>>>>,
@@ -440,6 +450,7 @@ impl<'c> Resolver<'c> {
             here,
             nodes,
             code_changed: Cell::new(false),
+            max_ref: Cell::new(0),
             channels: (kind == VM).then(Default::default),
         })
     }
@@ -528,6 +539,7 @@ impl Resolve for Resolver<'_> {
     }
 
     fn reference(&self, raw: u64) -> Value {
+        self.max_ref.set(self.max_ref.get().max(raw));
         Value::Ref(raw)
     }
 
@@ -636,10 +648,11 @@ pub(crate) fn restore(
 ) -> Result<Restored, RestoreError> {
     let mut input = Reader::new(image);
     let resolver = Resolver::new(code, &mut input, PROCESS, here, nodes)?;
-    let read = read_process(code, &mut input, &resolver, now).and_then(|restored| {
+    let read = read_process(code, &mut input, &resolver, now).and_then(|mut restored| {
         if input.left() != 0 {
             return Err(format!("{} bytes after the end of the image", input.left()));
         }
+        restored.max_ref = resolver.max_ref.get();
         Ok(restored)
     });
     read.map_err(|why| resolver.error(why))
@@ -790,6 +803,7 @@ pub(crate) fn read_process(
         handoff,
         initial,
         resume: None,
+        max_ref: 0,
     };
     if let Some((register, kind)) = resume {
         // Filled in by the caller, who holds the image as a value.

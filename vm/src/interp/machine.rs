@@ -192,9 +192,6 @@ impl Runtime for Machine<'_> {
         self.scheduler.put_back(process);
     }
 
-    fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom> {
-        self.scheduler.pass_name(from, to)
-    }
 
 
     fn glance(&self, pid: Pid) -> Option<Glance> {

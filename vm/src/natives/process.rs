@@ -37,7 +37,6 @@ pub(crate) const NATIVES: &[Native] = &[
     native("process.image_for_move", 0, 0, image_for_move),
     native("process.hold", 1, 1, hold),
     native("process.release", 2, 2, release),
-    native("process.pass_name", 2, 2, pass_name),
 ];
 
 fn self_pid(ctx: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
@@ -348,7 +347,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 }
 
 // `process.migrate` is written in Weft (stdlib `process.weft`) over the
-// four natives below, which are not meant for scripts of their own.
+// three natives below, which are not meant for scripts of their own.
 
 /// `process.image_for_move()`: the caller's image, `(:image, image, name)`;
 /// the copy restored from it finds `(:moved, nil)` here instead.
@@ -406,17 +405,6 @@ fn release(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
         reason => ctx.vm.end_held(process, reason),
     }
     Ok(Value::Bool(true))
-}
-
-/// `process.pass_name(from, to)`: the name `from` is registered under goes
-/// to `to`; returns it, or nil.
-fn pass_name(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    let from = pid_arg(ctx, args, 0, "process.pass_name")?;
-    let to = pid_arg(ctx, args, 1, "process.pass_name")?;
-    Ok(ctx
-        .vm
-        .pass_name(from, to)
-        .map_or(Value::Nil, Value::Atom))
 }
 
 fn op_error((kind, message): crate::data::ops::OpError) -> Trap {

@@ -257,8 +257,6 @@ pub(crate) trait Runtime {
     fn end_held(&mut self, process: Box<Process>, reason: Value);
     /// Lets a held process go on where it was.
     fn put_back(&mut self, process: Box<Process>);
-    /// Moves the name `from` is registered under, if any, to `to`.
-    fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom>;
 
     /// Another process as it was when it last parked or yielded.
     fn glance(&self, pid: Pid) -> Option<Glance>;

@@ -1168,20 +1168,6 @@ impl Scheduler {
         self.shared.whereis(name)
     }
 
-    /// Moves the name `from` is registered under, if any, to `to` (a
-    /// process that moves hands its name to its copy: `process.migrate`).
-    pub fn pass_name(&mut self, from: Pid, to: Pid) -> Option<Atom> {
-        let mut registry = lock(&self.shared.registry);
-        let name = *registry.iter().find(|(_, pid)| **pid == from)?.0;
-        let slot = self.shared.table.get(to)?;
-        registry.insert(name, to);
-        slot.name.store(name.0 + 1, Ordering::Relaxed);
-        if let Some(old) = self.shared.table.slot(from.slot()) {
-            old.name.store(0, Ordering::Relaxed);
-        }
-        Some(name)
-    }
-
     /// Puts a process taken out of its slot (held while it was moved) back
     /// where it was: it goes on as if nothing happened. Whatever woke it
     /// meanwhile left its pid in a run queue, which finds the body now.
