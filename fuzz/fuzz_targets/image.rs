@@ -15,7 +15,7 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if vm.restore_process(bytes).is_ok() {
         for _ in 0..20 {
-            vm.run(5_000);
+            let _ = vm.run(5_000);
             let _ = vm.take_events();
         }
     }
@@ -26,7 +26,7 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if fresh.load_image(bytes).is_ok() {
         for _ in 0..20 {
-            fresh.run(5_000);
+            let _ = fresh.run(5_000);
             let _ = fresh.take_events();
         }
     }
