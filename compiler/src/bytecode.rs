@@ -707,7 +707,13 @@ impl Module {
         self.protos.len().hash(&mut hasher);
         for proto in &self.protos {
             proto.name.hash(&mut hasher);
-            (proto.arity, proto.captures, proto.self_slot, proto.registers).hash(&mut hasher);
+            (
+                proto.arity,
+                proto.captures,
+                proto.self_slot,
+                proto.registers,
+            )
+                .hash(&mut hasher);
             proto.code.hash(&mut hasher);
             proto.constants.len().hash(&mut hasher);
             for constant in &proto.constants {

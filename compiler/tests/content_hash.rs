@@ -18,7 +18,8 @@ fn hash(text: &str) -> u64 {
     modules.last().unwrap().content_hash()
 }
 
-const SOURCE: &str = "fn a(x) { x + 1 }\nfn b(y) { a(y) * 2 }\nfn c() { b(1) }\nfn d() { c() }\nfn e() { d() }\n";
+const SOURCE: &str =
+    "fn a(x) { x + 1 }\nfn b(y) { a(y) * 2 }\nfn c() { b(1) }\nfn d() { c() }\nfn e() { d() }\n";
 
 #[test]
 fn the_same_source_hashes_the_same_every_time() {
@@ -37,7 +38,10 @@ fn comments_and_layout_do_not_change_it_but_code_does() {
 
 #[test]
 fn portable_names_drop_the_path() {
-    assert_eq!(portable_name("lib@/home/me/game/lib.weft.tick"), "lib@.tick");
+    assert_eq!(
+        portable_name("lib@/home/me/game/lib.weft.tick"),
+        "lib@.tick"
+    );
     assert_eq!(portable_name("lib@/home/me/game/lib.weft"), "lib@");
     assert_eq!(portable_name("main.tick"), "main.tick");
     assert_eq!(portable_name("list.map"), "list.map");

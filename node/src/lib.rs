@@ -28,8 +28,8 @@
 pub mod blocking;
 mod conn;
 mod erpc;
-mod images;
 pub mod etf;
+mod images;
 mod pg;
 mod reply_first;
 #[doc(hidden)]

@@ -220,7 +220,10 @@ fn run_program(path: &str, args: Vec<String>, options: &Options, image: Option<&
         }
     };
     // With `--image`, SIGINT and SIGTERM stop the run to save it.
-    let save_signal = options.image.as_ref().map(|_| crate::image_file::on_signal(vm.waker()));
+    let save_signal = options
+        .image
+        .as_ref()
+        .map(|_| crate::image_file::on_signal(vm.waker()));
     let report_events = |vm: &mut Vm| {
         let events = vm.take_events();
         if !events.is_empty() {

@@ -88,7 +88,10 @@ fn a_signalled_run_saves_and_resumes() {
     let mut first = Vec::new();
     while first.len() < 3 {
         let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "the run ended early");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the run ended early"
+        );
         first.push(line.trim_end().to_string());
     }
     // SAFETY: a plain kill(2) of our own child, by its pid.
@@ -102,7 +105,10 @@ fn a_signalled_run_saves_and_resumes() {
     assert!(status.success(), "the signalled run exits 0: {status}");
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
     command.args(["resume", path]);
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let second = output_of(command);
     first.extend(second);
     assert_eq!(first, whole);

@@ -43,7 +43,9 @@ fn main() {
     let mut size = 0;
     for _ in 0..5 {
         let mut first = vm();
-        first.spawn("start", vec![(PROCESSES as i64).into()]).unwrap();
+        first
+            .spawn("start", vec![(PROCESSES as i64).into()])
+            .unwrap();
         while matches!(first.run(1_000_000), RunStatus::BudgetSpent) {}
         assert_eq!(first.processes().len(), PROCESSES);
         let started = Instant::now();
@@ -59,7 +61,10 @@ fn main() {
         assert_eq!(second.processes().len(), PROCESSES);
     }
     println!("processes: {PROCESSES}");
-    println!("image: {size} bytes, {:.1} bytes per process", size as f64 / PROCESSES as f64);
+    println!(
+        "image: {size} bytes, {:.1} bytes per process",
+        size as f64 / PROCESSES as f64
+    );
     println!("save: {:.3} s (median of 5)", median(saves).as_secs_f64());
     println!("load: {:.3} s (median of 5)", median(loads).as_secs_f64());
 }

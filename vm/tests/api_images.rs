@@ -112,8 +112,14 @@ fn a_process_saved_in_one_vm_runs_on_in_another() {
     // Other code: the image names what it needs, and it is not here.
     let mut other = Vm::new();
     other.load("game.weft", "fn counter(n) { n }").unwrap();
-    assert!(matches!(other.restore_process(&image), Err(ImageError::CodeChanged)));
-    assert!(matches!(other.restore_process(b"nonsense"), Err(ImageError::Bad(_))));
+    assert!(matches!(
+        other.restore_process(&image),
+        Err(ImageError::CodeChanged)
+    ));
+    assert!(matches!(
+        other.restore_process(b"nonsense"),
+        Err(ImageError::Bad(_))
+    ));
 }
 
 #[test]
@@ -154,7 +160,10 @@ fn a_whole_vm_loads_and_goes_on() {
     // Loading needs a VM with no process.
     let mut image_again = Vec::new();
     second.save_image(&mut image_again).unwrap();
-    assert!(matches!(second.load_image(&image_again[..]), Err(ImageError::Bad(_))));
+    assert!(matches!(
+        second.load_image(&image_again[..]),
+        Err(ImageError::Bad(_))
+    ));
 }
 
 /// Runs what is runnable now, without waiting for timers.
@@ -175,12 +184,24 @@ fn seed_images() -> Vec<(String, Vec<u8>)> {
     let mut images = Vec::new();
     let counter = vm.spawn("counter", vec![3.into()]).unwrap();
     vm.send(counter, tuple(vec![Value::atom("add"), 4.into()]));
-    let waiter = vm.spawn("waiter", vec![Value::list(vec![1.into(), "s".into()])]).unwrap();
-    let looper = vm.spawn("looper", vec![Value::list(vec![]), 3.into()]).unwrap();
+    let waiter = vm
+        .spawn("waiter", vec![Value::list(vec![1.into(), "s".into()])])
+        .unwrap();
+    let looper = vm
+        .spawn("looper", vec![Value::list(vec![]), 3.into()])
+        .unwrap();
     let guarded = vm.spawn("guarded", vec![0.into()]).unwrap();
     let _ = vm.run(20_000);
-    vm.send(guarded, tuple(vec![Value::atom("other"), Value::bytes(vec![0u8, 1, 255])]));
-    for (name, pid) in [("counter", counter), ("waiter", waiter), ("looper", looper), ("guarded", guarded)] {
+    vm.send(
+        guarded,
+        tuple(vec![Value::atom("other"), Value::bytes(vec![0u8, 1, 255])]),
+    );
+    for (name, pid) in [
+        ("counter", counter),
+        ("waiter", waiter),
+        ("looper", looper),
+        ("guarded", guarded),
+    ] {
         images.push((format!("process-{name}"), vm.save_process(pid).unwrap()));
     }
     let mut whole = Vec::new();
@@ -227,7 +248,10 @@ fn corrupt_images_are_errors_never_panics() {
             if name == "vm" {
                 assert!(vm.load_image(&image[..n]).is_err(), "{name} cut at {n}");
             } else {
-                assert!(vm.restore_process(&image[..n]).is_err(), "{name} cut at {n}");
+                assert!(
+                    vm.restore_process(&image[..n]).is_err(),
+                    "{name} cut at {n}"
+                );
             }
         }
         // Changed bytes: an error, or a process that runs under a budget.

@@ -249,7 +249,11 @@ const PATCH: &str = r#"fn taunt(hp) { format("{} hp... I yield!", hp) }"#;
 fn build_vm(
     fighters: &Arc<Mutex<Vec<Pid>>>,
     patches: &[&str],
-) -> (Vm, mpsc::Sender<(Ticket, String)>, std::thread::JoinHandle<()>) {
+) -> (
+    Vm,
+    mpsc::Sender<(Ticket, String)>,
+    std::thread::JoinHandle<()>,
+) {
     let mut vm = Vm::builder()
         .reductions(1_000) // one process runs at most this long before the next gets a turn
         .max_processes(100) // `spawn` past this fails with :limit
@@ -320,7 +324,6 @@ fn build_vm(
     });
     (vm, to_loader, loader)
 }
-
 
 /// The game's log: kept, and printed as it goes when the game runs live.
 struct Log {

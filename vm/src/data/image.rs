@@ -455,7 +455,10 @@ impl<'a> Reader<'a> {
     pub fn atom(&mut self) -> Result<Atom, BadImage> {
         match self.byte()? {
             tag @ (ATOM | ATOM_NEW) => self.atom_named(tag),
-            tag => Err(format!("expected an atom at byte {}, found tag {tag}", self.at - 1)),
+            tag => Err(format!(
+                "expected an atom at byte {}, found tag {tag}",
+                self.at - 1
+            )),
         }
     }
 
@@ -516,7 +519,9 @@ impl<'a> Reader<'a> {
                     if n > 5 {
                         return Err(format!("a reference of {n} words at byte {at}"));
                     }
-                    let ids = (0..n).map(|_| self.u32()).collect::<Result<Box<[u32]>, _>>()?;
+                    let ids = (0..n)
+                        .map(|_| self.u32())
+                        .collect::<Result<Box<[u32]>, _>>()?;
                     let reference = resolve.remote_ref(RemoteRef {
                         node,
                         creation,

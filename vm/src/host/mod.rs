@@ -5,5 +5,5 @@ pub(crate) mod api;
 pub(crate) mod drive;
 pub(crate) mod host_fn;
 pub(crate) mod image;
-pub(crate) mod vm_image;
 pub(crate) mod vm;
+pub(crate) mod vm_image;

@@ -49,7 +49,9 @@ struct Loaded {
 }
 
 fn pids(input: &mut Reader<'_>) -> Result<Vec<Pid>, String> {
-    (0..input.count(1)?).map(|_| Ok(Pid(input.uint()?))).collect()
+    (0..input.count(1)?)
+        .map(|_| Ok(Pid(input.uint()?)))
+        .collect()
 }
 
 fn pairs(input: &mut Reader<'_>) -> Result<Vec<(u64, Pid)>, String> {
@@ -184,7 +186,11 @@ impl Vm {
                 written.insert(id);
                 let (capacity, closed, buffer): (usize, bool, Vec<Value>) = {
                     let state = channel.lock();
-                    (state.capacity, state.closed, state.buffer.iter().cloned().collect())
+                    (
+                        state.capacity,
+                        state.closed,
+                        state.buffer.iter().cloned().collect(),
+                    )
                 };
                 body.byte(1);
                 body.uint(id);
@@ -232,8 +238,13 @@ impl Vm {
         let now = self.scheduler.now();
         let nodes = process_image::DistNodes(self.shared.dist.get().cloned());
         let mut input = Reader::new(&bytes);
-        let resolver =
-            Resolver::new(&code, &mut input, process_image::VM, self.scheduler.place(), &nodes)?;
+        let resolver = Resolver::new(
+            &code,
+            &mut input,
+            process_image::VM,
+            self.scheduler.place(),
+            &nodes,
+        )?;
         let read = read_image(&code, &mut input, &resolver, now);
         let (processes, sends, next_ref, next_chan, main) =
             read.map_err(|why| ImageError::from(resolver.error(why)))?;
@@ -248,7 +259,11 @@ impl Vm {
             .iter()
             .map(|p| (p.pid.slot() as u32, p.pid.serial()))
             .collect();
-        let next_serial = taken.iter().map(|(_, serial)| serial + 1).max().unwrap_or(1);
+        let next_serial = taken
+            .iter()
+            .map(|(_, serial)| serial + 1)
+            .max()
+            .unwrap_or(1);
         let slots = self
             .shared
             .table
@@ -258,12 +273,21 @@ impl Vm {
         drop(resolver);
         drop(code);
         let max_ref = resolver_max_ref;
-        self.shared.next_ref.fetch_max(next_ref.max(max_ref.saturating_add(1)), Ordering::Relaxed);
-        self.shared.next_chan.fetch_max(next_chan, Ordering::Relaxed);
+        self.shared
+            .next_ref
+            .fetch_max(next_ref.max(max_ref.saturating_add(1)), Ordering::Relaxed);
+        self.shared
+            .next_chan
+            .fetch_max(next_chan, Ordering::Relaxed);
         for (loaded, slot) in processes.into_iter().zip(slots) {
             let pid = loaded.pid;
-            slot.initial.store(loaded.restored.initial, Ordering::Relaxed);
-            let mut process = Box::new(process_image::into_process(loaded.restored, pid, &Value::Nil));
+            slot.initial
+                .store(loaded.restored.initial, Ordering::Relaxed);
+            let mut process = Box::new(process_image::into_process(
+                loaded.restored,
+                pid,
+                &Value::Nil,
+            ));
             let extra_needed = !(loaded.links.is_empty()
                 && loaded.monitored_by.is_empty()
                 && loaded.monitoring.is_empty()
@@ -282,7 +306,8 @@ impl Vm {
             match loaded.sleeping {
                 Some(left) => {
                     let deadline = now.saturating_add(left);
-                    self.scheduler.block(&mut process, Wait::Sleep, Some(deadline));
+                    self.scheduler
+                        .block(&mut process, Wait::Sleep, Some(deadline));
                     self.scheduler.park(process);
                 }
                 None => {
@@ -292,10 +317,9 @@ impl Vm {
             }
         }
         for (left, to, message) in sends {
-            self.shared.timers.add(
-                now.saturating_add(left),
-                TimerKind::Send { to, message },
-            );
+            self.shared
+                .timers
+                .add(now.saturating_add(left), TimerKind::Send { to, message });
         }
         if let Some(main) = main {
             if self.shared.table.get(main).is_some() {
@@ -336,7 +360,12 @@ fn write_extra(
     let names: Vec<&(u64, Value)> = extra
         .monitor_names
         .iter()
-        .filter(|(reference, _)| extra.monitoring.get(reference).is_some_and(|p| *p != DIST_PID))
+        .filter(|(reference, _)| {
+            extra
+                .monitoring
+                .get(reference)
+                .is_some_and(|p| *p != DIST_PID)
+        })
         .collect();
     body.uint(names.len() as u64);
     for (reference, name) in names {
@@ -422,7 +451,9 @@ fn read_image(
         };
         let held = input.count(1)?;
         if held as u64 > capacity {
-            return Err(format!("channel {id} holds {held} values, more than its capacity"));
+            return Err(format!(
+                "channel {id} holds {held} values, more than its capacity"
+            ));
         }
         let mut buffer = VecDeque::new();
         for _ in 0..held {
@@ -437,7 +468,11 @@ fn read_image(
         state.buffer = buffer;
     }
     if let Some(channels) = &resolver.channels {
-        if let Some(id) = channels.borrow().keys().find(|id| !channels_seen.contains(id)) {
+        if let Some(id) = channels
+            .borrow()
+            .keys()
+            .find(|id| !channels_seen.contains(id))
+        {
             return Err(format!("channel {id} is held but not described"));
         }
     }

@@ -47,7 +47,6 @@ pub(crate) const VM: u8 = b'V';
 const CALL: u8 = 0;
 const GUARD: u8 = 1;
 
-
 /// What the restoring VM says about pids and refs of other nodes (the
 /// printed index of a node is the distribution's).
 pub(crate) trait Nodes {
@@ -116,7 +115,9 @@ impl EncodeFunction for Modules<'_> {
         let Some(channels) = &mut self.channels else {
             return Err("channel");
         };
-        channels.entry(channel.id).or_insert_with(|| channel.clone());
+        channels
+            .entry(channel.id)
+            .or_insert_with(|| channel.clone());
         out.uint(channel.id);
         Ok(())
     }
@@ -137,9 +138,9 @@ fn deadline_registers(proto: &LoadedProto, pc: usize) -> Vec<u32> {
         else {
             continue;
         };
-        let closes = code[start + 1..].iter().position(
-            |later| matches!(later, Instr::ReceiveWait { cursor: c, .. } if c == cursor),
-        );
+        let closes = code[start + 1..]
+            .iter()
+            .position(|later| matches!(later, Instr::ReceiveWait { cursor: c, .. } if c == cursor));
         if closes.is_some_and(|offset| pc <= start + 1 + offset) {
             registers.push(cursor.index() as u32 + 1);
         }
@@ -372,10 +373,10 @@ pub(crate) fn start(
     let nodes = DistNodes(scheduler.shared.dist.get().cloned());
     let restored = restore(code, bytes, scheduler.now(), scheduler.place(), &nodes)?;
     // New refs are made above the image's, so none is equal to one of them.
-    scheduler
-        .shared
-        .next_ref
-        .fetch_max(restored.max_ref.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
+    scheduler.shared.next_ref.fetch_max(
+        restored.max_ref.saturating_add(1),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     scheduler
         .start_body(
             restored.initial,
@@ -430,7 +431,8 @@ pub(crate) struct Resolver<'c> {
     pub max_ref: Cell<u64>,
     /// In a whole-VM image, its channels by number, made when first met
     /// (their state comes at the image's end). `None` in a process image.
-    pub channels: Option<std::cell::RefCell<FxHashMap<u64, std::sync::Arc<crate::data::channel::Channel>>>>,
+    pub channels:
+        Option<std::cell::RefCell<FxHashMap<u64, std::sync::Arc<crate::data::channel::Channel>>>>,
 }
 
 impl<'c> Resolver<'c> {
@@ -775,7 +777,9 @@ pub(crate) fn read_process(
     }
     let registers = input.count(1)?;
     if registers > window {
-        return Err(format!("{registers} registers where the frames need {window}"));
+        return Err(format!(
+            "{registers} registers where the frames need {window}"
+        ));
     }
     let mut stack = Vec::with_capacity(window);
     for _ in 0..registers {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use crate::data::atom::Atom;
 use crate::data::channel::{ChanOutcome, Channel};
+use crate::data::image::{RestoreError, SaveOutcome};
 use crate::data::limits::Limits;
 use crate::data::lock;
 use crate::data::ops::OpError;
 use crate::data::remote::RemotePid;
 use crate::data::value::{Pid, Value};
-use crate::data::image::{RestoreError, SaveOutcome};
 use crate::interp::code::Code;
 use crate::interp::image;
 use crate::process::ctx::{
@@ -191,8 +191,6 @@ impl Runtime for Machine<'_> {
     fn put_back(&mut self, process: Box<Process>) {
         self.scheduler.put_back(process);
     }
-
-
 
     fn glance(&self, pid: Pid) -> Option<Glance> {
         let slot = self.scheduler.shared.table.get(pid)?;

@@ -1466,7 +1466,13 @@ fn save_self(
         self::image::Resume::Saved
     };
     let place = scheduler.place();
-    let saved = self::image::save(code, process, Some((into as u32, resume)), scheduler.now(), place);
+    let saved = self::image::save(
+        code,
+        process,
+        Some((into as u32, resume)),
+        scheduler.now(),
+        place,
+    );
     let result = match saved {
         Ok(bytes) if moving => {
             let name = scheduler

@@ -7,8 +7,8 @@ use super::{
 };
 use crate::data::atom::Atom;
 use crate::data::image::{RestoreError, SaveOutcome};
-use crate::process::ctx::HoldOutcome;
 use crate::data::value::{Value, WeftMap};
+use crate::process::ctx::HoldOutcome;
 use crate::process::{Handoff, Wait};
 
 pub(crate) const NATIVES: &[Native] = &[

@@ -221,7 +221,11 @@ impl Table {
         if self.live.load(Ordering::Relaxed) != 0 {
             return None;
         }
-        let end = taken.iter().map(|(slot, _)| *slot as usize + 1).max().unwrap_or(0);
+        let end = taken
+            .iter()
+            .map(|(slot, _)| *slot as usize + 1)
+            .max()
+            .unwrap_or(0);
         if end > 0 {
             let (last, _, _) = chunk_of(end - 1);
             if last >= self.chunks.len() {
@@ -255,7 +259,10 @@ impl Table {
             slots.push(slot);
         }
         allocator.next_slot = next_slot as u32;
-        allocator.free = (0..next_slot as u32).rev().filter(|i| !used[*i as usize]).collect();
+        allocator.free = (0..next_slot as u32)
+            .rev()
+            .filter(|i| !used[*i as usize])
+            .collect();
         allocator.next_serial = allocator.next_serial.max(next_serial).max(1);
         self.live.store(taken.len(), Ordering::Relaxed);
         Some(slots)

@@ -91,10 +91,16 @@ fn shared_values_are_written_once_and_stay_shared() {
     let big = Value::list((0..1000).map(Value::Int).collect());
     let once = encode(&Value::tuple(vec![big.clone()]));
     let thrice = encode(&Value::tuple(vec![big.clone(), big.clone(), big.clone()]));
-    assert!(thrice.len() < once.len() + 8, "{} vs {}", thrice.len(), once.len());
+    assert!(
+        thrice.len() < once.len() + 8,
+        "{} vs {}",
+        thrice.len(),
+        once.len()
+    );
     let back = decode(&thrice).expect("decodes");
     let parts = back.as_tuple().unwrap();
-    let (Value::List { items: a, .. }, Value::List { items: b, .. }) = (&parts[0], &parts[2]) else {
+    let (Value::List { items: a, .. }, Value::List { items: b, .. }) = (&parts[0], &parts[2])
+    else {
         panic!("lists")
     };
     assert!(Arc::ptr_eq(a, b));
