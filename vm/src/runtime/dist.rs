@@ -410,6 +410,55 @@ impl Scheduler {
     }
 }
 
+impl Shared {
+    /// Removes `pid` from every group it is in (it ended); the other nodes
+    /// hear of each leave.
+    pub(crate) fn leave_all(&self, pid: Pid) {
+        let dist = self.dist.get();
+        self.groups.leave_all(pid, |group| {
+            if let Some(dist) = dist {
+                dist.pg_leave(group, &[pid]);
+            }
+        });
+    }
+}
+
+impl Scheduler {
+    /// `pg.join(group, pids)`: each live pid not yet in the group joins it.
+    pub(crate) fn pg_join(&mut self, group: &Value, pids: &[Pid]) {
+        let shared = &self.shared;
+        shared.groups.join(
+            group,
+            pids,
+            |pid| shared.is_alive(pid),
+            |joined| {
+                if let Some(dist) = shared.dist.get() {
+                    dist.pg_join(group, joined);
+                }
+            },
+        );
+    }
+
+    /// `pg.leave(group, pids)`: whether any of them was in the group.
+    pub(crate) fn pg_leave(&mut self, group: &Value, pids: &[Pid]) -> bool {
+        let shared = &self.shared;
+        shared.groups.leave(group, pids, |left| {
+            if let Some(dist) = shared.dist.get() {
+                dist.pg_leave(group, left);
+            }
+        })
+    }
+
+    /// `pg.members(group)`: the local members, then those on other nodes.
+    pub(crate) fn pg_members(&self, group: &Value) -> Vec<Value> {
+        let mut all = self.shared.groups.members(group, |pid| self.is_alive(pid));
+        if let Some(dist) = self.shared.dist.get() {
+            all.extend(dist.pg_members(group));
+        }
+        all
+    }
+}
+
 /// This VM's node name: `nonode@nohost` when it is not a node.
 pub(crate) fn self_name(shared: &Shared) -> Atom {
     match shared.dist.get() {

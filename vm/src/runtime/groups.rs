@@ -14,7 +14,11 @@
 //!   inside `pg_join`/`pg_leave` (a node's reader thread takes them in the
 //!   same order, through `NodeHandle::with_groups`), so a node that learns
 //!   of a peer while a process joins tells that peer of the join exactly
-//!   once.
+//!   once. Hence each change here takes a `tell` that runs with the groups
+//!   still locked.
+//! - This file knows values only: what is alive and who is told are the
+//!   caller's (`runtime/dist.rs`), so it stays out of the runtime's circle
+//!   of imports.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -22,7 +26,6 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 
 use crate::data::value::{Pid, Value};
-use crate::runtime::scheduler::{Scheduler, Shared};
 
 /// The local members of every group, in join order.
 #[derive(Default)]
@@ -46,15 +49,14 @@ impl Groups {
             .collect();
         f(all)
     }
-}
 
-impl Shared {
-    /// Removes `pid` from every group it is in (it ended).
-    pub(crate) fn leave_all(&self, pid: Pid) {
-        if self.groups.member_count.load(Ordering::Acquire) == 0 {
+    /// Removes `pid` from every group it is in (it ended); `tell` hears of
+    /// each group it left.
+    pub(crate) fn leave_all(&self, pid: Pid, mut tell: impl FnMut(&Value)) {
+        if self.member_count.load(Ordering::Acquire) == 0 {
             return;
         }
-        let mut members = lock(&self.groups.members);
+        let mut members = lock(&self.members);
         let mut left = Vec::new();
         members.retain(|group, pids| {
             let before = pids.len();
@@ -64,25 +66,26 @@ impl Shared {
             }
             !pids.is_empty()
         });
-        self.groups
-            .member_count
-            .fetch_sub(left.len(), Ordering::AcqRel);
-        if let Some(dist) = self.dist.get() {
-            for group in &left {
-                dist.pg_leave(group, &[pid]);
-            }
+        self.member_count.fetch_sub(left.len(), Ordering::AcqRel);
+        for group in &left {
+            tell(group);
         }
     }
-}
 
-impl Scheduler {
-    /// `pg.join(group, pids)`: each live pid not yet in the group joins it.
-    pub(crate) fn pg_join(&mut self, group: &Value, pids: &[Pid]) {
-        let mut members = lock(&self.shared.groups.members);
+    /// `pg.join(group, pids)`: each pid `alive` says lives and not yet in
+    /// the group joins it; `tell` hears of those that joined (if any).
+    pub(crate) fn join(
+        &self,
+        group: &Value,
+        pids: &[Pid],
+        alive: impl Fn(Pid) -> bool,
+        tell: impl FnOnce(&[Pid]),
+    ) {
+        let mut members = lock(&self.members);
         let list = members.entry(group.clone()).or_default();
         let mut joined = Vec::new();
         for pid in pids {
-            if !list.contains(pid) && !joined.contains(pid) && self.is_alive(*pid) {
+            if !list.contains(pid) && !joined.contains(pid) && alive(*pid) {
                 joined.push(*pid);
             }
         }
@@ -90,18 +93,16 @@ impl Scheduler {
         if list.is_empty() {
             members.remove(group);
         }
-        self.shared
-            .groups
-            .member_count
-            .fetch_add(joined.len(), Ordering::AcqRel);
-        if let (Some(dist), false) = (self.shared.dist.get(), joined.is_empty()) {
-            dist.pg_join(group, &joined);
+        self.member_count.fetch_add(joined.len(), Ordering::AcqRel);
+        if !joined.is_empty() {
+            tell(&joined);
         }
     }
 
-    /// `pg.leave(group, pids)`: whether any of them was in the group.
-    pub(crate) fn pg_leave(&mut self, group: &Value, pids: &[Pid]) -> bool {
-        let mut members = lock(&self.shared.groups.members);
+    /// `pg.leave(group, pids)`: whether any of them was in the group;
+    /// `tell` hears of those that left (if any).
+    pub(crate) fn leave(&self, group: &Value, pids: &[Pid], tell: impl FnOnce(&[Pid])) -> bool {
+        let mut members = lock(&self.members);
         let Some(list) = members.get_mut(group) else {
             return false;
         };
@@ -116,30 +117,23 @@ impl Scheduler {
         if list.is_empty() {
             members.remove(group);
         }
-        self.shared
-            .groups
-            .member_count
-            .fetch_sub(left.len(), Ordering::AcqRel);
-        if let (Some(dist), false) = (self.shared.dist.get(), left.is_empty()) {
-            dist.pg_leave(group, &left);
+        self.member_count.fetch_sub(left.len(), Ordering::AcqRel);
+        if !left.is_empty() {
+            tell(&left);
         }
         !left.is_empty()
     }
 
-    /// `pg.members(group)`: the local members, then those on other nodes.
-    pub(crate) fn pg_members(&self, group: &Value) -> Vec<Value> {
-        let mut all: Vec<Value> = lock(&self.shared.groups.members)
+    /// The local members of `group` that `alive` says live, in join order.
+    pub(crate) fn members(&self, group: &Value, alive: impl Fn(Pid) -> bool) -> Vec<Value> {
+        lock(&self.members)
             .get(group)
             .map(|pids| {
                 pids.iter()
-                    .filter(|p| self.is_alive(**p))
+                    .filter(|p| alive(**p))
                     .map(|p| Value::Pid(*p))
                     .collect()
             })
-            .unwrap_or_default();
-        if let Some(dist) = self.shared.dist.get() {
-            all.extend(dist.pg_members(group));
-        }
-        all
+            .unwrap_or_default()
     }
 }
