@@ -317,31 +317,26 @@ impl Writer {
     }
 }
 
-/// A container being rebuilt while its elements are read.
-enum Building {
-    List {
-        number: usize,
-        items: Vec<Value>,
-        left: usize,
-    },
-    Tuple {
-        number: usize,
-        items: Vec<Value>,
-        left: usize,
-    },
-    Map {
-        number: usize,
-        map: MapItems,
-        key: Option<Value>,
-        left: usize,
-    },
-    Function {
-        number: usize,
+/// A container being rebuilt while its elements are read: its number,
+/// what it becomes, the elements so far and how many are still to come.
+struct Building {
+    number: usize,
+    kind: Kind,
+    items: Vec<Value>,
+    left: usize,
+}
+
+/// What a container being read becomes.
+enum Kind {
+    List,
+    Tuple,
+    /// Its elements are keys and values, alternately.
+    Map,
+    /// A closure of this prototype; its elements are the captures.
+    Closure {
         name: Arc<str>,
         arity: u16,
         proto: u32,
-        captures: Vec<Value>,
-        left: usize,
     },
 }
 
@@ -471,6 +466,15 @@ impl<'a> Reader<'a> {
     /// Reads one value (and everything it holds).
     pub fn value(&mut self, resolve: &dyn Resolve) -> Result<Value, BadImage> {
         let mut building: Vec<Building> = Vec::new();
+        // A container that is not empty yet: read on, into its elements.
+        macro_rules! or_read_on {
+            ($value:expr) => {
+                match $value {
+                    Some(value) => value,
+                    None => continue,
+                }
+            };
+        }
         loop {
             let at = self.at;
             let mut done = match self.byte()? {
@@ -544,56 +548,17 @@ impl<'a> Reader<'a> {
                         None => return Err(format!("value {n} at byte {at} was never written")),
                     }
                 }
-                LIST => {
-                    let number = self.reserve();
-                    let left = self.count(1)?;
-                    building.push(Building::List {
-                        number,
-                        items: Vec::with_capacity(left),
-                        left,
-                    });
-                    match self.complete(&mut building) {
-                        Some(value) => value,
-                        None => continue,
-                    }
-                }
-                TUPLE => {
-                    let number = self.reserve();
-                    let left = self.count(1)?;
-                    building.push(Building::Tuple {
-                        number,
-                        items: Vec::with_capacity(left),
-                        left,
-                    });
-                    match self.complete(&mut building) {
-                        Some(value) => value,
-                        None => continue,
-                    }
-                }
-                MAP => {
-                    let number = self.reserve();
-                    let left = self.count(2)?;
-                    building.push(Building::Map {
-                        number,
-                        map: MapItems::new(),
-                        key: None,
-                        left: 2 * left,
-                    });
-                    match self.complete(&mut building) {
-                        Some(value) => value,
-                        None => continue,
-                    }
-                }
+                LIST => or_read_on!(self.open(&mut building, Kind::List, 1)?),
+                TUPLE => or_read_on!(self.open(&mut building, Kind::Tuple, 1)?),
+                MAP => or_read_on!(self.open(&mut building, Kind::Map, 2)?),
                 FUNCTION => {
                     let number = self.reserve();
                     let found = resolve.function(self)?;
                     let left = self.count(1)?;
                     match found {
-                        FoundFunction::Value(value) => {
-                            if left != 0 {
-                                return Err(format!("a global function with captures (byte {at})"));
-                            }
-                            self.finish(number, value)
+                        FoundFunction::Value(value) if left == 0 => self.finish(number, value),
+                        FoundFunction::Value(_) => {
+                            return Err(format!("a global function with captures (byte {at})"));
                         }
                         FoundFunction::Weft {
                             name,
@@ -606,18 +571,8 @@ impl<'a> Reader<'a> {
                                     "a closure of {name} with {left} captures, not {captures} (byte {at})"
                                 ));
                             }
-                            building.push(Building::Function {
-                                number,
-                                name,
-                                arity,
-                                proto,
-                                captures: Vec::with_capacity(left),
-                                left,
-                            });
-                            match self.complete(&mut building) {
-                                Some(value) => value,
-                                None => continue,
-                            }
+                            let kind = Kind::Closure { name, arity, proto };
+                            or_read_on!(self.started(&mut building, number, kind, left))
                         }
                     }
                 }
@@ -628,27 +583,8 @@ impl<'a> Reader<'a> {
                 let Some(top) = building.last_mut() else {
                     return Ok(done);
                 };
-                match top {
-                    Building::List { items, left, .. }
-                    | Building::Tuple { items, left, .. }
-                    | Building::Function {
-                        captures: items,
-                        left,
-                        ..
-                    } => {
-                        items.push(done);
-                        *left -= 1;
-                    }
-                    Building::Map { map, key, left, .. } => {
-                        match key.take() {
-                            None => *key = Some(done),
-                            Some(key) => {
-                                map.insert(key, done);
-                            }
-                        }
-                        *left -= 1;
-                    }
-                }
+                top.items.push(done);
+                top.left -= 1;
                 match self.complete(&mut building) {
                     Some(value) => done = value,
                     None => break,
@@ -657,40 +593,68 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Starts reading a list, tuple or map of a count of elements (`per`
+    /// to an entry): its value if it is empty, else `None`, to read them.
+    fn open(
+        &mut self,
+        building: &mut Vec<Building>,
+        kind: Kind,
+        per: usize,
+    ) -> Result<Option<Value>, BadImage> {
+        let number = self.reserve();
+        let left = per * self.count(per)?;
+        Ok(self.started(building, number, kind, left))
+    }
+
+    /// A container numbered `number` with `left` elements to come: its
+    /// value at once if it has none.
+    fn started(
+        &mut self,
+        building: &mut Vec<Building>,
+        number: usize,
+        kind: Kind,
+        left: usize,
+    ) -> Option<Value> {
+        building.push(Building {
+            number,
+            kind,
+            items: Vec::with_capacity(left),
+            left,
+        });
+        self.complete(building)
+    }
+
     /// If the innermost container has all its elements, takes it off and
     /// returns its value.
     fn complete(&mut self, building: &mut Vec<Building>) -> Option<Value> {
-        let left = match building.last()? {
-            Building::List { left, .. }
-            | Building::Tuple { left, .. }
-            | Building::Map { left, .. }
-            | Building::Function { left, .. } => *left,
-        };
-        if left > 0 {
+        if building.last()?.left > 0 {
             return None;
         }
-        let (number, value) = match building.pop()? {
-            Building::List { number, items, .. } => (number, Value::list(items)),
-            Building::Tuple { number, items, .. } => (number, Value::tuple(items)),
-            Building::Map { number, map, .. } => (number, Value::map(map)),
-            Building::Function {
-                number,
+        let Building {
+            number,
+            kind,
+            items,
+            ..
+        } = building.pop()?;
+        let value = match kind {
+            Kind::List => Value::list(items),
+            Kind::Tuple => Value::tuple(items),
+            Kind::Map => {
+                let mut map = MapItems::new();
+                let mut entries = items.into_iter();
+                while let (Some(key), Some(value)) = (entries.next(), entries.next()) {
+                    map.insert(key, value);
+                }
+                Value::map(map)
+            }
+            Kind::Closure { name, arity, proto } => Value::Fn(Arc::new(Function {
                 name,
-                arity,
-                proto,
-                captures,
-                ..
-            } => (
-                number,
-                Value::Fn(Arc::new(Function {
-                    name,
-                    arity: Some(arity),
-                    kind: FnKind::Weft {
-                        proto,
-                        captures: captures.into(),
-                    },
-                })),
-            ),
+                arity: Some(arity),
+                kind: FnKind::Weft {
+                    proto,
+                    captures: items.into(),
+                },
+            })),
         };
         Some(self.finish(number, value))
     }
