@@ -66,9 +66,10 @@ pub(crate) struct Place {
 /// Why an image cannot be read (`(:bad_image, why)`).
 pub(crate) type BadImage = String;
 
-/// What saving another process came to.
-pub(crate) enum SaveOutcome {
-    Saved(Vec<u8>),
+/// What saving another process came to: `T` is what a save gives (the
+/// image; for `process.migrate`'s hold, the process as well).
+pub(crate) enum SaveOutcome<T = Vec<u8>> {
+    Saved(T),
     /// The first thing it holds that cannot travel.
     Unsaveable(&'static str),
     /// It runs on another core just now: try again.

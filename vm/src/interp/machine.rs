@@ -161,24 +161,24 @@ impl Runtime for Machine<'_> {
 
     fn hold_process(&mut self, pid: Pid) -> HoldOutcome {
         let Some(slot) = self.scheduler.shared.table.get(pid) else {
-            return HoldOutcome::Dead;
+            return SaveOutcome::Dead;
         };
         let Some(process) = slot.take_body(pid) else {
             return if self.scheduler.is_alive(pid) {
-                HoldOutcome::Busy
+                SaveOutcome::Busy
             } else {
-                HoldOutcome::Dead
+                SaveOutcome::Dead
             };
         };
         let (now, place) = (self.scheduler.now(), self.scheduler.place());
         match image::save(self.code, &process, None, now, place) {
             Ok(bytes) => {
                 let name = self.scheduler.shared.name_of(pid);
-                HoldOutcome::Held(process, bytes, name)
+                SaveOutcome::Saved((process, bytes, name))
             }
             Err(what) => {
                 slot.put_body(process);
-                HoldOutcome::Unsaveable(what)
+                SaveOutcome::Unsaveable(what)
             }
         }
     }

@@ -8,7 +8,6 @@ use super::{
 use crate::data::atom::Atom;
 use crate::data::image::{RestoreError, SaveOutcome};
 use crate::data::value::{Value, WeftMap};
-use crate::process::ctx::HoldOutcome;
 use crate::process::{Handoff, Wait};
 
 pub(crate) const NATIVES: &[Native] = &[
@@ -285,10 +284,6 @@ fn info(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
 /// `process.save(pid)`: `(:ok, image)`, `(:error, (:unsaveable, what))`, or
 /// `(:error, :noproc)`. Saving `self()` is the interpreter's (`Trap::SaveSelf`).
 fn save(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
-        // The retry below woke us.
-        ctx.process.handoff = None;
-    }
     if let Value::RemotePid(_) = &args[0] {
         return Err(badarg(
             "process.save saves a process of this node (process.migrate moves one here)"
@@ -299,23 +294,36 @@ fn save(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
     if pid == ctx.process.pid {
         return Err(Trap::SaveSelf { moving: false });
     }
+    let outcome = ctx.vm.save_process(pid);
+    saved(ctx, outcome, |ctx, bytes| {
+        ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
+        Value::tuple(vec![Value::Atom(Atom::OK), Value::bytes(bytes)])
+    })
+}
+
+/// The answer to saving another process (`process.save`, `process.hold`):
+/// `made` turns what the save gave into the result; a process that cannot
+/// be saved or does not exist is an `(:error, ...)`; one running on another
+/// core is looked at again once this core has run whatever else is ready
+/// (the call blocks on a timer due now and runs again).
+fn saved<T>(
+    ctx: &mut Ctx<'_>,
+    outcome: SaveOutcome<T>,
+    made: impl FnOnce(&mut Ctx<'_>, T) -> Value,
+) -> NativeResult {
+    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
+        // The retry's timer woke us.
+        ctx.process.handoff = None;
+    }
     let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
-    match ctx.vm.save_process(pid) {
-        SaveOutcome::Saved(bytes) => {
-            ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
-            Ok(Value::tuple(vec![
-                Value::Atom(Atom::OK),
-                Value::bytes(bytes),
-            ]))
-        }
+    match outcome {
+        SaveOutcome::Saved(saved) => Ok(made(ctx, saved)),
         SaveOutcome::Unsaveable(what) => error(Value::tuple(vec![
             Value::Atom(Atom::UNSAVEABLE),
             Value::atom(what),
         ])),
         SaveOutcome::Dead => error(Value::Atom(Atom::NOPROC)),
         SaveOutcome::Busy => {
-            // It runs on another core: look again once this core has run
-            // whatever else is ready (a timer due now).
             let deadline = ctx.vm.deadline(0.0);
             ctx.vm.block(ctx.process, Wait::Sleep, Some(deadline));
             Err(Trap::Block)
@@ -358,35 +366,20 @@ fn image_for_move(_: &mut Ctx<'_>, _: &mut [Value]) -> NativeResult {
 /// `process.hold(pid)`: stops another process where it stands and saves it:
 /// `(:ok, image, name)`; it stays stopped until `process.release`.
 fn hold(ctx: &mut Ctx<'_>, args: &mut [Value]) -> NativeResult {
-    if matches!(ctx.process.handoff, Some(Handoff::TimedOut)) {
-        ctx.process.handoff = None;
-    }
     let pid = pid_arg(ctx, args, 0, "process.hold")?;
     if pid == ctx.process.pid {
         return Err(badarg("process.hold holds another process".to_string()));
     }
-    let error = |reason: Value| Ok(Value::tuple(vec![Value::Atom(Atom::ERROR), reason]));
-    match ctx.vm.hold_process(pid) {
-        HoldOutcome::Held(process, bytes, name) => {
-            ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
-            ctx.process.extra().held.push(process);
-            Ok(Value::tuple(vec![
-                Value::Atom(Atom::OK),
-                Value::bytes(bytes),
-                name.map_or(Value::Nil, Value::Atom),
-            ]))
-        }
-        HoldOutcome::Unsaveable(what) => error(Value::tuple(vec![
-            Value::Atom(Atom::UNSAVEABLE),
-            Value::atom(what),
-        ])),
-        HoldOutcome::Dead => error(Value::Atom(Atom::NOPROC)),
-        HoldOutcome::Busy => {
-            let deadline = ctx.vm.deadline(0.0);
-            ctx.vm.block(ctx.process, Wait::Sleep, Some(deadline));
-            Err(Trap::Block)
-        }
-    }
+    let outcome = ctx.vm.hold_process(pid);
+    saved(ctx, outcome, |ctx, (process, bytes, name)| {
+        ctx.charge(bytes.len() / IMAGE_BYTES_PER_REDUCTION);
+        ctx.process.extra().held.push(process);
+        Value::tuple(vec![
+            Value::Atom(Atom::OK),
+            Value::bytes(bytes),
+            name.map_or(Value::Nil, Value::Atom),
+        ])
+    })
 }
 
 /// `process.release(pid, reason)`: a held process ends with `reason`, or

@@ -170,14 +170,9 @@ impl Extensions {
 }
 
 /// What taking another process out of its slot to move it came to
-/// (`process.migrate`).
-pub(crate) enum HoldOutcome {
-    /// Its body, its image, and its registered name.
-    Held(Box<Process>, Vec<u8>, Option<Atom>),
-    Unsaveable(&'static str),
-    Busy,
-    Dead,
-}
+/// (`process.migrate`): its body, its image and its registered name.
+pub(crate) type HoldOutcome =
+    crate::data::image::SaveOutcome<(Box<Process>, Vec<u8>, Option<Atom>)>;
 
 /// Another process as `process.info` and the process list see it.
 pub(crate) struct Glance {
