@@ -80,15 +80,22 @@ macro_rules! reg {
 
 /// Writes a register. Dropping the old value is skipped (not just made
 /// cheap) when it holds no heap reference, which keeps the common integer
-/// case free of an out-of-line `drop_in_place` call.
+/// case free of an out-of-line `drop_in_place` call. The old value's tag is
+/// tested before anything moves, so the scalar case is a tag load and the
+/// write, with no copy of the old value kept for a drop that never comes.
 #[inline(always)]
 fn store(slot: &mut Value, value: Value) {
-    let old = std::mem::replace(slot, value);
-    if old.is_scalar() {
-        std::mem::forget(old);
+    if slot.is_scalar() {
+        std::mem::forget(std::mem::replace(slot, value));
     } else {
-        drop(old);
+        store_over_heap(slot, value);
     }
+}
+
+/// `store` over a value that holds a heap reference, which it drops.
+#[inline(never)]
+fn store_over_heap(slot: &mut Value, value: Value) {
+    *slot = value;
 }
 
 macro_rules! set {
@@ -200,9 +207,9 @@ pub(crate) fn run(
         let mut base = frame.base as usize;
         let mut pc = frame.pc as usize;
         let flow: Flow = loop {
-            let instr = fetch(instrs, pc);
+            let instr: &Instr = fetch(instrs, pc);
             pc += 1;
-            match instr {
+            match *instr {
                 Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
                 Instr::SelfPid { dst } => set!(process, base, dst, Value::Pid(process.pid)),
                 Instr::Bool { dst, value } => set!(process, base, dst, Value::Bool(value)),
@@ -713,7 +720,7 @@ pub(crate) fn run(
                 }
                 Instr::Call { base: b, argc } | Instr::TailCall { base: b, argc } => {
                     spend_call!(pc);
-                    let tail = matches!(instr, Instr::TailCall { .. });
+                    let tail = matches!(*instr, Instr::TailCall { .. });
                     let slot = base + b.index();
                     let argc = argc.index();
                     let callee = match &process.stack[Register(slot)] {

@@ -72,8 +72,8 @@ impl IndexMut<Register> for Vec<Value> {
 /// instruction is not the last one (the last one never falls through; a
 /// call's return resumes after the call, which therefore is not last).
 #[inline(always)]
-pub(crate) fn fetch(code: &[Instr], pc: usize) -> Instr {
+pub(crate) fn fetch(code: &[Instr], pc: usize) -> &Instr {
     debug_assert!(pc < code.len(), "pc {pc} past the code");
     // SAFETY: see above and the module documentation.
-    unsafe { *code.get_unchecked(pc) }
+    unsafe { code.get_unchecked(pc) }
 }
