@@ -184,10 +184,15 @@ pub(crate) fn run(
             }
         }};
     }
-    // `R[a] < R[b]` (or `<=`, by `$op`): two lists or two tuples walk.
+    // `R[a] < R[b]` (or `<=`, by `$op`, with `$int` the same test on two
+    // integers, inline: a `for` loop's bound check); two lists or two
+    // tuples walk.
     macro_rules! ordered {
-        ($base:ident, $pc:ident, $a:expr, $b:expr, $op:path) => {{
+        ($base:ident, $pc:ident, $a:expr, $b:expr, $op:path, $int:tt) => {{
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
+            if let (Value::Int(m), Value::Int(n)) = (x, y) {
+                Ok(m $int n)
+            } else {
             let both_lists = matches!((x, y), (Value::List { .. }, Value::List { .. }));
             let both_tuples = matches!((x, y), (Value::Tuple(_), Value::Tuple(_)));
             if both_lists || both_tuples {
@@ -195,6 +200,7 @@ pub(crate) fn run(
                 ops::verdict_is($op, verdict, &x, &y)
             } else {
                 $op(x, y)
+            }
             }
         }};
     }
@@ -409,11 +415,11 @@ pub(crate) fn run(
                     let value = !equal!(base, pc, a, b);
                     set!(process, base, dst, Value::Bool(value));
                 }
-                Instr::Lt { dst, a, b } => match ordered!(base, pc, a, b, ops::less) {
+                Instr::Lt { dst, a, b } => match ordered!(base, pc, a, b, ops::less, <) {
                     Ok(v) => set!(process, base, dst, Value::Bool(v)),
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
-                Instr::Le { dst, a, b } => match ordered!(base, pc, a, b, ops::less_equal) {
+                Instr::Le { dst, a, b } => match ordered!(base, pc, a, b, ops::less_equal, <=) {
                     Ok(v) => set!(process, base, dst, Value::Bool(v)),
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
@@ -446,13 +452,13 @@ pub(crate) fn run(
                         pc = jump(pc, offset);
                     }
                 }
-                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc, a, b, ops::less) {
+                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc, a, b, ops::less, <) {
                     Ok(true) => {}
                     Ok(false) => pc = jump(pc, offset),
                     Err((kind, message)) => break fail(process, pc, kind, message),
                 },
                 Instr::JumpIfNotLe { a, b, offset } => {
-                    match ordered!(base, pc, a, b, ops::less_equal) {
+                    match ordered!(base, pc, a, b, ops::less_equal, <=) {
                         Ok(true) => {}
                         Ok(false) => pc = jump(pc, offset),
                         Err((kind, message)) => break fail(process, pc, kind, message),

@@ -58,7 +58,7 @@ impl Scheduler {
                     ));
                 }
                 // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
-                let mut stack = Vec::with_capacity(1 + target.registers as usize);
+                let mut stack = self.spare_stack(1 + target.registers as usize);
                 stack.push(Value::Nil);
                 stack.extend(args);
                 stack.extend(captures.iter().cloned());
