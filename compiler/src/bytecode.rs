@@ -551,6 +551,10 @@ opcodes! {
     ChanRecv { dst: Reg, chan: Reg }
     /// run select table `table`: R[dst] = the index of the arm that fired (arm count: the timeout)
     Select { dst: Reg, table: SelectIndex }
+    /// R[dst] = the pid of a new process running prototype `proto` over the captures R[first..first+captures of proto] (`spawn { ... }`, with no closure value built)
+    SpawnBlock { dst: Reg, first: Reg, proto: ProtoIndex } window(first, 0)
+    /// like SpawnBlock, the new process linked to this one (`spawn_link { ... }`)
+    SpawnLinkBlock { dst: Reg, first: Reg, proto: ProtoIndex } window(first, 0)
 }
 
 impl Instr {

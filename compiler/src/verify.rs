@@ -181,14 +181,36 @@ fn verify_instr(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> Res
         first,
         proto: target,
         ..
+    }
+    | Instr::SpawnBlock {
+        first,
+        proto: target,
+        ..
+    }
+    | Instr::SpawnLinkBlock {
+        first,
+        proto: target,
+        ..
     } = *instr
     {
-        let captures = module.protos[target.index()].captures as u64;
+        let target = &module.protos[target.index()];
+        let captures = target.captures as u64;
         if first.get() as u64 + captures > registers {
             return Err(format!(
-                "Closure captures registers {}..{} of {registers}",
+                "{} captures registers {}..{} of {registers}",
+                instr.name(),
                 first.get(),
                 first.get() as u64 + captures
+            ));
+        }
+        // A spawned block takes no arguments and has no closure value for
+        // a self slot to hold.
+        if !matches!(*instr, Instr::Closure { .. }) && (target.arity != 0 || target.self_slot) {
+            return Err(format!(
+                "{} starts a function of {} arguments{}",
+                instr.name(),
+                target.arity,
+                if target.self_slot { " with a self slot" } else { "" }
             ));
         }
     }

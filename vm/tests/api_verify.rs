@@ -252,3 +252,39 @@ fn a_map_instruction_adds_at_most_one_chunk() {
     });
     assert!(message.contains("at most 64"), "{message}");
 }
+
+/// `SpawnBlock` starts a prototype straight from the registers holding its
+/// captures: the verifier checks that window as it does `Closure`'s, and
+/// that the prototype is a block (no arguments, no self slot), since no
+/// argument or closure value is passed.
+#[test]
+fn a_spawned_block_is_checked_like_a_closure() {
+    // The closure `fn(y) { add(y, k) }` captures `k`: one register.
+    let turn_into_spawn = |m: &mut Module, overrun: bool| -> usize {
+        let (p, i) = find(m, |instr| matches!(instr, Instr::Closure { .. }));
+        let registers = m.protos[p].registers as u32;
+        let Instr::Closure { dst, first, proto } = m.protos[p].code[i] else {
+            unreachable!()
+        };
+        let first = if overrun { Reg::new(registers) } else { first };
+        m.protos[p].code[i] = Instr::SpawnBlock { dst, first, proto };
+        proto.index()
+    };
+    let overrun = rejected("captures", |m| {
+        turn_into_spawn(m, true);
+    });
+    assert!(overrun.contains("SpawnBlock captures"), "{overrun}");
+    let with_arguments = rejected("arguments", |m| {
+        turn_into_spawn(m, false);
+    });
+    assert!(
+        with_arguments.contains("starts a function of 1 arguments"),
+        "{with_arguments}"
+    );
+    let with_self = rejected("self slot", |m| {
+        let target = turn_into_spawn(m, false);
+        m.protos[target].arity = 0;
+        m.protos[target].self_slot = true;
+    });
+    assert!(with_self.contains("self slot"), "{with_self}");
+}

@@ -947,12 +947,26 @@ impl<'a> Compiler<'a, '_, '_> {
                 let base = self.alloc();
                 self.lambda(&def, base, None);
                 self.span = span;
-                self.emit(Instr::Spawn {
-                    dst,
-                    base,
-                    argc: Count::of(0),
-                    link,
-                });
+                // The closure is only the new process's start: spawn from
+                // its captures instead of building it (one instruction,
+                // and no closure to allocate and free per spawn).
+                match self.last_instr() {
+                    Some(Instr::Closure { dst: built, first, proto }) if built == base => {
+                        self.replace_last(if link {
+                            Instr::SpawnLinkBlock { dst, first, proto }
+                        } else {
+                            Instr::SpawnBlock { dst, first, proto }
+                        });
+                    }
+                    _ => {
+                        self.emit(Instr::Spawn {
+                            dst,
+                            base,
+                            argc: Count::of(0),
+                            link,
+                        });
+                    }
+                }
             }
             _ => self.error(
                 Diagnostic::error("`spawn` needs a function call or a block", target.span)

@@ -1090,6 +1090,19 @@ impl<'a, 's, 'l> Compiler<'a, 's, 'l> {
         proto.code.len() - 1
     }
 
+    /// The instruction emitted last in the function being compiled.
+    fn last_instr(&mut self) -> Option<Instr> {
+        self.state().proto.code.last().copied()
+    }
+
+    /// Replaces the instruction emitted last (same span, same position, so
+    /// no jump is disturbed).
+    fn replace_last(&mut self, instr: Instr) {
+        if let Some(last) = self.state().proto.code.last_mut() {
+            *last = instr;
+        }
+    }
+
     fn here(&mut self) -> usize {
         self.state().proto.code.len()
     }

@@ -821,6 +821,33 @@ pub(crate) fn run(
                         Err((kind, message)) => break fail(process, pc, kind, message),
                     }
                 }
+                Instr::SpawnBlock {
+                    dst,
+                    first,
+                    proto: index,
+                }
+                | Instr::SpawnLinkBlock {
+                    dst,
+                    first,
+                    proto: index,
+                } => {
+                    let link = matches!(*instr, Instr::SpawnLinkBlock { .. });
+                    let start = base + first.index();
+                    let count = code.protos[index.index()].captures as usize;
+                    // The captures are copied out first: the watcher
+                    // borrows the spawning process.
+                    let captures: smallvec::SmallVec<[Value; 4]> =
+                        process.stack[start..start + count].iter().cloned().collect();
+                    match scheduler.spawn_block(
+                        code,
+                        index.get(),
+                        &captures,
+                        Watcher::link(link.then_some(&mut *process)),
+                    ) {
+                        Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
+                        Err((kind, message)) => break fail(process, pc, kind, message),
+                    }
+                }
                 Instr::Send { to, msg, take } => {
                     let message = if take {
                         std::mem::take(&mut reg!(process, base, msg))

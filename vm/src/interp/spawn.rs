@@ -11,6 +11,49 @@ use crate::process::Watcher;
 use crate::runtime::scheduler::Scheduler;
 
 impl Scheduler {
+    /// `spawn { ... }` (`SpawnBlock`): a new process running prototype
+    /// `index` over `captures`, with no closure value built for it (the
+    /// verifier has checked that the prototype takes no arguments and has
+    /// no self slot).
+    pub(crate) fn spawn_block(
+        &mut self,
+        code: &Code,
+        index: u32,
+        captures: &[Value],
+        watcher: Watcher<'_>,
+    ) -> Result<Pid, OpError> {
+        if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
+            return Err(crate::runtime::scheduler::limit_error(
+                self.limits.max_processes,
+            ));
+        }
+        self.start_weft(code, index, Vec::new(), captures, None, watcher)
+    }
+
+    /// Starts a process in Weft prototype `index`: its registers are the
+    /// arguments, the captures, and the closure itself for a self slot.
+    fn start_weft(
+        &mut self,
+        code: &Code,
+        index: u32,
+        args: Vec<Value>,
+        captures: &[Value],
+        closure: Option<&Value>,
+        watcher: Watcher<'_>,
+    ) -> Result<Pid, OpError> {
+        let registers = 1 + code.protos[index as usize].registers as usize;
+        // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
+        let mut stack = self.spare_stack(registers);
+        stack.push(Value::Nil);
+        stack.extend(args);
+        stack.extend(captures.iter().cloned());
+        if let Some(closure) = closure {
+            stack.push(closure.clone());
+        }
+        stack.resize(registers, Value::Nil);
+        self.start_process(index, stack, watcher)
+    }
+
     /// `spawn f(args)`: a new process calling the function value.
     pub(crate) fn spawn_value(
         &mut self,
@@ -57,16 +100,8 @@ impl Scheduler {
                         ),
                     ));
                 }
-                // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
-                let mut stack = self.spare_stack(1 + target.registers as usize);
-                stack.push(Value::Nil);
-                stack.extend(args);
-                stack.extend(captures.iter().cloned());
-                if target.self_slot {
-                    stack.push(function.clone());
-                }
-                stack.resize(1 + target.registers as usize, Value::Nil);
-                self.start_process(index, stack, watcher)
+                let closure = target.self_slot.then_some(function);
+                self.start_weft(code, index, args, captures, closure, watcher)
             }
             None => {
                 // A native: run it through a two-instruction trampoline.
