@@ -36,7 +36,7 @@ use crate::data::value::{FnKind, Function, Value};
 use crate::data::walk;
 use crate::interp::code::{Code, Global};
 use crate::interp::machine::Machine;
-use crate::interp::unchecked::{fetch, Register};
+use crate::interp::unchecked::{fetch, move_out, store_bool, store_int, Register};
 use crate::process::ctx::{Ctx, Fuel, Trap};
 use crate::process::frames::{Frame, Frames, Guard, NativeFrame, Returned};
 use crate::process::{Handoff, Process, Wait, Watcher};
@@ -98,6 +98,20 @@ fn store_over_heap(slot: &mut Value, value: Value) {
     *slot = value;
 }
 
+macro_rules! set_int {
+    ($process:ident, $base:ident, $r:expr, $n:expr) => {{
+        let n: i64 = $n;
+        store_int(&mut $process.stack[Register($base + ($r).index())], n)
+    }};
+}
+
+macro_rules! set_bool {
+    ($process:ident, $base:ident, $r:expr, $b:expr) => {{
+        let b: bool = $b;
+        store_bool(&mut $process.stack[Register($base + ($r).index())], b)
+    }};
+}
+
 macro_rules! set {
     ($process:ident, $base:ident, $r:expr, $value:expr) => {{
         let value = $value;
@@ -109,12 +123,12 @@ macro_rules! set {
 /// operation; anything else (floats, overflow, a zero divisor, bad operands)
 /// through `ops`, which produces the right value or error.
 macro_rules! arith {
-    ($process:ident, $base:ident, $pc:ident, $dst:ident, $a:ident, $b:ident, $checked:ident, $slow:path) => {{
+    ($process:ident, $base:ident, $pc:expr, $dst:ident, $a:ident, $b:ident, $checked:ident, $slow:path) => {{
         if let (Value::Int(x), Value::Int(y)) =
             (&reg!($process, $base, $a), &reg!($process, $base, $b))
         {
             if let Some(v) = x.$checked(*y) {
-                set!($process, $base, $dst, Value::Int(v));
+                set_int!($process, $base, $dst, v);
                 continue;
             }
         }
@@ -140,7 +154,7 @@ pub(crate) fn run(
         fuel.spend(std::mem::take(&mut process.debt) as i64);
     }
     // A call spends a reduction; with none left, the process yields and the
-    // call runs first thing next time (the pc stays on it).
+    // call runs first thing next time (the pc!() stays on it).
     macro_rules! spend_call {
         ($pc:expr) => {
             fuel.left -= 1;
@@ -155,7 +169,7 @@ pub(crate) fn run(
     // them, the comparison is kept in the process and the instruction runs
     // again (resuming it) next slice.
     macro_rules! walk_registers {
-        ($base:ident, $pc:ident, $a:expr, $b:expr, $mode:expr) => {{
+        ($base:ident, $pc:expr, $a:expr, $b:expr, $mode:expr) => {{
             let x = reg!(process, $base, $a).clone();
             let y = reg!(process, $base, $b).clone();
             match compare_walk(process, $pc, &x, &y, $mode, &mut fuel) {
@@ -170,7 +184,7 @@ pub(crate) fn run(
     }
     // `R[a] == R[b]`: at once unless both are containers.
     macro_rules! equal {
-        ($base:ident, $pc:ident, $a:expr, $b:expr) => {{
+        ($base:ident, $pc:expr, $a:expr, $b:expr) => {{
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
             // Integers and atoms (message tags) inline; the rest out of line.
             if let (Value::Int(m), Value::Int(n)) = (x, y) {
@@ -188,7 +202,7 @@ pub(crate) fn run(
     // integers, inline: a `for` loop's bound check); two lists or two
     // tuples walk.
     macro_rules! ordered {
-        ($base:ident, $pc:ident, $a:expr, $b:expr, $op:path, $int:tt) => {{
+        ($base:ident, $pc:expr, $a:expr, $b:expr, $op:path, $int:tt) => {{
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
             if let (Value::Int(m), Value::Int(n)) = (x, y) {
                 Ok(m $int n)
@@ -209,18 +223,27 @@ pub(crate) fn run(
             return SliceEnd::Returned;
         };
         let mut proto = &code.protos[frame.proto as usize];
-        let mut instrs: &[Instr] = &proto.code;
         let mut base = frame.base as usize;
-        let mut pc = frame.pc as usize;
+        // The next instruction, as a pointer into the running prototype's
+        // code (`unchecked.rs`): one register for what an index and the
+        // code's slice took two, so the loop keeps it out of memory.
+        let mut ip: *const Instr = proto.code.as_ptr().wrapping_add(frame.pc as usize);
+        // The index of the next instruction (`pc`), for the paths that
+        // record or report where the frame is.
+        macro_rules! pc {
+            () => {
+                (ip as usize - proto.code.as_ptr() as usize) / std::mem::size_of::<Instr>()
+            };
+        }
         let flow: Flow = loop {
-            let instr: &Instr = fetch(instrs, pc);
-            pc += 1;
+            let instr: &Instr = fetch(ip);
+            ip = ip.wrapping_add(1);
             match *instr {
                 Instr::Nil { dst } => set!(process, base, dst, Value::Nil),
                 Instr::SelfPid { dst } => set!(process, base, dst, Value::Pid(process.pid)),
-                Instr::Bool { dst, value } => set!(process, base, dst, Value::Bool(value)),
+                Instr::Bool { dst, value } => set_bool!(process, base, dst, value),
                 Instr::Int { dst, value } => {
-                    set!(process, base, dst, Value::Int(value.get() as i64))
+                    set_int!(process, base, dst, value.get() as i64)
                 }
                 Instr::Const { dst, index } => {
                     set!(process, base, dst, proto.constants[index.index()].clone());
@@ -230,7 +253,7 @@ pub(crate) fn run(
                     set!(process, base, dst, value);
                 }
                 Instr::Take { dst, src } => {
-                    let value = std::mem::take(&mut reg!(process, base, src));
+                    let value = move_out(&mut reg!(process, base, src));
                     set!(process, base, dst, value);
                 }
                 Instr::Closure {
@@ -267,7 +290,7 @@ pub(crate) fn run(
                     let list = std::mem::take(&mut reg!(process, base, dst));
                     match ops::concat(list, &Value::list(items), &mut fuel) {
                         Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::Tuple { dst, first, count } => {
@@ -323,7 +346,7 @@ pub(crate) fn run(
                                 x,
                                 y,
                                 base + dst.index(),
-                                pc,
+                                pc!(),
                             ) {
                                 Step::Continue => continue,
                                 Step::Flow(flow) => break flow,
@@ -337,7 +360,7 @@ pub(crate) fn run(
                         ) {
                             break fail(
                                 process,
-                                pc,
+                                pc!(),
                                 Atom::SYSTEM_LIMIT,
                                 format!("the range {x}..{y}: {why}"),
                             );
@@ -345,39 +368,37 @@ pub(crate) fn run(
                     }
                     match ops::range(&reg!(process, base, a), &reg!(process, base, b)) {
                         Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::Add { dst, a, b } => {
-                    arith!(process, base, pc, dst, a, b, checked_add, ops::add)
+                    arith!(process, base, pc!(), dst, a, b, checked_add, ops::add)
                 }
                 Instr::AddInt { dst, a, value } => {
-                    let result = match &reg!(process, base, a) {
-                        Value::Int(x) => x.checked_add(value.get() as i64).map(Value::Int),
-                        other => ops::add(other, &Value::Int(value.get() as i64)).ok(),
-                    };
-                    match result {
-                        Some(v) => set!(process, base, dst, v),
-                        None => {
-                            let (kind, message) =
-                                ops::add(&reg!(process, base, a), &Value::Int(value.get() as i64))
-                                    .err()
-                                    .unwrap_or((Atom::OVERFLOW, "integer overflow".to_string()));
-                            break fail(process, pc, kind, message);
+                    if let Value::Int(x) = &reg!(process, base, a) {
+                        if let Some(v) = x.checked_add(value.get() as i64) {
+                            set_int!(process, base, dst, v);
+                            continue;
                         }
+                    }
+                    // Not an integer, or an overflow: `ops` has the value
+                    // (a float sum) or the error.
+                    match ops::add(&reg!(process, base, a), &Value::Int(value.get() as i64)) {
+                        Ok(v) => set!(process, base, dst, v),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::Sub { dst, a, b } => {
-                    arith!(process, base, pc, dst, a, b, checked_sub, ops::sub)
+                    arith!(process, base, pc!(), dst, a, b, checked_sub, ops::sub)
                 }
                 Instr::Mul { dst, a, b } => {
-                    arith!(process, base, pc, dst, a, b, checked_mul, ops::mul)
+                    arith!(process, base, pc!(), dst, a, b, checked_mul, ops::mul)
                 }
                 Instr::Div { dst, a, b } => {
-                    arith!(process, base, pc, dst, a, b, checked_div, ops::div)
+                    arith!(process, base, pc!(), dst, a, b, checked_div, ops::div)
                 }
                 Instr::Rem { dst, a, b } => {
-                    arith!(process, base, pc, dst, a, b, checked_rem, ops::rem)
+                    arith!(process, base, pc!(), dst, a, b, checked_rem, ops::rem)
                 }
                 Instr::Concat { dst, a, b } => {
                     // Take the left operand when it is a temporary about to
@@ -387,7 +408,7 @@ pub(crate) fn run(
                     // (a doubling loop must fail, not exhaust the machine).
                     let bytes = ops::concat_size(&reg!(process, base, a), &reg!(process, base, b));
                     if let Err(why) = crate::data::memory::admit(&scheduler.limits, bytes) {
-                        break fail(process, pc, Atom::SYSTEM_LIMIT, format!("`++`: {why}"));
+                        break fail(process, pc!(), Atom::SYSTEM_LIMIT, format!("`++`: {why}"));
                     }
                     let left = if a == dst && b != dst {
                         std::mem::take(&mut reg!(process, base, a))
@@ -396,32 +417,32 @@ pub(crate) fn run(
                     };
                     match ops::concat(left, &reg!(process, base, b), &mut fuel) {
                         Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::Neg { dst, src } => match ops::neg(&reg!(process, base, src)) {
                     Ok(v) => set!(process, base, dst, v),
-                    Err((kind, message)) => break fail(process, pc, kind, message),
+                    Err((kind, message)) => break fail(process, pc!(), kind, message),
                 },
                 Instr::Not { dst, src } => {
                     let value = !reg!(process, base, src).is_truthy();
-                    set!(process, base, dst, Value::Bool(value));
+                    set_bool!(process, base, dst, value);
                 }
                 Instr::Eq { dst, a, b } => {
-                    let value = equal!(base, pc, a, b);
-                    set!(process, base, dst, Value::Bool(value));
+                    let value = equal!(base, pc!(), a, b);
+                    set_bool!(process, base, dst, value);
                 }
                 Instr::Ne { dst, a, b } => {
-                    let value = !equal!(base, pc, a, b);
-                    set!(process, base, dst, Value::Bool(value));
+                    let value = !equal!(base, pc!(), a, b);
+                    set_bool!(process, base, dst, value);
                 }
-                Instr::Lt { dst, a, b } => match ordered!(base, pc, a, b, ops::less, <) {
-                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
-                    Err((kind, message)) => break fail(process, pc, kind, message),
+                Instr::Lt { dst, a, b } => match ordered!(base, pc!(), a, b, ops::less, <) {
+                    Ok(v) => set_bool!(process, base, dst, v),
+                    Err((kind, message)) => break fail(process, pc!(), kind, message),
                 },
-                Instr::Le { dst, a, b } => match ordered!(base, pc, a, b, ops::less_equal, <=) {
-                    Ok(v) => set!(process, base, dst, Value::Bool(v)),
-                    Err((kind, message)) => break fail(process, pc, kind, message),
+                Instr::Le { dst, a, b } => match ordered!(base, pc!(), a, b, ops::less_equal, <=) {
+                    Ok(v) => set_bool!(process, base, dst, v),
+                    Err((kind, message)) => break fail(process, pc!(), kind, message),
                 },
                 Instr::Index { dst, obj, key } => {
                     if let Value::Map(_) = &reg!(process, base, obj) {
@@ -429,39 +450,39 @@ pub(crate) fn run(
                     }
                     match ops::index(&reg!(process, base, obj), &reg!(process, base, key)) {
                         Ok(v) => set!(process, base, dst, v),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
-                Instr::Jump { offset } => pc = jump(pc, offset),
+                Instr::Jump { offset } => ip = jump(ip, offset),
                 Instr::Loop { offset } => {
-                    pc = jump(pc, offset);
+                    ip = jump(ip, offset);
                     fuel.left -= 1;
                     if fuel.left <= 0 {
-                        save_pc(process, pc);
+                        save_pc(process, pc!());
                         process.reductions += spent(fuel.left);
                         return SliceEnd::Yielded;
                     }
                 }
                 Instr::JumpIfFalse { cond, offset } => {
                     if !reg!(process, base, cond).is_truthy() {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::JumpIfTrue { cond, offset } => {
                     if reg!(process, base, cond).is_truthy() {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
-                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc, a, b, ops::less, <) {
+                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc!(), a, b, ops::less, <) {
                     Ok(true) => {}
-                    Ok(false) => pc = jump(pc, offset),
-                    Err((kind, message)) => break fail(process, pc, kind, message),
+                    Ok(false) => ip = jump(ip, offset),
+                    Err((kind, message)) => break fail(process, pc!(), kind, message),
                 },
                 Instr::JumpIfNotLe { a, b, offset } => {
-                    match ordered!(base, pc, a, b, ops::less_equal, <=) {
+                    match ordered!(base, pc!(), a, b, ops::less_equal, <=) {
                         Ok(true) => {}
-                        Ok(false) => pc = jump(pc, offset),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Ok(false) => ip = jump(ip, offset),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::JumpIfNotLtInt { a, value, offset } => {
@@ -471,19 +492,19 @@ pub(crate) fn run(
                     };
                     match less {
                         Ok(true) => {}
-                        Ok(false) => pc = jump(pc, offset),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Ok(false) => ip = jump(ip, offset),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::JumpIfNe { a, b, offset } => {
-                    if !equal!(base, pc, a, b) {
-                        pc = jump(pc, offset);
+                    if !equal!(base, pc!(), a, b) {
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::JumpIfNotTuple { src, len, offset } => {
                     let ok = matches!(&reg!(process, base, src), Value::Tuple(items) if items.len() == len.index());
                     if !ok {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::JumpIfNotList { src, len, offset } => {
@@ -491,7 +512,7 @@ pub(crate) fn run(
                         .as_list()
                         .is_some_and(|l| l.len() == len.index());
                     if !ok {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::JumpIfNotListFrom { src, len, offset } => {
@@ -499,7 +520,7 @@ pub(crate) fn run(
                         .as_list()
                         .is_some_and(|l| l.len() >= len.index());
                     if !ok {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::JumpIfNoKey { dst, map, offset } => {
@@ -512,23 +533,23 @@ pub(crate) fn run(
                     };
                     match found {
                         Some(v) => set!(process, base, dst, v),
-                        None => pc = jump(pc, offset),
+                        None => ip = jump(ip, offset),
                     }
                 }
                 Instr::JumpIfNotMap { src, offset } => {
                     if !matches!(reg!(process, base, src), Value::Map(_)) {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                     }
                 }
                 Instr::GuardBegin { offset } => {
                     process.frames.push_guard(Guard {
-                        pc: jump(pc, offset) as u32,
+                        pc: jump_index(pc!(), offset) as u32,
                         dst: None,
                     });
                 }
                 Instr::TryBegin { dst, offset } => {
                     process.frames.push_guard(Guard {
-                        pc: jump(pc, offset) as u32,
+                        pc: jump_index(pc!(), offset) as u32,
                         dst: Some(dst.get() as u16),
                     });
                 }
@@ -558,7 +579,7 @@ pub(crate) fn run(
                             format!("the pattern of `let` does not match {shown}")
                         }
                     };
-                    break fail(process, pc, Atom::NOMATCH, message);
+                    break fail(process, pc!(), Atom::NOMATCH, message);
                 }
                 Instr::IterStart { iter, src } => {
                     let source = reg!(process, base, src).clone();
@@ -574,7 +595,7 @@ pub(crate) fn run(
                     if !ok {
                         let message =
                             format!("can't iterate over {}", ops::describe_value(&source));
-                        break fail(process, pc, Atom::BADARG, message);
+                        break fail(process, pc!(), Atom::BADARG, message);
                     }
                     set!(process, base, iter, source);
                     set!(process, base, iter + 1, Value::Int(0));
@@ -608,7 +629,7 @@ pub(crate) fn run(
                                 Some(Some(v)) => Some((v, 0)),
                                 Some(None) => None,
                                 None => {
-                                    save_pc(process, pc - 1);
+                                    save_pc(process, pc!() - 1);
                                     process.reductions += spent(fuel.left);
                                     return SliceEnd::Waiting;
                                 }
@@ -621,7 +642,7 @@ pub(crate) fn run(
                             set!(process, base, dst, value);
                             set!(process, base, iter + 1, Value::Int(next_position as i64));
                         }
-                        None => pc = jump(pc, offset),
+                        None => ip = jump(ip, offset),
                     }
                 }
                 Instr::CallGlobal {
@@ -629,7 +650,7 @@ pub(crate) fn run(
                     argc,
                     global,
                 } => {
-                    spend_call!(pc);
+                    spend_call!(pc!());
                     let start = base + b.index();
                     let argc = argc.index();
                     // The common case inline: a Weft function, right arity.
@@ -654,12 +675,11 @@ pub(crate) fn run(
                                 base: start as u32,
                                 ret: start as u32,
                             };
-                            process.frames.call(pc as u32, frame);
+                            process.frames.call(pc!() as u32, frame);
                             // Switch to the callee without leaving the loop.
                             proto = callee;
-                            instrs = &callee.code;
+                            ip = callee.code.as_ptr();
                             base = start;
-                            pc = 0;
                             continue;
                         }
                     }
@@ -672,7 +692,7 @@ pub(crate) fn run(
                         start,
                         argc,
                         start,
-                        pc,
+                        pc!(),
                         false,
                     ) {
                         Step::Continue => {}
@@ -684,7 +704,7 @@ pub(crate) fn run(
                     argc,
                     global,
                 } => {
-                    spend_call!(pc);
+                    spend_call!(pc!());
                     let start = base + b.index();
                     let argc = argc.index();
                     // The common case inline: a Weft function, right arity,
@@ -696,15 +716,14 @@ pub(crate) fn run(
                             // The compiler puts a tail call's arguments at
                             // R[0..argc] already; other layouts move down.
                             for i in (0..argc).filter(|_| start != base) {
-                                let value = std::mem::take(&mut process.stack[Register(start + i)]);
+                                let value = move_out(&mut process.stack[Register(start + i)]);
                                 store(&mut process.stack[Register(base + i)], value);
                             }
                             let top = process.frames.top_mut();
                             top.proto = index;
                             top.pc = 0;
                             proto = callee;
-                            instrs = &callee.code;
-                            pc = 0;
+                            ip = callee.code.as_ptr();
                             continue;
                         }
                     }
@@ -717,7 +736,7 @@ pub(crate) fn run(
                         start,
                         argc,
                         start,
-                        pc,
+                        pc!(),
                         true,
                     ) {
                         Step::Continue => {}
@@ -725,7 +744,7 @@ pub(crate) fn run(
                     }
                 }
                 Instr::Call { base: b, argc } | Instr::TailCall { base: b, argc } => {
-                    spend_call!(pc);
+                    spend_call!(pc!());
                     let tail = matches!(*instr, Instr::TailCall { .. });
                     let slot = base + b.index();
                     let argc = argc.index();
@@ -736,7 +755,7 @@ pub(crate) fn run(
                                 "can't call {}: it is not a function",
                                 ops::describe_value(other)
                             );
-                            break fail(process, pc, Atom::BADARG, message);
+                            break fail(process, pc!(), Atom::BADARG, message);
                         }
                     };
                     match &callee.kind {
@@ -758,7 +777,7 @@ pub(crate) fn run(
                                 captures,
                                 slot + 1,
                                 argc,
-                                pc,
+                                pc!(),
                                 push,
                             );
                             match entered {
@@ -776,7 +795,7 @@ pub(crate) fn run(
                                 slot + 1,
                                 argc,
                                 slot,
-                                pc,
+                                pc!(),
                                 tail,
                             ) {
                                 Step::Continue => {}
@@ -793,9 +812,8 @@ pub(crate) fn run(
                             // Resume the caller without leaving the loop.
                             let caller = process.frames.top();
                             proto = &code.protos[caller.proto as usize];
-                            instrs = &proto.code;
                             base = caller.base as usize;
-                            pc = caller.pc as usize;
+                            ip = proto.code.as_ptr().wrapping_add(caller.pc as usize);
                             continue;
                         }
                         None => break return_value(process, value),
@@ -818,7 +836,7 @@ pub(crate) fn run(
                         Watcher::link(link.then_some(&mut *process)),
                     ) {
                         Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::SpawnBlock {
@@ -845,12 +863,12 @@ pub(crate) fn run(
                         Watcher::link(link.then_some(&mut *process)),
                     ) {
                         Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
                 Instr::Send { to, msg, take } => {
                     let message = if take {
-                        std::mem::take(&mut reg!(process, base, msg))
+                        move_out(&mut reg!(process, base, msg))
                     } else {
                         reg!(process, base, msg).clone()
                     };
@@ -867,7 +885,7 @@ pub(crate) fn run(
                         }
                     };
                     if let Err((kind, message)) = sent {
-                        break fail(process, pc, kind, message);
+                        break fail(process, pc!(), kind, message);
                     }
                 }
                 Instr::ReceiveStart { cursor, timeout } => {
@@ -886,7 +904,7 @@ pub(crate) fn run(
                                     "`after` needs a number of milliseconds, got {}",
                                     ops::describe_value(other)
                                 );
-                                break fail(process, pc, Atom::BADARG, message);
+                                break fail(process, pc!(), Atom::BADARG, message);
                             }
                         };
                         set!(process, base, cursor + 1, Value::Int(deadline as i64));
@@ -918,16 +936,16 @@ pub(crate) fn run(
                                     return SliceEnd::Exited(reason);
                                 }
                                 if process.mailbox.len() > position {
-                                    pc -= 1;
+                                    ip = ip.wrapping_sub(1);
                                     continue;
                                 }
                             }
                             scheduler.block(process, Wait::Mailbox, None);
-                            save_pc(process, pc - 1);
+                            save_pc(process, pc!() - 1);
                             process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
-                        None => pc = jump(pc, offset),
+                        None => ip = jump(ip, offset),
                     }
                 }
                 Instr::ReceiveSkip { cursor } => {
@@ -947,7 +965,7 @@ pub(crate) fn run(
                     if process.handoff.is_some()
                         && matches!(process.handoff.take(), Some(Handoff::TimedOut))
                     {
-                        pc = jump(pc, offset);
+                        ip = jump(ip, offset);
                         continue;
                     }
                     let position = match reg!(process, base, cursor) {
@@ -974,12 +992,12 @@ pub(crate) fn run(
                     };
                     if let Some(deadline) = deadline {
                         if scheduler.now() >= deadline {
-                            pc = jump(pc, offset);
+                            ip = jump(ip, offset);
                             continue;
                         }
                     }
                     scheduler.block(process, Wait::Mailbox, deadline);
-                    save_pc(process, pc - 1);
+                    save_pc(process, pc!() - 1);
                     process.reductions += spent(fuel.left);
                     return SliceEnd::Waiting;
                 }
@@ -996,7 +1014,7 @@ pub(crate) fn run(
                         Some(Handoff::Closed { .. }) => {
                             break fail(
                                 process,
-                                pc,
+                                pc!(),
                                 Atom::CLOSED,
                                 "send on a closed channel".to_string(),
                             )
@@ -1008,7 +1026,7 @@ pub(crate) fn run(
                             "`<-` sends on a channel, got {}",
                             ops::describe_value(&reg!(process, base, chan))
                         );
-                        break fail(process, pc, Atom::BADARG, message);
+                        break fail(process, pc!(), Atom::BADARG, message);
                     };
                     let channel = channel.clone();
                     let value = reg!(process, base, value).clone();
@@ -1019,14 +1037,14 @@ pub(crate) fn run(
                             }
                         }
                         ChanOutcome::Blocked => {
-                            save_pc(process, pc - 1);
+                            save_pc(process, pc!() - 1);
                             process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
                         ChanOutcome::Closed => {
                             break fail(
                                 process,
-                                pc,
+                                pc!(),
                                 Atom::CLOSED,
                                 "send on a closed channel".to_string(),
                             )
@@ -1039,7 +1057,7 @@ pub(crate) fn run(
                             "`<-` receives from a channel, got {}",
                             ops::describe_value(&reg!(process, base, chan))
                         );
-                        break fail(process, pc, Atom::BADARG, message);
+                        break fail(process, pc!(), Atom::BADARG, message);
                     };
                     let channel = channel.clone();
                     match receive_from(scheduler, process, &channel) {
@@ -1050,7 +1068,7 @@ pub(crate) fn run(
                             set!(process, base, dst, value.unwrap_or_default())
                         }
                         None => {
-                            save_pc(process, pc - 1);
+                            save_pc(process, pc!() - 1);
                             process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
@@ -1061,11 +1079,11 @@ pub(crate) fn run(
                     match scheduler.select(process, base, table) {
                         Ok(Some(arm)) => set!(process, base, dst, Value::Int(arm as i64)),
                         Ok(None) => {
-                            save_pc(process, pc - 1);
+                            save_pc(process, pc!() - 1);
                             process.reductions += spent(fuel.left);
                             return SliceEnd::Waiting;
                         }
-                        Err((kind, message)) => break fail(process, pc, kind, message),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
                     }
                 }
             }
@@ -1197,7 +1215,13 @@ fn compare_walk(
 /// Where a jump from the instruction before `pc` lands (the verifier has
 /// checked that it is inside the function).
 #[inline(always)]
-fn jump(pc: usize, offset: Jump) -> usize {
+fn jump(ip: *const Instr, offset: Jump) -> *const Instr {
+    ip.wrapping_offset(offset.get() as isize)
+}
+
+/// `jump` for an instruction index.
+#[inline(always)]
+fn jump_index(pc: usize, offset: Jump) -> usize {
     (pc as isize + offset.get() as isize) as usize
 }
 

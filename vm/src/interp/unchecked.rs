@@ -23,6 +23,18 @@
 //!    (`code.rs`), so the prototype a frame names keeps its code and its
 //!    register count for as long as the frame exists.
 //!
+//! One more read here is written for the CPU rather than for bounds:
+//! `move_out` reads an integer the way it was written (tag, then word),
+//! because a load wider than the stores that just wrote its bytes cannot be
+//! served from the store buffer and waits for them to reach the cache (a
+//! stall of a dozen cycles; `process/frames.rs` reads saved frames the same
+//! way for the same reason).
+//!
+//! 4. **Scalars own nothing**: `Value::is_scalar` holds exactly for the
+//!    variants with no heap reference (nil, booleans, numbers, atoms, pids,
+//!    references), whose drop does nothing; so `store_int` and `store_bool`
+//!    may write over one without running its destructor.
+//!
 //! Debug builds check every access anyway (`debug_assert!`), so the test
 //! suite, the fuzzers and the proptests run against the checked form.
 
@@ -66,14 +78,57 @@ impl IndexMut<Register> for Vec<Value> {
     }
 }
 
-/// The instruction at `pc` of a verified prototype's code. `pc` is always
-/// in range there: it starts at 0 (the code is not empty), moves by jumps
-/// that land inside the code, and steps past an instruction only when that
-/// instruction is not the last one (the last one never falls through; a
-/// call's return resumes after the call, which therefore is not last).
+/// The instruction `ip` points at, in a verified prototype's code (the
+/// interpreter's instruction pointer). `ip` always points inside that
+/// code: it starts at the code's start or at a frame's saved pc (one that
+/// was inside it), moves by jumps that land inside the code, and steps
+/// past an instruction only when that instruction is not the last one (the
+/// last one never falls through; a call's return resumes after the call,
+/// which therefore is not last). The code is never freed or moved while
+/// the interpreter runs (fact 3), so the reference stays valid while used.
 #[inline(always)]
-pub(crate) fn fetch(code: &[Instr], pc: usize) -> &Instr {
-    debug_assert!(pc < code.len(), "pc {pc} past the code");
+pub(crate) fn fetch<'code>(ip: *const Instr) -> &'code Instr {
     // SAFETY: see above and the module documentation.
-    unsafe { code.get_unchecked(pc) }
+    unsafe { &*ip }
+}
+
+/// Moves a register's value out, leaving nil — except an integer, which is
+/// copied as its tag and its word (the way arithmetic just wrote it) and
+/// left in place, since it holds no reference for the taker to own alone
+/// (see the module documentation on loads over fresh stores).
+#[inline(always)]
+pub(crate) fn move_out(slot: &mut Value) -> Value {
+    match *slot {
+        Value::Int(n) => Value::Int(n),
+        _ => std::mem::take(slot),
+    }
+}
+
+/// Writes an integer to a register: its tag and its word, straight into
+/// the register. Writing it as a `Value` through the general `store` let
+/// the compiler merge the writes of many arms into one copy of a `Value`
+/// built on the stack — a 16-byte load over the 1- and 8-byte stores that
+/// had just built it, which stalls the CPU (see above) on every arithmetic
+/// instruction.
+#[inline(always)]
+pub(crate) fn store_int(slot: &mut Value, n: i64) {
+    if slot.is_scalar() {
+        // SAFETY: fact 4 — the old value owns nothing, so overwriting it
+        // without dropping it leaks nothing; `slot` is a valid, aligned,
+        // exclusive reference.
+        unsafe { std::ptr::write(slot, Value::Int(n)) }
+    } else {
+        *slot = Value::Int(n);
+    }
+}
+
+/// `store_int` for a boolean.
+#[inline(always)]
+pub(crate) fn store_bool(slot: &mut Value, b: bool) {
+    if slot.is_scalar() {
+        // SAFETY: as for `store_int`.
+        unsafe { std::ptr::write(slot, Value::Bool(b)) }
+    } else {
+        *slot = Value::Bool(b);
+    }
 }
