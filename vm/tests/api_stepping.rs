@@ -200,3 +200,60 @@ fn a_library_function_calling_weft_is_preempted() {
     let first_tick = seen.iter().position(|m| m == ":tick").unwrap();
     assert!(first_tick < seen.len() - 1, "{seen:?}");
 }
+
+/// A message to a waiting process, sent while the run queue is empty,
+/// hands that process to run next without putting its body back in its
+/// slot (the scheduler's hand-off). Stepping a ring of such hand-offs one
+/// reduction at a time stops in the middle of every hand-off; each time
+/// the host must find every process where it expects it — listed, its
+/// state readable, reachable by a message — and the ring must finish with
+/// the right count.
+#[test]
+fn stepping_through_hand_offs_leaves_every_process_in_place() {
+    let mut vm = Vm::new();
+    vm.load(
+        "ring.weft",
+        r#"
+fn relay(next, host) {
+  receive {
+    0 => { host ! :done; relay(next, host) },
+    n => { next ! n - 1; relay(next, host) },
+  }
+}
+fn first(host) { receive { next => relay(next, host) } }
+"#,
+    )
+    .unwrap();
+    let host = vm.host_pid();
+    let a = vm.spawn("first", vec![Value::Pid(host)]).unwrap();
+    let b = vm
+        .spawn("relay", vec![Value::Pid(a), Value::Pid(host)])
+        .unwrap();
+    assert_eq!(vm.run(1_000), RunStatus::Idle);
+    vm.send(a, Value::Pid(b));
+    vm.send(a, Value::from(500));
+    let mut steps = 0;
+    let done = loop {
+        let status = vm.run(1);
+        steps += 1;
+        let listed: Vec<_> = vm.processes().into_iter().map(|p| p.pid).collect();
+        assert!(
+            listed.contains(&a) && listed.contains(&b),
+            "step {steps}, {status:?}: {listed:?}"
+        );
+        if let Some(message) = vm.recv() {
+            break message;
+        }
+        assert!(
+            status != RunStatus::Idle,
+            "idle without :done after {steps} steps"
+        );
+        assert!(steps < 100_000, "no end");
+    };
+    assert_eq!(done, Value::atom("done"));
+    assert!(steps > 500, "{steps} steps");
+    // Both still wait, in place: a message reaches either.
+    vm.send(b, Value::from(0));
+    assert_eq!(vm.run(1_000), RunStatus::Idle);
+    assert_eq!(vm.recv(), Some(Value::atom("done")));
+}

@@ -80,22 +80,17 @@ macro_rules! reg {
 
 /// Writes a register. Dropping the old value is skipped (not just made
 /// cheap) when it holds no heap reference, which keeps the common integer
-/// case free of an out-of-line `drop_in_place` call. The old value's tag is
-/// tested before anything moves, so the scalar case is a tag load and the
-/// write, with no copy of the old value kept for a drop that never comes.
+/// case free of an out-of-line `drop_in_place` call. The new value is
+/// written inline whatever the old one was: handing it to an out-of-line
+/// function passes it through memory, and the callee's 16-byte load of a
+/// value just built in pieces stalls the CPU (see `unchecked.rs`).
 #[inline(always)]
 fn store(slot: &mut Value, value: Value) {
     if slot.is_scalar() {
         std::mem::forget(std::mem::replace(slot, value));
     } else {
-        store_over_heap(slot, value);
+        *slot = value;
     }
-}
-
-/// `store` over a value that holds a heap reference, which it drops.
-#[inline(never)]
-fn store_over_heap(slot: &mut Value, value: Value) {
-    *slot = value;
 }
 
 macro_rules! set_int {
@@ -154,15 +149,18 @@ pub(crate) fn run(
         fuel.spend(std::mem::take(&mut process.debt) as i64);
     }
     // A call spends a reduction; with none left, the process yields and the
-    // call runs first thing next time (the pc!() stays on it).
+    // call runs first thing next time (the pc stays on it). The call runs
+    // while a reduction is left to pay for it, the last one included: with
+    // a budget of 1, a process makes progress one call at a time instead of
+    // yielding at the same call forever.
     macro_rules! spend_call {
         ($pc:expr) => {
-            fuel.left -= 1;
             if fuel.left <= 0 {
                 save_pc(process, $pc - 1);
                 process.reductions += spent(fuel.left);
                 return SliceEnd::Yielded;
             }
+            fuel.left -= 1;
         };
     }
     // Compares two containers on the slice's remaining fuel.left; out of
@@ -473,11 +471,13 @@ pub(crate) fn run(
                         ip = jump(ip, offset);
                     }
                 }
-                Instr::JumpIfNotLt { a, b, offset } => match ordered!(base, pc!(), a, b, ops::less, <) {
-                    Ok(true) => {}
-                    Ok(false) => ip = jump(ip, offset),
-                    Err((kind, message)) => break fail(process, pc!(), kind, message),
-                },
+                Instr::JumpIfNotLt { a, b, offset } => {
+                    match ordered!(base, pc!(), a, b, ops::less, <) {
+                        Ok(true) => {}
+                        Ok(false) => ip = jump(ip, offset),
+                        Err((kind, message)) => break fail(process, pc!(), kind, message),
+                    }
+                }
                 Instr::JumpIfNotLe { a, b, offset } => {
                     match ordered!(base, pc!(), a, b, ops::less_equal, <=) {
                         Ok(true) => {}
@@ -854,8 +854,11 @@ pub(crate) fn run(
                     let count = code.protos[index.index()].captures as usize;
                     // The captures are copied out first: the watcher
                     // borrows the spawning process.
-                    let captures: smallvec::SmallVec<[Value; 4]> =
-                        process.stack[start..start + count].iter().cloned().collect();
+                    let captures: smallvec::SmallVec<[Value; 4]> = process.stack
+                        [start..start + count]
+                        .iter()
+                        .cloned()
+                        .collect();
                     match scheduler.spawn_block(
                         code,
                         index.get(),

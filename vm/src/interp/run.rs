@@ -28,6 +28,9 @@ impl Scheduler {
     /// processes passing a message back and forth cannot starve the rest),
     /// then the queue in FIFO order.
     pub fn next_local(&mut self) -> Option<Pid> {
+        if let Some(pid) = self.next_handed() {
+            return Some(pid);
+        }
         if let Some(pid) = self.run_next.take() {
             if self.chain < self.limits.reductions as u64 {
                 self.from_next = true;
@@ -49,10 +52,14 @@ impl Scheduler {
     /// spent. Its signals are applied first: they may end it, or leave it
     /// waiting (then it parks again without running).
     pub fn run_slice(&mut self, code: &Code, pid: Pid, budget: u32) -> u64 {
+        let held = self.take_handed(pid);
         let Some(slot) = self.shared.table.slot(pid.slot()) else {
             return 0;
         };
-        let taken = slot.take_body(pid);
+        let taken = match held {
+            Some(held) => Some(held),
+            None => slot.take_body(pid),
+        };
         let Some(mut process) = taken else {
             if self
                 .shared
@@ -263,8 +270,11 @@ impl Scheduler {
                 };
             };
             if left == 0 {
-                if let RunQueue::Local(queue) = &mut self.run_queue {
-                    queue.push_front(pid);
+                // The held process goes back first by `release_handed`.
+                if !self.from_handed() {
+                    if let RunQueue::Local(queue) = &mut self.run_queue {
+                        queue.push_front(pid);
+                    }
                 }
                 break RunStatus::BudgetSpent;
             }
@@ -273,6 +283,7 @@ impl Scheduler {
             left = left.saturating_sub(spent.max(1));
             self.free_after_slice(spent);
         };
+        self.release_handed();
         value::drain_deferred((left as usize).saturating_mul(FREED_PER_REDUCTION));
         status
     }

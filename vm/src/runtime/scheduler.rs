@@ -303,6 +303,27 @@ pub(crate) struct Scheduler {
     /// Each holds nothing (no value, no `Extra`); at most
     /// `SPARE_PROCESSES`, each stack at most `SPARE_STACK_MAX` values.
     spare: Vec<Box<Process>>,
+    /// The body of a process the running one just woke with a message
+    /// while the run queue was empty, held here to run next (the hand-off;
+    /// one scheduler on the host's thread only, `RunQueue::Local`).
+    /// Stackless Python runs a channel's receiver at once, Go's `runnext`
+    /// next: holding the body skips putting it back in its slot, queueing
+    /// it, popping it and taking it again — two atomic swaps and the queue
+    /// per message, a third of a message's time in a ring.
+    ///
+    /// Invariants: a held process is runnable (status `Runnable`, its
+    /// inbox unparked), its slot holds no body and its pid is in no run
+    /// queue; to everyone else it looks like a running process (signals
+    /// wait in its inbox, absorbed when it runs). It stands for the head
+    /// of the queue: it is taken only when the queue is empty, and runs
+    /// before anything queued after it (`next_local`), so the order in
+    /// which processes run is exactly the queue's FIFO order, and fairness
+    /// is the queue's. When `run_host` returns it is back in its slot,
+    /// first in the queue (`release_handed`), so the host and every other
+    /// part of the VM find bodies where they expect them.
+    handed: Option<Box<Process>>,
+    /// Whether the pid `next_local` returned last is the held one.
+    from_handed: bool,
 }
 
 /// How many ended process records a scheduler keeps for reuse: enough to
@@ -347,6 +368,8 @@ impl Scheduler {
             traced: None,
             extra_free: 0,
             spare: Vec::new(),
+            handed: None,
+            from_handed: false,
         }
     }
 
@@ -480,6 +503,7 @@ impl Scheduler {
         Queues {
             run_queue: &mut self.run_queue,
             run_next: &mut self.run_next,
+            handed: &mut self.handed,
             running: self.running,
             shared: &self.shared,
         }
@@ -613,6 +637,7 @@ impl Scheduler {
         let mut queues = Queues {
             run_queue: &mut self.run_queue,
             run_next: &mut self.run_next,
+            handed: &mut self.handed,
             running: self.running,
             shared: &self.shared,
         };
@@ -1080,12 +1105,26 @@ impl Scheduler {
         let mut queues = Queues {
             run_queue: &mut self.run_queue,
             run_next: &mut self.run_next,
+            handed: &mut self.handed,
             running: self.running,
             shared: &self.shared,
         };
         let Some(slot) = queues.shared.table.slot(to.slot()) else {
             return;
         };
+        // To the process held to run next: straight into its mailbox, as
+        // `deliver_directly` would (nothing queued for it goes first).
+        if let Some(held) = queues.handed.as_mut().filter(|held| held.pid == to) {
+            if slot.inbox.is_empty() {
+                if let Applied::Dies(reason) = enqueue(max_mailbox, held, message) {
+                    if let Some(held) = self.handed.take() {
+                        self.finish(held, Outcome::Exited(reason));
+                    }
+                }
+                return;
+            }
+            return self.send_signal(to, SignalKind::Message(message));
+        }
         match deliver_directly(&mut queues, slot, to, message, max_mailbox) {
             Delivered::Done => {}
             Delivered::Dies(process, reason) => self.finish(process, Outcome::Exited(reason)),
@@ -1400,6 +1439,48 @@ impl Scheduler {
         self.spare.push(process);
     }
 
+    /// Puts the held process (`handed`) back in its slot, first in the run
+    /// queue: what `run_host` does before it returns.
+    pub(crate) fn release_handed(&mut self) {
+        let Some(held) = self.handed.take() else {
+            return;
+        };
+        let pid = held.pid;
+        if let Some(slot) = self.shared.table.slot(pid.slot()) {
+            slot.put_body(held);
+        }
+        match &mut self.run_queue {
+            RunQueue::Local(queue) => queue.push_front(pid),
+            _ => self.requeue(pid),
+        }
+    }
+
+    /// Takes the held process's body for `pid` to run, or `None` when it is
+    /// not the one held.
+    pub(crate) fn take_handed(&mut self, pid: Pid) -> Option<Box<Process>> {
+        match self.handed.take() {
+            Some(held) if held.pid == pid => Some(held),
+            other => {
+                self.handed = other;
+                None
+            }
+        }
+    }
+
+    /// Whether the pid `next_local` returned last is the held process's.
+    pub(crate) fn from_handed(&self) -> bool {
+        self.from_handed
+    }
+
+    /// The pid of the held process, the head of the queue, marking it as
+    /// the one chosen to run next.
+    pub(crate) fn next_handed(&mut self) -> Option<Pid> {
+        self.from_handed = false;
+        let pid = self.handed.as_ref()?.pid;
+        self.from_handed = true;
+        Some(pid)
+    }
+
     /// An empty register stack for `registers` values: a kept record's
     /// when there is one big enough (its record is reused by `start_body`
     /// just after).
@@ -1519,6 +1600,8 @@ pub(crate) fn mailbox_over(max_mailbox: usize) -> Value {
 struct Queues<'a> {
     run_queue: &'a mut RunQueue,
     run_next: &'a mut Option<Pid>,
+    /// `Scheduler::handed`.
+    handed: &'a mut Option<Box<Process>>,
     running: bool,
     shared: &'a Shared,
 }
@@ -1604,6 +1687,16 @@ fn deliver_directly(
     if matches!(process.status, Status::Waiting(Wait::Mailbox)) {
         resume(&mut process, true);
         let unparked = slot.inbox.unpark();
+        if unparked
+            && queues.running
+            && queues.handed.is_none()
+            && matches!(&*queues.run_queue, RunQueue::Local(queue) if queue.is_empty())
+        {
+            // The hand-off: it would be first in the queue; it runs next
+            // from here instead (`Scheduler::handed`).
+            *queues.handed = Some(process);
+            return Delivered::Done;
+        }
         slot.put_body(process);
         if unparked {
             queues.make_runnable(to);
