@@ -210,7 +210,11 @@ fn verify_instr(module: &Module, proto: &Proto, pc: usize, instr: &Instr) -> Res
                 "{} starts a function of {} arguments{}",
                 instr.name(),
                 target.arity,
-                if target.self_slot { " with a self slot" } else { "" }
+                if target.self_slot {
+                    " with a self slot"
+                } else {
+                    ""
+                }
             ));
         }
     }

@@ -951,7 +951,11 @@ impl<'a> Compiler<'a, '_, '_> {
                 // its captures instead of building it (one instruction,
                 // and no closure to allocate and free per spawn).
                 match self.last_instr() {
-                    Some(Instr::Closure { dst: built, first, proto }) if built == base => {
+                    Some(Instr::Closure {
+                        dst: built,
+                        first,
+                        proto,
+                    }) if built == base => {
                         self.replace_last(if link {
                             Instr::SpawnLinkBlock { dst, first, proto }
                         } else {

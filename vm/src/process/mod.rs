@@ -253,16 +253,3 @@ impl Process {
         self.stack.truncate(top);
     }
 }
-#[cfg(test)]
-mod scratch_sizes {
-    #[test]
-    fn print_sizes() {
-        use std::mem::size_of;
-        eprintln!("Process {}", size_of::<super::Process>());
-        eprintln!("Frames {}", size_of::<super::Frames>());
-        eprintln!("Status {}", size_of::<super::Status>());
-        eprintln!("Handoff {}", size_of::<Option<super::Handoff>>());
-        eprintln!("Slot {}", size_of::<super::table::Slot>());
-        eprintln!("Entry {}", size_of::<super::frames::Entry>());
-    }
-}
