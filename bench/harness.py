@@ -658,11 +658,14 @@ def write_markdown(pairs, started, elapsed):
     # instruction counts of the interpreter work, bench/instructions.sh, in
     # docs/benchmarks-interpreter.md, bench/net/run.sh
     # docs/benchmarks-net.md, the core re-layout's instruction counts in
-    # docs/benchmarks-core.md, and bench/bytes/run.sh
+    # docs/benchmarks-core.md, issue 29's in docs/benchmarks-calls.md,
+    # process images' (vm/benches/images.rs) in docs/benchmarks-images.md, and
+    # bench/bytes/run.sh
     # docs/benchmarks-bytes.md) are kept in the generated page.
-    sections = ("benchmarks-interpreter.md", "benchmarks-core.md", "benchmarks-smp.md",
+    sections = ("benchmarks-interpreter.md", "benchmarks-core.md", "benchmarks-calls.md",
+                "benchmarks-smp.md",
                 "benchmarks-dist.md", "benchmarks-host.md", "benchmarks-net.md",
-                "benchmarks-bytes.md")
+                "benchmarks-bytes.md", "benchmarks-images.md")
     for section in sections:
         path = os.path.join(ROOT, "docs", section)
         if os.path.exists(path):
