@@ -468,7 +468,7 @@ impl Vm {
             // Woken with the answer: the call returns it.
             match ctx.ctx.process.handoff.take() {
                 Some(Handoff::Received { value, .. }) => return Ok(value),
-                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
+                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, *message)),
                 _ => {}
             }
             let ctx = &mut ctx.ctx;
@@ -525,7 +525,7 @@ impl Vm {
         let call = move |ctx: &mut HostContext<'_>, args: &mut [Value]| {
             match ctx.ctx.process.handoff.take() {
                 Some(Handoff::Received { value, .. }) => return Ok(value),
-                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, message)),
+                Some(Handoff::Failed(message)) => return Err(Trap::Error(Atom::HOST, *message)),
                 _ => {}
             }
             let Some(runtime) = &runtime else {

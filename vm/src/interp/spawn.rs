@@ -41,17 +41,17 @@ impl Scheduler {
         closure: Option<&Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
-        let registers = 1 + code.protos[index as usize].registers as usize;
-        // Slot 0 is unused: frames start at base 1 so `ret` 0 is free.
+        // The stack is exactly the function's registers (the first frame
+        // at base 0): an idle process's memory is mostly its registers.
+        let registers = code.protos[index as usize].registers as usize;
         let mut stack = self.spare_stack(registers);
-        stack.push(Value::Nil);
         stack.extend(args);
         stack.extend(captures.iter().cloned());
         if let Some(closure) = closure {
             stack.push(closure.clone());
         }
         stack.resize(registers, Value::Nil);
-        self.start_process(index, stack, watcher)
+        self.start_process_at(index, stack, 0, watcher)
     }
 
     /// `spawn f(args)`: a new process calling the function value.

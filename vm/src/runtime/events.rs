@@ -206,7 +206,7 @@ impl Shared {
         }
         let handoff = match result {
             Ok(value) => Handoff::Received { arm: 0, value },
-            Err(message) => Handoff::Failed(message),
+            Err(message) => Handoff::Failed(Box::new(message)),
         };
         by.send_signal(
             waiter.pid,

@@ -550,10 +550,24 @@ impl Scheduler {
         stack: Vec<Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
+        self.start_process_at(proto, stack, 1, watcher)
+    }
+
+    /// `start_process` with the first frame's registers from `base` on
+    /// (a spawned Weft function's start at 0: its stack holds exactly its
+    /// registers). The first frame's `ret` is never written: its value
+    /// ends the process.
+    pub fn start_process_at(
+        &mut self,
+        proto: u32,
+        stack: Vec<Value>,
+        base: u32,
+        watcher: Watcher<'_>,
+    ) -> Result<Pid, OpError> {
         let frame = Frame {
             proto,
             pc: 0,
-            base: 1,
+            base,
             ret: 0,
         };
         self.start_body(proto, |pid| Process::new(pid, stack, frame), watcher)
