@@ -36,7 +36,7 @@ use crate::data::value::{FnKind, Function, Value};
 use crate::data::walk;
 use crate::interp::code::{Code, Global};
 use crate::interp::machine::Machine;
-use crate::interp::unchecked::{fetch, move_out, store_bool, store_int, Register};
+use crate::interp::unchecked::{fetch, store_bool, store_int, Register};
 use crate::process::ctx::{Ctx, Fuel, Trap};
 use crate::process::frames::{Frame, Frames, Guard, NativeFrame, Returned};
 use crate::process::{Handoff, Process, Wait, Watcher};
@@ -204,15 +204,13 @@ pub(crate) fn run(
             let (x, y) = (&reg!(process, $base, $a), &reg!(process, $base, $b));
             if let (Value::Int(m), Value::Int(n)) = (x, y) {
                 Ok(m $int n)
-            } else {
-            let both_lists = matches!((x, y), (Value::List { .. }, Value::List { .. }));
-            let both_tuples = matches!((x, y), (Value::Tuple(_), Value::Tuple(_)));
-            if both_lists || both_tuples {
+            } else if matches!((x, y), (Value::List { .. }, Value::List { .. }))
+                || matches!((x, y), (Value::Tuple(_), Value::Tuple(_)))
+            {
                 let (verdict, x, y) = walk_registers!($base, $pc, $a, $b, walk::Mode::Order);
                 ops::verdict_is($op, verdict, &x, &y)
             } else {
                 $op(x, y)
-            }
             }
         }};
     }
@@ -251,7 +249,7 @@ pub(crate) fn run(
                     set!(process, base, dst, value);
                 }
                 Instr::Take { dst, src } => {
-                    let value = move_out(&mut reg!(process, base, src));
+                    let value = std::mem::take(&mut reg!(process, base, src));
                     set!(process, base, dst, value);
                 }
                 Instr::Closure {
@@ -716,7 +714,7 @@ pub(crate) fn run(
                             // The compiler puts a tail call's arguments at
                             // R[0..argc] already; other layouts move down.
                             for i in (0..argc).filter(|_| start != base) {
-                                let value = move_out(&mut process.stack[Register(start + i)]);
+                                let value = std::mem::take(&mut process.stack[Register(start + i)]);
                                 store(&mut process.stack[Register(base + i)], value);
                             }
                             let top = process.frames.top_mut();
@@ -862,7 +860,7 @@ pub(crate) fn run(
                     match scheduler.spawn_block(
                         code,
                         index.get(),
-                        &captures,
+                        captures,
                         Watcher::link(link.then_some(&mut *process)),
                     ) {
                         Ok(pid) => set!(process, base, dst, Value::Pid(pid)),
@@ -871,7 +869,7 @@ pub(crate) fn run(
                 }
                 Instr::Send { to, msg, take } => {
                     let message = if take {
-                        move_out(&mut reg!(process, base, msg))
+                        std::mem::take(&mut reg!(process, base, msg))
                     } else {
                         reg!(process, base, msg).clone()
                     };

@@ -28,7 +28,7 @@ impl Scheduler {
     /// processes passing a message back and forth cannot starve the rest),
     /// then the queue in FIFO order.
     pub fn next_local(&mut self) -> Option<Pid> {
-        if let Some(pid) = self.next_handed() {
+        if let Some(pid) = self.handed_pid() {
             return Some(pid);
         }
         if let Some(pid) = self.run_next.take() {
@@ -271,7 +271,7 @@ impl Scheduler {
             };
             if left == 0 {
                 // The held process goes back first by `release_handed`.
-                if !self.from_handed() {
+                if self.handed_pid() != Some(pid) {
                     if let RunQueue::Local(queue) = &mut self.run_queue {
                         queue.push_front(pid);
                     }

@@ -19,15 +19,21 @@ impl Scheduler {
         &mut self,
         code: &Code,
         index: u32,
-        captures: &[Value],
+        captures: impl IntoIterator<Item = Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
+        self.below_process_limit()?;
+        self.start_weft(code, index, Vec::new(), captures, None, watcher)
+    }
+
+    /// Refuses a spawn at the VM's process limit.
+    fn below_process_limit(&self) -> Result<(), OpError> {
         if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
             return Err(crate::runtime::scheduler::limit_error(
                 self.limits.max_processes,
             ));
         }
-        self.start_weft(code, index, Vec::new(), captures, None, watcher)
+        Ok(())
     }
 
     /// Starts a process in Weft prototype `index`: its registers are the
@@ -37,7 +43,7 @@ impl Scheduler {
         code: &Code,
         index: u32,
         args: Vec<Value>,
-        captures: &[Value],
+        captures: impl IntoIterator<Item = Value>,
         closure: Option<&Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
@@ -46,7 +52,7 @@ impl Scheduler {
         let registers = code.protos[index as usize].registers as usize;
         let mut stack = self.spare_stack(registers);
         stack.extend(args);
-        stack.extend(captures.iter().cloned());
+        stack.extend(captures);
         if let Some(closure) = closure {
             stack.push(closure.clone());
         }
@@ -62,11 +68,7 @@ impl Scheduler {
         args: Vec<Value>,
         watcher: Watcher<'_>,
     ) -> Result<Pid, OpError> {
-        if self.shared.table.live.load(Ordering::Relaxed) >= self.limits.max_processes {
-            return Err(crate::runtime::scheduler::limit_error(
-                self.limits.max_processes,
-            ));
-        }
+        self.below_process_limit()?;
         let Value::Fn(f) = function else {
             return Err((
                 Atom::BADARG,
@@ -101,7 +103,14 @@ impl Scheduler {
                     ));
                 }
                 let closure = target.self_slot.then_some(function);
-                self.start_weft(code, index, args, captures, closure, watcher)
+                self.start_weft(
+                    code,
+                    index,
+                    args,
+                    captures.iter().cloned(),
+                    closure,
+                    watcher,
+                )
             }
             None => {
                 // A native: run it through a two-instruction trampoline.

@@ -23,17 +23,16 @@
 //!    (`code.rs`), so the prototype a frame names keeps its code and its
 //!    register count for as long as the frame exists.
 //!
-//! One more read here is written for the CPU rather than for bounds:
-//! `move_out` reads an integer the way it was written (tag, then word),
-//! because a load wider than the stores that just wrote its bytes cannot be
-//! served from the store buffer and waits for them to reach the cache (a
-//! stall of a dozen cycles; `process/frames.rs` reads saved frames the same
-//! way for the same reason).
-//!
 //! 4. **Scalars own nothing**: `Value::is_scalar` holds exactly for the
 //!    variants with no heap reference (nil, booleans, numbers, atoms, pids,
 //!    references), whose drop does nothing; so `store_int` and `store_bool`
 //!    may write over one without running its destructor.
+//!
+//! `store_int` and `store_bool` are written for the CPU rather than for
+//! bounds: a load wider than the stores that just wrote its bytes cannot be
+//! served from the store buffer and waits for them to reach the cache (a
+//! stall of a dozen cycles; `process/frames.rs` reads saved frames field by
+//! field for the same reason).
 //!
 //! Debug builds check every access anyway (`debug_assert!`), so the test
 //! suite, the fuzzers and the proptests run against the checked form.
@@ -90,18 +89,6 @@ impl IndexMut<Register> for Vec<Value> {
 pub(crate) fn fetch<'code>(ip: *const Instr) -> &'code Instr {
     // SAFETY: see above and the module documentation.
     unsafe { &*ip }
-}
-
-/// Moves a register's value out, leaving nil — except an integer, which is
-/// copied as its tag and its word (the way arithmetic just wrote it) and
-/// left in place, since it holds no reference for the taker to own alone
-/// (see the module documentation on loads over fresh stores).
-#[inline(always)]
-pub(crate) fn move_out(slot: &mut Value) -> Value {
-    match *slot {
-        Value::Int(n) => Value::Int(n),
-        _ => std::mem::take(slot),
-    }
 }
 
 /// Writes an integer to a register: its tag and its word, straight into

@@ -82,10 +82,9 @@ pub(crate) enum Handoff {
     Closed { arm: u32 },
     /// The deadline passed.
     TimedOut,
-    /// An asynchronous host call failed with this message (`:host`).
-    /// A host call's error message (boxed: it is rare, and keeping this
-    /// enum at 24 bytes keeps every process record a malloc size class
-    /// smaller).
+    /// An asynchronous host call failed with this message (`:host`); boxed,
+    /// as it is rare: this enum at 24 bytes keeps every process record a
+    /// malloc size class smaller.
     Failed(Box<String>),
 }
 

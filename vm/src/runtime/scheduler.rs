@@ -322,8 +322,6 @@ pub(crate) struct Scheduler {
     /// first in the queue (`release_handed`), so the host and every other
     /// part of the VM find bodies where they expect them.
     handed: Option<Box<Process>>,
-    /// Whether the pid `next_local` returned last is the held one.
-    from_handed: bool,
 }
 
 /// How many ended process records a scheduler keeps for reuse: enough to
@@ -369,7 +367,6 @@ impl Scheduler {
             extra_free: 0,
             spare: Vec::new(),
             handed: None,
-            from_handed: false,
         }
     }
 
@@ -1126,19 +1123,6 @@ impl Scheduler {
         let Some(slot) = queues.shared.table.slot(to.slot()) else {
             return;
         };
-        // To the process held to run next: straight into its mailbox, as
-        // `deliver_directly` would (nothing queued for it goes first).
-        if let Some(held) = queues.handed.as_mut().filter(|held| held.pid == to) {
-            if slot.inbox.is_empty() {
-                if let Applied::Dies(reason) = enqueue(max_mailbox, held, message) {
-                    if let Some(held) = self.handed.take() {
-                        self.finish(held, Outcome::Exited(reason));
-                    }
-                }
-                return;
-            }
-            return self.send_signal(to, SignalKind::Message(message));
-        }
         match deliver_directly(&mut queues, slot, to, message, max_mailbox) {
             Delivered::Done => {}
             Delivered::Dies(process, reason) => self.finish(process, Outcome::Exited(reason)),
@@ -1472,27 +1456,12 @@ impl Scheduler {
     /// Takes the held process's body for `pid` to run, or `None` when it is
     /// not the one held.
     pub(crate) fn take_handed(&mut self, pid: Pid) -> Option<Box<Process>> {
-        match self.handed.take() {
-            Some(held) if held.pid == pid => Some(held),
-            other => {
-                self.handed = other;
-                None
-            }
-        }
+        self.handed.take_if(|held| held.pid == pid)
     }
 
-    /// Whether the pid `next_local` returned last is the held process's.
-    pub(crate) fn from_handed(&self) -> bool {
-        self.from_handed
-    }
-
-    /// The pid of the held process, the head of the queue, marking it as
-    /// the one chosen to run next.
-    pub(crate) fn next_handed(&mut self) -> Option<Pid> {
-        self.from_handed = false;
-        let pid = self.handed.as_ref()?.pid;
-        self.from_handed = true;
-        Some(pid)
+    /// The pid of the held process: the head of the queue, to run next.
+    pub(crate) fn handed_pid(&self) -> Option<Pid> {
+        self.handed.as_ref().map(|held| held.pid)
     }
 
     /// An empty register stack for `registers` values: a kept record's
@@ -1674,7 +1643,10 @@ enum Delivered {
 /// take); look at the inbox again now that the body is held (a signal
 /// pushed before is ahead of this message: give up); enqueue; if the
 /// process waited for a message, mark it runnable and unpark its inbox
-/// (winning the right to queue it); put the body back; queue it.
+/// (winning the right to queue it); put the body back; queue it — or,
+/// on the host's FIFO with an empty queue, keep it as the process to run
+/// next (`Scheduler::handed`). A body already held that way is this
+/// scheduler's to write to: the message goes straight into its mailbox.
 #[inline(always)]
 fn deliver_directly(
     queues: &mut Queues<'_>,
@@ -1685,6 +1657,16 @@ fn deliver_directly(
 ) -> Delivered {
     if !slot.inbox.is_empty() {
         return Delivered::Not(value);
+    }
+    // The process held to run next is this scheduler's to write to (it is
+    // runnable, so nothing more to wake).
+    if let Some(held) = queues.handed.as_mut().filter(|held| held.pid == to) {
+        if let Applied::Dies(reason) = enqueue(max_mailbox, held, value) {
+            if let Some(held) = queues.handed.take() {
+                return Delivered::Dies(held, reason);
+            }
+        }
+        return Delivered::Done;
     }
     let Some(mut process) = slot.take_body(to) else {
         return Delivered::Not(value);
